@@ -1,0 +1,47 @@
+"""nnsim.functional: the public array API (see DESIGN.md, "The array API").
+
+Every function accepts float32 or float64 arrays (C-contiguous or not), returns the dtype of its
+primary input, never modifies its inputs (batch_norm's running statistics and the clip_grad_*
+gradients are updated in place by design), and raises ValueError naming the argument and
+printing both shapes on a mismatch. Conventions follow PyTorch.
+"""
+
+from .activations import (
+    ACTIVATIONS,
+    activation_backward,
+    elu,
+    leaky_relu,
+    log_softmax,
+    log_softmax_backward,
+    maxout,
+    maxout_backward,
+    relu,
+    sigmoid,
+    softmax,
+    softmax_backward,
+    softplus,
+    softsign,
+    tanh,
+)
+from .clip import clip_grad_norm, clip_grad_value, global_norm
+from .conv import conv2d, conv2d_backward, conv2d_output_shape
+from .dense import linear, linear_backward
+from .losses import binary_cross_entropy, cross_entropy, hinge_loss, mae_loss, mse_loss
+from .norm import BatchNormCache, batch_norm, batch_norm_backward, dropout, dropout_backward
+from .pool import (
+    avg_pool2d,
+    avg_pool2d_backward,
+    max_pool2d,
+    max_pool2d_backward,
+    pool_output_size,
+)
+
+__all__ = [
+    "ACTIVATIONS", "BatchNormCache", "activation_backward", "avg_pool2d", "avg_pool2d_backward",
+    "batch_norm", "batch_norm_backward", "binary_cross_entropy", "clip_grad_norm",
+    "clip_grad_value", "conv2d", "conv2d_backward", "conv2d_output_shape", "cross_entropy",
+    "dropout", "dropout_backward", "elu", "global_norm", "hinge_loss", "leaky_relu", "linear",
+    "linear_backward", "log_softmax", "log_softmax_backward", "mae_loss", "max_pool2d",
+    "max_pool2d_backward", "maxout", "maxout_backward", "mse_loss", "pool_output_size", "relu",
+    "sigmoid", "softmax", "softmax_backward", "softplus", "softsign", "tanh",
+]

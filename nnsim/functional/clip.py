@@ -1,0 +1,55 @@
+"""Gradient clipping over a dict of gradient arrays, in place, as torch.nn.utils does."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..kernels import elementwise as ke
+
+# PyTorch's clip_grad_norm_ divides by (total_norm + 1e-6).
+CLIP_NORM_EPS = 1e-6
+
+
+def _writable(fn: str, grads: Mapping[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
+    items = []
+    for name, g in grads.items():
+        if not isinstance(g, np.ndarray) or g.dtype.kind != "f" or not g.flags.c_contiguous \
+                or not g.flags.writeable:
+            raise ValueError(
+                f"{fn}: grads[{name!r}] must be a writable C-contiguous float array "
+                f"(it is clipped in place)"
+            )
+        items.append((name, g))
+    return items
+
+
+def global_norm(grads: Mapping[str, np.ndarray]) -> float:
+    """The L2 norm of all the arrays together, as if concatenated."""
+    items = _writable("global_norm", grads)
+    return math.sqrt(sum(ke.sum_of_squares(g.reshape(-1)) for _, g in items))
+
+
+def clip_grad_norm(grads: Mapping[str, np.ndarray], max_norm: float) -> float:
+    """Scale every gradient by max_norm / (norm + 1e-6) when their global L2 norm exceeds
+    max_norm. Returns the norm before clipping (inf or NaN when a gradient is non-finite, and
+    then nothing is scaled, so the non-finite value stays visible)."""
+    if not max_norm > 0:
+        raise ValueError(f"clip_grad_norm: max_norm must be positive, got {max_norm!r}")
+    items = _writable("clip_grad_norm", grads)
+    total = math.sqrt(sum(ke.sum_of_squares(g.reshape(-1)) for _, g in items))
+    if math.isfinite(total) and total > max_norm:
+        factor = max_norm / (total + CLIP_NORM_EPS)
+        for _, g in items:
+            ke.scale_in_place(g.reshape(-1), factor)
+    return total
+
+
+def clip_grad_value(grads: Mapping[str, np.ndarray], limit: float) -> None:
+    """Clip every gradient element to [-limit, limit] in place; NaN stays NaN."""
+    if not limit > 0:
+        raise ValueError(f"clip_grad_value: limit must be positive, got {limit!r}")
+    for _, g in _writable("clip_grad_value", grads):
+        ke.clip_values(g.reshape(-1), float(limit))

@@ -1,0 +1,106 @@
+"""conv2d and conv2d_backward with stride, zero padding, dilation and groups (PyTorch layout)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..kernels import conv as k
+from . import _checks as check
+
+IntPair = int | tuple[int, int]
+
+
+def conv2d(
+    x: np.ndarray,
+    W: np.ndarray,
+    b: np.ndarray | None,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+    groups: int = 1,
+) -> np.ndarray:
+    """Cross-correlation like ``torch.nn.functional.conv2d``.
+
+    x (N, C, H, W), W (F, C/groups, KH, KW), b (F,) or None -> y (N, F, OH, OW) with
+    OH = floor((H + 2 padding - dilation (KH - 1) - 1) / stride) + 1.
+    """
+    x, W, geometry = _prepare("conv2d", x, W, stride, padding, dilation, groups)
+    if b is not None:
+        b = check.secondary("conv2d", "b", b, x.dtype)
+        if b.shape != (W.shape[0],):
+            raise ValueError(
+                f"conv2d: b must have one entry per filter of W; W {W.shape}, b {b.shape}"
+            )
+    return k.conv2d_forward(x, W, b, *geometry)
+
+
+def conv2d_backward(
+    dy: np.ndarray,
+    x: np.ndarray,
+    W: np.ndarray,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+    groups: int = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients (dx, dW, db) of conv2d given dy (N, F, OH, OW)."""
+    x, W, geometry = _prepare("conv2d_backward", x, W, stride, padding, dilation, groups)
+    dy = check.secondary("conv2d_backward", "dy", dy, x.dtype, ndim=4)
+    expected = (x.shape[0], W.shape[0], *_output_hw(x, W, *geometry[:3]))
+    if dy.shape != expected:
+        raise ValueError(
+            f"conv2d_backward: dy must be {expected} for this x and W; "
+            f"x {x.shape}, W {W.shape}, dy {dy.shape}"
+        )
+    return k.conv2d_backward(dy, x, W, *geometry)
+
+
+def conv2d_output_shape(
+    x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: IntPair = 1,
+    padding: IntPair = 0, dilation: IntPair = 1,
+) -> tuple[int, int, int, int]:
+    """The (N, F, OH, OW) that conv2d returns, without computing it."""
+    s = check.pair("conv2d", "stride", stride, 1)
+    p = check.pair("conv2d", "padding", padding, 0)
+    d = check.pair("conv2d", "dilation", dilation, 1)
+    oh = k.output_size(x_shape[2], w_shape[2], s[0], p[0], d[0])
+    ow = k.output_size(x_shape[3], w_shape[3], s[1], p[1], d[1])
+    return (x_shape[0], w_shape[0], oh, ow)
+
+
+def _output_hw(x, W, stride, padding, dilation):
+    return (
+        k.output_size(x.shape[2], W.shape[2], stride[0], padding[0], dilation[0]),
+        k.output_size(x.shape[3], W.shape[3], stride[1], padding[1], dilation[1]),
+    )
+
+
+def _prepare(fn: str, x: Any, W: Any, stride, padding, dilation, groups):
+    x = check.primary(fn, "x", x, ndim=4)
+    W = check.secondary(fn, "W", W, x.dtype, ndim=4)
+    stride = check.pair(fn, "stride", stride, 1)
+    padding = check.pair(fn, "padding", padding, 0)
+    dilation = check.pair(fn, "dilation", dilation, 1)
+    groups = check.positive_int(fn, "groups", groups)
+    channels, filters = x.shape[1], W.shape[0]
+    if channels % groups or filters % groups:
+        raise ValueError(
+            f"{fn}: groups={groups} must divide both the input channels and the filters; "
+            f"x {x.shape}, W {W.shape}"
+        )
+    if W.shape[1] * groups != channels:
+        raise ValueError(
+            f"{fn}: x has {channels} channels but W expects {W.shape[1]} per group"
+            f"{f' x {groups} groups' if groups > 1 else ''}; x {x.shape}, W {W.shape}"
+        )
+    oh, ow = _output_hw(x, W, stride, padding, dilation)
+    if oh < 1 or ow < 1:
+        raise ValueError(
+            f"{fn}: the kernel (dilated to "
+            f"{(dilation[0] * (W.shape[2] - 1) + 1, dilation[1] * (W.shape[3] - 1) + 1)}) "
+            f"does not fit in the padded input {(x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1])}; "
+            f"x {x.shape}, W {W.shape}"
+        )
+    return x, W, (stride, padding, dilation, groups)

@@ -1,0 +1,36 @@
+"""The one place that sets Numba's compilation options for every nnsim kernel.
+
+Why these options:
+- ``nogil=True``: the TUI runs training in a worker thread; a kernel holding the GIL would
+  freeze the interface for the whole call.
+- ``cache=True``: cold compilation of the full kernel set costs tens of seconds; the on-disk
+  cache turns that into a fraction of a second on every later start.
+- ``error_model="numpy"``: division by zero gives inf/NaN as in NumPy instead of raising, so
+  non-finite values reach the simulator's detectors rather than becoming exceptions.
+- No ``fastmath``: its ``nnan``/``ninf`` flags let LLVM assume finite values and delete the very
+  NaN/inf checks the simulator exists for.
+
+Kernels are compiled lazily for the dtypes they meet (float32, float64; C-contiguous arrays
+only, because ``nnsim.functional`` makes every input contiguous), so the number of compiled
+signatures stays deliberate: at most two per kernel.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+import numba
+
+F = TypeVar("F", bound=Callable)
+
+KERNEL_OPTIONS: dict[str, object] = {"nogil": True, "cache": True, "error_model": "numpy"}
+
+#: Every kernel compiled through :func:`kernel`, for warm-up progress and for audits.
+REGISTRY: list[numba.core.registry.CPUDispatcher] = []
+
+
+def kernel(fn: F) -> F:
+    """Compile ``fn`` as a serial nnsim kernel."""
+    dispatcher = numba.njit(**KERNEL_OPTIONS)(fn)
+    REGISTRY.append(dispatcher)
+    return dispatcher  # type: ignore[return-value]

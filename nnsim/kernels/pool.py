@@ -1,0 +1,106 @@
+"""Max and average pooling over (N, C, H, W), with PyTorch's window and divisor rules.
+
+The functional layer computes the output size (ceil_mode included) and guarantees that every
+window starts inside the input or its left/top padding, so no window is empty.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import kernel
+
+
+@kernel
+def max_pool2d_forward(x, kh, kw, sh, sw, ph, pw, y, argmax):
+    # x (N, C, H, W) -> y, argmax (N, C, OH, OW); argmax is the flat index h * W + w in the
+    # input plane, as PyTorch returns it. Padding counts as -inf; the first maximum in row-major
+    # window order wins ties; a NaN wins over any number (PyTorch: val > max || isnan(val)).
+    n, channels, height, width = x.shape
+    out_h, out_w = y.shape[2], y.shape[3]
+    for i in range(n):
+        for c in range(channels):
+            for oh in range(out_h):
+                h0 = oh * sh - ph
+                h1 = min(h0 + kh, height)
+                h0 = max(h0, 0)
+                for ow in range(out_w):
+                    w0 = ow * sw - pw
+                    w1 = min(w0 + kw, width)
+                    w0 = max(w0, 0)
+                    best = -np.inf
+                    best_index = h0 * width + w0
+                    for h in range(h0, h1):
+                        for w in range(w0, w1):
+                            v = x[i, c, h, w]
+                            if v > best or np.isnan(v):
+                                best = v
+                                best_index = h * width + w
+                    y[i, c, oh, ow] = best
+                    argmax[i, c, oh, ow] = best_index
+
+
+@kernel
+def max_pool2d_backward(dy, argmax, dx):
+    # dx (N, C, H, W) must be zeroed; overlapping windows add their gradients.
+    n, channels, out_h, out_w = dy.shape
+    width = dx.shape[3]
+    for i in range(n):
+        for c in range(channels):
+            for oh in range(out_h):
+                for ow in range(out_w):
+                    index = argmax[i, c, oh, ow]
+                    dx[i, c, index // width, index % width] += dy[i, c, oh, ow]
+
+
+@kernel
+def avg_pool2d_forward(x, kh, kw, sh, sw, ph, pw, count_include_pad, y):
+    n, channels, height, width = x.shape
+    out_h, out_w = y.shape[2], y.shape[3]
+    for i in range(n):
+        for c in range(channels):
+            for oh in range(out_h):
+                for ow in range(out_w):
+                    h0, h1, w0, w1, divisor = _avg_window(
+                        oh, ow, kh, kw, sh, sw, ph, pw, height, width, count_include_pad
+                    )
+                    total = x.dtype.type(0)
+                    for h in range(h0, h1):
+                        for w in range(w0, w1):
+                            total += x[i, c, h, w]
+                    y[i, c, oh, ow] = total / divisor
+
+
+@kernel
+def avg_pool2d_backward(dy, kh, kw, sh, sw, ph, pw, count_include_pad, dx):
+    # dx (N, C, H, W) must be zeroed; each output's gradient is spread evenly over its window.
+    n, channels, out_h, out_w = dy.shape
+    height, width = dx.shape[2], dx.shape[3]
+    for i in range(n):
+        for c in range(channels):
+            for oh in range(out_h):
+                for ow in range(out_w):
+                    h0, h1, w0, w1, divisor = _avg_window(
+                        oh, ow, kh, kw, sh, sw, ph, pw, height, width, count_include_pad
+                    )
+                    share = dy[i, c, oh, ow] / divisor
+                    for h in range(h0, h1):
+                        for w in range(w0, w1):
+                            dx[i, c, h, w] += share
+
+
+@kernel
+def _avg_window(oh, ow, kh, kw, sh, sw, ph, pw, height, width, count_include_pad):
+    # PyTorch: the padded window is clipped to the padded input for the divisor with padding,
+    # then to the input itself for the cells summed (and for the divisor without padding).
+    h0 = oh * sh - ph
+    w0 = ow * sw - pw
+    h1 = min(h0 + kh, height + ph)
+    w1 = min(w0 + kw, width + pw)
+    padded_size = (h1 - h0) * (w1 - w0)
+    h0 = max(h0, 0)
+    w0 = max(w0, 0)
+    h1 = min(h1, height)
+    w1 = min(w1, width)
+    divisor = padded_size if count_include_pad else (h1 - h0) * (w1 - w0)
+    return h0, h1, w0, w1, divisor

@@ -1,0 +1,180 @@
+"""Optimisers with the update formulas and state of the torch.optim classes of the same names.
+
+``opt.step(params, grads)`` takes two dicts of arrays with the same keys, updates ``params`` in
+place and keeps its state per key, so a model's ``parameters()`` and ``gradients()`` plug in
+directly. The arithmetic runs in Numba kernels (nnsim/kernels/optim.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from .kernels import optim as k
+
+
+class Optimizer:
+    """Shared bookkeeping: argument checks, per-key state, the step count."""
+
+    name = "optimizer"
+
+    def __init__(self, lr: float) -> None:
+        if not (isinstance(lr, (int, float)) and lr >= 0 and math.isfinite(lr)):
+            raise ValueError(f"{type(self).__name__}: lr must be a finite number >= 0, got {lr!r}")
+        self.lr = float(lr)
+        self.state: dict[str, dict[str, np.ndarray]] = {}
+        self.steps = 0
+
+    def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
+        """Update every array of ``params`` in place from the gradient of the same key."""
+        cls = type(self).__name__
+        if set(params) != set(grads):
+            missing = sorted(set(params) - set(grads))
+            extra = sorted(set(grads) - set(params))
+            raise ValueError(
+                f"{cls}.step: params and grads must have the same keys; "
+                f"no gradient for {missing}, no parameter for {extra}"
+            )
+        self.steps += 1
+        for key, p in params.items():
+            g = grads[key]
+            if not isinstance(p, np.ndarray) or p.dtype.kind != "f" or not p.flags.c_contiguous \
+                    or not p.flags.writeable:
+                raise ValueError(
+                    f"{cls}.step: params[{key!r}] must be a writable C-contiguous float array "
+                    f"(it is updated in place)"
+                )
+            g = np.asarray(g)
+            if g.shape != p.shape:
+                raise ValueError(
+                    f"{cls}.step: grads[{key!r}] must have the shape of params[{key!r}]; "
+                    f"params[{key!r}] {p.shape}, grads[{key!r}] {g.shape}"
+                )
+            g = np.ascontiguousarray(g, dtype=p.dtype)
+            state = self.state.get(key)
+            if state is None:
+                state = self.state[key] = self._new_state(p)
+            elif self._state_size(state) != p.size:
+                raise ValueError(
+                    f"{cls}.step: params[{key!r}] has {p.size} values but the optimiser's state "
+                    f"for it has {self._state_size(state)}; the parameter changed shape"
+                )
+            self._update(p.reshape(-1), g.reshape(-1), state)
+
+    @staticmethod
+    def _state_size(state: dict[str, np.ndarray]) -> int:
+        return max(arr.size for arr in state.values())
+
+    def _new_state(self, p: np.ndarray) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Flat name -> array view of the whole state, for saving (``key/slot``)."""
+        flat = {f"{key}/{slot}": arr for key, slots in self.state.items() for slot, arr in slots.items()}
+        flat["steps"] = np.array(self.steps)
+        return flat
+
+
+def _zeros(p: np.ndarray, *slots: str) -> dict[str, np.ndarray]:
+    return {slot: np.zeros(p.size, dtype=p.dtype) for slot in slots}
+
+
+class SGD(Optimizer):
+    """p -= lr * d, with d = g + wd p; momentum b = mu b + d; Nesterov d + mu b (torch.optim.SGD)."""
+
+    name = "sgd"
+
+    def __init__(self, lr: float, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(lr)
+        if momentum < 0 or weight_decay < 0:
+            raise ValueError("SGD: momentum and weight_decay must be >= 0")
+        if nesterov and momentum <= 0:
+            raise ValueError("SGD: nesterov needs momentum > 0")
+        self.momentum, self.nesterov, self.weight_decay = float(momentum), bool(nesterov), float(weight_decay)
+
+    def _new_state(self, p):
+        return _zeros(p, "momentum_buffer")
+
+    def _update(self, p, g, state):
+        k.sgd_update(p, g, state["momentum_buffer"], self.lr, self.momentum, self.weight_decay,
+                     self.nesterov)
+
+
+class Adagrad(Optimizer):
+    """sum += d^2; p -= lr * d / (sqrt(sum) + eps) (torch.optim.Adagrad, lr_decay 0)."""
+
+    name = "adagrad"
+
+    def __init__(self, lr: float, eps: float = 1e-10, initial_accumulator_value: float = 0.0,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(lr)
+        self.eps, self.initial, self.weight_decay = float(eps), float(initial_accumulator_value), float(weight_decay)
+
+    def _new_state(self, p):
+        return {"sum": np.full(p.size, self.initial, dtype=p.dtype)}
+
+    def _update(self, p, g, state):
+        k.adagrad_update(p, g, state["sum"], self.lr, self.eps, self.weight_decay)
+
+
+class RMSprop(Optimizer):
+    """v = alpha v + (1 - alpha) d^2; p -= lr d / (sqrt(v) + eps), optionally centred and with
+    momentum (torch.optim.RMSprop)."""
+
+    name = "rmsprop"
+
+    def __init__(self, lr: float, alpha: float = 0.99, eps: float = 1e-8, momentum: float = 0.0,
+                 centered: bool = False, weight_decay: float = 0.0) -> None:
+        super().__init__(lr)
+        if not 0 <= alpha <= 1:
+            raise ValueError(f"RMSprop: alpha must be in [0, 1], got {alpha!r}")
+        self.alpha, self.eps, self.momentum = float(alpha), float(eps), float(momentum)
+        self.centered, self.weight_decay = bool(centered), float(weight_decay)
+
+    def _new_state(self, p):
+        return _zeros(p, "square_avg", "grad_avg", "momentum_buffer")
+
+    def _update(self, p, g, state):
+        k.rmsprop_update(p, g, state["square_avg"], state["grad_avg"], state["momentum_buffer"],
+                         self.lr, self.alpha, self.eps, self.momentum, self.centered,
+                         self.weight_decay)
+
+
+class Adam(Optimizer):
+    """Adam with bias correction (torch.optim.Adam; weight decay as an L2 term, not AdamW).
+
+    The step count is incremented before the bias corrections, so the first step has full
+    size: m_hat = g and v_hat = g^2.
+    """
+
+    name = "adam"
+
+    def __init__(self, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(lr)
+        b1, b2 = betas
+        if not (0 <= b1 < 1 and 0 <= b2 < 1):
+            raise ValueError(f"Adam: betas must be in [0, 1), got {betas!r}")
+        self.beta1, self.beta2, self.eps, self.weight_decay = float(b1), float(b2), float(eps), float(weight_decay)
+
+    def _new_state(self, p):
+        state = _zeros(p, "exp_avg", "exp_avg_sq")
+        state["step"] = np.zeros(1, dtype=np.int64)
+        return state
+
+    def _update(self, p, g, state):
+        state["step"][0] += 1
+        t = int(state["step"][0])
+        step_size = self.lr / (1.0 - self.beta1 ** t)
+        bias_correction2_sqrt = math.sqrt(1.0 - self.beta2 ** t)
+        k.adam_update(p, g, state["exp_avg"], state["exp_avg_sq"], step_size, self.beta1,
+                      self.beta2, bias_correction2_sqrt, self.eps, self.weight_decay)
+
+
+OPTIMIZERS = {cls.name: cls for cls in (SGD, Adagrad, RMSprop, Adam)}
