@@ -90,7 +90,7 @@ def activation_backward(
     elif name == "leaky_relu":
         k.leaky_relu_backward(fdy, fx, float(params.get("alpha", 0.01)), fdx)
     else:
-        k.elu_backward(fdy, fx, fy, float(params.get("alpha", 1.0)), fdx)
+        k.elu_backward(fdy, fx, float(params.get("alpha", 1.0)), fdx)
     return dx
 
 

@@ -71,7 +71,7 @@ def binary_cross_entropy(p: np.ndarray, target: np.ndarray) -> tuple[float, np.n
     if outside.any():
         where = tuple(int(i) for i in np.argwhere(outside)[0])
         raise ValueError(
-            f"{fn}: p must be probabilities in [0, 1]; p{list(where)} = {p[where]!r}, p {p.shape}"
+            f"{fn}: p must be probabilities in [0, 1]; p{list(where)} = {float(p[where])}, p {p.shape}"
         )
     dp = np.empty_like(p)
     loss = k.binary_cross_entropy_forward_backward(p.reshape(-1), target.reshape(-1), dp.reshape(-1))

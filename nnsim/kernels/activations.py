@@ -86,11 +86,12 @@ def elu_forward(x, alpha, y):
 
 
 @kernel
-def elu_backward(dy, x, y, alpha, dx):
-    # For x <= 0, d/dx alpha*(e^x - 1) = alpha*e^x = y + alpha.
+def elu_backward(dy, x, alpha, dx):
+    # For x <= 0, d/dx alpha*(e^x - 1) = alpha*e^x. Computed from x, not as y + alpha, which
+    # cancels to noise deep in the negative tail (as PyTorch does).
     a = x.dtype.type(alpha)
     for i in range(x.size):
-        dx[i] = dy[i] * (y[i] + a) if x[i] <= 0 else dy[i]
+        dx[i] = dy[i] * a * np.exp(x[i]) if x[i] <= 0 else dy[i]
 
 
 @kernel

@@ -1,0 +1,142 @@
+"""conv2d and conv2d_backward: the reference, finite differences and the contract's edges."""
+
+import numpy as np
+import pytest
+import reference as ref
+from numeric import assert_gradients_match
+
+import nnsim.functional as F
+
+# (x shape, W shape, stride, padding, dilation, groups): the awkward cases included
+GEOMETRIES = [
+    ((2, 3, 7, 6), (4, 3, 3, 3), (1, 1), (0, 0), (1, 1), 1),  # odd sizes
+    ((1, 1, 5, 5), (2, 1, 3, 3), (1, 1), (1, 1), (1, 1), 1),  # batch of 1, one channel
+    ((2, 2, 4, 5), (3, 2, 4, 5), (1, 1), (0, 0), (1, 1), 1),  # kernel as large as the input
+    ((2, 2, 9, 9), (3, 2, 2, 2), (3, 3), (0, 0), (1, 1), 1),  # stride larger than the kernel
+    ((2, 2, 8, 7), (2, 2, 3, 2), (2, 1), (1, 2), (1, 1), 1),  # unequal stride and padding
+    ((1, 3, 9, 10), (2, 3, 3, 3), (1, 2), (2, 1), (2, 3), 1),  # dilation
+    ((2, 4, 6, 6), (6, 2, 3, 3), (1, 1), (1, 1), (1, 1), 2),  # groups
+    ((1, 4, 7, 7), (4, 1, 3, 3), (2, 2), (1, 1), (1, 1), 4),  # depthwise
+    ((2, 3, 5, 5), (4, 3, 1, 1), (1, 1), (0, 0), (1, 1), 1),  # 1x1, the no-copy path
+    ((2, 6, 5, 4), (4, 3, 1, 1), (2, 1), (0, 0), (1, 1), 2),  # 1x1 strided, grouped
+    ((1, 1, 3, 3), (1, 1, 3, 3), (1, 1), (1, 1), (1, 1), 1),  # padding as wide as the input
+]
+
+
+def _make(rng, x_shape, w_shape, dtype=np.float64):
+    x = rng.standard_normal(x_shape).astype(dtype)
+    W = rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[0]).astype(dtype)
+    return x, W, b
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_conv2d_matches_reference(rng, geometry):
+    x_shape, w_shape, stride, padding, dilation, groups = geometry
+    x, W, b = _make(rng, x_shape, w_shape)
+    y = F.conv2d(x, W, b, stride, padding, dilation, groups)
+    expected = ref.conv2d(x, W, b, stride, padding, dilation, groups)
+    assert y.shape == expected.shape
+    np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
+
+    dy = rng.standard_normal(y.shape)
+    dx, dW, db = F.conv2d_backward(dy, x, W, stride, padding, dilation, groups)
+    rdx, rdW, rdb = ref.conv2d_backward(dy, x, W, stride, padding, dilation, groups)
+    np.testing.assert_allclose(dx, rdx, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dW, rdW, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(db, rdb, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES[:8])
+def test_conv2d_backward_matches_finite_differences(rng, geometry):
+    x_shape, w_shape, stride, padding, dilation, groups = geometry
+    x, W, b = _make(rng, x_shape, w_shape)
+    dy = rng.standard_normal(F.conv2d(x, W, b, stride, padding, dilation, groups).shape)
+    dx, dW, db = F.conv2d_backward(dy, x, W, stride, padding, dilation, groups)
+    assert_gradients_match(
+        lambda: F.conv2d(x, W, b, stride, padding, dilation, groups),
+        [dx, dW, db], [x, W, b], dy, ["x", "W", "b"],
+    )
+
+
+def test_float32_in_float32_out_and_close_to_float64(rng):
+    x, W, b = _make(rng, (2, 3, 8, 8), (4, 3, 3, 3))
+    y32 = F.conv2d(x.astype(np.float32), W.astype(np.float32), b.astype(np.float32), 1, 1)
+    assert y32.dtype == np.float32
+    np.testing.assert_allclose(y32, F.conv2d(x, W, b, 1, 1), rtol=1e-4, atol=1e-5)
+    dy = rng.standard_normal(y32.shape).astype(np.float32)
+    grads = F.conv2d_backward(dy, x.astype(np.float32), W.astype(np.float32), 1, 1)
+    assert all(g.dtype == np.float32 for g in grads)
+    for g32, g64 in zip(grads, F.conv2d_backward(dy.astype(np.float64), x, W, 1, 1)):
+        np.testing.assert_allclose(g32, g64, rtol=1e-4, atol=1e-4)
+
+
+def test_non_contiguous_inputs_give_the_same_result(rng):
+    x, W, b = _make(rng, (3, 4, 10, 10), (5, 4, 3, 3))
+    x_view = np.asfortranarray(x)[:, :, ::1, :]
+    W_view = np.transpose(np.transpose(W, (3, 2, 1, 0)).copy(), (3, 2, 1, 0))
+    assert not x_view.flags.c_contiguous and not W_view.flags.c_contiguous
+    np.testing.assert_array_equal(F.conv2d(x_view, W_view, b, 2, 1), F.conv2d(x, W, b, 2, 1))
+    strided = x[:, :, ::2, ::2]
+    np.testing.assert_array_equal(F.conv2d(strided, W, b), F.conv2d(strided.copy(), W, b))
+
+
+def test_inputs_are_not_modified(rng):
+    x, W, b = _make(rng, (2, 2, 6, 6), (3, 2, 3, 3))
+    copies = [a.copy() for a in (x, W, b)]
+    y = F.conv2d(x, W, b, 1, 1)
+    dy = np.ones_like(y)
+    F.conv2d_backward(dy, x, W, 1, 1)
+    for original, copy in zip((x, W, b), copies):
+        np.testing.assert_array_equal(original, copy)
+    np.testing.assert_array_equal(dy, np.ones_like(y))
+
+
+def test_bias_may_be_none(rng):
+    x, W, b = _make(rng, (1, 2, 5, 5), (3, 2, 3, 3))
+    np.testing.assert_allclose(F.conv2d(x, W, None) + b[None, :, None, None], F.conv2d(x, W, b))
+
+
+def test_output_shape_helper_agrees_with_conv2d(rng):
+    for x_shape, w_shape, stride, padding, dilation, groups in GEOMETRIES:
+        x, W, b = _make(rng, x_shape, w_shape)
+        y = F.conv2d(x, W, b, stride, padding, dilation, groups)
+        assert F.conv2d_output_shape(x_shape, w_shape, stride, padding, dilation) == y.shape
+
+
+def test_channel_mismatch_names_both_shapes():
+    with pytest.raises(ValueError) as info:
+        F.conv2d(np.zeros((2, 3, 8, 8)), np.zeros((4, 2, 3, 3)), None)
+    assert str(info.value) == (
+        "conv2d: x has 3 channels but W expects 2 per group; x (2, 3, 8, 8), W (4, 2, 3, 3)"
+    )
+
+
+@pytest.mark.parametrize(
+    "call, fragment",
+    [
+        (lambda: F.conv2d(np.zeros((2, 8, 8)), np.zeros((4, 2, 3, 3)), None), "x must be 4-D"),
+        (lambda: F.conv2d(np.zeros((1, 4, 8, 8)), np.zeros((6, 2, 3, 3)), None, groups=3),
+         "groups=3 must divide"),
+        (lambda: F.conv2d(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 3, 3)), None),
+         "does not fit in the padded input (2, 2)"),
+        (lambda: F.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((2, 1, 3, 3)), np.zeros(3)),
+         "b must have one entry per filter of W; W (2, 1, 3, 3), b (3,)"),
+        (lambda: F.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((2, 1, 3, 3)), None, stride=0),
+         "stride must be at least 1"),
+        (lambda: F.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((2, 1, 3, 3)), None, padding=(1,)),
+         "padding must be an int or an (h, w) pair"),
+        (lambda: F.conv2d_backward(np.zeros((1, 2, 3, 3)), np.zeros((1, 1, 4, 4)),
+                                   np.zeros((2, 1, 3, 3))),
+         "dy must be (1, 2, 2, 2) for this x and W; x (1, 1, 4, 4), W (2, 1, 3, 3), dy (1, 2, 3, 3)"),
+    ],
+)
+def test_bad_arguments_are_rejected_with_a_clear_message(call, fragment):
+    with pytest.raises(ValueError, match=None) as info:
+        call()
+    assert fragment in str(info.value)
+
+
+def test_integer_input_is_a_type_error():
+    with pytest.raises(TypeError, match="x must be float32 or float64, got int64"):
+        F.conv2d(np.zeros((1, 1, 4, 4), dtype=np.int64), np.zeros((1, 1, 3, 3)), None)

@@ -1,0 +1,80 @@
+"""linear / linear_backward and gradient clipping."""
+
+import numpy as np
+import pytest
+import reference as ref
+from numeric import assert_gradients_match
+
+import nnsim.functional as F
+
+
+@pytest.mark.parametrize("n, d, h", [(1, 1, 1), (4, 3, 2), (7, 10, 5)])
+def test_linear_matches_reference_and_finite_differences(rng, n, d, h):
+    x, W, b = rng.standard_normal((n, d)), rng.standard_normal((h, d)), rng.standard_normal(h)
+    y = F.linear(x, W, b)
+    np.testing.assert_allclose(y, ref.linear(x, W, b), rtol=1e-13)
+    dy = rng.standard_normal(y.shape)
+    grads = F.linear_backward(dy, x, W)
+    for got, want in zip(grads, ref.linear_backward(dy, x, W)):
+        np.testing.assert_allclose(got, want, rtol=1e-13)
+    assert_gradients_match(lambda: F.linear(x, W, b), grads, [x, W, b], dy, ["x", "W", "b"])
+
+
+def test_linear_without_bias_and_in_float32(rng):
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    W = rng.standard_normal((2, 4))  # float64 weights follow x's dtype
+    y = F.linear(x, W, None)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y, x @ W.T.astype(np.float32), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "call, fragment",
+    [
+        (lambda: F.linear(np.zeros((2, 3)), np.zeros((4, 5)), None),
+         "linear: x has 3 features but W expects 5; x (2, 3), W (4, 5)"),
+        (lambda: F.linear(np.zeros((2, 3)), np.zeros((4, 3)), np.zeros(3)),
+         "b must have one entry per output unit of W; W (4, 3), b (3,)"),
+        (lambda: F.linear(np.zeros(3), np.zeros((4, 3)), None), "x must be 2-D, got shape (3,)"),
+        (lambda: F.linear_backward(np.zeros((2, 5)), np.zeros((2, 3)), np.zeros((4, 3))),
+         "dy must be (N, H) = (2, 4)"),
+    ],
+)
+def test_linear_rejects_bad_shapes(call, fragment):
+    with pytest.raises(ValueError) as info:
+        call()
+    assert fragment in str(info.value)
+
+
+def test_clip_grad_norm_scales_to_max_norm_and_returns_the_old_norm():
+    grads = {"a": np.array([3.0, 0.0]), "b": np.array([[0.0, 4.0]])}
+    norm = F.clip_grad_norm(grads, 1.0)
+    assert norm == pytest.approx(5.0)
+    assert F.global_norm(grads) == pytest.approx(1.0, rel=1e-6)
+    np.testing.assert_allclose(grads["a"], [3.0 / (5.0 + 1e-6), 0.0])
+
+
+def test_clip_grad_norm_leaves_small_gradients_alone():
+    grads = {"a": np.array([0.3, 0.4])}
+    assert F.clip_grad_norm(grads, 1.0) == pytest.approx(0.5)
+    np.testing.assert_array_equal(grads["a"], [0.3, 0.4])
+
+
+def test_clip_grad_norm_keeps_a_nonfinite_gradient_visible():
+    grads = {"a": np.array([np.inf, 1.0])}
+    assert F.clip_grad_norm(grads, 1.0) == np.inf
+    assert grads["a"][0] == np.inf
+
+
+def test_clip_grad_value():
+    grads = {"a": np.array([-3.0, 0.5, 2.0, np.nan], dtype=np.float32)}
+    F.clip_grad_value(grads, 1.0)
+    np.testing.assert_array_equal(grads["a"][:3], [-1.0, 0.5, 1.0])
+    assert np.isnan(grads["a"][3])
+
+
+def test_clipping_rejects_views_it_cannot_update_in_place():
+    with pytest.raises(ValueError, match=r"grads\['w'\] must be a writable C-contiguous"):
+        F.clip_grad_norm({"w": np.zeros((4, 4))[:, ::2]}, 1.0)
+    with pytest.raises(ValueError, match="max_norm must be positive"):
+        F.clip_grad_norm({"w": np.zeros(2)}, 0.0)

@@ -1,0 +1,146 @@
+"""Max and average pooling: reference, PyTorch's size and divisor rules, ties and gradients."""
+
+import numpy as np
+import pytest
+import reference as ref
+from numeric import assert_gradients_match
+
+import nnsim.functional as F
+
+# (x shape, kernel, stride, padding, ceil_mode)
+GEOMETRIES = [
+    ((2, 3, 8, 8), (2, 2), (2, 2), (0, 0), False),
+    ((1, 1, 7, 7), (3, 3), (2, 2), (1, 1), False),
+    ((1, 2, 7, 7), (3, 3), (2, 2), (1, 1), True),  # ceil_mode adds a partial last window
+    ((2, 1, 5, 5), (2, 2), (2, 2), (1, 1), True),  # ceil_mode drops a window starting in padding
+    ((1, 2, 5, 9), (2, 3), (1, 2), (1, 1), True),  # overlapping, unequal
+    ((1, 1, 4, 4), (4, 4), (4, 4), (0, 0), False),  # window as large as the input
+    ((2, 2, 9, 9), (2, 2), (3, 3), (0, 0), False),  # stride larger than the window
+    ((1, 1, 5, 5), (5, 3), (1, 1), (2, 1), False),
+]
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_max_pool_matches_reference(rng, geometry):
+    shape, k, s, p, ceil = geometry
+    x = rng.standard_normal(shape)
+    y, argmax = F.max_pool2d(x, k, s, p, ceil)
+    ry, rarg = ref.max_pool2d(x, k, s, p, ceil)
+    np.testing.assert_array_equal(y, ry)
+    np.testing.assert_array_equal(argmax, rarg)
+    dy = rng.standard_normal(y.shape)
+    np.testing.assert_allclose(
+        F.max_pool2d_backward(dy, argmax, x.shape), ref.max_pool2d_backward(dy, rarg, x.shape)
+    )
+
+
+@pytest.mark.parametrize("count_include_pad", [True, False])
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_avg_pool_matches_reference(rng, geometry, count_include_pad):
+    shape, k, s, p, ceil = geometry
+    x = rng.standard_normal(shape)
+    y = F.avg_pool2d(x, k, s, p, ceil, count_include_pad)
+    np.testing.assert_allclose(y, ref.avg_pool2d(x, k, s, p, ceil, count_include_pad), rtol=1e-13)
+    dy = rng.standard_normal(y.shape)
+    np.testing.assert_allclose(
+        F.avg_pool2d_backward(dy, x.shape, k, s, p, ceil, count_include_pad),
+        ref.avg_pool2d_backward(dy, x.shape, k, s, p, ceil, count_include_pad),
+        rtol=1e-13,
+    )
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES[:5])
+def test_pool_gradients_match_finite_differences(rng, geometry):
+    shape, k, s, p, ceil = geometry
+    # distinct values spaced far wider than the finite-difference step, so a perturbation never
+    # changes which cell is the max; kept below 1 so round-off stays small
+    size = int(np.prod(shape))
+    x = rng.permutation(np.arange(size, dtype=np.float64)).reshape(shape) / size
+    y, argmax = F.max_pool2d(x, k, s, p, ceil)
+    dy = rng.standard_normal(y.shape)
+    assert_gradients_match(lambda: F.max_pool2d(x, k, s, p, ceil)[0],
+                           [F.max_pool2d_backward(dy, argmax, x.shape)], [x], dy, ["x"])
+    for cip in (True, False):
+        dy = rng.standard_normal(F.avg_pool2d(x, k, s, p, ceil, cip).shape)
+        assert_gradients_match(lambda: F.avg_pool2d(x, k, s, p, ceil, cip),
+                               [F.avg_pool2d_backward(dy, x.shape, k, s, p, ceil, cip)],
+                               [x], dy, ["x"])
+
+
+def test_ties_go_to_the_first_maximum_in_row_major_order():
+    x = np.array([[[[1.0, 3.0], [3.0, 3.0]]]])
+    y, argmax = F.max_pool2d(x, 2)
+    assert y[0, 0, 0, 0] == 3.0 and argmax[0, 0, 0, 0] == 1  # (0, 1), not (1, 0) or (1, 1)
+
+
+def test_padding_counts_as_minus_infinity():
+    x = -np.ones((1, 1, 2, 2))
+    y, _ = F.max_pool2d(x, 2, stride=1, padding=1)
+    assert np.all(y == -1.0)  # a zero pad would have won every window
+
+
+def test_max_pool_backward_routes_every_gradient_to_its_argmax_cell():
+    x = np.array([[[[1.0, 2.0, 0.0, 0.0],
+                    [4.0, 3.0, 0.0, 9.0],
+                    [0.0, 0.0, 5.0, 0.0],
+                    [7.0, 0.0, 0.0, 6.0]]]])
+    y, argmax = F.max_pool2d(x, 2)
+    np.testing.assert_array_equal(y[0, 0], [[4.0, 9.0], [7.0, 6.0]])
+    dx = F.max_pool2d_backward(np.array([[[[10.0, 20.0], [30.0, 40.0]]]]), argmax, x.shape)
+    expected = np.zeros((4, 4))
+    expected[1, 0], expected[1, 3], expected[3, 0], expected[3, 3] = 10, 20, 30, 40
+    np.testing.assert_array_equal(dx[0, 0], expected)
+
+
+def test_avg_pool_backward_spreads_each_gradient_evenly():
+    dx = F.avg_pool2d_backward(np.array([[[[8.0]]]]), (1, 1, 2, 2), 2)
+    np.testing.assert_array_equal(dx, np.full((1, 1, 2, 2), 2.0))
+
+
+def test_divisor_with_and_without_padding():
+    x = np.ones((1, 1, 3, 3))
+    with_pad = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=True)
+    without = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+    assert with_pad[0, 0, 0, 0] == pytest.approx(4 / 9)  # corner: 4 real cells over 9
+    np.testing.assert_allclose(without, np.ones((1, 1, 3, 3)))
+
+
+@pytest.mark.parametrize(
+    "size, k, s, p, ceil, expected",
+    [(7, 3, 2, 1, True, 4), (6, 3, 2, 1, True, 4), (6, 3, 2, 1, False, 3), (5, 2, 2, 0, True, 3),
+     (5, 2, 2, 0, False, 2), (5, 2, 2, 1, True, 3), (4, 2, 2, 1, True, 3)],
+)
+def test_output_size_follows_pytorch(size, k, s, p, ceil, expected):
+    assert F.pool_output_size(size, k, s, p, ceil) == expected
+
+
+def test_float32_stays_float32(rng):
+    x = rng.standard_normal((1, 2, 6, 6)).astype(np.float32)
+    y, argmax = F.max_pool2d(x, 2)
+    assert y.dtype == np.float32 and argmax.dtype == np.int64
+    assert F.avg_pool2d(x, 2).dtype == np.float32
+    assert F.max_pool2d_backward(y, argmax, x.shape).dtype == np.float32
+    assert F.avg_pool2d_backward(y, x.shape, 2).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "call, fragment",
+    [
+        (lambda: F.max_pool2d(np.zeros((1, 1, 4, 4)), 2, padding=2),
+         "padding must be at most half the kernel size"),
+        (lambda: F.max_pool2d(np.zeros((1, 1, 2, 2)), 3), "does not fit in the padded input (2, 2)"),
+        (lambda: F.avg_pool2d(np.zeros((1, 4, 4)), 2), "x must be 4-D"),
+        (lambda: F.max_pool2d_backward(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 2, 2), np.int64),
+                                       (1, 2, 4, 4)),
+         "x_shape must be (N, C, H, W) with the N and C of dy"),
+        (lambda: F.max_pool2d_backward(np.zeros((1, 1, 2, 2)), np.full((1, 1, 2, 2), 99),
+                                       (1, 1, 4, 4)),
+         "argmax holds an index outside the 4x4 input plane"),
+        (lambda: F.avg_pool2d_backward(np.zeros((1, 1, 3, 3)), (1, 1, 4, 4), 2),
+         "dy must be (1, 1, 2, 2) for an input of x_shape"),
+    ],
+)
+def test_bad_arguments_are_rejected(call, fragment):
+    with pytest.raises(ValueError) as info:
+        call()
+    assert fragment in str(info.value)
