@@ -18,7 +18,9 @@ def fan_in_and_out(shape: Shape) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight of ``shape``; needs at least two dimensions."""
     shape = tuple(int(s) for s in shape)
     if len(shape) < 2:
-        raise ValueError(f"fan_in and fan_out need a weight with at least 2 dimensions, got {shape}")
+        raise ValueError(
+            f"fan_in and fan_out need a weight with at least 2 dimensions, got {shape}"
+        )
     receptive = math.prod(shape[2:])
     return shape[1] * receptive, shape[0] * receptive
 
@@ -28,8 +30,9 @@ def _check(rng: np.random.Generator) -> None:
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
 
 
-def xavier_uniform(shape: Shape, rng: np.random.Generator, gain: float = 1.0,
-                   dtype=np.float64) -> np.ndarray:
+def xavier_uniform(
+    shape: Shape, rng: np.random.Generator, gain: float = 1.0, dtype=np.float64
+) -> np.ndarray:
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot and Bengio, 2010)."""
     _check(rng)
     fan_in, fan_out = fan_in_and_out(shape)
@@ -37,8 +40,9 @@ def xavier_uniform(shape: Shape, rng: np.random.Generator, gain: float = 1.0,
     return rng.uniform(-a, a, size=shape).astype(dtype)
 
 
-def xavier_normal(shape: Shape, rng: np.random.Generator, gain: float = 1.0,
-                  dtype=np.float64) -> np.ndarray:
+def xavier_normal(
+    shape: Shape, rng: np.random.Generator, gain: float = 1.0, dtype=np.float64
+) -> np.ndarray:
     """N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     _check(rng)
     fan_in, fan_out = fan_in_and_out(shape)
@@ -61,15 +65,17 @@ def he_normal(shape: Shape, rng: np.random.Generator, dtype=np.float64) -> np.nd
     return (rng.standard_normal(size=shape) * math.sqrt(2.0 / fan_in)).astype(dtype)
 
 
-def normal(shape: Shape, rng: np.random.Generator, std: float, mean: float = 0.0,
-           dtype=np.float64) -> np.ndarray:
+def normal(
+    shape: Shape, rng: np.random.Generator, std: float, mean: float = 0.0, dtype=np.float64
+) -> np.ndarray:
     """N(mean, std^2)."""
     _check(rng)
     return (rng.standard_normal(size=shape) * std + mean).astype(dtype)
 
 
-def uniform(shape: Shape, rng: np.random.Generator, low: float, high: float,
-            dtype=np.float64) -> np.ndarray:
+def uniform(
+    shape: Shape, rng: np.random.Generator, low: float, high: float, dtype=np.float64
+) -> np.ndarray:
     """U(low, high)."""
     _check(rng)
     if not low < high:
@@ -83,7 +89,11 @@ def zeros(shape: Shape, dtype=np.float64) -> np.ndarray:
 
 
 INITIALISERS = {
-    "xavier_uniform": xavier_uniform, "xavier_normal": xavier_normal,
-    "he_uniform": he_uniform, "he_normal": he_normal,
-    "normal": normal, "uniform": uniform, "zeros": zeros,
+    "xavier_uniform": xavier_uniform,
+    "xavier_normal": xavier_normal,
+    "he_uniform": he_uniform,
+    "he_normal": he_normal,
+    "normal": normal,
+    "uniform": uniform,
+    "zeros": zeros,
 }

@@ -40,8 +40,12 @@ class Optimizer:
         self.steps += 1
         for key, p in params.items():
             g = grads[key]
-            if not isinstance(p, np.ndarray) or p.dtype.kind != "f" or not p.flags.c_contiguous \
-                    or not p.flags.writeable:
+            if (
+                not isinstance(p, np.ndarray)
+                or p.dtype.kind != "f"
+                or not p.flags.c_contiguous
+                or not p.flags.writeable
+            ):
                 raise ValueError(
                     f"{cls}.step: params[{key!r}] must be a writable C-contiguous float array "
                     f"(it is updated in place)"
@@ -75,7 +79,9 @@ class Optimizer:
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         """Flat name -> array view of the whole state, for saving (``key/slot``)."""
-        flat = {f"{key}/{slot}": arr for key, slots in self.state.items() for slot, arr in slots.items()}
+        flat = {
+            f"{key}/{slot}": arr for key, slots in self.state.items() for slot, arr in slots.items()
+        }
         flat["steps"] = np.array(self.steps)
         return flat
 
@@ -85,25 +91,31 @@ def _zeros(p: np.ndarray, *slots: str) -> dict[str, np.ndarray]:
 
 
 class SGD(Optimizer):
-    """p -= lr * d, with d = g + wd p; momentum b = mu b + d; Nesterov d + mu b (torch.optim.SGD)."""
+    """p -= lr d, with d = g + wd p; momentum b = mu b + d; Nesterov d + mu b (torch.optim.SGD)."""
 
     name = "sgd"
 
-    def __init__(self, lr: float, momentum: float = 0.0, nesterov: bool = False,
-                 weight_decay: float = 0.0) -> None:
+    def __init__(
+        self, lr: float, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0
+    ) -> None:
         super().__init__(lr)
         if momentum < 0 or weight_decay < 0:
             raise ValueError("SGD: momentum and weight_decay must be >= 0")
         if nesterov and momentum <= 0:
             raise ValueError("SGD: nesterov needs momentum > 0")
-        self.momentum, self.nesterov, self.weight_decay = float(momentum), bool(nesterov), float(weight_decay)
+        self.momentum, self.nesterov, self.weight_decay = (
+            float(momentum),
+            bool(nesterov),
+            float(weight_decay),
+        )
 
     def _new_state(self, p):
         return _zeros(p, "momentum_buffer")
 
     def _update(self, p, g, state):
-        k.sgd_update(p, g, state["momentum_buffer"], self.lr, self.momentum, self.weight_decay,
-                     self.nesterov)
+        k.sgd_update(
+            p, g, state["momentum_buffer"], self.lr, self.momentum, self.weight_decay, self.nesterov
+        )
 
 
 class Adagrad(Optimizer):
@@ -111,10 +123,19 @@ class Adagrad(Optimizer):
 
     name = "adagrad"
 
-    def __init__(self, lr: float, eps: float = 1e-10, initial_accumulator_value: float = 0.0,
-                 weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        lr: float,
+        eps: float = 1e-10,
+        initial_accumulator_value: float = 0.0,
+        weight_decay: float = 0.0,
+    ) -> None:
         super().__init__(lr)
-        self.eps, self.initial, self.weight_decay = float(eps), float(initial_accumulator_value), float(weight_decay)
+        self.eps, self.initial, self.weight_decay = (
+            float(eps),
+            float(initial_accumulator_value),
+            float(weight_decay),
+        )
 
     def _new_state(self, p):
         return {"sum": np.full(p.size, self.initial, dtype=p.dtype)}
@@ -129,8 +150,15 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
 
-    def __init__(self, lr: float, alpha: float = 0.99, eps: float = 1e-8, momentum: float = 0.0,
-                 centered: bool = False, weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        lr: float,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        momentum: float = 0.0,
+        centered: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
         super().__init__(lr)
         if not 0 <= alpha <= 1:
             raise ValueError(f"RMSprop: alpha must be in [0, 1], got {alpha!r}")
@@ -141,9 +169,19 @@ class RMSprop(Optimizer):
         return _zeros(p, "square_avg", "grad_avg", "momentum_buffer")
 
     def _update(self, p, g, state):
-        k.rmsprop_update(p, g, state["square_avg"], state["grad_avg"], state["momentum_buffer"],
-                         self.lr, self.alpha, self.eps, self.momentum, self.centered,
-                         self.weight_decay)
+        k.rmsprop_update(
+            p,
+            g,
+            state["square_avg"],
+            state["grad_avg"],
+            state["momentum_buffer"],
+            self.lr,
+            self.alpha,
+            self.eps,
+            self.momentum,
+            self.centered,
+            self.weight_decay,
+        )
 
 
 class Adam(Optimizer):
@@ -155,13 +193,23 @@ class Adam(Optimizer):
 
     name = "adam"
 
-    def __init__(self, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
         super().__init__(lr)
         b1, b2 = betas
         if not (0 <= b1 < 1 and 0 <= b2 < 1):
             raise ValueError(f"Adam: betas must be in [0, 1), got {betas!r}")
-        self.beta1, self.beta2, self.eps, self.weight_decay = float(b1), float(b2), float(eps), float(weight_decay)
+        self.beta1, self.beta2, self.eps, self.weight_decay = (
+            float(b1),
+            float(b2),
+            float(eps),
+            float(weight_decay),
+        )
 
     def _new_state(self, p):
         state = _zeros(p, "exp_avg", "exp_avg_sq")
@@ -171,10 +219,20 @@ class Adam(Optimizer):
     def _update(self, p, g, state):
         state["step"][0] += 1
         t = int(state["step"][0])
-        step_size = self.lr / (1.0 - self.beta1 ** t)
-        bias_correction2_sqrt = math.sqrt(1.0 - self.beta2 ** t)
-        k.adam_update(p, g, state["exp_avg"], state["exp_avg_sq"], step_size, self.beta1,
-                      self.beta2, bias_correction2_sqrt, self.eps, self.weight_decay)
+        step_size = self.lr / (1.0 - self.beta1**t)
+        bias_correction2_sqrt = math.sqrt(1.0 - self.beta2**t)
+        k.adam_update(
+            p,
+            g,
+            state["exp_avg"],
+            state["exp_avg_sq"],
+            step_size,
+            self.beta1,
+            self.beta2,
+            bias_correction2_sqrt,
+            self.eps,
+            self.weight_decay,
+        )
 
 
 OPTIMIZERS = {cls.name: cls for cls in (SGD, Adagrad, RMSprop, Adam)}

@@ -42,10 +42,11 @@ def assert_gradients_match(
     tolerance: float = 1e-7,
 ) -> None:
     """Check every analytic gradient of L = sum(forward() * dy) against central differences."""
+
     def objective() -> float:
         return float(np.sum(forward() * dy))
 
-    for i, (grad, name) in enumerate(zip(analytic, names)):
+    for i, (grad, name) in enumerate(zip(analytic, names, strict=True)):
         numeric = numerical_gradient(objective, arrays, i)
         err = relative_error(grad, numeric)
         assert err < tolerance, f"d/d{name}: relative error {err:.2e} >= {tolerance:.0e}"

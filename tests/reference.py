@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 # ---------------------------------------------------------------- dense
 
 
@@ -46,8 +45,12 @@ def conv2d(x, W, b, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
             chans = slice(g * cg, (g + 1) * cg)
             for r in range(oh):
                 for s in range(ow):
-                    window = xp[i, chans, r * sh: r * sh + dh * (kh - 1) + 1: dh,
-                                s * sw: s * sw + dw * (kw - 1) + 1: dw]
+                    window = xp[
+                        i,
+                        chans,
+                        r * sh : r * sh + dh * (kh - 1) + 1 : dh,
+                        s * sw : s * sw + dw * (kw - 1) + 1 : dw,
+                    ]
                     y[i, filt, r, s] = np.sum(window * W[filt])
             if b is not None:
                 y[i, filt] += b[filt]
@@ -76,7 +79,7 @@ def conv2d_backward(dy, x, W, stride=(1, 1), padding=(0, 0), dilation=(1, 1), gr
                     cols = slice(s * sw, s * sw + dw * (kw - 1) + 1, dw)
                     dW[filt] += dy[i, filt, r, s] * xp[i, chans, rows, cols]
                     dxp[i, chans, rows, cols] += dy[i, filt, r, s] * W[filt]
-    dx = dxp[:, :, ph: ph + h, pw: pw + w]
+    dx = dxp[:, :, ph : ph + h, pw : pw + w]
     return dx, dW, dy.sum(axis=(0, 2, 3))
 
 
@@ -136,7 +139,9 @@ def _avg_windows(h, w, k, s, p, ceil_mode, count_include_pad):
             # ... and to the input itself (the cells that hold values)
             rows = [a for a in rows_pad if 0 <= a < h]
             cols = [c for c in cols_pad if 0 <= c < w]
-            divisor = (len(rows_pad) * len(cols_pad)) if count_include_pad else len(rows) * len(cols)
+            divisor = (
+                (len(rows_pad) * len(cols_pad)) if count_include_pad else len(rows) * len(cols)
+            )
             yield r, q, (rows, cols), divisor
 
 
@@ -236,7 +241,7 @@ def maxout_backward(dy, x, pieces):
 
 def mse_loss(pred, target):
     d = pred.astype(np.float64) - target
-    return np.mean(d ** 2), 2 * d / d.size
+    return np.mean(d**2), 2 * d / d.size
 
 
 def mae_loss(pred, target):

@@ -101,11 +101,20 @@ def test_softmax_of_huge_scores_is_finite_and_sums_to_one():
 def test_softmax_backwards_match_finite_differences(rng, axis):
     x = rng.standard_normal((3, 4))
     dy = rng.standard_normal(x.shape)
-    assert_gradients_match(lambda: F.softmax(x, axis),
-                           [F.softmax_backward(dy, F.softmax(x, axis), axis)], [x], dy, ["x"])
-    assert_gradients_match(lambda: F.log_softmax(x, axis),
-                           [F.log_softmax_backward(dy, F.log_softmax(x, axis), axis)],
-                           [x], dy, ["x"])
+    assert_gradients_match(
+        lambda: F.softmax(x, axis),
+        [F.softmax_backward(dy, F.softmax(x, axis), axis)],
+        [x],
+        dy,
+        ["x"],
+    )
+    assert_gradients_match(
+        lambda: F.log_softmax(x, axis),
+        [F.log_softmax_backward(dy, F.log_softmax(x, axis), axis)],
+        [x],
+        dy,
+        ["x"],
+    )
 
 
 def test_softmax_rejects_a_bad_axis():
@@ -129,8 +138,9 @@ def test_maxout_matches_reference_and_finite_differences(rng):
 def test_maxout_takes_consecutive_groups_and_routes_ties_to_the_first():
     x = np.array([[1.0, 5.0, 5.0, -1.0, -2.0, -3.0]])
     np.testing.assert_array_equal(F.maxout(x, 3), [[5.0, -1.0]])
-    np.testing.assert_array_equal(F.maxout_backward(np.array([[1.0, 2.0]]), x, 3),
-                                  [[0.0, 1.0, 0.0, 2.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(
+        F.maxout_backward(np.array([[1.0, 2.0]]), x, 3), [[0.0, 1.0, 0.0, 2.0, 0.0, 0.0]]
+    )
 
 
 def test_maxout_rejects_features_that_do_not_split():

@@ -55,7 +55,10 @@ def test_conv2d_backward_matches_finite_differences(rng, geometry):
     dx, dW, db = F.conv2d_backward(dy, x, W, stride, padding, dilation, groups)
     assert_gradients_match(
         lambda: F.conv2d(x, W, b, stride, padding, dilation, groups),
-        [dx, dW, db], [x, W, b], dy, ["x", "W", "b"],
+        [dx, dW, db],
+        [x, W, b],
+        dy,
+        ["x", "W", "b"],
     )
 
 
@@ -67,7 +70,7 @@ def test_float32_in_float32_out_and_close_to_float64(rng):
     dy = rng.standard_normal(y32.shape).astype(np.float32)
     grads = F.conv2d_backward(dy, x.astype(np.float32), W.astype(np.float32), 1, 1)
     assert all(g.dtype == np.float32 for g in grads)
-    for g32, g64 in zip(grads, F.conv2d_backward(dy.astype(np.float64), x, W, 1, 1)):
+    for g32, g64 in zip(grads, F.conv2d_backward(dy.astype(np.float64), x, W, 1, 1), strict=True):
         np.testing.assert_allclose(g32, g64, rtol=1e-4, atol=1e-4)
 
 
@@ -87,7 +90,7 @@ def test_inputs_are_not_modified(rng):
     y = F.conv2d(x, W, b, 1, 1)
     dy = np.ones_like(y)
     F.conv2d_backward(dy, x, W, 1, 1)
-    for original, copy in zip((x, W, b), copies):
+    for original, copy in zip((x, W, b), copies, strict=True):
         np.testing.assert_array_equal(original, copy)
     np.testing.assert_array_equal(dy, np.ones_like(y))
 
@@ -116,19 +119,33 @@ def test_channel_mismatch_names_both_shapes():
     "call, fragment",
     [
         (lambda: F.conv2d(np.zeros((2, 8, 8)), np.zeros((4, 2, 3, 3)), None), "x must be 4-D"),
-        (lambda: F.conv2d(np.zeros((1, 4, 8, 8)), np.zeros((6, 2, 3, 3)), None, groups=3),
-         "groups=3 must divide"),
-        (lambda: F.conv2d(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 3, 3)), None),
-         "does not fit in the padded input (2, 2)"),
-        (lambda: F.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((2, 1, 3, 3)), np.zeros(3)),
-         "b must have one entry per filter of W; W (2, 1, 3, 3), b (3,)"),
-        (lambda: F.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((2, 1, 3, 3)), None, stride=0),
-         "stride must be at least 1"),
-        (lambda: F.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((2, 1, 3, 3)), None, padding=(1,)),
-         "padding must be an int or an (h, w) pair"),
-        (lambda: F.conv2d_backward(np.zeros((1, 2, 3, 3)), np.zeros((1, 1, 4, 4)),
-                                   np.zeros((2, 1, 3, 3))),
-         "dy must be (1, 2, 2, 2) for this x and W; x (1, 1, 4, 4), W (2, 1, 3, 3), dy (1, 2, 3, 3)"),
+        (
+            lambda: F.conv2d(np.zeros((1, 4, 8, 8)), np.zeros((6, 2, 3, 3)), None, groups=3),
+            "groups=3 must divide",
+        ),
+        (
+            lambda: F.conv2d(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 3, 3)), None),
+            "does not fit in the padded input (2, 2)",
+        ),
+        (
+            lambda: F.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((2, 1, 3, 3)), np.zeros(3)),
+            "b must have one entry per filter of W; W (2, 1, 3, 3), b (3,)",
+        ),
+        (
+            lambda: F.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((2, 1, 3, 3)), None, stride=0),
+            "stride must be at least 1",
+        ),
+        (
+            lambda: F.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((2, 1, 3, 3)), None, padding=(1,)),
+            "padding must be an int or an (h, w) pair",
+        ),
+        (
+            lambda: F.conv2d_backward(
+                np.zeros((1, 2, 3, 3)), np.zeros((1, 1, 4, 4)), np.zeros((2, 1, 3, 3))
+            ),
+            "dy must be (1, 2, 2, 2) for this x and W; "
+            "x (1, 1, 4, 4), W (2, 1, 3, 3), dy (1, 2, 3, 3)",
+        ),
     ],
 )
 def test_bad_arguments_are_rejected_with_a_clear_message(call, fragment):

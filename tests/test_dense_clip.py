@@ -15,7 +15,7 @@ def test_linear_matches_reference_and_finite_differences(rng, n, d, h):
     np.testing.assert_allclose(y, ref.linear(x, W, b), rtol=1e-13)
     dy = rng.standard_normal(y.shape)
     grads = F.linear_backward(dy, x, W)
-    for got, want in zip(grads, ref.linear_backward(dy, x, W)):
+    for got, want in zip(grads, ref.linear_backward(dy, x, W), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-13)
     assert_gradients_match(lambda: F.linear(x, W, b), grads, [x, W, b], dy, ["x", "W", "b"])
 
@@ -31,13 +31,19 @@ def test_linear_without_bias_and_in_float32(rng):
 @pytest.mark.parametrize(
     "call, fragment",
     [
-        (lambda: F.linear(np.zeros((2, 3)), np.zeros((4, 5)), None),
-         "linear: x has 3 features but W expects 5; x (2, 3), W (4, 5)"),
-        (lambda: F.linear(np.zeros((2, 3)), np.zeros((4, 3)), np.zeros(3)),
-         "b must have one entry per output unit of W; W (4, 3), b (3,)"),
+        (
+            lambda: F.linear(np.zeros((2, 3)), np.zeros((4, 5)), None),
+            "linear: x has 3 features but W expects 5; x (2, 3), W (4, 5)",
+        ),
+        (
+            lambda: F.linear(np.zeros((2, 3)), np.zeros((4, 3)), np.zeros(3)),
+            "b must have one entry per output unit of W; W (4, 3), b (3,)",
+        ),
         (lambda: F.linear(np.zeros(3), np.zeros((4, 3)), None), "x must be 2-D, got shape (3,)"),
-        (lambda: F.linear_backward(np.zeros((2, 5)), np.zeros((2, 3)), np.zeros((4, 3))),
-         "dy must be (N, H) = (2, 4)"),
+        (
+            lambda: F.linear_backward(np.zeros((2, 5)), np.zeros((2, 3)), np.zeros((4, 3))),
+            "dy must be (N, H) = (2, 4)",
+        ),
     ],
 )
 def test_linear_rejects_bad_shapes(call, fragment):

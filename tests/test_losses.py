@@ -93,16 +93,31 @@ def test_hinge_loss_by_hand():
 @pytest.mark.parametrize(
     "call, error, fragment",
     [
-        (lambda: F.mse_loss(np.zeros(3), np.zeros(4)), ValueError,
-         "mse_loss: target must have the shape of pred; pred (3,), target (4,)"),
-        (lambda: F.cross_entropy(np.zeros((2, 3)), [0, 3]), ValueError,
-         "labels contains class 3 but logits has 3 classes (valid: 0..2)"),
-        (lambda: F.cross_entropy(np.zeros((2, 3)), [0]), ValueError,
-         "labels must have one label per row of logits; logits (2, 3), labels (1,)"),
-        (lambda: F.cross_entropy(np.zeros((2, 3)), [0.5, 1]), TypeError,
-         "labels must hold integer class indices"),
-        (lambda: F.cross_entropy(np.zeros((2, 3)), [0, 1], weight=np.ones(2)), ValueError,
-         "weight must have one entry per class; logits (2, 3), weight (2,)"),
+        (
+            lambda: F.mse_loss(np.zeros(3), np.zeros(4)),
+            ValueError,
+            "mse_loss: target must have the shape of pred; pred (3,), target (4,)",
+        ),
+        (
+            lambda: F.cross_entropy(np.zeros((2, 3)), [0, 3]),
+            ValueError,
+            "labels contains class 3 but logits has 3 classes (valid: 0..2)",
+        ),
+        (
+            lambda: F.cross_entropy(np.zeros((2, 3)), [0]),
+            ValueError,
+            "labels must have one label per row of logits; logits (2, 3), labels (1,)",
+        ),
+        (
+            lambda: F.cross_entropy(np.zeros((2, 3)), [0.5, 1]),
+            TypeError,
+            "labels must hold integer class indices",
+        ),
+        (
+            lambda: F.cross_entropy(np.zeros((2, 3)), [0, 1], weight=np.ones(2)),
+            ValueError,
+            "weight must have one entry per class; logits (2, 3), weight (2,)",
+        ),
         (lambda: F.hinge_loss(np.zeros((2, 3)), [-1, 0]), ValueError, "contains class -1"),
         (lambda: F.mae_loss(np.zeros(0), np.zeros(0)), ValueError, "pred is empty"),
     ],
@@ -116,6 +131,11 @@ def test_bad_arguments_are_rejected(call, error, fragment):
 def test_float32_gradients_stay_float32(rng):
     x = rng.standard_normal((3, 4)).astype(np.float32)
     labels = [0, 1, 2]
-    for loss, grad in (F.mse_loss(x, x * 0), F.mae_loss(x, x * 0), F.cross_entropy(x, labels),
-                       F.hinge_loss(x, labels), F.binary_cross_entropy(F.sigmoid(x), x * 0)):
+    for loss, grad in (
+        F.mse_loss(x, x * 0),
+        F.mae_loss(x, x * 0),
+        F.cross_entropy(x, labels),
+        F.hinge_loss(x, labels),
+        F.binary_cross_entropy(F.sigmoid(x), x * 0),
+    ):
         assert isinstance(loss, float) and grad.dtype == np.float32

@@ -39,7 +39,8 @@ def test_eval_mode_uses_running_statistics_and_changes_nothing(rng):
     gamma, beta = np.array([2.0, 1.0]), np.array([0.0, 3.0])
     y, _ = F.batch_norm(x, gamma, beta, running_mean, running_var, train=False)
     expected = (x - running_mean[None, :, None, None]) / np.sqrt(
-        running_var[None, :, None, None] + 1e-5) * gamma[None, :, None, None] + beta[None, :, None, None]
+        running_var[None, :, None, None] + 1e-5
+    ) * gamma[None, :, None, None] + beta[None, :, None, None]
     np.testing.assert_allclose(y, expected, rtol=1e-13)
     np.testing.assert_array_equal(running_mean, before[0])
     np.testing.assert_array_equal(running_var, before[1])
@@ -59,8 +60,9 @@ def test_backward_matches_finite_differences(rng, shape, train):
     y, cache = F.batch_norm(x, gamma, beta, rm.copy(), rv.copy(), train=train)
     dy = rng.standard_normal(shape)
     dx, dgamma, dbeta = F.batch_norm_backward(dy, cache)
-    assert_gradients_match(forward, [dx, dgamma, dbeta], [x, gamma, beta], dy,
-                           ["x", "gamma", "beta"])
+    assert_gradients_match(
+        forward, [dx, dgamma, dbeta], [x, gamma, beta], dy, ["x", "gamma", "beta"]
+    )
 
 
 def test_float32(rng):
@@ -74,16 +76,30 @@ def test_float32(rng):
 @pytest.mark.parametrize(
     "call, fragment",
     [
-        (lambda: F.batch_norm(np.zeros((4, 3)), np.ones(2), np.zeros(3), None, None),
-         "gamma must have one entry per feature; x (4, 3), gamma (2,)"),
-        (lambda: F.batch_norm(np.zeros((4, 3, 2)), np.ones(3), np.zeros(3), None, None),
-         "x must be 2-D or 4-D"),
-        (lambda: F.batch_norm(np.zeros((1, 3)), np.ones(3), np.zeros(3), None, None),
-         "training needs more than one value per channel"),
-        (lambda: F.batch_norm(np.zeros((4, 3)), np.ones(3), np.zeros(3), None, None, train=False),
-         "evaluation mode needs running_mean and running_var"),
-        (lambda: F.batch_norm(np.zeros((4, 3)), np.ones(3), np.zeros(3), np.zeros(2), np.ones(3)),
-         "running_mean must be a writable contiguous float64 array of shape (3,)"),
+        (
+            lambda: F.batch_norm(np.zeros((4, 3)), np.ones(2), np.zeros(3), None, None),
+            "gamma must have one entry per feature; x (4, 3), gamma (2,)",
+        ),
+        (
+            lambda: F.batch_norm(np.zeros((4, 3, 2)), np.ones(3), np.zeros(3), None, None),
+            "x must be 2-D or 4-D",
+        ),
+        (
+            lambda: F.batch_norm(np.zeros((1, 3)), np.ones(3), np.zeros(3), None, None),
+            "training needs more than one value per channel",
+        ),
+        (
+            lambda: F.batch_norm(
+                np.zeros((4, 3)), np.ones(3), np.zeros(3), None, None, train=False
+            ),
+            "evaluation mode needs running_mean and running_var",
+        ),
+        (
+            lambda: F.batch_norm(
+                np.zeros((4, 3)), np.ones(3), np.zeros(3), np.zeros(2), np.ones(3)
+            ),
+            "running_mean must be a writable contiguous float64 array of shape (3,)",
+        ),
     ],
 )
 def test_batch_norm_rejects_bad_arguments(call, fragment):

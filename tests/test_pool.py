@@ -58,13 +58,22 @@ def test_pool_gradients_match_finite_differences(rng, geometry):
     x = rng.permutation(np.arange(size, dtype=np.float64)).reshape(shape) / size
     y, argmax = F.max_pool2d(x, k, s, p, ceil)
     dy = rng.standard_normal(y.shape)
-    assert_gradients_match(lambda: F.max_pool2d(x, k, s, p, ceil)[0],
-                           [F.max_pool2d_backward(dy, argmax, x.shape)], [x], dy, ["x"])
+    assert_gradients_match(
+        lambda: F.max_pool2d(x, k, s, p, ceil)[0],
+        [F.max_pool2d_backward(dy, argmax, x.shape)],
+        [x],
+        dy,
+        ["x"],
+    )
     for cip in (True, False):
         dy = rng.standard_normal(F.avg_pool2d(x, k, s, p, ceil, cip).shape)
-        assert_gradients_match(lambda: F.avg_pool2d(x, k, s, p, ceil, cip),
-                               [F.avg_pool2d_backward(dy, x.shape, k, s, p, ceil, cip)],
-                               [x], dy, ["x"])
+        assert_gradients_match(
+            lambda cip=cip: F.avg_pool2d(x, k, s, p, ceil, cip),
+            [F.avg_pool2d_backward(dy, x.shape, k, s, p, ceil, cip)],
+            [x],
+            dy,
+            ["x"],
+        )
 
 
 def test_ties_go_to_the_first_maximum_in_row_major_order():
@@ -80,10 +89,9 @@ def test_padding_counts_as_minus_infinity():
 
 
 def test_max_pool_backward_routes_every_gradient_to_its_argmax_cell():
-    x = np.array([[[[1.0, 2.0, 0.0, 0.0],
-                    [4.0, 3.0, 0.0, 9.0],
-                    [0.0, 0.0, 5.0, 0.0],
-                    [7.0, 0.0, 0.0, 6.0]]]])
+    x = np.array(
+        [[[[1.0, 2.0, 0.0, 0.0], [4.0, 3.0, 0.0, 9.0], [0.0, 0.0, 5.0, 0.0], [7.0, 0.0, 0.0, 6.0]]]]
+    )
     y, argmax = F.max_pool2d(x, 2)
     np.testing.assert_array_equal(y[0, 0], [[4.0, 9.0], [7.0, 6.0]])
     dx = F.max_pool2d_backward(np.array([[[[10.0, 20.0], [30.0, 40.0]]]]), argmax, x.shape)
@@ -107,8 +115,15 @@ def test_divisor_with_and_without_padding():
 
 @pytest.mark.parametrize(
     "size, k, s, p, ceil, expected",
-    [(7, 3, 2, 1, True, 4), (6, 3, 2, 1, True, 4), (6, 3, 2, 1, False, 3), (5, 2, 2, 0, True, 3),
-     (5, 2, 2, 0, False, 2), (5, 2, 2, 1, True, 3), (4, 2, 2, 1, True, 3)],
+    [
+        (7, 3, 2, 1, True, 4),
+        (6, 3, 2, 1, True, 4),
+        (6, 3, 2, 1, False, 3),
+        (5, 2, 2, 0, True, 3),
+        (5, 2, 2, 0, False, 2),
+        (5, 2, 2, 1, True, 3),
+        (4, 2, 2, 1, True, 3),
+    ],
 )
 def test_output_size_follows_pytorch(size, k, s, p, ceil, expected):
     assert F.pool_output_size(size, k, s, p, ceil) == expected
@@ -126,18 +141,31 @@ def test_float32_stays_float32(rng):
 @pytest.mark.parametrize(
     "call, fragment",
     [
-        (lambda: F.max_pool2d(np.zeros((1, 1, 4, 4)), 2, padding=2),
-         "padding must be at most half the kernel size"),
-        (lambda: F.max_pool2d(np.zeros((1, 1, 2, 2)), 3), "does not fit in the padded input (2, 2)"),
+        (
+            lambda: F.max_pool2d(np.zeros((1, 1, 4, 4)), 2, padding=2),
+            "padding must be at most half the kernel size",
+        ),
+        (
+            lambda: F.max_pool2d(np.zeros((1, 1, 2, 2)), 3),
+            "does not fit in the padded input (2, 2)",
+        ),
         (lambda: F.avg_pool2d(np.zeros((1, 4, 4)), 2), "x must be 4-D"),
-        (lambda: F.max_pool2d_backward(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 2, 2), np.int64),
-                                       (1, 2, 4, 4)),
-         "x_shape must be (N, C, H, W) with the N and C of dy"),
-        (lambda: F.max_pool2d_backward(np.zeros((1, 1, 2, 2)), np.full((1, 1, 2, 2), 99),
-                                       (1, 1, 4, 4)),
-         "argmax holds an index outside the 4x4 input plane"),
-        (lambda: F.avg_pool2d_backward(np.zeros((1, 1, 3, 3)), (1, 1, 4, 4), 2),
-         "dy must be (1, 1, 2, 2) for an input of x_shape"),
+        (
+            lambda: F.max_pool2d_backward(
+                np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 2, 2), np.int64), (1, 2, 4, 4)
+            ),
+            "x_shape must be (N, C, H, W) with the N and C of dy",
+        ),
+        (
+            lambda: F.max_pool2d_backward(
+                np.zeros((1, 1, 2, 2)), np.full((1, 1, 2, 2), 99), (1, 1, 4, 4)
+            ),
+            "argmax holds an index outside the 4x4 input plane",
+        ),
+        (
+            lambda: F.avg_pool2d_backward(np.zeros((1, 1, 3, 3)), (1, 1, 4, 4), 2),
+            "dy must be (1, 1, 2, 2) for an input of x_shape",
+        ),
     ],
 )
 def test_bad_arguments_are_rejected(call, fragment):

@@ -37,8 +37,9 @@ def secondary(
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
-def labels(fn: str, name: str, y: Any, n: int, num_classes: int, x_name: str,
-           x_shape: tuple[int, ...]) -> np.ndarray:
+def labels(
+    fn: str, name: str, y: Any, n: int, num_classes: int, x_name: str, x_shape: tuple[int, ...]
+) -> np.ndarray:
     """Integer class indices, one per example, each in [0, num_classes)."""
     arr = np.asarray(y)
     if arr.dtype.kind not in "iu":

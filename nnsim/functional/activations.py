@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,9 @@ def activation_backward(
     """
     fn = "activation_backward"
     if name not in ACTIVATIONS:
-        raise ValueError(f"{fn}: unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}")
+        raise ValueError(
+            f"{fn}: unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}"
+        )
     allowed = {"leaky_relu": {"alpha"}, "elu": {"alpha"}}.get(name, set())
     unknown = set(params) - allowed
     if unknown:

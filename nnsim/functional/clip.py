@@ -16,8 +16,12 @@ CLIP_NORM_EPS = 1e-6
 def _writable(fn: str, grads: Mapping[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
     items = []
     for name, g in grads.items():
-        if not isinstance(g, np.ndarray) or g.dtype.kind != "f" or not g.flags.c_contiguous \
-                or not g.flags.writeable:
+        if (
+            not isinstance(g, np.ndarray)
+            or g.dtype.kind != "f"
+            or not g.flags.c_contiguous
+            or not g.flags.writeable
+        ):
             raise ValueError(
                 f"{fn}: grads[{name!r}] must be a writable C-contiguous float array "
                 f"(it is clipped in place)"

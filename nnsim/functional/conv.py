@@ -58,8 +58,11 @@ def conv2d_backward(
 
 
 def conv2d_output_shape(
-    x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: IntPair = 1,
-    padding: IntPair = 0, dilation: IntPair = 1,
+    x_shape: tuple[int, ...],
+    w_shape: tuple[int, ...],
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
 ) -> tuple[int, int, int, int]:
     """The (N, F, OH, OW) that conv2d returns, without computing it."""
     s = check.pair("conv2d", "stride", stride, 1)
@@ -97,10 +100,11 @@ def _prepare(fn: str, x: Any, W: Any, stride, padding, dilation, groups):
         )
     oh, ow = _output_hw(x, W, stride, padding, dilation)
     if oh < 1 or ow < 1:
+        padded = (x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1])
         raise ValueError(
             f"{fn}: the kernel (dilated to "
             f"{(dilation[0] * (W.shape[2] - 1) + 1, dilation[1] * (W.shape[3] - 1) + 1)}) "
-            f"does not fit in the padded input {(x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1])}; "
+            f"does not fit in the padded input {padded}; "
             f"x {x.shape}, W {W.shape}"
         )
     return x, W, (stride, padding, dilation, groups)

@@ -48,7 +48,9 @@ def cross_entropy(
     logits = check.primary(fn, "logits", logits, ndim=2)
     n, classes = logits.shape
     if n == 0 or classes == 0:
-        raise ValueError(f"{fn}: logits must have at least one row and one class, got {logits.shape}")
+        raise ValueError(
+            f"{fn}: logits must have at least one row and one class, got {logits.shape}"
+        )
     y = check.labels(fn, "labels", labels, n, classes, "logits", logits.shape)
     if weight is None:
         w = np.ones(classes, dtype=logits.dtype)
@@ -56,7 +58,8 @@ def cross_entropy(
         w = check.secondary(fn, "weight", weight, logits.dtype)
         if w.shape != (classes,):
             raise ValueError(
-                f"{fn}: weight must have one entry per class; logits {logits.shape}, weight {w.shape}"
+                f"{fn}: weight must have one entry per class; "
+                f"logits {logits.shape}, weight {w.shape}"
             )
     dlogits = np.empty_like(logits)
     loss = k.cross_entropy_forward_backward(logits, y, w, dlogits)
@@ -71,10 +74,13 @@ def binary_cross_entropy(p: np.ndarray, target: np.ndarray) -> tuple[float, np.n
     if outside.any():
         where = tuple(int(i) for i in np.argwhere(outside)[0])
         raise ValueError(
-            f"{fn}: p must be probabilities in [0, 1]; p{list(where)} = {float(p[where])}, p {p.shape}"
+            f"{fn}: p must be probabilities in [0, 1]; "
+            f"p{list(where)} = {float(p[where])}, p {p.shape}"
         )
     dp = np.empty_like(p)
-    loss = k.binary_cross_entropy_forward_backward(p.reshape(-1), target.reshape(-1), dp.reshape(-1))
+    loss = k.binary_cross_entropy_forward_backward(
+        p.reshape(-1), target.reshape(-1), dp.reshape(-1)
+    )
     return float(loss), dp
 
 
@@ -90,7 +96,9 @@ def hinge_loss(
     scores = check.primary(fn, "scores", scores, ndim=2)
     n, classes = scores.shape
     if n == 0 or classes == 0:
-        raise ValueError(f"{fn}: scores must have at least one row and one class, got {scores.shape}")
+        raise ValueError(
+            f"{fn}: scores must have at least one row and one class, got {scores.shape}"
+        )
     y = check.labels(fn, "labels", labels, n, classes, "scores", scores.shape)
     dscores = np.empty_like(scores)
     loss = k.hinge_forward_backward(scores, y, float(margin), dscores)

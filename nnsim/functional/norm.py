@@ -59,8 +59,13 @@ def batch_norm(
     beta = _per_channel(fn, "beta", beta, x)
     for name, arr in (("running_mean", running_mean), ("running_var", running_var)):
         if arr is not None:
-            if not isinstance(arr, np.ndarray) or arr.shape != (channels,) or arr.dtype != x.dtype \
-                    or not arr.flags.c_contiguous or not arr.flags.writeable:
+            if (
+                not isinstance(arr, np.ndarray)
+                or arr.shape != (channels,)
+                or arr.dtype != x.dtype
+                or not arr.flags.c_contiguous
+                or not arr.flags.writeable
+            ):
                 got = arr.shape if isinstance(arr, np.ndarray) else type(arr).__name__
                 raise ValueError(
                     f"{fn}: {name} must be a writable contiguous {x.dtype} array of shape "
@@ -108,8 +113,14 @@ def batch_norm_backward(
     dgamma = np.empty(channels, dtype=dy.dtype)
     dbeta = np.empty(channels, dtype=dy.dtype)
     k.batch_norm_backward(
-        _as_ncl(fn, dy), _as_ncl(fn, cache.x_hat), cache.gamma, cache.inv_std, cache.train,
-        _as_ncl(fn, dx), dgamma, dbeta,
+        _as_ncl(fn, dy),
+        _as_ncl(fn, cache.x_hat),
+        cache.gamma,
+        cache.inv_std,
+        cache.train,
+        _as_ncl(fn, dx),
+        dgamma,
+        dbeta,
     )
     return dx, dgamma, dbeta
 

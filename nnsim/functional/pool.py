@@ -23,7 +23,10 @@ def pool_output_size(size: int, k_: int, stride: int, pad: int, ceil_mode: bool)
 
 
 def max_pool2d(
-    x: np.ndarray, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
+    x: np.ndarray,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
     ceil_mode: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """y (N, C, OH, OW) and argmax (N, C, OH, OW), the flat index h * W + w of each maximum.
@@ -65,10 +68,14 @@ def max_pool2d_backward(
 
 
 def avg_pool2d(
-    x: np.ndarray, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
-    ceil_mode: bool = False, count_include_pad: bool = True,
+    x: np.ndarray,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
 ) -> np.ndarray:
-    """y (N, C, OH, OW): window means with the divisor rules of ``torch.nn.functional.avg_pool2d``."""
+    """y (N, C, OH, OW): window means, with the divisor rules of PyTorch's avg_pool2d."""
     x, geometry, out_hw = _prepare("avg_pool2d", x, kernel_size, stride, padding, ceil_mode)
     y = np.empty((*x.shape[:2], *out_hw), dtype=x.dtype)
     k.avg_pool2d_forward(x, *geometry, bool(count_include_pad), y)
@@ -76,8 +83,12 @@ def avg_pool2d(
 
 
 def avg_pool2d_backward(
-    dy: np.ndarray, x_shape: tuple[int, int, int, int], kernel_size: IntPair,
-    stride: IntPair | None = None, padding: IntPair = 0, ceil_mode: bool = False,
+    dy: np.ndarray,
+    x_shape: tuple[int, int, int, int],
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    ceil_mode: bool = False,
     count_include_pad: bool = True,
 ) -> np.ndarray:
     """dx (x_shape): each output gradient spread evenly over its window."""

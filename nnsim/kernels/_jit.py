@@ -17,7 +17,8 @@ signatures stays deliberate: at most two per kernel.
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import numba
 

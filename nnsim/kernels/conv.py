@@ -146,8 +146,8 @@ def conv2d_forward(x, W, b, stride, padding, dilation, groups):
     y = np.empty((n, filters, out_h * out_w), dtype=x.dtype)  # (N, F, P)
     f_g, k_g = filters // groups, per_group * kh * kw
     for g in range(groups):
-        w_g = W[g * f_g:(g + 1) * f_g].reshape(f_g, k_g)
-        np.matmul(w_g, cols[:, g * k_g:(g + 1) * k_g], out=y[:, g * f_g:(g + 1) * f_g])
+        w_g = W[g * f_g : (g + 1) * f_g].reshape(f_g, k_g)
+        np.matmul(w_g, cols[:, g * k_g : (g + 1) * k_g], out=y[:, g * f_g : (g + 1) * f_g])
     if b is not None:
         add_channel_bias(y, b)
     return y.reshape(n, filters, out_h, out_w)
@@ -167,12 +167,12 @@ def conv2d_backward(dy, x, W, stride, padding, dilation, groups):
     dW = np.empty((filters, k_g), dtype=dy.dtype)  # (F, Cg*KH*KW)
     dcols = np.empty((n, channels * kh * kw, out_h * out_w), dtype=dy.dtype)
     for g in range(groups):
-        dy_g = dy3[:, g * f_g:(g + 1) * f_g]  # (N, Fg, P)
-        cols_g = cols[:, g * k_g:(g + 1) * k_g]  # (N, Kg, P)
+        dy_g = dy3[:, g * f_g : (g + 1) * f_g]  # (N, Fg, P)
+        cols_g = cols[:, g * k_g : (g + 1) * k_g]  # (N, Kg, P)
         per_example = np.matmul(dy_g, cols_g.transpose(0, 2, 1))  # (N, Fg, Kg)
-        batch_sum(per_example, dW[g * f_g:(g + 1) * f_g])
-        w_g = W[g * f_g:(g + 1) * f_g].reshape(f_g, k_g)
-        np.matmul(w_g.T, dy_g, out=dcols[:, g * k_g:(g + 1) * k_g])  # (N, Kg, P)
+        batch_sum(per_example, dW[g * f_g : (g + 1) * f_g])
+        w_g = W[g * f_g : (g + 1) * f_g].reshape(f_g, k_g)
+        np.matmul(w_g.T, dy_g, out=dcols[:, g * k_g : (g + 1) * k_g])  # (N, Kg, P)
 
     if (kh, kw) == (1, 1) and stride == (1, 1) and padding == (0, 0):
         dx = dcols.reshape(n, channels, height, width)

@@ -36,8 +36,9 @@ def adagrad_update(p, g, state_sum, clr, eps, weight_decay):
 
 
 @kernel
-def rmsprop_update(p, g, square_avg, grad_avg, buf, lr, alpha, eps, momentum, centered,
-                   weight_decay):
+def rmsprop_update(
+    p, g, square_avg, grad_avg, buf, lr, alpha, eps, momentum, centered, weight_decay
+):
     t = p.dtype.type
     lr_, a, eps_, mu, wd = t(lr), t(alpha), t(eps), t(momentum), t(weight_decay)
     one = t(1)
@@ -57,14 +58,20 @@ def rmsprop_update(p, g, square_avg, grad_avg, buf, lr, alpha, eps, momentum, ce
 
 
 @kernel
-def adam_update(p, g, exp_avg, exp_avg_sq, step_size, beta1, beta2, bias_correction2_sqrt,
-                eps, weight_decay):
+def adam_update(
+    p, g, exp_avg, exp_avg_sq, step_size, beta1, beta2, bias_correction2_sqrt, eps, weight_decay
+):
     # m = lerp(m, g, 1 - b1); v = b2 v + (1 - b2) g^2;
     # p -= (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)   (torch.optim.Adam)
     t = p.dtype.type
     ss, b1c, b2, b2c, bc2, eps_, wd = (
-        t(step_size), t(1.0 - beta1), t(beta2), t(1.0 - beta2), t(bias_correction2_sqrt),
-        t(eps), t(weight_decay),
+        t(step_size),
+        t(1.0 - beta1),
+        t(beta2),
+        t(1.0 - beta2),
+        t(bias_correction2_sqrt),
+        t(eps),
+        t(weight_decay),
     )
     for i in range(p.size):
         d = g[i] + wd * p[i] if weight_decay != 0 else g[i]

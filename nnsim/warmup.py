@@ -1,0 +1,87 @@
+"""Compile (or load from the on-disk cache) every kernel by calling every public function once.
+
+Used to show progress instead of a frozen screen on first start ("compiling kernels 12/40"),
+and by benchmarks/startup.py to measure cold and warm start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from . import functional as F
+from . import optim
+
+Progress = Callable[[int, int, str], None]
+
+
+def _calls(dtype: np.dtype) -> list[tuple[str, Callable[[], object]]]:
+    rng = np.random.default_rng(0)
+
+    def arr(*shape: int) -> np.ndarray:
+        return rng.standard_normal(shape).astype(dtype)
+
+    x4, w4, b = arr(2, 2, 5, 5), arr(3, 2, 3, 3), arr(3)
+    x2, w2 = arr(4, 3), arr(3, 3)
+    y_pool, argmax = F.max_pool2d(x4, 2)
+    labels = np.array([0, 1, 2, 0])
+
+    def batch_norm_round() -> None:
+        y, cache = F.batch_norm(x2, b, b, np.zeros(3, dtype), np.ones(3, dtype))
+        F.batch_norm_backward(y, cache)
+
+    def optimisers() -> None:
+        for opt in (
+            optim.SGD(0.1, momentum=0.9),
+            optim.Adagrad(0.1),
+            optim.RMSprop(0.1),
+            optim.Adam(0.1),
+        ):
+            opt.step({"w": w2.copy()}, {"w": w2})
+
+    calls: list[tuple[str, Callable[[], object]]] = [
+        ("linear", lambda: F.linear_backward(F.linear(x2, w2, b), x2, w2)),
+        ("conv2d", lambda: F.conv2d_backward(F.conv2d(x4, w4, b, 1, 1), x4, w4, 1, 1)),
+        ("max_pool2d", lambda: F.max_pool2d_backward(y_pool, argmax, x4.shape)),
+        ("avg_pool2d", lambda: F.avg_pool2d_backward(F.avg_pool2d(x4, 2), x4.shape, 2)),
+        ("softmax", lambda: F.softmax_backward(x2, F.softmax(x2))),
+        ("log_softmax", lambda: F.log_softmax_backward(x2, F.log_softmax(x2))),
+        ("maxout", lambda: F.maxout_backward(F.maxout(x2[:, :2], 2), x2[:, :2], 2)),
+        (
+            "losses",
+            lambda: (
+                F.mse_loss(x2, x2),
+                F.mae_loss(x2, x2),
+                F.cross_entropy(x2[:, :3], labels[:4] % 3),
+                F.binary_cross_entropy(F.sigmoid(x2), x2 * 0),
+                F.hinge_loss(x2, labels % 3),
+            ),
+        ),
+        ("batch_norm", batch_norm_round),
+        ("dropout", lambda: F.dropout_backward(*F.dropout(x2, 0.5, rng))),
+        (
+            "clipping",
+            lambda: (
+                F.clip_grad_norm({"w": w2.copy()}, 0.1),
+                F.clip_grad_value({"w": w2.copy()}, 0.1),
+            ),
+        ),
+        ("optimisers", optimisers),
+    ]
+    for name in F.ACTIVATIONS:
+        fn = getattr(F, name)
+        calls.append((name, lambda fn=fn, name=name: F.activation_backward(name, x2, x2, fn(x2))))
+    return calls
+
+
+def warm_up(
+    dtypes: Iterable[type] = (np.float32, np.float64), progress: Progress | None = None
+) -> int:
+    """Call every public function once per dtype; returns the number of calls made."""
+    plan = [(np.dtype(d).name, name, call) for d in dtypes for name, call in _calls(np.dtype(d))]
+    for i, (dtype_name, name, call) in enumerate(plan, start=1):
+        call()
+        if progress is not None:
+            progress(i, len(plan), f"{name} ({dtype_name})")
+    return len(plan)

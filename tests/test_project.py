@@ -1,0 +1,51 @@
+"""Facts about the project itself: the README's commands, CI, the CLI and the kernel rules."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from numba.core.caching import NullCache
+
+import nnsim
+from nnsim.kernels import _jit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _readme_commands():
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"```(?:bash|sh)\n(.*?)\n```", text, flags=re.S)
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    test_command = _readme_commands()[1].strip().splitlines()[-1]
+    assert "pytest" in test_command
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert test_command in ci.splitlines()
+
+
+def test_the_console_command_reports_its_version():
+    out = subprocess.run(
+        [sys.executable, "-m", "nnsim.cli", "--version"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == f"nnsim {nnsim.__version__}"
+
+
+def test_every_kernel_is_nogil_and_cached_and_none_uses_fastmath():
+    import nnsim.functional  # noqa: F401  (imports every kernel module)
+    from nnsim import optim  # noqa: F401
+
+    assert len(_jit.REGISTRY) > 30
+    for dispatcher in _jit.REGISTRY:
+        options = dispatcher.targetoptions
+        assert options.get("nogil") is True, dispatcher.__name__
+        assert not isinstance(dispatcher._cache, NullCache), dispatcher.__name__
+        assert not options.get("fastmath"), dispatcher.__name__
+    for path in (ROOT / "nnsim").rglob("*.py"):
+        assert "fastmath" not in path.read_text() or path.name == "_jit.py", path
+
+
+def test_the_engine_never_imports_the_interface():
+    for path in (ROOT / "nnsim").rglob("*.py"):
+        assert not re.search(r"^\s*(import|from)\s+(textual|tui)\b", path.read_text(), re.M), path
