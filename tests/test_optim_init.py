@@ -24,7 +24,7 @@ def test_adagrad_effective_step_shrinks_monotonically():
         before = p["w"].copy()
         opt.step(p, {"w": np.ones(1)})
         steps.append(abs(p["w"][0] - before[0]))
-    assert all(a > b for a, b in zip(steps, steps[1:], strict=True))
+    assert all(a > b for a, b in zip(steps, steps[1:], strict=False))
     np.testing.assert_allclose(steps, [1 / math.sqrt(k) for k in range(1, 11)], rtol=1e-9)
 
 
