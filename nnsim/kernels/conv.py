@@ -1,12 +1,13 @@
 """2-D convolution (cross-correlation, like torch.nn.functional.conv2d) by im2col and BLAS.
 
-Layout: ``cols`` is (N, C*KH*KW, OH*OW) with rows ordered (channel, ki, kj), so the rows of
-one group are one contiguous block and the forward pass is one matrix product per group:
-y[n, group] = W[group] (Fg, Cg*KH*KW) @ cols[n, group rows] (Cg*KH*KW, OH*OW).
+Layout: ``cols`` is (C*KH*KW, N*OH*OW): rows ordered (channel, ki, kj), columns (example,
+position). The rows of one group are one contiguous block, and each pass is a single large
+matrix product per group over the whole batch, which BLAS runs far better than N small ones:
+y[group] (Fg, N*P) = W[group] (Fg, Cg*KH*KW) @ cols[group rows] (Cg*KH*KW, N*P).
 
 im2col and col2im are Numba; the products are BLAS through ``np.matmul``, the strategy the
-issue's probe and our benchmark found fastest at LeNet and VGG sizes. Every reduction over the
-batch (dW, db) is a serial Numba sum in a fixed order, so results are bit-identical run to run.
+issue's probe and our benchmark found fastest at LeNet and VGG sizes. BLAS splits a product by
+output blocks, never along the reduction, so results are bit-identical run to run.
 """
 
 from __future__ import annotations
@@ -33,11 +34,12 @@ def _valid_range(base, step, size, count):
 
 @kernel
 def im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols):
-    # x (N, C, H, W) -> cols (N, C*KH*KW, OH*OW); zero padding.
+    # x (N, C, H, W) -> cols (C*KH*KW, N*OH*OW); zero padding.
     n, channels, height, width = x.shape
     zero = x.dtype.type(0)
-    for i in range(n):
-        for c in range(channels):
+    positions = out_h * out_w
+    for c in range(channels):
+        for i in range(n):
             for ki in range(kh):
                 for kj in range(kw):
                     row = (c * kh + ki) * kw + kj
@@ -45,30 +47,30 @@ def im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols):
                     w_lo, w_hi = _valid_range(w_base, sw, width, out_w)
                     for oh in range(out_h):
                         ih = oh * sh - ph + ki * dh
-                        start = oh * out_w
+                        start = i * positions + oh * out_w
                         if ih < 0 or ih >= height:
                             for ow in range(out_w):
-                                cols[i, row, start + ow] = zero
+                                cols[row, start + ow] = zero
                             continue
                         for ow in range(w_lo):
-                            cols[i, row, start + ow] = zero
+                            cols[row, start + ow] = zero
                         if sw == 1:
-                            offset = w_base
                             for ow in range(w_lo, w_hi):
-                                cols[i, row, start + ow] = x[i, c, ih, ow + offset]
+                                cols[row, start + ow] = x[i, c, ih, ow + w_base]
                         else:
                             for ow in range(w_lo, w_hi):
-                                cols[i, row, start + ow] = x[i, c, ih, ow * sw + w_base]
+                                cols[row, start + ow] = x[i, c, ih, ow * sw + w_base]
                         for ow in range(w_hi, out_w):
-                            cols[i, row, start + ow] = zero
+                            cols[row, start + ow] = zero
 
 
 @kernel
 def col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, dx):
-    # cols (N, C*KH*KW, OH*OW) -> dx (N, C, H, W), which must be zeroed; the adjoint of im2col.
+    # cols (C*KH*KW, N*OH*OW) -> dx (N, C, H, W), which must be zeroed; the adjoint of im2col.
     n, channels, height, width = dx.shape
-    for i in range(n):
-        for c in range(channels):
+    positions = out_h * out_w
+    for c in range(channels):
+        for i in range(n):
             for ki in range(kh):
                 for kj in range(kw):
                     row = (c * kh + ki) * kw + kj
@@ -78,49 +80,38 @@ def col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, dx):
                         ih = oh * sh - ph + ki * dh
                         if ih < 0 or ih >= height:
                             continue
-                        start = oh * out_w
+                        start = i * positions + oh * out_w
                         if sw == 1:
                             for ow in range(w_lo, w_hi):
-                                dx[i, c, ih, ow + w_base] += cols[i, row, start + ow]
+                                dx[i, c, ih, ow + w_base] += cols[row, start + ow]
                         else:
                             for ow in range(w_lo, w_hi):
-                                dx[i, c, ih, ow * sw + w_base] += cols[i, row, start + ow]
+                                dx[i, c, ih, ow * sw + w_base] += cols[row, start + ow]
 
 
 @kernel
-def add_channel_bias(y, b):
-    # y (N, F, P) += b (F,)
+def batch_major(y2, b, has_bias, y):
+    # y2 (F, N*P) -> y (N, F, P), adding the bias on the way
     n, filters, positions = y.shape
     for i in range(n):
         for f in range(filters):
-            bias = b[f]
+            bias = b[f] if has_bias else y.dtype.type(0)
             for p in range(positions):
-                y[i, f, p] += bias
+                y[i, f, p] = y2[f, i * positions + p] + bias
 
 
 @kernel
-def channel_sums(dy, out):
-    # dy (N, F, P) -> out (F,), summed in a fixed order
+def filter_major(dy, dy2, db):
+    # dy (N, F, P) -> dy2 (F, N*P), and db (F,) summed in a fixed order
     n, filters, positions = dy.shape
     for f in range(filters):
         total = dy.dtype.type(0)
         for i in range(n):
             for p in range(positions):
-                total += dy[i, f, p]
-        out[f] = total
-
-
-@kernel
-def batch_sum(per_example, out):
-    # per_example (N, A, B) -> out (A, B), summed over N in order
-    n, rows, cols = per_example.shape
-    for r in range(rows):
-        for c in range(cols):
-            out[r, c] = per_example[0, r, c]
-    for i in range(1, n):
-        for r in range(rows):
-            for c in range(cols):
-                out[r, c] += per_example[i, r, c]
+                v = dy[i, f, p]
+                dy2[f, i * positions + p] = v
+                total += v
+        db[f] = total
 
 
 def output_size(size: int, k: int, stride: int, pad: int, dilation: int) -> int:
@@ -129,10 +120,8 @@ def output_size(size: int, k: int, stride: int, pad: int, dilation: int) -> int:
 
 
 def _columns(x, kh, kw, stride, padding, dilation, out_h, out_w):
-    n, channels, height, width = x.shape
-    if (kh, kw) == (1, 1) and stride == (1, 1) and padding == (0, 0):
-        return x.reshape(n, channels, height * width)  # a 1x1 convolution needs no copy
-    cols = np.empty((n, channels * kh * kw, out_h * out_w), dtype=x.dtype)
+    n, channels = x.shape[:2]
+    cols = np.empty((channels * kh * kw, n * out_h * out_w), dtype=x.dtype)  # (C*KH*KW, N*P)
     im2col(x, kh, kw, *stride, *padding, *dilation, out_h, out_w, cols)
     return cols
 
@@ -142,41 +131,35 @@ def conv2d_forward(x, W, b, stride, padding, dilation, groups):
     filters, per_group, kh, kw = W.shape
     out_h = output_size(x.shape[2], kh, stride[0], padding[0], dilation[0])
     out_w = output_size(x.shape[3], kw, stride[1], padding[1], dilation[1])
-    cols = _columns(x, kh, kw, stride, padding, dilation, out_h, out_w)  # (N, C*KH*KW, P)
-    y = np.empty((n, filters, out_h * out_w), dtype=x.dtype)  # (N, F, P)
+    cols = _columns(x, kh, kw, stride, padding, dilation, out_h, out_w)  # (C*KH*KW, N*P)
     f_g, k_g = filters // groups, per_group * kh * kw
+    w2 = W.reshape(filters, k_g)
+    y2 = np.empty((filters, cols.shape[1]), dtype=x.dtype)  # (F, N*P)
     for g in range(groups):
-        w_g = W[g * f_g : (g + 1) * f_g].reshape(f_g, k_g)
-        np.matmul(w_g, cols[:, g * k_g : (g + 1) * k_g], out=y[:, g * f_g : (g + 1) * f_g])
-    if b is not None:
-        add_channel_bias(y, b)
+        np.matmul(w2[g * f_g:(g + 1) * f_g], cols[g * k_g:(g + 1) * k_g],
+                  out=y2[g * f_g:(g + 1) * f_g])
+    y = np.empty((n, filters, out_h * out_w), dtype=x.dtype)  # (N, F, P)
+    batch_major(y2, W[:, 0, 0, 0] if b is None else b, b is not None, y)
     return y.reshape(n, filters, out_h, out_w)
 
 
 def conv2d_backward(dy, x, W, stride, padding, dilation, groups):
-    n, channels, height, width = x.shape
+    n = x.shape[0]
     filters, per_group, kh, kw = W.shape
     out_h, out_w = dy.shape[2], dy.shape[3]
-    cols = _columns(x, kh, kw, stride, padding, dilation, out_h, out_w)  # (N, C*KH*KW, P)
-    dy3 = dy.reshape(n, filters, out_h * out_w)  # (N, F, P)
+    cols = _columns(x, kh, kw, stride, padding, dilation, out_h, out_w)  # (C*KH*KW, N*P)
     f_g, k_g = filters // groups, per_group * kh * kw
-
+    dy2 = np.empty((filters, cols.shape[1]), dtype=dy.dtype)  # (F, N*P)
     db = np.empty(filters, dtype=dy.dtype)
-    channel_sums(dy3, db)
+    filter_major(dy.reshape(n, filters, out_h * out_w), dy2, db)
 
+    w2 = W.reshape(filters, k_g)
     dW = np.empty((filters, k_g), dtype=dy.dtype)  # (F, Cg*KH*KW)
-    dcols = np.empty((n, channels * kh * kw, out_h * out_w), dtype=dy.dtype)
+    dcols = np.empty_like(cols)  # (C*KH*KW, N*P)
     for g in range(groups):
-        dy_g = dy3[:, g * f_g : (g + 1) * f_g]  # (N, Fg, P)
-        cols_g = cols[:, g * k_g : (g + 1) * k_g]  # (N, Kg, P)
-        per_example = np.matmul(dy_g, cols_g.transpose(0, 2, 1))  # (N, Fg, Kg)
-        batch_sum(per_example, dW[g * f_g : (g + 1) * f_g])
-        w_g = W[g * f_g : (g + 1) * f_g].reshape(f_g, k_g)
-        np.matmul(w_g.T, dy_g, out=dcols[:, g * k_g : (g + 1) * k_g])  # (N, Kg, P)
-
-    if (kh, kw) == (1, 1) and stride == (1, 1) and padding == (0, 0):
-        dx = dcols.reshape(n, channels, height, width)
-    else:
-        dx = np.zeros((n, channels, height, width), dtype=dy.dtype)
-        col2im(dcols, kh, kw, *stride, *padding, *dilation, out_h, out_w, dx)
+        rows, outs = slice(g * k_g, (g + 1) * k_g), slice(g * f_g, (g + 1) * f_g)
+        np.matmul(dy2[outs], cols[rows].T, out=dW[outs])
+        np.matmul(w2[outs].T, dy2[outs], out=dcols[rows])
+    dx = np.zeros(x.shape, dtype=dy.dtype)
+    col2im(dcols, kh, kw, *stride, *padding, *dilation, out_h, out_w, dx)
     return dx, dW.reshape(W.shape), db
