@@ -35,6 +35,16 @@ from .pool import (
     max_pool2d_backward,
     pool_output_size,
 )
+from .recurrent import (
+    RecurrentCache,
+    grad_norms_through_time,
+    gru,
+    gru_backward,
+    lstm,
+    lstm_backward,
+    rnn,
+    rnn_backward,
+)
 
 __all__ = [
     "ACTIVATIONS",
@@ -70,6 +80,14 @@ __all__ = [
     "pool_output_size",
     "relu",
     "sigmoid",
+    "RecurrentCache",
+    "grad_norms_through_time",
+    "gru",
+    "gru_backward",
+    "lstm",
+    "lstm_backward",
+    "rnn",
+    "rnn_backward",
     "softmax",
     "softmax_backward",
     "softplus",

@@ -136,8 +136,11 @@ def conv2d_forward(x, W, b, stride, padding, dilation, groups):
     w2 = W.reshape(filters, k_g)
     y2 = np.empty((filters, cols.shape[1]), dtype=x.dtype)  # (F, N*P)
     for g in range(groups):
-        np.matmul(w2[g * f_g:(g + 1) * f_g], cols[g * k_g:(g + 1) * k_g],
-                  out=y2[g * f_g:(g + 1) * f_g])
+        np.matmul(
+            w2[g * f_g : (g + 1) * f_g],
+            cols[g * k_g : (g + 1) * k_g],
+            out=y2[g * f_g : (g + 1) * f_g],
+        )
     y = np.empty((n, filters, out_h * out_w), dtype=x.dtype)  # (N, F, P)
     batch_major(y2, W[:, 0, 0, 0] if b is None else b, b is not None, y)
     return y.reshape(n, filters, out_h, out_w)
