@@ -40,7 +40,18 @@ def _calls(dtype: np.dtype) -> list[tuple[str, Callable[[], object]]]:
         ):
             opt.step({"w": w2.copy()}, {"w": w2})
 
+    x3, h0 = arr(2, 3, 3), arr(2, 2)
+
+    def recurrent() -> None:
+        for gates, run, back in ((1, F.rnn, F.rnn_backward), (3, F.gru, F.gru_backward)):
+            h, cache = run(x3, h0, arr(gates * 2, 3), arr(gates * 2, 2), None, None)
+            back(h, cache)
+        h, _, cache = F.lstm(x3, h0, h0, arr(8, 3), arr(8, 2), None, None)
+        F.lstm_backward(h, cache)
+        F.rnn_backward(*F.rnn(x3, h0, arr(2, 3), arr(2, 2), None, None, nonlinearity="relu"))
+
     calls: list[tuple[str, Callable[[], object]]] = [
+        ("recurrent", recurrent),
         ("linear", lambda: F.linear_backward(F.linear(x2, w2, b), x2, w2)),
         ("conv2d", lambda: F.conv2d_backward(F.conv2d(x4, w4, b, 1, 1), x4, w4, 1, 1)),
         ("max_pool2d", lambda: F.max_pool2d_backward(y_pool, argmax, x4.shape)),

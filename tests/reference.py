@@ -289,3 +289,42 @@ def batch_norm_train(x, gamma, beta, eps=1e-5):
     var = x.var(axis=axes)
     x_hat = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps)
     return gamma.reshape(shape) * x_hat + beta.reshape(shape), mean, var
+
+
+# ------------------------------------------------------- recurrent cells (torch equations)
+
+
+def _sig(v):
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+def rnn(x, h0, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh"):
+    f = np.tanh if nonlinearity == "tanh" else (lambda v: np.maximum(v, 0.0))
+    h, out = h0.astype(np.float64), []
+    for t in range(x.shape[1]):
+        h = f(x[:, t] @ W_ih.T + b_ih + h @ W_hh.T + b_hh)
+        out.append(h)
+    return np.stack(out, axis=1)
+
+
+def lstm(x, h0, c0, W_ih, W_hh, b_ih, b_hh):
+    h, c, hs, cs = h0.astype(np.float64), c0.astype(np.float64), [], []
+    for t in range(x.shape[1]):
+        i, f, g, o = np.split(x[:, t] @ W_ih.T + b_ih + h @ W_hh.T + b_hh, 4, axis=1)
+        c = _sig(f) * c + _sig(i) * np.tanh(g)
+        h = _sig(o) * np.tanh(c)
+        hs.append(h)
+        cs.append(c)
+    return np.stack(hs, axis=1), np.stack(cs, axis=1)
+
+
+def gru(x, h0, W_ih, W_hh, b_ih, b_hh):
+    h, out = h0.astype(np.float64), []
+    for t in range(x.shape[1]):
+        xr, xz, xn = np.split(x[:, t] @ W_ih.T + b_ih, 3, axis=1)
+        hr, hz, hn = np.split(h @ W_hh.T + b_hh, 3, axis=1)
+        r, z = _sig(xr + hr), _sig(xz + hz)
+        n = np.tanh(xn + r * hn)
+        h = (1 - z) * n + z * h
+        out.append(h)
+    return np.stack(out, axis=1)

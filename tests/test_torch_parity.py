@@ -263,3 +263,55 @@ def test_optimizer_trajectories(rng, dtype, make):
         opt.step(params, grads)
     for k in params:
         _close(params[k], tensors[k], dtype)
+
+
+RECURRENT_SHAPES = [(3, 5, 4, 6), (1, 1, 3, 2), (1, 7, 2, 5), (4, 1, 5, 3), (2, 12, 8, 16)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", RECURRENT_SHAPES, ids=lambda s: "N{}-T{}-I{}-H{}".format(*s))
+@pytest.mark.parametrize("kind", ["rnn-tanh", "rnn-relu", "lstm", "gru"])
+def test_recurrent_layers(rng, dtype, shape, kind):
+    n, steps, inputs, hidden = shape
+    cell, _, nonlinearity = kind.partition("-")
+    torch.manual_seed(0)
+    if cell == "rnn":
+        module = torch.nn.RNN(inputs, hidden, batch_first=True, nonlinearity=nonlinearity)
+    else:
+        module = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](
+            inputs, hidden, batch_first=True
+        )
+    module = module.to(torch.float64 if dtype == np.float64 else torch.float32)
+    weights = [
+        p.detach().numpy().copy()
+        for p in (module.weight_ih_l0, module.weight_hh_l0, module.bias_ih_l0, module.bias_hh_l0)
+    ]
+    x = rng.standard_normal((n, steps, inputs)).astype(dtype)
+    h0 = rng.standard_normal((n, hidden)).astype(dtype)
+    c0 = rng.standard_normal((n, hidden)).astype(dtype)
+    dy = rng.standard_normal((n, steps, hidden)).astype(dtype)
+    xt, h0t, c0t = _t(x, True), _t(h0[None], True), _t(c0[None], True)
+    if cell == "lstm":
+        yt, _ = module(xt, (h0t, c0t))
+        h, _, cache = F.lstm(x, h0, c0, *weights)
+        yt.backward(_t(dy))
+        ours = F.lstm_backward(dy, cache)
+        theirs = [xt.grad, h0t.grad[0], c0t.grad[0]]
+    else:
+        yt, _ = module(xt, h0t)
+        if cell == "rnn":
+            h, cache = F.rnn(x, h0, *weights, nonlinearity=nonlinearity)
+        else:
+            h, cache = F.gru(x, h0, *weights)
+        yt.backward(_t(dy))
+        ours = (F.rnn_backward if cell == "rnn" else F.gru_backward)(dy, cache)
+        theirs = [xt.grad, h0t.grad[0]]
+    theirs += [
+        module.weight_ih_l0.grad,
+        module.weight_hh_l0.grad,
+        module.bias_ih_l0.grad,
+        module.bias_hh_l0.grad,
+    ]
+    _close(h, yt, dtype)
+    for mine, reference in zip(ours, theirs, strict=True):
+        _close(mine, reference, dtype)
