@@ -77,14 +77,6 @@ class Optimizer:
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
         raise NotImplementedError
 
-    def state_arrays(self) -> dict[str, np.ndarray]:
-        """Flat name -> array view of the whole state, for saving (``key/slot``)."""
-        flat = {
-            f"{key}/{slot}": arr for key, slots in self.state.items() for slot, arr in slots.items()
-        }
-        flat["steps"] = np.array(self.steps)
-        return flat
-
 
 def _zeros(p: np.ndarray, *slots: str) -> dict[str, np.ndarray]:
     return {slot: np.zeros(p.size, dtype=p.dtype) for slot in slots}

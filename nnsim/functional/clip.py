@@ -30,10 +30,13 @@ def _writable(fn: str, grads: Mapping[str, np.ndarray]) -> list[tuple[str, np.nd
     return items
 
 
+def _norm(items: list[tuple[str, np.ndarray]]) -> float:
+    return math.sqrt(sum(ke.sum_of_squares(g.reshape(-1)) for _, g in items))
+
+
 def global_norm(grads: Mapping[str, np.ndarray]) -> float:
     """The L2 norm of all the arrays together, as if concatenated."""
-    items = _writable("global_norm", grads)
-    return math.sqrt(sum(ke.sum_of_squares(g.reshape(-1)) for _, g in items))
+    return _norm(_writable("global_norm", grads))
 
 
 def clip_grad_norm(grads: Mapping[str, np.ndarray], max_norm: float) -> float:
@@ -43,7 +46,7 @@ def clip_grad_norm(grads: Mapping[str, np.ndarray], max_norm: float) -> float:
     if not max_norm > 0:
         raise ValueError(f"clip_grad_norm: max_norm must be positive, got {max_norm!r}")
     items = _writable("clip_grad_norm", grads)
-    total = math.sqrt(sum(ke.sum_of_squares(g.reshape(-1)) for _, g in items))
+    total = _norm(items)
     if math.isfinite(total) and total > max_norm:
         factor = max_norm / (total + CLIP_NORM_EPS)
         for _, g in items:

@@ -90,12 +90,12 @@ def col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, dx):
 
 
 @kernel
-def batch_major(y2, b, has_bias, y):
-    # y2 (F, N*P) -> y (N, F, P), adding the bias on the way
+def batch_major(y2, b, y):
+    # y2 (F, N*P) -> y (N, F, P), adding the bias b (F,) on the way
     n, filters, positions = y.shape
     for i in range(n):
         for f in range(filters):
-            bias = b[f] if has_bias else y.dtype.type(0)
+            bias = b[f]
             for p in range(positions):
                 y[i, f, p] = y2[f, i * positions + p] + bias
 
@@ -142,7 +142,8 @@ def conv2d_forward(x, W, b, stride, padding, dilation, groups):
             out=y2[g * f_g : (g + 1) * f_g],
         )
     y = np.empty((n, filters, out_h * out_w), dtype=x.dtype)  # (N, F, P)
-    batch_major(y2, W[:, 0, 0, 0] if b is None else b, b is not None, y)
+    bias = np.zeros(filters, dtype=x.dtype) if b is None else b
+    batch_major(y2, bias, y)
     return y.reshape(n, filters, out_h, out_w)
 
 
