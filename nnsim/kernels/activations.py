@@ -16,15 +16,20 @@ SOFTPLUS_THRESHOLD = 20.0
 
 
 @kernel
+def sigmoid(v, one):
+    # One value, without overflow for any v. ``one`` arrives typed by the caller (float32 or
+    # float64) so a float32 computation stays float32. Shared with the recurrent gates.
+    if v >= 0:
+        return one / (one + np.exp(-v))
+    e = np.exp(v)  # also reached by NaN, which stays NaN
+    return e / (one + e)
+
+
+@kernel
 def sigmoid_forward(x, y):
     one = x.dtype.type(1)
     for i in range(x.size):
-        v = x[i]
-        if v >= 0:
-            y[i] = one / (one + np.exp(-v))
-        else:  # also reached by NaN, which stays NaN
-            e = np.exp(v)
-            y[i] = e / (one + e)
+        y[i] = sigmoid(x[i], one)
 
 
 @kernel

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import kernel
+from .activations import sigmoid
 from .dense import column_sums
 
 TANH, RELU = 0, 1
@@ -56,15 +57,6 @@ def _carry_back(t, dpre, w_hh, carry):
             d = dpre[n, t, j]
             for k in range(hidden):
                 carry[n, k] += d * w_hh[j, k]
-
-
-@kernel
-def _sigmoid(v, one):
-    # ``one`` arrives typed by the caller (float32 or float64) to keep float32 cells float32
-    if v >= 0:
-        return one / (one + np.exp(-v))
-    e = np.exp(v)
-    return e / (one + e)
 
 
 # ---------------------------------------------------------------- vanilla RNN
@@ -130,10 +122,10 @@ def lstm_step_forward(t, xw, h0, c0, w_hh_t, b_hh, pre, gates, h_seq, c_seq):
         for j in range(4 * hidden):
             pre[n, t, j] += xw[n, t, j]
         for j in range(hidden):
-            i = _sigmoid(pre[n, t, j], one)
-            f = _sigmoid(pre[n, t, hidden + j], one)
+            i = sigmoid(pre[n, t, j], one)
+            f = sigmoid(pre[n, t, hidden + j], one)
             g = np.tanh(pre[n, t, 2 * hidden + j])
-            o = _sigmoid(pre[n, t, 3 * hidden + j], one)
+            o = sigmoid(pre[n, t, 3 * hidden + j], one)
             gates[n, t, j] = i
             gates[n, t, hidden + j] = f
             gates[n, t, 2 * hidden + j] = g
@@ -196,8 +188,8 @@ def gru_step_forward(t, xw, h0, w_hh_t, b_hh, hh, pre, gates, h_seq):
         for j in range(hidden):
             pr = xw[n, t, j] + hh[n, t, j]
             pz = xw[n, t, hidden + j] + hh[n, t, hidden + j]
-            r = _sigmoid(pr, one)
-            z = _sigmoid(pz, one)
+            r = sigmoid(pr, one)
+            z = sigmoid(pz, one)
             pn = xw[n, t, 2 * hidden + j] + r * hh[n, t, 2 * hidden + j]
             cand = np.tanh(pn)
             pre[n, t, j] = pr
