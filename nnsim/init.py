@@ -88,6 +88,37 @@ def zeros(shape: Shape, dtype=np.float64) -> np.ndarray:
     return np.zeros(shape, dtype=dtype)
 
 
+def torch_default(shape: Shape, rng: np.random.Generator, dtype=np.float64) -> np.ndarray:
+    """U(-1/sqrt(fan_in), 1/sqrt(fan_in)): what torch.nn.Linear and Conv2d start from.
+
+    (kaiming_uniform_ with a = sqrt(5); the layers use the same bound for their biases.)
+    """
+    _check(rng)
+    fan_in, _ = fan_in_and_out(shape)
+    bound = 1.0 / math.sqrt(fan_in)
+    return rng.uniform(-bound, bound, size=shape).astype(dtype)
+
+
+def weight(
+    scheme: str, shape: Shape, rng: np.random.Generator, std: float = 1.0, dtype=np.float64
+) -> np.ndarray:
+    """A weight initialised by the scheme of that name; ``std`` is used by normal and uniform.
+
+    "normal" draws N(0, std^2), "uniform" U(-std, std); every other scheme takes no scale.
+    """
+    if scheme == "default":
+        return torch_default(shape, rng, dtype=dtype)
+    if scheme == "normal":
+        return normal(shape, rng, std, dtype=dtype)
+    if scheme == "uniform":
+        return uniform(shape, rng, -std, std, dtype=dtype)
+    if scheme == "zeros":
+        return zeros(shape, dtype=dtype)
+    if scheme in INITIALISERS:
+        return INITIALISERS[scheme](shape, rng, dtype=dtype)
+    raise ValueError(f"unknown init {scheme!r}; choose one of {sorted(SCHEMES)}")
+
+
 INITIALISERS = {
     "xavier_uniform": xavier_uniform,
     "xavier_normal": xavier_normal,
@@ -97,3 +128,6 @@ INITIALISERS = {
     "uniform": uniform,
     "zeros": zeros,
 }
+
+#: Every name ``weight`` accepts, as the ``init`` of a layer.
+SCHEMES = ("default", *INITIALISERS)

@@ -79,6 +79,11 @@ def _calls(dtype: np.dtype) -> list[tuple[str, Callable[[], object]]]:
             ),
         ),
         ("optimisers", optimisers),
+        (
+            "embedding",
+            lambda: F.embedding_backward(F.embedding(labels, w2), labels, w2.shape[0]),
+        ),
+        ("penalties", lambda: (F.l1_penalty(w2, 0.1), F.l2_penalty(w2, 0.1))),
     ]
     for name in F.ACTIVATIONS:
         fn = getattr(F, name)

@@ -26,6 +26,7 @@ from .activations import (
 from .clip import clip_grad_norm, clip_grad_value, global_norm
 from .conv import conv2d, conv2d_backward, conv2d_output_shape
 from .dense import linear, linear_backward
+from .embedding import embedding, embedding_backward, l1_penalty, l2_penalty
 from .losses import binary_cross_entropy, cross_entropy, hinge_loss, mae_loss, mse_loss
 from .norm import BatchNormCache, batch_norm, batch_norm_backward, dropout, dropout_backward
 from .pool import (
@@ -33,6 +34,7 @@ from .pool import (
     avg_pool2d_backward,
     max_pool2d,
     max_pool2d_backward,
+    pool_output_shape,
     pool_output_size,
 )
 from .recurrent import (
@@ -64,11 +66,15 @@ __all__ = [
     "dropout",
     "dropout_backward",
     "elu",
+    "embedding",
+    "embedding_backward",
     "global_norm",
     "grad_norms_through_time",
     "gru",
     "gru_backward",
     "hinge_loss",
+    "l1_penalty",
+    "l2_penalty",
     "leaky_relu",
     "linear",
     "linear_backward",
@@ -82,6 +88,7 @@ __all__ = [
     "maxout",
     "maxout_backward",
     "mse_loss",
+    "pool_output_shape",
     "pool_output_size",
     "RecurrentCache",
     "relu",

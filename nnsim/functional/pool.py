@@ -108,6 +108,18 @@ def avg_pool2d_backward(
     return dx
 
 
+def pool_output_shape(
+    x_shape: tuple[int, int, int, int],
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    ceil_mode: bool = False,
+) -> tuple[int, int, int, int]:
+    """The (N, C, OH, OW) that max_pool2d and avg_pool2d return, with their argument checks."""
+    _, out_hw = _geometry("pool2d", x_shape, kernel_size, stride, padding, ceil_mode)
+    return (x_shape[0], x_shape[1], *out_hw)
+
+
 def _prepare(fn: str, x: Any, kernel_size, stride, padding, ceil_mode):
     x = check.primary(fn, "x", x, ndim=4)
     geometry, out_hw = _geometry(fn, x.shape, kernel_size, stride, padding, ceil_mode)

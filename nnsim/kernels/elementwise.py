@@ -38,3 +38,31 @@ def scale_in_place(a, factor):
     f = a.dtype.type(factor)
     for i in range(a.size):
         a[i] *= f
+
+
+@kernel
+def l1_penalty(w, strength, dw):
+    # value = strength * sum |w|; dw = strength * sign(w), with sign(0) = 0 as torch.sign
+    s = w.dtype.type(strength)
+    total = 0.0
+    for i in range(w.size):
+        v = w[i]
+        total += abs(float(v))
+        if v > 0:
+            dw[i] = s
+        elif v < 0:
+            dw[i] = -s
+        else:
+            dw[i] = v * s  # 0, or NaN for a NaN weight, which stays visible
+    return strength * total
+
+
+@kernel
+def l2_penalty(w, strength, dw):
+    # value = strength / 2 * sum w^2; dw = strength * w (the gradient of weight decay)
+    s = w.dtype.type(strength)
+    total = 0.0
+    for i in range(w.size):
+        total += float(w[i]) * float(w[i])
+        dw[i] = s * w[i]
+    return 0.5 * strength * total

@@ -1,0 +1,54 @@
+"""Layers: each owns its parameters, gradients and forward cache (see base.Layer)."""
+
+from .activation import (
+    ACTIVATION_LAYERS,
+    ELU,
+    Activation,
+    Identity,
+    LeakyReLU,
+    Maxout,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Softsign,
+    Tanh,
+)
+from .base import Layer, ShapeError
+from .blocks import Concat, Residual
+from .conv import AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d
+from .dense import Dense, DropConnect, Embedding, Flatten
+from .norm import BatchNorm, Dropout
+from .recurrent import GRU, LSTM, RNN
+
+__all__ = [
+    "ACTIVATION_LAYERS",
+    "Activation",
+    "AvgPool2d",
+    "BatchNorm",
+    "Concat",
+    "Conv2d",
+    "Dense",
+    "DropConnect",
+    "Dropout",
+    "ELU",
+    "Embedding",
+    "Flatten",
+    "GlobalAvgPool2d",
+    "GRU",
+    "Identity",
+    "Layer",
+    "LeakyReLU",
+    "LSTM",
+    "MaxPool2d",
+    "Maxout",
+    "ReLU",
+    "Residual",
+    "RNN",
+    "ShapeError",
+    "Sigmoid",
+    "Softmax",
+    "Softplus",
+    "Softsign",
+    "Tanh",
+]

@@ -1,0 +1,166 @@
+"""The blocks Residual and Concat, and the helpers every container (Sequential too) shares.
+
+A container is itself a Layer, so blocks nest: a Residual holds a Sequential, a Concat holds
+one Sequential per branch. Shapes are threaded through every child when the outermost model is
+built, and a child that cannot take its input shape is reported there, by name, with both
+shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .base import Layer, Shape, ShapeError
+
+
+class BuildError(ShapeError):
+    """A ShapeError already located at a named layer (not re-wrapped by outer containers)."""
+
+
+def as_block(layers: Layer | Sequence[Layer]) -> Layer:
+    """A Layer, or a list of layers wrapped in a Sequential."""
+    if isinstance(layers, Layer):
+        return layers
+    if isinstance(layers, (list, tuple)):
+        from ..model import Sequential
+
+        return Sequential(layers)
+    raise TypeError(f"expected a Layer or a list of layers, got {type(layers).__name__}")
+
+
+def build_child(child: Layer, shape: Shape, dtype: np.dtype, source: str) -> Shape:
+    """Build ``child`` on ``shape`` (which comes from ``source``), locating any shape error."""
+    try:
+        return child.build(shape, dtype)
+    except BuildError:
+        raise
+    except ShapeError as err:
+        raise BuildError(
+            f"{child.name} ({type(child).__name__}) {err} (the input comes from {source})"
+        ) from None
+
+
+class Residual(Layer):
+    """y = block(x) + shortcut(x): an identity shortcut, or a projection (typically a 1x1
+    convolution with stride, and batch norm) where the block changes the shape (He et al.)."""
+
+    kind = "res"
+
+    def __init__(
+        self,
+        block: Layer | Sequence[Layer],
+        shortcut: Layer | Sequence[Layer] | None = None,
+        *,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name=name)
+        self.block = as_block(block)
+        self.shortcut = None if shortcut is None else as_block(shortcut)
+
+    def children(self):
+        return [self.block] + ([self.shortcut] if self.shortcut is not None else [])
+
+    def build(self, input_shape, dtype):
+        self.dtype = np.dtype(dtype)
+        return super().build(input_shape, dtype)
+
+    def infer(self, input_shape):
+        main = build_child(self.block, input_shape, self.dtype, f"the block's input {input_shape}")
+        if self.shortcut is None:
+            short, what = input_shape, "the identity shortcut"
+        else:
+            short = build_child(
+                self.shortcut, input_shape, self.dtype, f"the block's input {input_shape}"
+            )
+            what = f"the shortcut {self.shortcut.name}"
+        if main != short:
+            raise ShapeError(
+                f"adds its branches, but {self.block.name} outputs {main} while {what} gives "
+                f"{short}; use a projection shortcut (a 1x1 Conv2d with the block's stride)"
+            )
+        return main
+
+    @property
+    def materialized(self) -> bool:
+        return all(child.materialized for child in self.children())
+
+    def materialize(self) -> None:
+        for child in self.children():
+            child.materialize()
+
+    def compute(self, x):
+        main = self.block.forward(x)
+        short = x if self.shortcut is None else self.shortcut.forward(x)
+        return main + short
+
+    def differentiate(self, dy):
+        dx = self.block.backward(dy)
+        return dx + (dy if self.shortcut is None else self.shortcut.backward(dy)), {}
+
+    def elementwise_flops(self):
+        return self._output_elements()  # the addition
+
+    def options(self):
+        return repr(self.block) + ("" if self.shortcut is None else f", shortcut={self.shortcut!r}")
+
+
+class Concat(Layer):
+    """Runs every branch on the same input and joins their outputs along the channel (or
+    feature) axis: the Inception module's pattern (Szegedy et al.)."""
+
+    kind = "concat"
+
+    def __init__(self, branches: Sequence[Layer | Sequence[Layer]], *, name: str | None = None):
+        super().__init__(name=name)
+        self.branches = [as_block(b) for b in branches]
+        if len(self.branches) < 2:
+            raise ValueError("Concat needs at least two branches")
+
+    def children(self):
+        return list(self.branches)
+
+    def build(self, input_shape, dtype):
+        self.dtype = np.dtype(dtype)
+        return super().build(input_shape, dtype)
+
+    def infer(self, input_shape):
+        shapes = [
+            build_child(b, input_shape, self.dtype, f"the block's input {input_shape}")
+            for b in self.branches
+        ]
+        first = shapes[0]
+        for branch, shape in zip(self.branches[1:], shapes[1:], strict=True):
+            if len(shape) != len(first) or shape[1:] != first[1:]:
+                raise ShapeError(
+                    f"joins its branches along axis 0, so all other axes must agree, but "
+                    f"{self.branches[0].name} outputs {first} and {branch.name} outputs {shape}"
+                )
+        return (sum(s[0] for s in shapes), *first[1:])
+
+    @property
+    def materialized(self) -> bool:
+        return all(child.materialized for child in self.branches)
+
+    def materialize(self) -> None:
+        for child in self.branches:
+            child.materialize()
+
+    def compute(self, x):
+        outputs = [b.forward(x) for b in self.branches]
+        return np.concatenate(outputs, axis=1)
+
+    def differentiate(self, dy):
+        dx = None
+        start = 0
+        for branch in self.branches:
+            width = branch.output_shape[0]
+            part = np.ascontiguousarray(dy[:, start : start + width])
+            start += width
+            d = branch.backward(part)
+            dx = d if dx is None else dx + d
+        return dx, {}
+
+    def options(self):
+        return "[" + ", ".join(repr(b) for b in self.branches) + "]"
