@@ -196,7 +196,10 @@ class Sequential(Layer):
     def gradients(self) -> dict[str, np.ndarray]:
         """The gradients of the last backward pass, keyed like ``trainable_parameters``."""
         return {
-            f"{lay.name}.{k}": v for lay in self.leaves() if not lay.frozen for k, v in lay.grads.items()
+            f"{lay.name}.{k}": v
+            for lay in self.leaves()
+            if not lay.frozen
+            for k, v in lay.grads.items()
         }
 
     def buffers(self) -> dict[str, np.ndarray]:
