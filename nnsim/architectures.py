@@ -6,7 +6,8 @@ Every builder returns a compiled ``Sequential`` whose weights are not allocated 
 
 ``width`` scales every channel and hidden-unit count (rounded, at least 1) and ``input_size``
 sets the square input; ``vgg16(num_classes=10, in_channels=1, input_size=32, width=1/16)`` is a
-VGG-16 that trains on the digits upsampled to 32x32 (``nnsim.data.upsample``). AlexNet and ZFNet
+VGG-16 that trains on the digits upsampled to 32x32 (``nnsim.data.upsample``).
+``for_digits(name)`` builds each twin with the settings of ``DIGITS_VARIANTS``. AlexNet and ZFNet
 need an input of at least 64 (their strided first layers and three pools); the others 32.
 
 Deviations from the papers, as in torchvision: no local response normalisation (AlexNet,
@@ -157,12 +158,14 @@ def vgg16(
     dtype=np.float64,
 ) -> Sequential:
     """VGG-16 (Simonyan and Zisserman, 2014), configuration D: thirteen 3x3 convolutions in five
-    stages, then three dense layers; 138 357 544 parameters."""
+    stages, then three dense layers; 138 357 544 parameters. The convolutions start from He
+    initialisation, as torchvision's do: with PyTorch's default, sixteen layers without batch
+    norm barely pass a signal and the network hardly trains."""
     c = _scale(width)
     layers: list[Layer] = []
     for filters, repeats in ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)):
         for _ in range(repeats):
-            layers += [Conv2d(c(filters), 3, padding=1), ReLU()]
+            layers += [Conv2d(c(filters), 3, padding=1, init="he_normal"), ReLU()]
         layers.append(MaxPool2d(2))
     layers += _classifier(c(4096), num_classes, dropout_first=False)
     return _model(layers, in_channels, input_size, seed, dtype, "vgg16")
@@ -317,3 +320,30 @@ ARCHITECTURES: dict[str, Callable[..., Sequential]] = {
     "resnet18": resnet18,
     "resnet34": resnet34,
 }
+
+#: Input size and width of the scaled-down twins that train on the 8x8 digits, upsampled by
+#: input_size // 8 (tests/test_architectures.py trains each of them).
+DIGITS_VARIANTS: dict[str, dict[str, float]] = {
+    "lenet5": {"input_size": 32, "width": 1.0},
+    "alexnet": {"input_size": 64, "width": 1 / 4},
+    "zfnet": {"input_size": 64, "width": 1 / 8},
+    "vgg16": {"input_size": 32, "width": 1 / 16},
+    "googlenet": {"input_size": 32, "width": 1 / 8},
+    "resnet18": {"input_size": 32, "width": 1 / 8},
+    "resnet34": {"input_size": 32, "width": 1 / 8},
+}
+
+
+def for_digits(name: str, seed: int = 0, dtype=np.float32) -> Sequential:
+    """The scaled-down twin of architecture ``name`` for the digits: 1 channel, 10 classes."""
+    if name not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {name!r}; choose one of {list(ARCHITECTURES)}")
+    settings = DIGITS_VARIANTS[name]
+    return ARCHITECTURES[name](
+        num_classes=10,
+        in_channels=1,
+        input_size=int(settings["input_size"]),
+        width=settings["width"],
+        seed=seed,
+        dtype=dtype,
+    )

@@ -205,7 +205,7 @@ class Sequential(Layer):
     def buffers(self) -> dict[str, np.ndarray]:
         """Saved state that is not trained (BatchNorm's running statistics)."""
         self.materialize()
-        return {f"{lay.name}.{k}": v for lay in self.leaves() for k, v in lay.buffers.items()}
+        return {f"{lay.name}.{k}": v for lay in self.leaves() for k, v in lay.running.items()}
 
     def train(self) -> Sequential:
         """Training mode: batch statistics in BatchNorm, masks in Dropout."""

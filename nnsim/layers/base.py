@@ -42,7 +42,7 @@ class Layer:
     """One operation of a model. Subclasses implement the hooks marked "subclass" below.
 
     Attributes a learner (and the inspector) reads:
-    ``name``, ``params`` and ``grads`` (dicts keyed "W", "b", ...), ``buffers`` (state that is
+    ``name``, ``params`` and ``grads`` (dicts keyed "W", "b", ...), ``running`` (state that is
     saved but not trained, such as BatchNorm's running statistics), ``input`` and ``output``
     (the last forward pass), ``frozen``, ``training``, ``l1`` and ``l2`` (penalty strengths on
     the parameters in ``penalised``).
@@ -64,7 +64,7 @@ class Layer:
         self.dtype = np.dtype(np.float64)
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
-        self.buffers: dict[str, np.ndarray] = {}
+        self.running: dict[str, np.ndarray] = {}
         self.input: np.ndarray | None = None
         self.output: np.ndarray | None = None
         self.cache: Any = None
@@ -84,7 +84,7 @@ class Layer:
             )
         self.params = {}
         self.grads = {}
-        self.buffers = {}
+        self.running = {}
         return self.output_shape
 
     def infer(self, input_shape: Shape) -> Shape:
@@ -95,7 +95,7 @@ class Layer:
         """Subclass: the shape of each parameter (after build)."""
         return {}
 
-    def buffer_shapes(self) -> dict[str, Shape]:
+    def running_shapes(self) -> dict[str, Shape]:
         """Subclass: the shape of each non-trained state array (after build)."""
         return {}
 
@@ -103,7 +103,7 @@ class Layer:
         """Subclass: freshly initialised parameters, one per entry of ``param_shapes``."""
         return {}
 
-    def initial_buffers(self) -> dict[str, np.ndarray]:
+    def initial_running(self) -> dict[str, np.ndarray]:
         return {}
 
     def reseed(self, seed: int) -> None:
@@ -117,8 +117,8 @@ class Layer:
 
     @property
     def materialized(self) -> bool:
-        return set(self.params) == set(self.param_shapes()) and set(self.buffers) == set(
-            self.buffer_shapes()
+        return set(self.params) == set(self.param_shapes()) and set(self.running) == set(
+            self.running_shapes()
         )
 
     def materialize(self) -> None:
@@ -130,8 +130,8 @@ class Layer:
         rng = np.random.default_rng([self.seed, zlib.crc32(self.name.encode())])
         params = self.initial_params(rng)
         self.params = {k: np.ascontiguousarray(v, dtype=self.dtype) for k, v in params.items()}
-        self.buffers = {
-            k: np.ascontiguousarray(v, dtype=self.dtype) for k, v in self.initial_buffers().items()
+        self.running = {
+            k: np.ascontiguousarray(v, dtype=self.dtype) for k, v in self.initial_running().items()
         }
 
     # ---------------------------------------------------------------- running

@@ -45,14 +45,14 @@ class BatchNorm(Layer):
     def param_shapes(self):
         return {"gamma": (self.input_shape[0],), "beta": (self.input_shape[0],)}
 
-    def buffer_shapes(self):
+    def running_shapes(self):
         return {"running_mean": (self.input_shape[0],), "running_var": (self.input_shape[0],)}
 
     def initial_params(self, rng):
         c = self.input_shape[0]
         return {"gamma": np.ones(c), "beta": np.zeros(c)}
 
-    def initial_buffers(self):
+    def initial_running(self):
         c = self.input_shape[0]
         return {"running_mean": np.zeros(c), "running_var": np.ones(c)}
 
@@ -65,8 +65,8 @@ class BatchNorm(Layer):
             x,
             self.params["gamma"],
             self.params["beta"],
-            self.buffers["running_mean"],
-            self.buffers["running_var"],
+            self.running["running_mean"],
+            self.running["running_var"],
             train=self.uses_batch_statistics,
             momentum=self.momentum,
             eps=self.eps,
