@@ -12,6 +12,7 @@ import numpy as np
 
 from . import functional as F
 from . import optim
+from .kernels import recurrent as kr
 
 Progress = Callable[[int, int, str], None]
 
@@ -50,8 +51,38 @@ def _calls(dtype: np.dtype) -> list[tuple[str, Callable[[], object]]]:
         F.lstm_backward(h, cache)
         F.rnn_backward(*F.rnn(x3, h0, arr(2, 3), arr(2, 2), None, None, nonlinearity="relu"))
 
+    def recurrent_steps() -> None:
+        # the per-step kernels the simulator calls when stepping into time; values don't matter
+        n, steps, h = 2, 3, 2
+        h_seq, d = arr(n, steps, h), arr(n, steps, h)
+        carry, c_seq = arr(n, h), arr(n, steps, h)
+        for gates in (1, 3, 4):
+            xw, w, w_t, b_hh = (
+                arr(n, steps, gates * h),
+                arr(gates * h, h),
+                arr(h, gates * h),
+                arr(gates * h),
+            )
+            pre, act, hh = (
+                arr(n, steps, gates * h),
+                arr(n, steps, gates * h),
+                arr(n, steps, gates * h),
+            )
+            if gates == 1:
+                kr.rnn_step_forward(0, xw, h0, w_t, b_hh, kr.TANH, pre, h_seq)
+                kr.rnn_step_backward(steps - 1, d, h_seq, w, kr.TANH, carry, d.copy(), pre)
+            elif gates == 3:
+                kr.gru_step_forward(0, xw, h0, w_t, b_hh, hh, pre, act, h_seq)
+                kr.gru_step_backward(steps - 1, d, h0, h_seq, act, hh, w, carry, d.copy(), pre, hh)
+            else:
+                kr.lstm_step_forward(0, xw, h0, h0, w_t, b_hh, pre, act, h_seq, c_seq)
+                kr.lstm_step_backward(
+                    steps - 1, d, act, h0, c_seq, w, carry, carry.copy(), d.copy(), d.copy(), pre
+                )
+
     calls: list[tuple[str, Callable[[], object]]] = [
         ("recurrent", recurrent),
+        ("recurrent steps", recurrent_steps),
         ("linear", lambda: F.linear_backward(F.linear(x2, w2, b), x2, w2)),
         ("conv2d", lambda: F.conv2d_backward(F.conv2d(x4, w4, b, 1, 1), x4, w4, 1, 1)),
         ("max_pool2d", lambda: F.max_pool2d_backward(y_pool, argmax, x4.shape)),

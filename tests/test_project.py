@@ -49,3 +49,15 @@ def test_every_kernel_is_nogil_and_cached_and_none_uses_fastmath():
 def test_the_engine_never_imports_the_interface():
     for path in (ROOT / "nnsim").rglob("*.py"):
         assert not re.search(r"^\s*(import|from)\s+(textual|tui)\b", path.read_text(), re.M), path
+
+
+def test_warm_up_compiles_every_kernel_so_first_use_never_stalls():
+    from nnsim.warmup import warm_up
+
+    steps = []
+    calls = warm_up(progress=lambda done, total, what: steps.append((done, total)))
+    assert steps[-1] == (calls, calls)
+    # helpers named _like_this are compiled into the kernels that call them
+    public = [d for d in _jit.REGISTRY if not d.__name__.startswith("_")]
+    assert len(public) > 30
+    assert [d.__name__ for d in public if not d.signatures] == []

@@ -16,7 +16,7 @@ SOFTPLUS_THRESHOLD = 20.0
 
 
 @kernel
-def sigmoid(v, one):
+def _sigmoid(v, one):
     # One value, without overflow for any v. ``one`` arrives typed by the caller (float32 or
     # float64) so a float32 computation stays float32. Shared with the recurrent gates.
     if v >= 0:
@@ -29,7 +29,7 @@ def sigmoid(v, one):
 def sigmoid_forward(x, y):
     one = x.dtype.type(1)
     for i in range(x.size):
-        y[i] = sigmoid(x[i], one)
+        y[i] = _sigmoid(x[i], one)
 
 
 @kernel

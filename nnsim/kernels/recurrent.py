@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import kernel
-from .activations import sigmoid
+from .activations import _sigmoid
 from .dense import column_sums
 
 TANH, RELU = 0, 1
@@ -122,10 +122,10 @@ def lstm_step_forward(t, xw, h0, c0, w_hh_t, b_hh, pre, gates, h_seq, c_seq):
         for j in range(4 * hidden):
             pre[n, t, j] += xw[n, t, j]
         for j in range(hidden):
-            i = sigmoid(pre[n, t, j], one)
-            f = sigmoid(pre[n, t, hidden + j], one)
+            i = _sigmoid(pre[n, t, j], one)
+            f = _sigmoid(pre[n, t, hidden + j], one)
             g = np.tanh(pre[n, t, 2 * hidden + j])
-            o = sigmoid(pre[n, t, 3 * hidden + j], one)
+            o = _sigmoid(pre[n, t, 3 * hidden + j], one)
             gates[n, t, j] = i
             gates[n, t, hidden + j] = f
             gates[n, t, 2 * hidden + j] = g
@@ -188,8 +188,8 @@ def gru_step_forward(t, xw, h0, w_hh_t, b_hh, hh, pre, gates, h_seq):
         for j in range(hidden):
             pr = xw[n, t, j] + hh[n, t, j]
             pz = xw[n, t, hidden + j] + hh[n, t, hidden + j]
-            r = sigmoid(pr, one)
-            z = sigmoid(pz, one)
+            r = _sigmoid(pr, one)
+            z = _sigmoid(pz, one)
             pn = xw[n, t, 2 * hidden + j] + r * hh[n, t, 2 * hidden + j]
             cand = np.tanh(pn)
             pre[n, t, j] = pr
