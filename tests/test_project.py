@@ -61,3 +61,10 @@ def test_warm_up_compiles_every_kernel_so_first_use_never_stalls():
     public = [d for d in _jit.REGISTRY if not d.__name__.startswith("_")]
     assert len(public) > 30
     assert [d.__name__ for d in public if not d.signatures] == []
+
+
+def test_readme_python_examples_run():
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert len(blocks) >= 2
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})  # noqa: S102 (our own documentation)
