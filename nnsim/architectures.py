@@ -47,23 +47,41 @@ def _scale(width: float) -> Callable[[int], int]:
     return lambda channels: max(1, round(channels * width))
 
 
-def _model(layers, in_channels, input_size, seed, dtype, name) -> Sequential:
-    return Sequential(
-        layers, input_shape=(in_channels, input_size, input_size), seed=seed, dtype=dtype, name=name
-    )
+def architecture(
+    num_classes: int = 1000, in_channels: int = 3, input_size: int = 224
+) -> Callable[[Callable[..., list[Layer]]], Callable[..., Sequential]]:
+    """Make ``layers(c, num_classes) -> list[Layer]`` (``c`` scales a channel count) into a
+    builder ``name(num_classes, in_channels, input_size, width=1.0, seed=0, dtype=float64)``
+    whose defaults are the published network's."""
+
+    def wrap(layers: Callable[..., list[Layer]]) -> Callable[..., Sequential]:
+        def build(
+            num_classes: int = num_classes,
+            in_channels: int = in_channels,
+            input_size: int = input_size,
+            width: float = 1.0,
+            seed: int = 0,
+            dtype=np.float64,
+        ) -> Sequential:
+            return Sequential(
+                layers(_scale(width), num_classes),
+                input_shape=(in_channels, input_size, input_size),
+                seed=seed,
+                dtype=dtype,
+                name=layers.__name__,
+            )
+
+        build.__name__ = build.__qualname__ = layers.__name__
+        build.__doc__ = layers.__doc__
+        return build
+
+    return wrap
 
 
-def lenet5(
-    num_classes: int = 10,
-    in_channels: int = 1,
-    input_size: int = 32,
-    width: float = 1.0,
-    seed: int = 0,
-    dtype=np.float64,
-) -> Sequential:
+@architecture(num_classes=10, in_channels=1, input_size=32)
+def lenet5(c: Callable[[int], int], num_classes: int) -> list[Layer]:
     """LeNet-5 (LeCun et al., 1998), classic 32x32 variant: tanh, average-pool subsampling,
     C5 as a 5x5 convolution to 120 maps, F6 of 84 units; 61 706 parameters."""
-    c = _scale(width)
     layers = [
         Conv2d(c(6), 5),
         Tanh(),
@@ -78,7 +96,7 @@ def lenet5(
         Tanh(),
         Dense(num_classes),
     ]
-    return _model(layers, in_channels, input_size, seed, dtype, "lenet5")
+    return layers
 
 
 def _classifier(features_hidden: int, num_classes: int, dropout_first: bool) -> list[Layer]:
@@ -89,16 +107,9 @@ def _classifier(features_hidden: int, num_classes: int, dropout_first: bool) -> 
     return [*head, Dense(num_classes)]
 
 
-def alexnet(
-    num_classes: int = 1000,
-    in_channels: int = 3,
-    input_size: int = 224,
-    width: float = 1.0,
-    seed: int = 0,
-    dtype=np.float64,
-) -> Sequential:
+@architecture(num_classes=1000, in_channels=3, input_size=224)
+def alexnet(c: Callable[[int], int], num_classes: int) -> list[Layer]:
     """AlexNet (Krizhevsky et al., 2012) as torchvision defines it; 61 100 840 parameters."""
-    c = _scale(width)
     layers = [
         Conv2d(c(64), 11, stride=4, padding=2),
         ReLU(),
@@ -115,21 +126,14 @@ def alexnet(
         MaxPool2d(3, stride=2),
         *_classifier(c(4096), num_classes, dropout_first=True),
     ]
-    return _model(layers, in_channels, input_size, seed, dtype, "alexnet")
+    return layers
 
 
-def zfnet(
-    num_classes: int = 1000,
-    in_channels: int = 3,
-    input_size: int = 224,
-    width: float = 1.0,
-    seed: int = 0,
-    dtype=np.float64,
-) -> Sequential:
+@architecture(num_classes=1000, in_channels=3, input_size=224)
+def zfnet(c: Callable[[int], int], num_classes: int) -> list[Layer]:
     """ZFNet (Zeiler and Fergus, 2013): AlexNet with a 7x7 stride-2 first layer and 512, 1024,
     512 filters in conv3-5 (the paper's larger model); the paper's map sizes 110, 55, 26, 13,
     13, 13, 6 at 224 input."""
-    c = _scale(width)
     layers = [
         Conv2d(c(96), 7, stride=2, padding=1),
         ReLU(),
@@ -146,29 +150,22 @@ def zfnet(
         MaxPool2d(3, stride=2),
         *_classifier(c(4096), num_classes, dropout_first=False),
     ]
-    return _model(layers, in_channels, input_size, seed, dtype, "zfnet")
+    return layers
 
 
-def vgg16(
-    num_classes: int = 1000,
-    in_channels: int = 3,
-    input_size: int = 224,
-    width: float = 1.0,
-    seed: int = 0,
-    dtype=np.float64,
-) -> Sequential:
+@architecture(num_classes=1000, in_channels=3, input_size=224)
+def vgg16(c: Callable[[int], int], num_classes: int) -> list[Layer]:
     """VGG-16 (Simonyan and Zisserman, 2014), configuration D: thirteen 3x3 convolutions in five
     stages, then three dense layers; 138 357 544 parameters. The convolutions start from He
     initialisation, as torchvision's do: with PyTorch's default, sixteen layers without batch
     norm barely pass a signal and the network hardly trains."""
-    c = _scale(width)
     layers: list[Layer] = []
     for filters, repeats in ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)):
         for _ in range(repeats):
             layers += [Conv2d(c(filters), 3, padding=1, init="he_normal"), ReLU()]
         layers.append(MaxPool2d(2))
     layers += _classifier(c(4096), num_classes, dropout_first=False)
-    return _model(layers, in_channels, input_size, seed, dtype, "vgg16")
+    return layers
 
 
 def _conv_bn_relu(filters: int, kernel: int, stride: int = 1, padding: int = 0) -> list[Layer]:
@@ -187,17 +184,10 @@ def _inception(c, ch1, red3, ch3, red5, ch5, pool_proj) -> Concat:
     )
 
 
-def googlenet(
-    num_classes: int = 1000,
-    in_channels: int = 3,
-    input_size: int = 224,
-    width: float = 1.0,
-    seed: int = 0,
-    dtype=np.float64,
-) -> Sequential:
+@architecture(num_classes=1000, in_channels=3, input_size=224)
+def googlenet(c: Callable[[int], int], num_classes: int) -> list[Layer]:
     """GoogLeNet / Inception v1 (Szegedy et al., 2014) as torchvision defines it, without the
     auxiliary classifiers; 6 624 904 parameters."""
-    c = _scale(width)
 
     def pool(k=3):
         return MaxPool2d(k, stride=2, ceil_mode=True)
@@ -224,7 +214,7 @@ def googlenet(
         Dropout(0.2),
         Dense(num_classes),
     ]
-    return _model(layers, in_channels, input_size, seed, dtype, "googlenet")
+    return layers
 
 
 def googlenet_aux_heads(
@@ -264,8 +254,7 @@ def _basic_block(in_channels: int, filters: int, stride: int) -> list[Layer]:
     return [Residual(main, shortcut), ReLU()]
 
 
-def _resnet(blocks, name, num_classes, in_channels, input_size, width, seed, dtype):
-    c = _scale(width)
+def _resnet(c: Callable[[int], int], blocks: tuple[int, ...], num_classes: int) -> list[Layer]:
     layers: list[Layer] = [
         Conv2d(c(64), 7, stride=2, padding=3, bias=False, init="he_normal"),
         BatchNorm(),
@@ -279,36 +268,20 @@ def _resnet(blocks, name, num_classes, in_channels, input_size, width, seed, dty
             layers += _basic_block(channels, c(filters), stride)
             channels = c(filters)
     layers += [GlobalAvgPool2d(), Flatten(), Dense(num_classes)]
-    return _model(layers, in_channels, input_size, seed, dtype, name)
+    return layers
 
 
-def resnet18(
-    num_classes: int = 1000,
-    in_channels: int = 3,
-    input_size: int = 224,
-    width: float = 1.0,
-    seed: int = 0,
-    dtype=np.float64,
-) -> Sequential:
+@architecture(num_classes=1000, in_channels=3, input_size=224)
+def resnet18(c: Callable[[int], int], num_classes: int) -> list[Layer]:
     """ResNet-18 (He et al., 2015): basic blocks [2, 2, 2, 2] with 1x1 projection shortcuts
     where the shape changes; 11 689 512 parameters."""
-    return _resnet(
-        (2, 2, 2, 2), "resnet18", num_classes, in_channels, input_size, width, seed, dtype
-    )
+    return _resnet(c, (2, 2, 2, 2), num_classes)
 
 
-def resnet34(
-    num_classes: int = 1000,
-    in_channels: int = 3,
-    input_size: int = 224,
-    width: float = 1.0,
-    seed: int = 0,
-    dtype=np.float64,
-) -> Sequential:
+@architecture(num_classes=1000, in_channels=3, input_size=224)
+def resnet34(c: Callable[[int], int], num_classes: int) -> list[Layer]:
     """ResNet-34: basic blocks [3, 4, 6, 3]; 21 797 672 parameters."""
-    return _resnet(
-        (3, 4, 6, 3), "resnet34", num_classes, in_channels, input_size, width, seed, dtype
-    )
+    return _resnet(c, (3, 4, 6, 3), num_classes)
 
 
 ARCHITECTURES: dict[str, Callable[..., Sequential]] = {

@@ -60,24 +60,12 @@ class Sequential(Layer):
     def children(self) -> list[Layer]:
         return list(self.layers)
 
-    def build(self, input_shape, dtype):
-        self.dtype = np.dtype(dtype)  # children are built inside infer, with this dtype
-        return super().build(input_shape, dtype)
-
     def infer(self, input_shape):
         shape, source = input_shape, "the input"
         for child in self.layers:
             shape = build_child(child, shape, self.dtype, f"{source} {shape}")
             source = child.name
         return shape
-
-    @property
-    def materialized(self) -> bool:
-        return all(child.materialized for child in self.layers)
-
-    def materialize(self) -> None:
-        for child in self.layers:
-            child.materialize()
 
     def compute(self, x):
         for child in self.layers:

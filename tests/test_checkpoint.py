@@ -4,6 +4,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from training import train_steps
 
 from nnsim import checkpoint
 from nnsim.checkpoint import CheckpointError
@@ -19,11 +20,7 @@ def make_model(seed=0, filters=3):
 
 
 def train(model, optimizer, x, y, steps):
-    loss = CrossEntropyLoss()
-    for _ in range(steps):
-        _, d = loss(model.forward(x), y)
-        model.backward(d)
-        optimizer.step(model.trainable_parameters(), model.gradients())
+    train_steps(model, CrossEntropyLoss(), x, y, optimizer, steps)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ nnsim.functional, train/eval behaviour, freezing and the L1/L2 penalties."""
 
 import numpy as np
 import pytest
+from training import train_steps
 
 import nnsim
 from nnsim import functional as F
@@ -35,7 +36,7 @@ from nnsim.layers import (
 )
 from nnsim.losses import CrossEntropyLoss, MSELoss
 from nnsim.model import Sequential
-from nnsim.optim import SGD, Adam
+from nnsim.optim import Adam
 
 TOLERANCE = 1e-5
 
@@ -217,17 +218,6 @@ def test_layer_parameters_start_like_pytorch_and_are_seeded():
     assert not he["dense1.b"].any()
 
 
-def _train(model, x, y, loss, steps=5, optimizer=None):
-    optimizer = optimizer or SGD(0.1, momentum=0.9)
-    losses = []
-    for _ in range(steps):
-        value, d = loss(model.forward(x), y)
-        model.backward(d)
-        optimizer.step(model.trainable_parameters(), model.gradients())
-        losses.append(value)
-    return losses
-
-
 def test_frozen_layers_stay_bit_identical_through_training(rng):
     layers = [Conv2d(3, 3), BatchNorm(), ReLU(), Flatten(), Dense(8), ReLU(), Dense(3)]
     model = Sequential(layers, input_shape=(1, 6, 6), seed=2)
@@ -235,7 +225,7 @@ def test_frozen_layers_stay_bit_identical_through_training(rng):
     before = {k: v.copy() for k, v in model.parameters().items()}
     running = {k: v.copy() for k, v in model.buffers().items()}
     x, y = rng.standard_normal((8, 1, 6, 6)), rng.integers(0, 3, 8)
-    _train(model, x, y, CrossEntropyLoss(), optimizer=Adam(0.01))
+    train_steps(model, CrossEntropyLoss(), x, y, Adam(0.01), steps=5)
     after = model.parameters()
     for key in ("conv1.W", "conv1.b", "bn1.gamma", "bn1.beta"):
         np.testing.assert_array_equal(after[key], before[key])

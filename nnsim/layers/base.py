@@ -76,7 +76,7 @@ class Layer:
     def build(self, input_shape: Shape, dtype: np.dtype) -> Shape:
         """Check ``input_shape``, fix the output and parameter shapes; allocate nothing."""
         self.input_shape = tuple(int(s) for s in input_shape)
-        self.dtype = np.dtype(dtype)
+        self.dtype = np.dtype(dtype)  # before infer: a block builds its children with it
         self.output_shape = tuple(int(s) for s in self.infer(self.input_shape))
         if any(s < 1 for s in self.output_shape):
             raise ShapeError(
@@ -117,12 +117,17 @@ class Layer:
 
     @property
     def materialized(self) -> bool:
+        if self.children():
+            return all(child.materialized for child in self.children())
         return set(self.params) == set(self.param_shapes()) and set(self.running) == set(
             self.running_shapes()
         )
 
     def materialize(self) -> None:
-        """Allocate and initialise the parameters if that has not happened yet."""
+        """Allocate and initialise the parameters (of every layer inside a block) if that has
+        not happened yet."""
+        for child in self.children():
+            child.materialize()
         if self.materialized:
             return
         if not self.built:

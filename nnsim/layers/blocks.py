@@ -62,10 +62,6 @@ class Residual(Layer):
     def children(self):
         return [self.block] + ([self.shortcut] if self.shortcut is not None else [])
 
-    def build(self, input_shape, dtype):
-        self.dtype = np.dtype(dtype)
-        return super().build(input_shape, dtype)
-
     def infer(self, input_shape):
         main = build_child(self.block, input_shape, self.dtype, f"the block's input {input_shape}")
         if self.shortcut is None:
@@ -81,14 +77,6 @@ class Residual(Layer):
                 f"{short}; use a projection shortcut (a 1x1 Conv2d with the block's stride)"
             )
         return main
-
-    @property
-    def materialized(self) -> bool:
-        return all(child.materialized for child in self.children())
-
-    def materialize(self) -> None:
-        for child in self.children():
-            child.materialize()
 
     def compute(self, x):
         main = self.block.forward(x)
@@ -121,10 +109,6 @@ class Concat(Layer):
     def children(self):
         return list(self.branches)
 
-    def build(self, input_shape, dtype):
-        self.dtype = np.dtype(dtype)
-        return super().build(input_shape, dtype)
-
     def infer(self, input_shape):
         shapes = [
             build_child(b, input_shape, self.dtype, f"the block's input {input_shape}")
@@ -138,14 +122,6 @@ class Concat(Layer):
                     f"{self.branches[0].name} outputs {first} and {branch.name} outputs {shape}"
                 )
         return (sum(s[0] for s in shapes), *first[1:])
-
-    @property
-    def materialized(self) -> bool:
-        return all(child.materialized for child in self.branches)
-
-    def materialize(self) -> None:
-        for child in self.branches:
-            child.materialize()
 
     def compute(self, x):
         outputs = [b.forward(x) for b in self.branches]

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from .. import functional as F
-from .. import init as initialisers
 from .base import Layer, Shape, ShapeError, as_pair, positive
-from .dense import check_init
+from .dense import check_init, weight_and_bias
 
 
 def _spatial(layer: Layer, input_shape: Shape) -> None:
@@ -100,14 +97,7 @@ class Conv2d(Layer):
 
     def initial_params(self, rng):
         shape = self.param_shapes()["W"]
-        params = {"W": initialisers.weight(self.init, shape, rng, self.init_std)}
-        if self.bias:
-            if self.init == "default":
-                bound = 1.0 / math.sqrt(math.prod(shape[1:]))
-                params["b"] = rng.uniform(-bound, bound, size=self.filters)
-            else:
-                params["b"] = np.zeros(self.filters)
-        return params
+        return weight_and_bias(self.init, self.init_std, shape, self.bias, rng)
 
     def _geometry(self):
         return self.stride, self.padding, self.dilation, self.groups

@@ -17,6 +17,21 @@ def check_init(init: str) -> str:
     return init
 
 
+def weight_and_bias(
+    init: str, std: float, shape: Shape, bias: bool, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """W by the named scheme; b as PyTorch's layers start it under "default"
+    (U(-1/sqrt(fan_in), 1/sqrt(fan_in))), else zeros."""
+    params = {"W": initialisers.weight(init, shape, rng, std)}
+    if bias:
+        if init == "default":
+            bound = 1.0 / math.sqrt(math.prod(shape[1:]))
+            params["b"] = rng.uniform(-bound, bound, size=shape[0])
+        else:
+            params["b"] = np.zeros(shape[0])
+    return params
+
+
 class Dense(Layer):
     """y = x W^T + b with W (units, in_features), like torch.nn.Linear.
 
@@ -70,14 +85,7 @@ class Dense(Layer):
 
     def initial_params(self, rng):
         shape = (self.units, self.input_shape[-1])
-        params = {"W": initialisers.weight(self.init, shape, rng, self.init_std)}
-        if self.bias:
-            if self.init == "default":
-                bound = 1.0 / math.sqrt(shape[1])
-                params["b"] = rng.uniform(-bound, bound, size=self.units)
-            else:
-                params["b"] = np.zeros(self.units)
-        return params
+        return weight_and_bias(self.init, self.init_std, shape, self.bias, rng)
 
     def weight_for_forward(self) -> np.ndarray:
         return self.params["W"]

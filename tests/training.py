@@ -1,0 +1,15 @@
+"""The plain training loop the tests share (the simulator owns stepping in the product)."""
+
+import numpy as np
+
+
+def train_steps(model, loss, x, y, optimizer, steps: int) -> list[float]:
+    """Run ``steps`` full-batch updates on (x, y); return the loss before each update."""
+    losses = []
+    for _ in range(steps):
+        value, dpred = loss(model.forward(x), y)
+        model.backward(dpred)
+        optimizer.step(model.trainable_parameters(), model.gradients())
+        losses.append(float(value))
+    assert all(np.isfinite(losses)), losses
+    return losses
