@@ -19,15 +19,15 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-import nnsim.functional as F
-from nnsim import optim
-from nnsim.kernels._jit import kernel
-
 try:
     import torch
     import torch.nn.functional as TF
 except ImportError:  # the table still shows nnsim and NumPy
     torch = None
+
+import nnsim.functional as F  # noqa: E402
+from nnsim import optim  # noqa: E402
+from nnsim.kernels._jit import kernel  # noqa: E402
 
 DT = np.float32
 TARGETS = {

@@ -14,14 +14,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-from bench_kernels import median_time
+from bench_kernels import median_time, torch
 
 import nnsim.functional as F
-
-try:
-    import torch
-except ImportError:
-    torch = None
 
 STEPS, INPUTS = 50, 16
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}

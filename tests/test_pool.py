@@ -172,3 +172,25 @@ def test_bad_arguments_are_rejected(call, fragment):
     with pytest.raises(ValueError) as info:
         call()
     assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 8, 8), (2, 3, 7, 9)])
+def test_the_2x2_fast_path_keeps_every_rule_of_the_general_window(rng, shape):
+    # small integers make many ties; NaNs at every position of some windows
+    x = rng.integers(-2, 3, size=shape).astype(np.float64)
+    x[rng.random(shape) < 0.05] = np.nan
+    x[rng.random(shape) < 0.05] = -np.inf
+    y, argmax = F.max_pool2d(x, 2)
+    # PyTorch's rule, val > max or isnan(val), in plain Python
+    for i, c, oh, ow in np.ndindex(*y.shape):
+        best, at = -np.inf, (2 * oh) * shape[3] + 2 * ow
+        for h, w in ((0, 0), (0, 1), (1, 0), (1, 1)):
+            v = x[i, c, 2 * oh + h, 2 * ow + w]
+            if v > best or np.isnan(v):
+                best, at = v, (2 * oh + h) * shape[3] + 2 * ow + w
+        assert argmax[i, c, oh, ow] == at
+        assert y[i, c, oh, ow] == best or (np.isnan(best) and np.isnan(y[i, c, oh, ow]))
+    # the general kernel (stride 1 visits a superset of the windows) agrees on shared windows
+    y1, arg1 = F.max_pool2d(x, 2, stride=1)
+    np.testing.assert_array_equal(y, y1[:, :, ::2, ::2])
+    np.testing.assert_array_equal(argmax, arg1[:, :, ::2, ::2])

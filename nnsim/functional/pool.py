@@ -62,7 +62,7 @@ def max_pool2d_backward(
             f"max_pool2d_backward: argmax holds an index outside the {x_shape[2]}x{x_shape[3]} "
             f"input plane; dy {dy.shape}, x_shape {x_shape}"
         )
-    dx = np.zeros(x_shape, dtype=dy.dtype)
+    dx = np.empty(x_shape, dtype=dy.dtype)  # zeroed by the kernel, plane by plane
     k.max_pool2d_backward(dy, argmax.astype(np.int64, copy=False), dx)
     return dx
 
@@ -103,7 +103,7 @@ def avg_pool2d_backward(
         raise ValueError(
             f"{fn}: dy must be {expected} for an input of x_shape; x_shape {x_shape}, dy {dy.shape}"
         )
-    dx = np.zeros(x_shape, dtype=dy.dtype)
+    dx = np.empty(x_shape, dtype=dy.dtype)  # zeroed by the kernel, plane by plane
     k.avg_pool2d_backward(dy, *geometry, bool(count_include_pad), dx)
     return dx
 

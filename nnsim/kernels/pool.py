@@ -2,6 +2,10 @@
 
 The functional layer computes the output size (ceil_mode included) and guarantees that every
 window starts inside the input or its left/top padding, so no window is empty.
+
+The kernels are serial on purpose: parallel versions (prange over the independent planes) were
+faster alone, but on 2 cores their threads fought OpenBLAS's threads in the convolution next
+to them, and a LeNet training step got no faster (measured 25.4 against 23.2 ms).
 """
 
 from __future__ import annotations
@@ -18,75 +22,102 @@ def max_pool2d_forward(x, kh, kw, sh, sw, ph, pw, y, argmax):
     # window order wins ties; a NaN wins over any number (PyTorch: val > max || isnan(val)).
     n, channels, height, width = x.shape
     out_h, out_w = y.shape[2], y.shape[3]
-    for i in range(n):
-        for c in range(channels):
-            for oh in range(out_h):
-                h0 = oh * sh - ph
-                h1 = min(h0 + kh, height)
-                h0 = max(h0, 0)
-                for ow in range(out_w):
-                    w0 = ow * sw - pw
-                    w1 = min(w0 + kw, width)
-                    w0 = max(w0, 0)
-                    best = -np.inf
-                    best_index = h0 * width + w0
-                    for h in range(h0, h1):
-                        for w in range(w0, w1):
-                            v = x[i, c, h, w]
-                            if v > best or np.isnan(v):
-                                best = v
-                                best_index = h * width + w
-                    y[i, c, oh, ow] = best
-                    argmax[i, c, oh, ow] = best_index
+    if kh == 2 and kw == 2 and sh == 2 and sw == 2 and ph == 0 and pw == 0:
+        for plane in range(n * channels):
+            _max_pool_2x2(x[plane // channels, plane % channels], y, argmax, plane, channels)
+        return
+    for plane in range(n * channels):
+        i, c = plane // channels, plane % channels
+        for oh in range(out_h):
+            h0 = oh * sh - ph
+            h1 = min(h0 + kh, height)
+            h0 = max(h0, 0)
+            for ow in range(out_w):
+                w0 = ow * sw - pw
+                w1 = min(w0 + kw, width)
+                w0 = max(w0, 0)
+                best = -np.inf
+                best_index = h0 * width + w0
+                for h in range(h0, h1):
+                    for w in range(w0, w1):
+                        v = x[i, c, h, w]
+                        if v > best or np.isnan(v):
+                            best = v
+                            best_index = h * width + w
+                y[i, c, oh, ow] = best
+                argmax[i, c, oh, ow] = best_index
+
+
+@kernel
+def _max_pool_2x2(src, y, argmax, plane, channels):
+    # the common 2x2 stride-2 unpadded window: four cells, unrolled, 6x faster than the loops;
+    # src (H, W) is one plane. Same rules: row-major order, first maximum, a NaN wins.
+    i, c = plane // channels, plane % channels
+    width = src.shape[1]
+    for oh in range(y.shape[2]):
+        h = 2 * oh
+        for ow in range(y.shape[3]):
+            w = 2 * ow
+            best = src[h, w]
+            index = h * width + w
+            for dh, dw in ((0, 1), (1, 0), (1, 1)):
+                v = src[h + dh, w + dw]
+                if v > best or np.isnan(v):
+                    best = v
+                    index = (h + dh) * width + w + dw
+            y[i, c, oh, ow] = best
+            argmax[i, c, oh, ow] = index
 
 
 @kernel
 def max_pool2d_backward(dy, argmax, dx):
-    # dx (N, C, H, W) must be zeroed; overlapping windows add their gradients.
+    # dx (N, C, H, W) is zeroed here, plane by plane; overlapping windows add.
     n, channels, out_h, out_w = dy.shape
     width = dx.shape[3]
-    for i in range(n):
-        for c in range(channels):
-            for oh in range(out_h):
-                for ow in range(out_w):
-                    index = argmax[i, c, oh, ow]
-                    dx[i, c, index // width, index % width] += dy[i, c, oh, ow]
+    for plane in range(n * channels):
+        i, c = plane // channels, plane % channels
+        dx[i, c] = 0
+        for oh in range(out_h):
+            for ow in range(out_w):
+                index = argmax[i, c, oh, ow]
+                dx[i, c, index // width, index % width] += dy[i, c, oh, ow]
 
 
 @kernel
 def avg_pool2d_forward(x, kh, kw, sh, sw, ph, pw, count_include_pad, y):
     n, channels, height, width = x.shape
     out_h, out_w = y.shape[2], y.shape[3]
-    for i in range(n):
-        for c in range(channels):
-            for oh in range(out_h):
-                for ow in range(out_w):
-                    h0, h1, w0, w1, divisor = _avg_window(
-                        oh, ow, kh, kw, sh, sw, ph, pw, height, width, count_include_pad
-                    )
-                    total = x.dtype.type(0)
-                    for h in range(h0, h1):
-                        for w in range(w0, w1):
-                            total += x[i, c, h, w]
-                    y[i, c, oh, ow] = total / divisor
+    for plane in range(n * channels):
+        i, c = plane // channels, plane % channels
+        for oh in range(out_h):
+            for ow in range(out_w):
+                h0, h1, w0, w1, divisor = _avg_window(
+                    oh, ow, kh, kw, sh, sw, ph, pw, height, width, count_include_pad
+                )
+                total = x.dtype.type(0)
+                for h in range(h0, h1):
+                    for w in range(w0, w1):
+                        total += x[i, c, h, w]
+                y[i, c, oh, ow] = total / divisor
 
 
 @kernel
 def avg_pool2d_backward(dy, kh, kw, sh, sw, ph, pw, count_include_pad, dx):
-    # dx (N, C, H, W) must be zeroed; each output's gradient is spread evenly over its window.
+    # dx (N, C, H, W) is zeroed here; each output's gradient is spread evenly over its window.
     n, channels, out_h, out_w = dy.shape
     height, width = dx.shape[2], dx.shape[3]
-    for i in range(n):
-        for c in range(channels):
-            for oh in range(out_h):
-                for ow in range(out_w):
-                    h0, h1, w0, w1, divisor = _avg_window(
-                        oh, ow, kh, kw, sh, sw, ph, pw, height, width, count_include_pad
-                    )
-                    share = dy[i, c, oh, ow] / divisor
-                    for h in range(h0, h1):
-                        for w in range(w0, w1):
-                            dx[i, c, h, w] += share
+    for plane in range(n * channels):
+        i, c = plane // channels, plane % channels
+        dx[i, c] = 0
+        for oh in range(out_h):
+            for ow in range(out_w):
+                h0, h1, w0, w1, divisor = _avg_window(
+                    oh, ow, kh, kw, sh, sw, ph, pw, height, width, count_include_pad
+                )
+                share = dy[i, c, oh, ow] / divisor
+                for h in range(h0, h1):
+                    for w in range(w0, w1):
+                        dx[i, c, h, w] += share
 
 
 @kernel
