@@ -161,6 +161,32 @@ def test_stepping_one_time_step_at_a_time_is_bit_identical_to_the_whole_sequence
     np.testing.assert_array_equal(carry_c, whole[2])
 
 
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_the_stepper_is_bit_identical_to_the_whole_sequence_functions(kind, rng):
+    a = _weights(rng, kind, n=2, steps=5, hidden=3)
+    weights = (a["W_ih"], a["W_hh"], a["b_ih"], a["b_hh"])
+    if kind == "lstm":
+        h, _, cache = F.lstm(a["x"], a["h0"], a["c0"], *weights)
+    else:
+        h, cache = getattr(F, kind)(a["x"], a["h0"], *weights)
+    dh_seq = rng.standard_normal(h.shape)
+    whole = getattr(F, f"{kind}_backward")(dh_seq, cache)
+
+    stepper = F.RecurrentStepper(kind, a["x"], a["h0"], *weights, c0=a.get("c0"))
+    with pytest.raises(ValueError, match="forward step 1 out of order; next is 0"):
+        stepper.forward_step(1)
+    for t in range(5):
+        stepper.forward_step(t)
+    np.testing.assert_array_equal(stepper.cache.h_seq, h)
+    np.testing.assert_array_equal(stepper.cache.pre, cache.pre)
+    stepper.begin_backward(dh_seq)
+    for t in range(4, -1, -1):
+        stepper.backward_step(t)
+        np.testing.assert_array_equal(stepper.cache.dh[:, t], cache.dh[:, t])
+    for ours, theirs in zip(stepper.finish_backward(), whole, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
 def _recurrent_gradient_ratio(radius, nonlinearity, steps=40, hidden=8):
     """||dL/dh_1|| / ||dL/dh_T|| when only the last step receives a gradient."""
     rng = np.random.default_rng(0)

@@ -39,6 +39,7 @@ from .pool import (
 )
 from .recurrent import (
     RecurrentCache,
+    RecurrentStepper,
     grad_norms_through_time,
     gru,
     gru_backward,
@@ -91,6 +92,7 @@ __all__ = [
     "pool_output_shape",
     "pool_output_size",
     "RecurrentCache",
+    "RecurrentStepper",
     "relu",
     "rnn",
     "rnn_backward",

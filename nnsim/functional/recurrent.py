@@ -119,7 +119,88 @@ def _dh_seq(fn: str, dh_seq, cache: RecurrentCache, kind: str) -> np.ndarray:
     return dh_seq
 
 
-# ---------------------------------------------------------------- RNN
+# ---------------------------------------------------------------- shared set-up
+
+# kind: (whole-sequence forward, one-step forward, whole backward, one-step backward); each
+# pair takes the same arrays, the step kernels with the time step first
+_KERNELS = {
+    "rnn": (k.rnn_forward, k.rnn_step_forward, k.rnn_backward, k.rnn_step_backward),
+    "lstm": (k.lstm_forward, k.lstm_step_forward, k.lstm_backward, k.lstm_step_backward),
+    "gru": (k.gru_forward, k.gru_step_forward, k.gru_backward, k.gru_step_backward),
+}
+_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+def _forward_setup(fn, kind, x, h0, c0, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh"):
+    """Check the arguments, allocate the cache, project the inputs; return (cache, kernel args)."""
+    if kind == "rnn" and nonlinearity not in NONLINEARITIES:
+        raise ValueError(f"{fn}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+    x, h0, W_ih, W_hh, b_ih, b_hh = _inputs(fn, x, h0, W_ih, W_hh, b_ih, b_hh, _GATES[kind])
+    n, steps, _ = x.shape
+    xw = k.input_projection(x, W_ih, b_ih)  # (N, T, G*H): every step's input side at once
+    w_hh_t = np.ascontiguousarray(W_hh.T)  # (H, G*H)
+    pre = np.empty_like(xw)
+    h_seq = np.empty((n, steps, h0.shape[1]), dtype=x.dtype)  # (N, T, H)
+    cache = RecurrentCache(kind, x, h0, W_ih, W_hh, b_ih, b_hh, h_seq, pre)
+    if kind == "rnn":
+        cache.nonlinearity = nonlinearity
+        return cache, (xw, h0, w_hh_t, b_hh, NONLINEARITIES[nonlinearity], pre, h_seq)
+    cache.gates = np.empty_like(xw)
+    if kind == "lstm":
+        c0 = check.secondary(fn, "c0", c0, x.dtype, ndim=2)
+        check.same_shape(fn, "h0", h0, "c0", c0)
+        cache.c0, cache.c_seq = c0, np.empty_like(h_seq)
+        return cache, (xw, h0, c0, w_hh_t, b_hh, pre, cache.gates, h_seq, cache.c_seq)
+    cache.hh = np.empty_like(xw)
+    return cache, (xw, h0, w_hh_t, b_hh, cache.hh, pre, cache.gates, h_seq)
+
+
+def _backward_setup(fn, kind, dh_seq, cache, dc_last=None):
+    """Check dh_seq, allocate the gradients; return (kernel args, finish) where finish() turns
+    the per-step results into the function's return value."""
+    dh_seq = _dh_seq(fn, dh_seq, cache, kind)
+    carry = np.zeros_like(cache.h0)  # (N, H): dL/dh flowing to the previous step
+    dh = np.empty_like(cache.h_seq)
+    cache.dh = dh
+    if kind == "rnn":
+        dpre = np.empty_like(cache.pre)
+        args = (
+            dh_seq,
+            cache.h_seq,
+            cache.W_hh,
+            NONLINEARITIES[cache.nonlinearity],
+            carry,
+            dh,
+            dpre,
+        )
+        dxw = dhh = dpre
+    elif kind == "lstm":
+        if dc_last is None:
+            carry_c = np.zeros_like(cache.h0)
+        else:
+            carry_c = check.secondary(fn, "dc_last", dc_last, cache.x.dtype).copy()
+            check.same_shape(fn, "c0", cache.c0, "dc_last", carry_c)
+        cache.dc = np.empty_like(cache.h_seq)
+        dpre = np.empty_like(cache.pre)
+        args = (dh_seq, cache.gates, cache.c0, cache.c_seq, cache.W_hh, carry, carry_c)
+        args += (dh, cache.dc, dpre)
+        dxw = dhh = dpre
+    else:
+        dxw, dhh = np.empty_like(cache.pre), np.empty_like(cache.pre)
+        args = (dh_seq, cache.h0, cache.h_seq, cache.gates, cache.hh, cache.W_hh, carry, dh)
+        args += (dxw, dhh)
+
+    def finish():
+        dx, dw_ih, dw_hh, db_ih, db_hh = k.weight_gradients(
+            cache.x, cache.h0, cache.h_seq, cache.W_ih, dxw, dhh
+        )
+        initial = (carry, carry_c) if kind == "lstm" else (carry,)
+        return (dx, *initial, dw_ih, dw_hh, db_ih, db_hh)
+
+    return args, finish
+
+
+# ---------------------------------------------------------------- the public functions
 
 
 def rnn(x, h0, W_ih, W_hh, b_ih, b_hh, nonlinearity: str = "tanh"):
@@ -127,61 +208,23 @@ def rnn(x, h0, W_ih, W_hh, b_ih, b_hh, nonlinearity: str = "tanh"):
 
     Returns (h_seq (N, T, H), cache).
     """
-    fn = "rnn"
-    if nonlinearity not in NONLINEARITIES:
-        raise ValueError(f"{fn}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-    x, h0, W_ih, W_hh, b_ih, b_hh = _inputs(fn, x, h0, W_ih, W_hh, b_ih, b_hh, 1)
-    n, steps, _ = x.shape
-    hidden = h0.shape[1]
-    xw = k.input_projection(x, W_ih, b_ih)  # (N, T, H)
-    pre = np.empty((n, steps, hidden), dtype=x.dtype)
-    h_seq = np.empty((n, steps, hidden), dtype=x.dtype)
-    k.rnn_forward(
-        xw, h0, np.ascontiguousarray(W_hh.T), b_hh, NONLINEARITIES[nonlinearity], pre, h_seq
-    )
-    cache = RecurrentCache(
-        "rnn", x, h0, W_ih, W_hh, b_ih, b_hh, h_seq, pre, nonlinearity=nonlinearity
-    )
-    return h_seq, cache
+    cache, args = _forward_setup("rnn", "rnn", x, h0, None, W_ih, W_hh, b_ih, b_hh, nonlinearity)
+    k.rnn_forward(*args)
+    return cache.h_seq, cache
 
 
 def rnn_backward(dh_seq, cache: RecurrentCache):
     """(dx, dh0, dW_ih, dW_hh, db_ih, db_hh) by full BPTT; fills cache.dh with dL/dh_t."""
-    dh_seq = _dh_seq("rnn_backward", dh_seq, cache, "rnn")
-    carry = np.zeros_like(cache.h0)  # (N, H): dL/dh flowing to the previous step
-    dh = np.empty_like(cache.h_seq)
-    dpre = np.empty_like(cache.pre)
-    k.rnn_backward(
-        dh_seq, cache.h_seq, cache.W_hh, NONLINEARITIES[cache.nonlinearity], carry, dh, dpre
-    )
-    cache.dh = dh
-    dx, dw_ih, dw_hh, db_ih, db_hh = k.weight_gradients(
-        cache.x, cache.h0, cache.h_seq, cache.W_ih, dpre, dpre
-    )
-    return dx, carry, dw_ih, dw_hh, db_ih, db_hh
-
-
-# ---------------------------------------------------------------- LSTM
+    args, finish = _backward_setup("rnn_backward", "rnn", dh_seq, cache)
+    k.rnn_backward(*args)
+    return finish()
 
 
 def lstm(x, h0, c0, W_ih, W_hh, b_ih, b_hh):
     """torch.nn.LSTM's cell, gate order i, f, g, o. Returns (h_seq, c_seq, cache)."""
-    fn = "lstm"
-    x, h0, W_ih, W_hh, b_ih, b_hh = _inputs(fn, x, h0, W_ih, W_hh, b_ih, b_hh, 4)
-    c0 = check.secondary(fn, "c0", c0, x.dtype, ndim=2)
-    check.same_shape(fn, "h0", h0, "c0", c0)
-    n, steps, _ = x.shape
-    hidden = h0.shape[1]
-    xw = k.input_projection(x, W_ih, b_ih)  # (N, T, 4H)
-    pre = np.empty_like(xw)
-    gates = np.empty_like(xw)
-    h_seq = np.empty((n, steps, hidden), dtype=x.dtype)
-    c_seq = np.empty_like(h_seq)
-    k.lstm_forward(xw, h0, c0, np.ascontiguousarray(W_hh.T), b_hh, pre, gates, h_seq, c_seq)
-    cache = RecurrentCache(
-        "lstm", x, h0, W_ih, W_hh, b_ih, b_hh, h_seq, pre, gates=gates, c0=c0, c_seq=c_seq
-    )
-    return h_seq, c_seq, cache
+    cache, args = _forward_setup("lstm", "lstm", x, h0, c0, W_ih, W_hh, b_ih, b_hh)
+    k.lstm_forward(*args)
+    return cache.h_seq, cache.c_seq, cache
 
 
 def lstm_backward(dh_seq, cache: RecurrentCache, dc_last=None):
@@ -190,28 +233,9 @@ def lstm_backward(dh_seq, cache: RecurrentCache, dc_last=None):
     ``dc_last`` (N, H) is a gradient arriving at the last cell state from outside. Fills
     cache.dh and cache.dc with dL/dh_t and dL/dc_t.
     """
-    fn = "lstm_backward"
-    dh_seq = _dh_seq(fn, dh_seq, cache, "lstm")
-    carry_h = np.zeros_like(cache.h0)
-    if dc_last is None:
-        carry_c = np.zeros_like(cache.h0)
-    else:
-        carry_c = check.secondary(fn, "dc_last", dc_last, cache.x.dtype).copy()
-        check.same_shape(fn, "c0", cache.c0, "dc_last", carry_c)
-    dh = np.empty_like(cache.h_seq)
-    dc = np.empty_like(cache.h_seq)
-    dpre = np.empty_like(cache.pre)
-    k.lstm_backward(
-        dh_seq, cache.gates, cache.c0, cache.c_seq, cache.W_hh, carry_h, carry_c, dh, dc, dpre
-    )
-    cache.dh, cache.dc = dh, dc
-    dx, dw_ih, dw_hh, db_ih, db_hh = k.weight_gradients(
-        cache.x, cache.h0, cache.h_seq, cache.W_ih, dpre, dpre
-    )
-    return dx, carry_h, carry_c, dw_ih, dw_hh, db_ih, db_hh
-
-
-# ---------------------------------------------------------------- GRU
+    args, finish = _backward_setup("lstm_backward", "lstm", dh_seq, cache, dc_last)
+    k.lstm_backward(*args)
+    return finish()
 
 
 def gru(x, h0, W_ih, W_hh, b_ih, b_hh):
@@ -219,32 +243,69 @@ def gru(x, h0, W_ih, W_hh, b_ih, b_hh):
 
     Returns (h_seq, cache).
     """
-    fn = "gru"
-    x, h0, W_ih, W_hh, b_ih, b_hh = _inputs(fn, x, h0, W_ih, W_hh, b_ih, b_hh, 3)
-    n, steps, _ = x.shape
-    hidden = h0.shape[1]
-    xw = k.input_projection(x, W_ih, b_ih)  # (N, T, 3H)
-    hh = np.empty_like(xw)
-    pre = np.empty_like(xw)
-    gates = np.empty_like(xw)
-    h_seq = np.empty((n, steps, hidden), dtype=x.dtype)
-    k.gru_forward(xw, h0, np.ascontiguousarray(W_hh.T), b_hh, hh, pre, gates, h_seq)
-    cache = RecurrentCache("gru", x, h0, W_ih, W_hh, b_ih, b_hh, h_seq, pre, gates=gates, hh=hh)
-    return h_seq, cache
+    cache, args = _forward_setup("gru", "gru", x, h0, None, W_ih, W_hh, b_ih, b_hh)
+    k.gru_forward(*args)
+    return cache.h_seq, cache
 
 
 def gru_backward(dh_seq, cache: RecurrentCache):
     """(dx, dh0, dW_ih, dW_hh, db_ih, db_hh) by full BPTT; fills cache.dh with dL/dh_t."""
-    dh_seq = _dh_seq("gru_backward", dh_seq, cache, "gru")
-    carry = np.zeros_like(cache.h0)
-    dh = np.empty_like(cache.h_seq)
-    dxw = np.empty_like(cache.pre)
-    dhh = np.empty_like(cache.pre)
-    k.gru_backward(
-        dh_seq, cache.h0, cache.h_seq, cache.gates, cache.hh, cache.W_hh, carry, dh, dxw, dhh
-    )
-    cache.dh = dh
-    dx, dw_ih, dw_hh, db_ih, db_hh = k.weight_gradients(
-        cache.x, cache.h0, cache.h_seq, cache.W_ih, dxw, dhh
-    )
-    return dx, carry, dw_ih, dw_hh, db_ih, db_hh
+    args, finish = _backward_setup("gru_backward", "gru", dh_seq, cache)
+    k.gru_backward(*args)
+    return finish()
+
+
+# ---------------------------------------------------------------- one time step at a time
+
+
+class RecurrentStepper:
+    """A recurrent pass driven one time step at a time: the simulator's step into time.
+
+    Built with the arguments of ``rnn``/``lstm``/``gru`` (``c0`` for the LSTM), it calls the
+    same per-step kernels the whole-sequence functions loop over, so its cache and gradients are
+    bit-identical to theirs. Forward t = 0..T-1, then ``begin_backward`` and t = T-1..0, then
+    ``finish_backward`` returns what ``<kind>_backward`` returns.
+    """
+
+    def __init__(self, kind, x, h0, W_ih, W_hh, b_ih, b_hh, c0=None, nonlinearity="tanh"):
+        if kind not in _KERNELS:
+            raise ValueError(f"unknown recurrent kind {kind!r}; expected rnn, lstm or gru")
+        self.kind = kind
+        self.cache, self._forward_args = _forward_setup(
+            kind, kind, x, h0, c0, W_ih, W_hh, b_ih, b_hh, nonlinearity
+        )
+        self.steps = self.cache.steps
+        self.next_forward = 0
+        self.next_backward: int | None = None
+        self._backward_args = self._finish = None
+
+    def forward_step(self, t: int) -> None:
+        """Compute time step t (the steps go in order 0, 1, ..., T-1)."""
+        if t != self.next_forward:
+            raise ValueError(
+                f"{self.kind}: forward step {t} out of order; next is {self.next_forward}"
+            )
+        _KERNELS[self.kind][1](t, *self._forward_args)
+        self.next_forward += 1
+
+    def begin_backward(self, dh_seq, dc_last=None) -> None:
+        if self.next_forward != self.steps:
+            raise ValueError(f"{self.kind}: finish the forward pass ({self.steps} steps) first")
+        self._backward_args, self._finish = _backward_setup(
+            f"{self.kind}_backward", self.kind, dh_seq, self.cache, dc_last
+        )
+        self.next_backward = self.steps - 1
+
+    def backward_step(self, t: int) -> None:
+        """Back-propagate through time step t (in order T-1, ..., 0)."""
+        if t != self.next_backward:
+            raise ValueError(
+                f"{self.kind}: backward step {t} out of order; next is {self.next_backward}"
+            )
+        _KERNELS[self.kind][3](t, *self._backward_args)
+        self.next_backward -= 1
+
+    def finish_backward(self):
+        if self.next_backward != -1:
+            raise ValueError(f"{self.kind}: {self.next_backward + 1} backward steps remain")
+        return self._finish()
