@@ -19,6 +19,7 @@ import numpy as np
 
 from .layers.base import Layer, Shape
 from .layers.blocks import as_block, build_child
+from .layers.steps import Child, drive
 from .summary import Summary, summarize
 
 
@@ -67,15 +68,26 @@ class Sequential(Layer):
             source = child.name
         return shape
 
-    def compute(self, x):
+    def forward_steps(self, x):
+        self.materialize()
+        self.input = x
         for child in self.layers:
-            x = child.forward(x)
+            x = yield Child(child, x, "forward")
+        self.output = x
         return x
 
-    def differentiate(self, dy):
+    def backward_steps(self, dy):
+        self.output_grad = dy
         for child in reversed(self.layers):
-            dy = child.backward(dy)
-        return dy, {}
+            dy = yield Child(child, dy, "backward")
+        self.input_grad = dy
+        return dy
+
+    def compute(self, x):
+        return drive(self.forward_steps(x))
+
+    def differentiate(self, dy):
+        return drive(self.backward_steps(dy)), {}
 
     def options(self):
         inner = "".join(

@@ -279,6 +279,17 @@ class RecurrentStepper:
         self.next_backward: int | None = None
         self._backward_args = self._finish = None
 
+    @classmethod
+    def after_forward(cls, cache: RecurrentCache) -> RecurrentStepper:
+        """A stepper for the backward pass of a forward pass already computed whole."""
+        if not isinstance(cache, RecurrentCache):
+            raise TypeError("after_forward needs the cache of rnn, lstm or gru")
+        stepper = cls.__new__(cls)
+        stepper.kind, stepper.cache, stepper.steps = cache.kind, cache, cache.steps
+        stepper.next_forward, stepper.next_backward = cache.steps, None
+        stepper._forward_args = stepper._backward_args = stepper._finish = None
+        return stepper
+
     def forward_step(self, t: int) -> None:
         """Compute time step t (the steps go in order 0, 1, ..., T-1)."""
         if t != self.next_forward:

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import functional as F
+from .steps import Program
 
 Shape = tuple[int, ...]
 
@@ -67,6 +68,8 @@ class Layer:
         self.running: dict[str, np.ndarray] = {}
         self.input: np.ndarray | None = None
         self.output: np.ndarray | None = None
+        self.output_grad: np.ndarray | None = None  # dL/d(output) of the last backward pass
+        self.input_grad: np.ndarray | None = None  # dL/d(input), what backward returned
         self.cache: Any = None
         self.seed = 0
         self.noise = np.random.default_rng(0)  # for stochastic layers; reseeded by the model
@@ -150,7 +153,12 @@ class Layer:
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
         """Gradient of the loss with respect to the input; fills ``grads`` unless frozen."""
+        self.output_grad = dy
         dx, grads = self.differentiate(dy)
+        return self.keep_gradients(dx, grads)
+
+    def keep_gradients(self, dx: np.ndarray | None, grads: dict[str, np.ndarray]):
+        """Store the parameter gradients (plus the penalties; none when frozen) and dx."""
         if self.frozen:
             self.grads = {}
         else:
@@ -158,7 +166,16 @@ class Layer:
                 if key in grads:
                     grads[key] = grads[key] + self.penalty_gradient(key)
             self.grads = grads
+        self.input_grad = dx
         return dx
+
+    def forward_steps(self, x: np.ndarray) -> Program | None:
+        """The forward pass as a step program (see layers/steps.py); None when it is one call."""
+        return None
+
+    def backward_steps(self, dy: np.ndarray) -> Program | None:
+        """The backward pass as a step program; None when it is one call."""
+        return None
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         """Subclass: the forward pass."""

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .base import Layer, Shape, ShapeError
+from .steps import Child, Op, drive
 
 
 class BuildError(ShapeError):
@@ -78,14 +79,26 @@ class Residual(Layer):
             )
         return main
 
+    def forward_steps(self, x):
+        self.materialize()
+        self.input = x
+        main = yield Child(self.block, x, "forward")
+        short = x if self.shortcut is None else (yield Child(self.shortcut, x, "forward"))
+        self.output = yield Op("add the shortcut", lambda: main + short)
+        return self.output
+
+    def backward_steps(self, dy):
+        self.output_grad = dy
+        d_main = yield Child(self.block, dy, "backward")
+        d_short = dy if self.shortcut is None else (yield Child(self.shortcut, dy, "backward"))
+        self.input_grad = yield Op("add the branch gradients", lambda: d_main + d_short)
+        return self.input_grad
+
     def compute(self, x):
-        main = self.block.forward(x)
-        short = x if self.shortcut is None else self.shortcut.forward(x)
-        return main + short
+        return drive(self.forward_steps(x))
 
     def differentiate(self, dy):
-        dx = self.block.backward(dy)
-        return dx + (dy if self.shortcut is None else self.shortcut.backward(dy)), {}
+        return drive(self.backward_steps(dy)), {}
 
     def elementwise_flops(self):
         return self._output_elements()  # the addition
@@ -123,20 +136,31 @@ class Concat(Layer):
                 )
         return (sum(s[0] for s in shapes), *first[1:])
 
-    def compute(self, x):
-        outputs = [b.forward(x) for b in self.branches]
-        return np.concatenate(outputs, axis=1)
+    def forward_steps(self, x):
+        self.materialize()
+        self.input = x
+        outputs = []
+        for branch in self.branches:
+            outputs.append((yield Child(branch, x, "forward")))
+        self.output = yield Op("concatenate", lambda: np.concatenate(outputs, axis=1))
+        return self.output
 
-    def differentiate(self, dy):
-        dx = None
-        start = 0
+    def backward_steps(self, dy):
+        self.output_grad = dy
+        grads, start = [], 0
         for branch in self.branches:
             width = branch.output_shape[0]
-            part = np.ascontiguousarray(dy[:, start : start + width])
+            part = np.ascontiguousarray(dy[:, start : start + width])  # this branch's channels
             start += width
-            d = branch.backward(part)
-            dx = d if dx is None else dx + d
-        return dx, {}
+            grads.append((yield Child(branch, part, "backward")))
+        self.input_grad = yield Op("add the branch gradients", lambda: sum(grads[1:], grads[0]))
+        return self.input_grad
+
+    def compute(self, x):
+        return drive(self.forward_steps(x))
+
+    def differentiate(self, dy):
+        return drive(self.backward_steps(dy)), {}
 
     def options(self):
         return "[" + ", ".join(repr(b) for b in self.branches) + "]"

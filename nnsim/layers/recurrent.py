@@ -14,6 +14,7 @@ from .. import functional as F
 from .. import init as initialisers
 from .base import Layer, ShapeError, positive
 from .dense import check_init
+from .steps import Op
 
 
 class _Recurrent(Layer):
@@ -85,6 +86,44 @@ class _Recurrent(Layer):
     def _grads(dw_ih, dw_hh, db_ih, db_hh):
         return {"W_ih": dw_ih, "W_hh": dw_hh, "b_ih": db_ih, "b_hh": db_hh}
 
+    def _stepper(self, x: np.ndarray) -> F.RecurrentStepper:
+        zeros = self._zeros(x)
+        c0 = zeros if self.kind == "lstm" else None
+        nonlinearity = getattr(self, "nonlinearity", "tanh")
+        return F.RecurrentStepper(self.kind, x, zeros, *self._weights(), c0, nonlinearity)
+
+    def forward_steps(self, x):
+        """Forward one time step at a time (t = 1..T), identical to ``compute``."""
+        self.materialize()
+        self.input = x
+        stepper = yield Op("project the inputs of every step", lambda: self._stepper(x))
+        for t in range(stepper.steps):
+            yield Op(f"t = {t + 1}", lambda t=t: stepper.forward_step(t), t=t)
+        self.cache = stepper.cache
+        self.output = self._select(stepper.cache.h_seq)
+        return self.output
+
+    def backward_steps(self, dy):
+        """Back-propagation through time one step at a time (t = T..1), identical to
+        ``differentiate``."""
+        self.output_grad = dy
+        stepper = F.RecurrentStepper.after_forward(self.cache)
+        yield Op("start BPTT", lambda: stepper.begin_backward(self._dh_seq(dy)))
+        for t in range(stepper.steps - 1, -1, -1):
+            yield Op(f"t = {t + 1}", lambda t=t: stepper.backward_step(t), t=t)
+        result = yield Op("weight gradients from every step", stepper.finish_backward)
+        dx, grads = self._unpack(result)
+        return self.keep_gradients(dx, grads)
+
+    def differentiate(self, dy):
+        backward = getattr(F, f"{self.kind}_backward")
+        return self._unpack(backward(self._dh_seq(dy), self.cache))
+
+    def _unpack(self, result):
+        # (dx, dh0[, dc0], dW_ih, dW_hh, db_ih, db_hh): the initial-state gradients are dropped,
+        # because a layer's initial states are zeros, not parameters
+        return result[0], self._grads(*result[-4:])
+
     def macs(self):
         steps, features = self.input_shape
         return steps * self.gates * self.hidden * (features + self.hidden)
@@ -119,10 +158,6 @@ class RNN(_Recurrent):
         h_seq, self.cache = F.rnn(x, self._zeros(x), *self._weights(), self.nonlinearity)
         return self._select(h_seq)
 
-    def differentiate(self, dy):
-        dx, _, *grads = F.rnn_backward(self._dh_seq(dy), self.cache)
-        return dx, self._grads(*grads)
-
     def options(self):
         text = super().options()
         return text if self.nonlinearity == "tanh" else f"{text}, nonlinearity='relu'"
@@ -139,10 +174,6 @@ class LSTM(_Recurrent):
         h_seq, _, self.cache = F.lstm(x, zeros, zeros, *self._weights())
         return self._select(h_seq)
 
-    def differentiate(self, dy):
-        dx, _, _, *grads = F.lstm_backward(self._dh_seq(dy), self.cache)
-        return dx, self._grads(*grads)
-
 
 class GRU(_Recurrent):
     """torch.nn.GRU's cell, gates r, z, n; h_t = (1 - z) n + z h_{t-1}."""
@@ -153,7 +184,3 @@ class GRU(_Recurrent):
     def compute(self, x):
         h_seq, self.cache = F.gru(x, self._zeros(x), *self._weights())
         return self._select(h_seq)
-
-    def differentiate(self, dy):
-        dx, _, *grads = F.gru_backward(self._dh_seq(dy), self.cache)
-        return dx, self._grads(*grads)
