@@ -15,12 +15,12 @@ error names the file and the first entry that does not fit.
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import write_atomically
 from .model import Sequential
 from .optim import OPTIMIZERS, Optimizer
 
@@ -58,18 +58,7 @@ def save(path: str | os.PathLike, model: Sequential, optimizer: Optimizer | None
         for key, state in optimizer.state.items():
             for slot, value in state.items():
                 arrays[f"optim/state/{key}/{slot}"] = value
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(path, lambda handle: np.savez(handle, **arrays))
 
 
 def read(path: str | os.PathLike) -> dict[str, np.ndarray]:

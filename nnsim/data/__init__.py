@@ -4,7 +4,16 @@ Nothing is downloaded: the real data sets ship in nnsim/data/files (credits in i
 and everything else is generated from a seed.
 """
 
-from .batching import Split, batches, one_hot, random_flip, random_shift, split, upsample
+from .batching import (
+    BatchStream,
+    Split,
+    batches,
+    one_hot,
+    random_flip,
+    random_shift,
+    split,
+    upsample,
+)
 from .datasets import (
     Dataset,
     decode_text,
@@ -32,6 +41,7 @@ from .synthetic import (
 __all__ = [
     "adding_problem",
     "batches",
+    "BatchStream",
     "blobs",
     "copy_task",
     "Dataset",

@@ -149,3 +149,71 @@ def one_hot(labels: np.ndarray, num_classes: int, dtype=np.float64) -> np.ndarra
     out = np.zeros((len(labels), num_classes), dtype=dtype)
     out[np.arange(len(labels)), labels] = 1
     return out
+
+
+class BatchStream:
+    """An endless stream of mini-batches, epoch after epoch, whose position can be saved and
+    restored exactly (the simulator's snapshots and rewind use that).
+
+    With ``shuffle`` each epoch has a fresh order drawn from a generator seeded by ``seed``;
+    without it the batches follow the data's order. A short last batch is kept unless
+    ``drop_last``; a batch never spans two epochs.
+    """
+
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        batch_size: int,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+    ) -> None:
+        if len(x) != len(y):
+            raise ValueError(f"x and y must have one entry per example; x {x.shape}, y {y.shape}")
+        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if drop_last and batch_size > len(x):
+            raise ValueError(
+                f"batch_size {batch_size} is larger than the {len(x)} examples and drop_last "
+                "is set, so there would be no batch at all"
+            )
+        self.x, self.y = x, y
+        self.batch_size = min(int(batch_size), len(x))
+        self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
+        self.rng = np.random.default_rng(seed)
+        self.epoch = 0  # epochs completed
+        self.position = 0
+        self.order = self._new_order()
+
+    def _new_order(self) -> np.ndarray:
+        return self.rng.permutation(len(self.x)) if self.shuffle else np.arange(len(self.x))
+
+    @property
+    def batches_per_epoch(self) -> int:
+        full, rest = divmod(len(self.x), self.batch_size)
+        return full + (1 if rest and not self.drop_last else 0)
+
+    def next(self) -> tuple[np.ndarray, np.ndarray]:
+        n = len(self.x)
+        end = self.position + self.batch_size
+        if self.position >= n or (self.drop_last and end > n):
+            self.epoch += 1
+            self.position, self.order = 0, self._new_order()
+            end = self.batch_size
+        rows = self.order[self.position : end]
+        self.position = end
+        return self.x[rows], self.y[rows]
+
+    def state(self) -> dict:
+        return {
+            "rng": self.rng.bit_generator.state,
+            "epoch": self.epoch,
+            "position": self.position,
+            "order": self.order.copy(),
+        }
+
+    def restore(self, state: dict) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        self.epoch, self.position = state["epoch"], state["position"]
+        self.order = state["order"].copy()

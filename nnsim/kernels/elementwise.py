@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ._jit import kernel
 
 
@@ -66,3 +68,63 @@ def l2_penalty(w, strength, dw):
         total += float(w[i]) * float(w[i])
         dw[i] = s * w[i]
     return 0.5 * strength * total
+
+
+@kernel
+def activation_stats(y, code, unit_alive, out):
+    # y (N, U) one layer's output over a batch; out = (mean, std, saturated fraction, dead
+    # fraction). "Saturated": the activation's derivative is below 5 % of its peak there
+    # (code 1 sigmoid: y(1-y) < 0.0125; 2 tanh: 1-y^2 < 0.05; 3 softsign: (1-|y|)^2 < 0.05;
+    # 0: not an activation, reported as NaN). "Dead": units whose output is 0 for every
+    # example (code 4 ReLU only, else NaN). float64 sums, serial, so repeats are identical.
+    n, units = y.shape
+    total = 0.0
+    saturated = 0
+    unit_alive[:] = False
+    for i in range(n):
+        for u in range(units):
+            v = float(y[i, u])
+            total += v
+            if v != 0.0:
+                unit_alive[u] = True
+            if code == 1:
+                if v * (1.0 - v) < 0.0125:
+                    saturated += 1
+            elif code == 2:
+                if 1.0 - v * v < 0.05:
+                    saturated += 1
+            elif code == 3:
+                if (1.0 - abs(v)) * (1.0 - abs(v)) < 0.05:
+                    saturated += 1
+    count = n * units
+    mean = total / count
+    spread = 0.0  # second pass: no cancellation for outputs with a large mean
+    for i in range(n):
+        for u in range(units):
+            d = float(y[i, u]) - mean
+            spread += d * d
+    out[0] = mean
+    out[1] = np.sqrt(spread / count)
+    out[2] = saturated / count if code in (1, 2, 3) else np.nan
+    if code == 4:
+        dead = 0
+        for u in range(units):
+            if not unit_alive[u]:
+                dead += 1
+        out[3] = dead / units
+    else:
+        out[3] = np.nan
+
+
+@kernel
+def count_nonfinite(a):
+    # (number of NaN, number of +-inf) in a flat array: the simulator's always-on check
+    nans = 0
+    infs = 0
+    for i in range(a.size):
+        v = a[i]
+        if v != v:
+            nans += 1
+        elif v - v != 0:  # inf - inf is NaN; finite - itself is 0
+            infs += 1
+    return nans, infs

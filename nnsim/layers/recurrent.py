@@ -17,7 +17,7 @@ from .dense import check_init
 from .steps import Op
 
 
-class _Recurrent(Layer):
+class Recurrent(Layer):
     gates = 1
     penalised = ("W_ih", "W_hh")
 
@@ -143,7 +143,7 @@ class _Recurrent(Layer):
         return text
 
 
-class RNN(_Recurrent):
+class RNN(Recurrent):
     """h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), f = tanh or relu (torch.nn.RNN)."""
 
     kind = "rnn"
@@ -163,7 +163,7 @@ class RNN(_Recurrent):
         return text if self.nonlinearity == "tanh" else f"{text}, nonlinearity='relu'"
 
 
-class LSTM(_Recurrent):
+class LSTM(Recurrent):
     """torch.nn.LSTM's cell, gates i, f, g, o; c_t = f c_{t-1} + i g, h_t = o tanh(c_t)."""
 
     kind = "lstm"
@@ -175,7 +175,7 @@ class LSTM(_Recurrent):
         return self._select(h_seq)
 
 
-class GRU(_Recurrent):
+class GRU(Recurrent):
     """torch.nn.GRU's cell, gates r, z, n; h_t = (1 - z) n + z h_{t-1}."""
 
     kind = "gru"

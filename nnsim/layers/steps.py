@@ -37,6 +37,7 @@ class Op:
     label: str
     run: Callable[[], Any]
     t: int | None = None  # the time step of a recurrent layer, 0-based
+    phase: str | None = None  # set by the simulator's own operations (batch, loss, ...)
 
 
 def run_child(request: Child) -> Any:

@@ -1,0 +1,413 @@
+"""The condition language of breakpoints, watches and expectations, parsed by our own code.
+
+    grad_norm(conv1) < 1e-6
+    dead_fraction(relu2) > 0.4 and iteration >= 10
+    grad_norm(dense1) / grad_norm(dense9) < 1e-4
+    nonfinite() or loss > 10
+
+Grammar (lowest precedence first)::
+
+    condition  := or
+    or         := and ("or" and)*
+    and        := not ("and" not)*
+    not        := "not" not | comparison
+    comparison := sum (("<" | "<=" | ">" | ">=" | "==" | "!=") sum)?
+    sum        := product (("+" | "-") product)*
+    product    := unary (("*" | "/") unary)*
+    unary      := "-" unary | atom
+    atom       := NUMBER | "true" | "false" | VARIABLE | METRIC "(" [LAYER] ")" | "(" or ")"
+
+Nothing is ever passed to ``eval``: the text becomes a small tree that ``evaluate`` walks. A
+syntax error, an unknown name or layer, or a type error (``loss and 3``) raises
+ConditionError with the column of the problem. Arithmetic follows IEEE rules (x / 0 is inf, a
+NaN makes every comparison false), so a breakpoint never crashes a run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+#: Metrics of one layer, with what refreshes them (see Condition.dependencies).
+LAYER_METRICS = {
+    "grad_norm": "gradient",  # L2 norm of the parameter gradients (or of dL/dinput)
+    "weight_norm": "weight",  # L2 norm of the parameters
+    "update_ratio": "weight",  # ||update|| / ||weights|| of the last optimiser step
+    "act_mean": "activation",  # mean of the layer's output over the batch
+    "act_std": "activation",
+    "saturation": "activation",  # fraction of outputs in a flat region of the activation
+    "dead_fraction": "activation",  # fraction of units that are 0 for every example
+    "dh_ratio": "gradient",  # recurrent: ||dL/dh_1|| / ||dL/dh_T||
+}
+#: Metrics of the whole model, written with empty parentheses.
+MODEL_METRICS = {"nonfinite": "any", "global_grad_norm": "gradient"}
+#: Plain variables.
+VARIABLES = {
+    "loss": "loss",
+    "accuracy": "loss",
+    "iteration": "batch",
+    "epoch": "batch",
+    "val_loss": "validation",
+    "val_accuracy": "validation",
+}
+BOOLEAN_METRICS = {"nonfinite"}
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<op><=|>=|==|!=|[<>()+\-*/,])"
+    r"|(?P<bad>\S))"
+)
+
+
+class ConditionError(ValueError):
+    """A condition that cannot be parsed or does not fit the model; ``column`` is 1-based."""
+
+    def __init__(self, text: str, column: int, message: str) -> None:
+        self.text, self.column, self.message = text, column, message
+        caret = " " * (column - 1) + "^"
+        super().__init__(f"{message} (column {column})\n  {text}\n  {caret}")
+
+
+class Context(Protocol):
+    """What a condition reads: implemented by the simulator."""
+
+    def layer_metric(self, metric: str, layer: str) -> float: ...
+
+    def model_metric(self, metric: str) -> float | bool: ...
+
+    def variable(self, name: str) -> float: ...
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # number, name, op, end
+    text: str
+    column: int
+
+
+def _tokens(text: str) -> list[_Token]:
+    tokens, pos = [], 0
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None or match.end() == pos:  # only trailing spaces remain
+            break
+        kind = match.lastgroup
+        column = match.start(kind) + 1
+        if kind == "bad":
+            raise ConditionError(text, column, f"unexpected character {match.group(kind)!r}")
+        tokens.append(_Token(kind, match.group(kind), column))
+        pos = match.end()
+    tokens.append(_Token("end", "", len(text) + 1))
+    return tokens
+
+
+# ---------------------------------------------------------------- the tree
+
+
+@dataclass(frozen=True)
+class Node:
+    column: int
+
+
+@dataclass(frozen=True)
+class Number(Node):
+    value: float
+
+
+@dataclass(frozen=True)
+class Boolean(Node):
+    value: bool
+
+
+@dataclass(frozen=True)
+class Variable(Node):
+    name: str
+
+
+@dataclass(frozen=True)
+class Metric(Node):
+    name: str
+    layer: str | None
+
+
+@dataclass(frozen=True)
+class Unary(Node):
+    op: str  # "-" or "not"
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Binary(Node):
+    op: str  # + - * / < <= > >= == != and or
+    left: Node
+    right: Node
+
+
+_COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
+
+
+class _Parser:
+    def __init__(self, text: str, layers: Iterable[str]) -> None:
+        self.text = text
+        self.layers = list(layers)
+        self.tokens = _tokens(text)
+        self.i = 0
+
+    def peek(self) -> _Token:
+        return self.tokens[self.i]
+
+    def take(self) -> _Token:
+        token = self.tokens[self.i]
+        self.i += 1
+        return token
+
+    def error(self, token: _Token, message: str) -> ConditionError:
+        return ConditionError(self.text, token.column, message)
+
+    def expect(self, text: str) -> _Token:
+        token = self.take()
+        if token.text != text:
+            found = "the end" if token.kind == "end" else repr(token.text)
+            raise self.error(token, f"expected {text!r} but found {found}")
+        return token
+
+    def parse(self) -> Node:
+        if self.peek().kind == "end":
+            raise self.error(self.peek(), "the condition is empty")
+        node = self.disjunction()
+        token = self.peek()
+        if token.kind != "end":
+            raise self.error(token, f"unexpected {token.text!r}; expected 'and', 'or' or the end")
+        return node
+
+    def disjunction(self) -> Node:
+        node = self.conjunction()
+        while self.peek().text == "or":
+            op = self.take()
+            node = Binary(op.column, "or", node, self.conjunction())
+        return node
+
+    def conjunction(self) -> Node:
+        node = self.negation()
+        while self.peek().text == "and":
+            op = self.take()
+            node = Binary(op.column, "and", node, self.negation())
+        return node
+
+    def negation(self) -> Node:
+        if self.peek().text == "not":
+            op = self.take()
+            return Unary(op.column, "not", self.negation())
+        return self.comparison()
+
+    def comparison(self) -> Node:
+        node = self.sum()
+        if self.peek().text in _COMPARISONS:
+            op = self.take()
+            node = Binary(op.column, op.text, node, self.sum())
+            if self.peek().text in _COMPARISONS:
+                raise self.error(self.peek(), "chained comparisons need 'and' between them")
+        return node
+
+    def sum(self) -> Node:
+        node = self.product()
+        while self.peek().text in ("+", "-"):
+            op = self.take()
+            node = Binary(op.column, op.text, node, self.product())
+        return node
+
+    def product(self) -> Node:
+        node = self.unary()
+        while self.peek().text in ("*", "/"):
+            op = self.take()
+            node = Binary(op.column, op.text, node, self.unary())
+        return node
+
+    def unary(self) -> Node:
+        if self.peek().text == "-":
+            op = self.take()
+            return Unary(op.column, "-", self.unary())
+        return self.atom()
+
+    def atom(self) -> Node:
+        token = self.take()
+        if token.kind == "number":
+            return Number(token.column, float(token.text))
+        if token.text == "(":
+            node = self.disjunction()
+            self.expect(")")
+            return node
+        if token.kind == "name":
+            if token.text in ("true", "false"):
+                return Boolean(token.column, token.text == "true")
+            if token.text in ("and", "or", "not"):
+                raise self.error(token, f"{token.text!r} needs a condition before it")
+            if self.peek().text == "(":
+                return self.call(token)
+            if token.text in VARIABLES:
+                return Variable(token.column, token.text)
+            if token.text in LAYER_METRICS or token.text in MODEL_METRICS:
+                raise self.error(token, f"{token.text} is a metric: write {token.text}(...)")
+            raise self.error(token, _unknown("name", token.text, VARIABLES))
+        if token.kind == "end":
+            raise self.error(token, "the condition ends too early; expected a value")
+        raise self.error(token, f"unexpected {token.text!r}; expected a value")
+
+    def call(self, name: _Token) -> Node:
+        self.expect("(")
+        arg = None
+        if self.peek().kind == "name":
+            arg = self.take()
+        close = self.peek()
+        if close.text == ",":
+            raise self.error(close, f"{name.text} takes one layer name")
+        self.expect(")")
+        if name.text in MODEL_METRICS:
+            if arg is not None:
+                raise self.error(arg, f"{name.text}() takes no layer; write {name.text}()")
+            return Metric(name.column, name.text, None)
+        if name.text in LAYER_METRICS:
+            if arg is None:
+                raise self.error(close, f"{name.text} needs a layer name, e.g. {name.text}(dense1)")
+            if arg.text not in self.layers:
+                raise self.error(arg, _unknown("layer", arg.text, self.layers))
+            return Metric(name.column, name.text, arg.text)
+        raise self.error(name, _unknown("metric", name.text, [*LAYER_METRICS, *MODEL_METRICS]))
+
+
+def _unknown(what: str, name: str, known: Iterable[str]) -> str:
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
+    return f"unknown {what} {name!r}{hint}"
+
+
+# ---------------------------------------------------------------- types and evaluation
+
+
+def _type(node: Node, text: str) -> str:
+    """'number' or 'bool', or ConditionError where the operands do not fit."""
+    if isinstance(node, Number | Variable):
+        return "number"
+    if isinstance(node, Boolean):
+        return "bool"
+    if isinstance(node, Metric):
+        return "bool" if node.name in BOOLEAN_METRICS else "number"
+    if isinstance(node, Unary):
+        inner = _type(node.operand, text)
+        wanted = "bool" if node.op == "not" else "number"
+        if inner != wanted:
+            raise ConditionError(text, node.column, f"{node.op!r} needs a {_noun(wanted)}")
+        return wanted
+    left, right = _type(node.left, text), _type(node.right, text)
+    if node.op in ("and", "or"):
+        if left != "bool" or right != "bool":
+            raise ConditionError(
+                text, node.column, f"{node.op!r} joins conditions: compare values first"
+            )
+        return "bool"
+    if left != "number" or right != "number":
+        raise ConditionError(text, node.column, f"{node.op!r} needs numbers on both sides")
+    return "bool" if node.op in _COMPARISONS else "number"
+
+
+def _noun(kind: str) -> str:
+    return "condition" if kind == "bool" else "number"
+
+
+def _divide(a: float, b: float) -> float:
+    # IEEE division, which Python's float refuses for b == 0
+    if b != 0:
+        return a / b
+    if a == 0 or math.isnan(a):
+        return math.nan
+    return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
+def _evaluate(node: Node, ctx: Context) -> float | bool:
+    if isinstance(node, Number | Boolean):
+        return node.value
+    if isinstance(node, Variable):
+        return float(ctx.variable(node.name))
+    if isinstance(node, Metric):
+        if node.layer is None:
+            return ctx.model_metric(node.name)
+        return float(ctx.layer_metric(node.name, node.layer))
+    if isinstance(node, Unary):
+        value = _evaluate(node.operand, ctx)
+        return (not value) if node.op == "not" else -value
+    if node.op == "and":
+        return bool(_evaluate(node.left, ctx)) and bool(_evaluate(node.right, ctx))
+    if node.op == "or":
+        return bool(_evaluate(node.left, ctx)) or bool(_evaluate(node.right, ctx))
+    a, b = _evaluate(node.left, ctx), _evaluate(node.right, ctx)
+    if node.op == "+":
+        return a + b
+    if node.op == "-":
+        return a - b
+    if node.op == "*":
+        return a * b
+    if node.op == "/":
+        return _divide(a, b)
+    return {
+        "<": a < b,
+        "<=": a <= b,
+        ">": a > b,
+        ">=": a >= b,
+        "==": a == b,
+        "!=": a != b,
+    }[node.op]
+
+
+def _dependencies(node: Node) -> set[tuple[str, str | None]]:
+    if isinstance(node, Variable):
+        return {(VARIABLES[node.name], None)}
+    if isinstance(node, Metric):
+        if node.layer is None:
+            return {(MODEL_METRICS[node.name], None)}
+        return {(LAYER_METRICS[node.name], node.layer)}
+    if isinstance(node, Unary):
+        return _dependencies(node.operand)
+    if isinstance(node, Binary):
+        return _dependencies(node.left) | _dependencies(node.right)
+    return set()
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A parsed, checked condition. ``dependencies`` are the (refresh kind, layer) pairs its
+    value depends on, so the simulator re-evaluates it only after an operation that changed one
+    of them: kinds "activation", "gradient", "weight" per layer; "loss", "batch",
+    "validation", "gradient" and "any" for the model."""
+
+    text: str
+    tree: Node
+    dependencies: frozenset[tuple[str, str | None]]
+
+    def evaluate(self, ctx: Context) -> bool:
+        return bool(_evaluate(self.tree, ctx))
+
+    def value(self, ctx: Context) -> float | bool:
+        """The value of the left side of a top-level comparison (for reports), else the
+        condition's own value."""
+        node = self.tree
+        if isinstance(node, Binary) and node.op in _COMPARISONS:
+            return _evaluate(node.left, ctx)
+        return _evaluate(node, ctx)
+
+
+def parse(text: str, layers: Iterable[str] = ()) -> Condition:
+    """Parse ``text`` and check it against the model's layer names."""
+    if not isinstance(text, str):
+        raise TypeError(f"a condition is a string, got {type(text).__name__}")
+    tree = _Parser(text, layers).parse()
+    if _type(tree, text) != "bool":
+        raise ConditionError(
+            text, 1, "a condition must be true or false: compare the value, e.g. loss > 10"
+        )
+    return Condition(text, tree, frozenset(_dependencies(tree)))

@@ -1,0 +1,156 @@
+"""Per-layer diagnostics and the verdict a learner reads first: healthy, vanishing, exploding,
+saturated or dead, each with a one-line explanation.
+
+Metrics of a layer (all float, NaN where they do not apply):
+
+- ``act_mean``, ``act_std``: of the layer's output over the batch;
+- ``saturation``: for sigmoid, tanh and softsign layers, the fraction of outputs where the
+  activation's derivative is below 5 % of its peak (so the gradient through them shrinks 20x);
+- ``dead_fraction``: for ReLU layers, the fraction of units that output 0 for every example;
+- ``grad_norm``: the L2 norm of the layer's parameter gradients, or, for a layer without
+  trainable parameters, of the gradient it passes back (dL/dinput);
+- ``weight_norm``: the L2 norm of its parameters;
+- ``update_ratio``: ||last update|| / ||weights||, a healthy range being about 1e-4..1e-2.
+
+Verdicts, in this order of precedence, with the thresholds of ``Thresholds``:
+
+- exploding: grad_norm is not finite or above ``exploding`` (1e3);
+- vanishing: grad_norm is below ``vanishing_absolute`` (1e-8), or below ``vanishing`` (1e-4)
+  times the largest grad_norm among the layers with parameters;
+- dead: dead_fraction above ``dead`` (0.4);
+- saturated: saturation above ``saturated`` (0.5);
+- healthy otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from ..kernels import elementwise as ke
+from ..layers import Layer
+
+METRICS = (
+    "act_mean",
+    "act_std",
+    "saturation",
+    "dead_fraction",
+    "grad_norm",
+    "weight_norm",
+    "update_ratio",
+)
+VERDICTS = ("healthy", "vanishing", "exploding", "saturated", "dead")
+_ACTIVATION_CODES = {"sigmoid": 1, "tanh": 2, "softsign": 3, "relu": 4}
+
+
+@dataclass
+class Thresholds:
+    """Where a verdict starts; every field can be set from a scenario's [diagnostics] table."""
+
+    exploding: float = 1e3
+    vanishing: float = 1e-4
+    vanishing_absolute: float = 1e-8
+    dead: float = 0.4
+    saturated: float = 0.5
+
+    @classmethod
+    def from_dict(cls, values: dict[str, float]) -> Thresholds:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown threshold {unknown[0]!r}; known: {sorted(known)}")
+        return cls(**{k: float(v) for k, v in values.items()})
+
+
+def norm(arrays) -> float:
+    """The L2 norm of several arrays together, accumulated in float64."""
+    total = 0.0
+    for a in arrays:
+        total += ke.sum_of_squares(np.ascontiguousarray(a).reshape(-1))
+    return math.sqrt(total)
+
+
+def activation_stats(layer: Layer) -> tuple[float, float, float, float]:
+    """(act_mean, act_std, saturation, dead_fraction) of the layer's last output."""
+    y = layer.output
+    if y is None or not isinstance(y, np.ndarray) or y.dtype.kind != "f" or y.size == 0:
+        return (math.nan,) * 4
+    code = _ACTIVATION_CODES.get(getattr(layer, "function", ""), 0)
+    if type(layer).__name__ == "ReLU":
+        code = 4
+    y2 = np.ascontiguousarray(y).reshape(y.shape[0], -1)  # (N, units)
+    out = np.empty(4)
+    ke.activation_stats(y2, code, np.empty(y2.shape[1], dtype=np.bool_), out)
+    return tuple(float(v) for v in out)
+
+
+def grad_norm(layer: Layer) -> float:
+    grads = [g for leaf in layer.walk() for g in leaf.grads.values()]
+    if grads:
+        return norm(grads)
+    passed = layer.input_grad if layer.input_grad is not None else layer.output_grad
+    return norm([passed]) if isinstance(passed, np.ndarray) else math.nan
+
+
+def weight_norm(layer: Layer) -> float:
+    params = [p for leaf in layer.walk() for p in leaf.params.values()]
+    return norm(params) if params else math.nan
+
+
+def verdict(
+    metrics: dict[str, float], largest_grad_norm: float, thresholds: Thresholds
+) -> tuple[str, str]:
+    """(verdict, one-line explanation) for one layer's metrics."""
+    g = metrics["grad_norm"]
+    if not math.isnan(g):
+        if not math.isfinite(g) or g > thresholds.exploding:
+            return "exploding", (
+                f"gradient norm {g:.3g} is above {thresholds.exploding:g}: updates overshoot; "
+                "lower the learning rate, clip the gradients or start from smaller weights"
+            )
+        relative = g / largest_grad_norm if largest_grad_norm > 0 else 1.0
+        if g < thresholds.vanishing_absolute or relative < thresholds.vanishing:
+            return "vanishing", (
+                f"gradient norm {g:.2g} is {relative:.1e} of the largest layer's: this layer "
+                "barely learns; ReLU, careful initialisation, batch norm or shortcuts help"
+            )
+    dead = metrics["dead_fraction"]
+    if dead > thresholds.dead:
+        return "dead", (
+            f"{dead:.0%} of the units output 0 for every example, so no gradient reaches "
+            "their weights; a smaller learning rate, He initialisation or LeakyReLU help"
+        )
+    saturation = metrics["saturation"]
+    if saturation > thresholds.saturated:
+        return "saturated", (
+            f"{saturation:.0%} of the outputs sit where the activation is flat, which "
+            "shrinks the gradient 20x or more; smaller weights or normalised inputs help"
+        )
+    parts = []
+    if not math.isnan(g):
+        parts.append(f"gradient norm {g:.2g}")
+    if not math.isnan(metrics["weight_norm"]):
+        parts.append(f"weights {metrics['weight_norm']:.2g}")
+    if not math.isnan(metrics["update_ratio"]):
+        parts.append(f"updates {metrics['update_ratio']:.1e} of the weights")
+    return "healthy", ("; ".join(parts) or "nothing out of range") + "."
+
+
+def layer_metrics(layer: Layer, update_norm: float | None) -> dict[str, float]:
+    """Every metric of one layer, from its current state."""
+    mean, std, saturation, dead = activation_stats(layer)
+    weights = weight_norm(layer)
+    ratio = math.nan
+    if update_norm is not None and weights > 0:
+        ratio = update_norm / weights
+    return {
+        "act_mean": mean,
+        "act_std": std,
+        "saturation": saturation,
+        "dead_fraction": dead,
+        "grad_norm": grad_norm(layer),
+        "weight_norm": weights,
+        "update_ratio": ratio,
+    }

@@ -1,0 +1,66 @@
+"""What the simulator reports after each micro-op: an Event, and a Stop when it halts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PHASES = ("batch", "forward", "loss", "backward", "clip", "update")
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Why a run halted: a breakpoint's condition became true, or a value became NaN or inf."""
+
+    reason: str  # "breakpoint" or "nonfinite"
+    iteration: int
+    phase: str
+    layer: str | None
+    condition: str | None = None  # the breakpoint's condition
+    detail: str = ""  # for nonfinite: which array, how many NaN and inf
+
+    def as_dict(self) -> dict:
+        return {
+            "reason": self.reason,
+            "condition": self.condition,
+            "iteration": self.iteration,
+            "phase": self.phase,
+            "layer": self.layer,
+        }
+
+    def __str__(self) -> str:
+        where = f"iteration {self.iteration}, {self.phase}" + (
+            f" of {self.layer}" if self.layer else ""
+        )
+        if self.reason == "breakpoint":
+            return f"breakpoint {self.condition!r} at {where}"
+        return f"non-finite value at {where}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One micro-op done.
+
+    ``what`` says what ran: "layer" (a layer or block computed whole), "enter" (stepped into a
+    block or recurrent layer; nothing computed yet), "op" (a block's or recurrent layer's own
+    piece of work, ``label`` says which; ``t`` is the 1-based time step), or the phase's own
+    work ("batch", "loss", "clip", "update"). ``changed`` names the arrays it wrote, such as
+    "conv1.output" or "conv1.grads". ``depth`` is 0 at the top level of the model.
+    """
+
+    index: int
+    iteration: int
+    phase: str
+    layer: str | None
+    what: str
+    label: str
+    depth: int
+    t: int | None = None
+    changed: tuple[str, ...] = ()
+    stop: Stop | None = field(default=None, compare=False)
+
+    def __str__(self) -> str:
+        arrow = {"forward": "▶", "backward": "◀"}.get(self.phase, "•")
+        where = f" {self.layer}" if self.layer else ""
+        step = f" t={self.t}" if self.t is not None else ""
+        text = f"#{self.index} it {self.iteration} {arrow} {self.phase}{where}{step}: {self.label}"
+        return text + (f"  [stopped: {self.stop}]" if self.stop else "")
