@@ -12,6 +12,7 @@ import numpy as np
 
 from . import functional as F
 from . import optim
+from .kernels import elementwise as ke
 from .kernels import recurrent as kr
 
 Progress = Callable[[int, int, str], None]
@@ -115,6 +116,13 @@ def _calls(dtype: np.dtype) -> list[tuple[str, Callable[[], object]]]:
             lambda: F.embedding_backward(F.embedding(labels, w2), labels, w2.shape[0]),
         ),
         ("penalties", lambda: (F.l1_penalty(w2, 0.1), F.l2_penalty(w2, 0.1))),
+        (
+            "diagnostics",
+            lambda: (
+                ke.activation_stats(x2, 4, np.empty(3, np.bool_), np.empty(4)),
+                ke.count_nonfinite(x2.reshape(-1)),
+            ),
+        ),
     ]
     for name in F.ACTIVATIONS:
         fn = getattr(F, name)
