@@ -1,0 +1,300 @@
+"""Scenario files: a lesson or an experiment in TOML, read with tomllib and checked up front.
+
+    [lesson]
+    title = "Vanishing gradients in a deep sigmoid network"
+    text = \"\"\"markdown for the learner\"\"\"
+
+    [data]                      # see nnsim/scenario/data.py
+    source = "spirals"
+
+    [model]                     # layers: see nnsim/scenario/layers.py
+    layers = [ { type = "dense", units = 32, activation = "sigmoid", repeat = 12 },
+               { type = "dense", units = 2 } ]
+    loss = "cross_entropy"      # or { type = "cross_entropy", weight = [1.0, 5.0] }
+    # architecture = "lenet5"   # instead of layers; with width and input_size
+    # dtype = "float64"
+
+    [train]
+    optimizer = "sgd"           # or { type = "adam", lr = 0.001, betas = [0.9, 0.999] }
+    lr = 0.1
+    batch_size = 32
+    iterations = 200
+    seed = 0
+    clip_norm = 1.0             # and/or clip_value
+    l1 = 0.0                    # penalties on every layer with weights
+    l2 = 0.0
+    eval_every = 0              # validation loss/accuracy every N iterations
+
+    [diagnostics]               # verdict thresholds (nnsim.sim.diagnostics.Thresholds)
+    vanishing = 1e-4
+
+    [[breakpoints]]
+    when = "nonfinite() or loss > 10"
+
+    [[expect]]
+    check = "grad_norm(dense1) / grad_norm(dense13) < 1e-4"
+    at = "end"                  # or an iteration number
+
+Every error names the file, the line where it can be found, the key path and what was
+expected; an unknown key gets a "did you mean". A scenario is data only: nothing in it runs.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import architectures
+from ..losses import LOSSES, Loss
+from ..model import Sequential
+from ..optim import OPTIMIZERS, Optimizer
+from ..sim import ConditionError, Simulator, Thresholds, parse
+from .data import Data, load_data
+from .errors import ScenarioError, did_you_mean
+from .layers import build_layers
+from .schema import Source, Table
+
+__all__ = ["Expectation", "Scenario", "ScenarioError", "load"]
+
+TABLES = ["lesson", "data", "model", "train", "diagnostics", "breakpoints", "expect"]
+
+
+@dataclass
+class Expectation:
+    check: str
+    at: int | None  # None: at the end of the run
+
+
+@dataclass
+class Scenario:
+    path: Path
+    title: str
+    text: str
+    data: Data
+    model_spec: dict
+    loss: Loss
+    optimizer_spec: dict
+    batch_size: int
+    iterations: int
+    seed: int
+    shuffle: bool
+    clip_norm: float | None
+    clip_value: float | None
+    l1: float
+    l2: float
+    eval_every: int
+    thresholds: Thresholds
+    breakpoints: list[str] = field(default_factory=list)
+    expectations: list[Expectation] = field(default_factory=list)
+    language: str = "en"
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    def build_model(self, seed: int | None = None, dtype=None) -> Sequential:
+        spec = self.model_spec
+        model = spec["build"](self.seed if seed is None else seed, dtype or spec["dtype"])
+        if self.l1 or self.l2:
+            model.regularize(l1=self.l1, l2=self.l2)
+        return model
+
+    def build_optimizer(self) -> Optimizer:
+        return OPTIMIZERS[self.optimizer_spec["type"]](**self.optimizer_spec["options"])
+
+    def simulator(
+        self, iterations: int | None = None, seed: int | None = None, breakpoints: bool = True
+    ) -> Simulator:
+        seed = self.seed if seed is None else seed
+        sim = Simulator(
+            self.build_model(seed),
+            self.loss,
+            self.build_optimizer(),
+            self.data.train,
+            batch_size=self.batch_size,
+            shuffle=self.shuffle,
+            iterations=self.iterations if iterations is None else iterations,
+            seed=seed,
+            clip_norm=self.clip_norm,
+            clip_value=self.clip_value,
+            validation=self.data.validation,
+            eval_every=self.eval_every,
+            thresholds=self.thresholds,
+        )
+        if breakpoints:
+            for text in self.breakpoints:
+                sim.add_breakpoint(text)
+        return sim
+
+
+def load(path: str | Path) -> Scenario:
+    """Read, check and prepare a scenario file (data generated, model built and checked)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(path, None, [], "no such scenario file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ScenarioError(path, None, [], f"cannot be read: {err}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        line = _toml_line(str(err))
+        raise ScenarioError(path, line, [], f"not valid TOML: {err}") from None
+    source = Source(path, text)
+    root = Table(source, [], raw)
+    for key in raw:
+        if key not in TABLES:
+            raise source.error([key], f"unknown table [{key}]{did_you_mean(key, TABLES)}")
+
+    lesson = root.table("lesson", {})
+    title = lesson.get("title", str, path.stem)
+    body = lesson.get("text", str, "")
+    language = lesson.get("language", str, "en")
+    lesson.done()
+
+    train = root.table("train", {})
+    seed = train.integer("seed", 0, minimum=0)
+    data = load_data(root.table("data"), seed)
+    model_spec, loss = _model(root.table("model"), data)
+    optimizer_spec = _optimizer(train)
+    batch_size = train.integer("batch_size", 32, minimum=1)
+    iterations = train.integer("iterations", 100, minimum=0)
+    shuffle = train.get("shuffle", bool, True)
+    clip_norm = train.number("clip_norm", None, above=0.0)
+    clip_value = train.number("clip_value", None, above=0.0)
+    l1 = train.number("l1", 0.0, minimum=0.0)
+    l2 = train.number("l2", 0.0, minimum=0.0)
+    eval_every = train.integer("eval_every", 0, minimum=0)
+    train.done()
+    if eval_every and data.validation is None:
+        raise train.error("eval_every", "needs a validation split: set [data] validation")
+
+    thresholds_table = root.table("diagnostics", {})
+    try:
+        thresholds = Thresholds.from_dict(thresholds_table.rest())
+    except ValueError as err:
+        raise thresholds_table.error(None, str(err)) from None
+
+    scenario = Scenario(
+        path, title, body, data, model_spec, loss, optimizer_spec, batch_size, iterations, seed,
+        shuffle, clip_norm, clip_value, l1, l2, eval_every, thresholds, language=language,
+    )
+    try:
+        model = scenario.build_model()
+    except ValueError as err:
+        raise source.error(["model"], str(err)) from None
+    names = [layer.name for layer in model.walk() if layer is not model]
+    scenario.breakpoints = [
+        _condition(source, ["breakpoints", i], entry, "when", names)[0]
+        for i, entry in enumerate(root.get("breakpoints", list, []))
+    ]
+    for i, entry in enumerate(root.get("expect", list, [])):
+        check, table = _condition(source, ["expect", i], entry, "check", names, keep_open=True)
+        at = table.get("at", (str, int), "end")
+        if isinstance(at, str) and at != "end":
+            raise table.error("at", f"expected \"end\" or an iteration number, got {at!r}")
+        if isinstance(at, int) and not 1 <= at <= iterations:
+            raise table.error("at", f"must be between 1 and the {iterations} iterations, got {at}")
+        table.done()
+        scenario.expectations.append(Expectation(check, None if at == "end" else at))
+    return scenario
+
+
+def _condition(source, keys, entry, key, names, keep_open=False):
+    table = Table(source, keys, entry)
+    text = table.get(key, str)
+    try:
+        parse(text, names)
+    except ConditionError as err:
+        raise table.error(key, f"{err.message} at column {err.column} of {text!r}") from None
+    if not keep_open:
+        table.done()
+    return text, table
+
+
+def _toml_line(message: str) -> int | None:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else None
+
+
+def _model(t: Table, data: Data):
+    x = data.train.x
+    shape = tuple(t.get("input_shape", list, list(x.shape[1:])))
+    if shape != tuple(x.shape[1:]):
+        raise t.error(
+            "input_shape", f"is {list(shape)} but the data's examples are {list(x.shape[1:])}"
+        )
+    dtype = t.choice("dtype", ("float64", "float32"), "float64")
+    loss = _loss(t, data)
+    if t.has("architecture"):
+        name = t.choice("architecture", list(architectures.ARCHITECTURES))
+        width = t.number("width", 1.0, above=0.0)
+        if len(shape) != 3 or shape[1] != shape[2]:
+            raise t.error("architecture", f"needs square images (C, H, W); the data is {shape}")
+        classes = data.num_classes or int(np.max(data.train.y)) + 1
+        builder = architectures.ARCHITECTURES[name]
+        t.done()
+
+        def build(seed, dtype):
+            return builder(classes, shape[0], shape[1], width, seed, dtype)
+
+        return {"build": build, "dtype": dtype}, loss
+    specs = t.get("layers", list)
+    source, keys = t.source, [*t.keys, "layers"]
+    build_layers(source, keys, specs)  # check every layer table now, with file positions
+    t.done()
+
+    def build(seed, dtype):
+        return Sequential(build_layers(source, keys, specs), shape, seed=seed, dtype=dtype)
+
+    return {"build": build, "dtype": dtype}, loss
+
+
+def _loss(t: Table, data: Data) -> Loss:
+    spec = t.get("loss", (str, dict))
+    if isinstance(spec, str):
+        spec = {"type": spec}
+    table = Table(t.source, [*t.keys, "loss"], spec)
+    kind = table.choice("type", list(LOSSES))
+    options = table.rest()
+    try:
+        return LOSSES[kind](**_checked_options(table, LOSSES[kind], options))
+    except (TypeError, ValueError) as err:
+        raise table.error(None, str(err)) from None
+
+
+def _optimizer(train: Table) -> dict:
+    spec = train.get("optimizer", (str, dict), "sgd")
+    if isinstance(spec, str):
+        spec = {"type": spec}
+    table = Table(train.source, [*train.keys, "optimizer"], spec)
+    kind = table.choice("type", list(OPTIMIZERS))
+    options = table.rest()
+    if train.has("lr"):
+        if "lr" in options:
+            raise train.error("lr", "is given twice: here and in the optimizer table")
+        options["lr"] = train.number("lr", above=0.0)
+    options.setdefault("lr", 0.01)
+    options = _checked_options(table, OPTIMIZERS[kind], options)
+    try:
+        OPTIMIZERS[kind](**options)
+    except (TypeError, ValueError) as err:
+        raise table.error(None, str(err)) from None
+    return {"type": kind, "options": options}
+
+
+def _checked_options(table: Table, cls, options: dict) -> dict:
+    accepted = [p for p in inspect.signature(cls).parameters if p != "self"]
+    for key, value in options.items():
+        if key not in accepted:
+            raise table.error(key, f"unknown option {key!r} of {cls.__name__}"
+                              f"{did_you_mean(key, accepted)}")
+        if isinstance(value, list):
+            options[key] = tuple(value)
+    return options

@@ -1,0 +1,200 @@
+"""[data]: a generator, a shipped data set, or the user's own .npz or .csv file.
+
+[data]
+source = "spirals"        # or moons, blobs, logic, imbalanced, sine_waves, adding_problem,
+                          # copy_task, digits, iris, breast_cancer, file
+n_per_class = 100         # any option of the generator (nnsim.data)
+validation = 0.2          # fractions split off (seeded, stratified)
+test = 0.0
+standardize = false       # per-feature mean 0, std 1, from the training part
+one_hot = false           # class labels as one-hot rows (for MSE on classes)
+limit = 0                 # keep only this many training examples (0: all)
+upsample = 1              # enlarge images by this integer factor
+
+[data]
+source = "file"
+path = "points.csv"       # relative to the scenario; .npz with arrays x and y, or .csv
+label_column = "label"    # .csv: the column holding the label (default: the last)
+"""
+
+from __future__ import annotations
+
+import csv
+import inspect
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import data as D
+from .errors import ScenarioError, did_you_mean
+from .schema import Table
+
+GENERATORS = {
+    "logic": D.logic_gate,
+    "spirals": D.spirals,
+    "moons": D.moons,
+    "blobs": D.blobs,
+    "imbalanced": D.imbalanced,
+    "sine_waves": D.sine_waves,
+    "adding_problem": D.adding_problem,
+    "copy_task": D.copy_task,
+}
+SHIPPED = {"digits": D.load_digits, "iris": D.load_iris, "breast_cancer": D.load_breast_cancer}
+SOURCES = (*GENERATORS, *SHIPPED, "file")
+
+
+@dataclass
+class Data:
+    train: D.Dataset
+    validation: D.Dataset | None
+    test: D.Dataset | None
+
+    @property
+    def num_classes(self) -> int:
+        return self.train.num_classes
+
+
+def load_data(t: Table, seed: int) -> Data:
+    source = t.choice("source", SOURCES)
+    validation = t.number("validation", 0.0, minimum=0.0)
+    test = t.number("test", 0.0, minimum=0.0)
+    if validation + test >= 1:
+        raise t.error("validation", f"validation + test must be below 1, got {validation + test:g}")
+    split_seed = t.integer("split_seed", seed)
+    standardize = t.get("standardize", bool, False)
+    one_hot = t.get("one_hot", bool, False)
+    limit = t.integer("limit", 0, minimum=0)
+    upsample = t.integer("upsample", 1, minimum=1)
+    if source == "file":
+        path = t.get("path", str)
+        label_column = t.get("label_column", str, None)
+        dataset = _read_file(t, (t.source.path.parent / path), label_column)
+    else:
+        options = t.rest()
+        dataset = _generate(t, source, options, seed)
+    t.done()
+    if upsample > 1:
+        if dataset.x.ndim != 4:
+            raise t.error("upsample", f"needs images (N, C, H, W); this data is {dataset.x.shape}")
+        dataset = _replace(dataset, D.upsample(dataset.x, upsample), dataset.y)
+    classes = dataset.y.ndim == 1 and dataset.y.dtype.kind in "iu"
+    if validation or test:
+        parts = D.split(dataset, validation, test, split_seed, stratify=classes)
+        train, val, tst = parts.train, parts.validation, parts.test
+    else:
+        train, val, tst = dataset, None, None
+    if limit:
+        train = _replace(train, train.x[:limit], train.y[:limit])
+    if standardize:
+        train, val, tst = _standardize(train, val, tst)
+    if one_hot:
+        if not classes:
+            raise t.error("one_hot", "needs integer class labels")
+        k = dataset.num_classes or int(dataset.y.max()) + 1
+        train, val, tst = (
+            None if d is None else _replace(d, d.x, D.one_hot(d.y, k)) for d in (train, val, tst)
+        )
+    return Data(train, val, tst)
+
+
+def _replace(d: D.Dataset, x: np.ndarray, y: np.ndarray) -> D.Dataset:
+    return D.Dataset(d.name, x, y, d.class_names, d.feature_names)
+
+
+def _standardize(train, val, test):
+    mean = train.x.mean(axis=0)
+    std = train.x.std(axis=0)
+    std[std == 0] = 1.0
+    return tuple(
+        None if d is None else _replace(d, (d.x - mean) / std, d.y) for d in (train, val, test)
+    )
+
+
+def _generate(t: Table, source: str, options: dict, seed: int) -> D.Dataset:
+    fn = SHIPPED.get(source) or GENERATORS[source]
+    accepted = [p for p in inspect.signature(fn).parameters if p not in ("seed", "dtype")]
+    for key in options:
+        if key not in accepted:
+            raise t.error(key, f"unknown option {key!r} of {source}{did_you_mean(key, accepted)}")
+    kwargs = dict(options)
+    if "seed" in inspect.signature(fn).parameters:
+        kwargs["seed"] = seed
+    try:
+        return fn(**kwargs)
+    except (TypeError, ValueError) as err:
+        raise t.error(None, f"{source}: {err}") from None
+
+
+def _read_file(t: Table, path: Path, label_column: str | None) -> D.Dataset:
+    if not path.exists():
+        raise t.error("path", f"no such file: {path}")
+    if path.suffix == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                missing = [k for k in ("x", "y") if k not in archive.files]
+                if missing:
+                    raise t.error("path", f"{path} has no array {missing[0]!r} (it needs x and y)")
+                x, y = archive["x"], archive["y"]
+        except ScenarioError:
+            raise
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+            raise t.error(
+                "path", f"{path} cannot be read (truncated or corrupted?): {err}"
+            ) from None
+    elif path.suffix == ".csv":
+        x, y = _read_csv(t, path, label_column)
+    else:
+        raise t.error("path", f"{path}: data files are .npz (arrays x, y) or .csv")
+    if x.dtype.kind not in "fiu" or x.ndim < 2:
+        raise t.error(
+            "path", f"{path}: x must be numeric with one row per example, got {x.dtype} {x.shape}"
+        )
+    if len(x) != len(y):
+        raise t.error("path", f"{path}: x has {len(x)} examples but y has {len(y)}")
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        bad = np.argwhere(~np.isfinite(x))[0]
+        raise t.error("path", f"{path}: x has a NaN or inf value at {tuple(int(i) for i in bad)}")
+    if y.dtype.kind == "f" and np.all(y == np.round(y)) and y.ndim == 1:
+        y = y.astype(np.int64)
+    classes = () if y.dtype.kind not in "iu" else tuple(str(c) for c in range(int(y.max()) + 1))
+    return D.Dataset(path.stem, x.astype(np.float64), y, classes)
+
+
+def _read_csv(t: Table, path: Path, label_column: str | None):
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    if len(rows) < 2:
+        raise t.error("path", f"{path}: needs a header line and at least one row")
+    header = [h.strip() for h in rows[0]]
+    label = label_column or header[-1]
+    if label not in header:
+        raise t.error(
+            "label_column", f"{path} has no column {label!r}{did_you_mean(label, header)}"
+        )
+    j = header.index(label)
+    features, labels = [], []
+    for line_no, row in enumerate(rows[1:], start=2):
+        if not row:
+            continue
+        if len(row) != len(header):
+            raise t.error(
+                "path", f"{path}:{line_no}: {len(row)} values but the header has {len(header)}"
+            )
+        try:
+            values = [float(v) for v in row]
+        except ValueError:
+            bad = next(v for v in row if not _is_number(v))
+            raise t.error("path", f"{path}:{line_no}: {bad!r} is not a number") from None
+        labels.append(values.pop(j))
+        features.append(values)
+    return np.array(features), np.array(labels)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
