@@ -1,11 +1,27 @@
-"""The ``nnsim`` command."""
+"""The ``nnsim`` command: run scenarios headless, verify lessons, summarise models.
+
+Exit codes: 0 success; 1 a check failed (an expectation, a gradient check); 2 bad input, with
+a one-paragraph message on stderr (a traceback only with --debug).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
+import time
+from pathlib import Path
 
 from . import __version__
+from .scenario import ScenarioError
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+GRADCHECK_TOLERANCE = 1e-4  # worst relative error allowed by `nnsim gradcheck`
+
+
+class UsageError(Exception):
+    """Bad input from the command line: reported on stderr with exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,12 +30,308 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch deep learning happen: step through training one layer at a time.",
     )
     parser.add_argument("--version", action="version", version=f"nnsim {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="train a scenario headless and report its diagnostics")
+    run.add_argument("scenario", help="a scenario file, or the name of a shipped lesson")
+    run.add_argument("--iterations", type=int, help="override [train] iterations")
+    run.add_argument("--seed", type=int, help="override [train] seed")
+    run.add_argument("--trace", help="write the trace to FILE.csv, FILE.npz or FILE.jsonl")
+    run.add_argument("--json", action="store_true", help="print one JSON object")
+    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    verify = sub.add_parser("verify", help="run lessons and check their [[expect]] blocks")
+    verify.add_argument("scenarios", nargs="*", help="default: every shipped lesson")
+    verify.add_argument("--json", action="store_true")
+    verify.add_argument("--no-progress", action="store_true")
+
+    summary = sub.add_parser("summary", help="per-layer shapes, parameters, receptive field, FLOPs")
+    summary.add_argument("scenario", nargs="?")
+    summary.add_argument("--arch", help="a classic architecture: lenet5, alexnet, ... resnet34")
+    summary.add_argument("--json", action="store_true")
+
+    lessons = sub.add_parser("lessons", help="list the shipped lessons")
+    lessons.add_argument("--json", action="store_true")
+
+    gradcheck = sub.add_parser("gradcheck", help="finite-difference check of a scenario's model")
+    gradcheck.add_argument("scenario")
+    gradcheck.add_argument("--json", action="store_true")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return COMMANDS[args.command](args)
+    except (UsageError, ScenarioError, ValueError, KeyError, OSError) as err:
+        if args.debug:
+            raise
+        message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+        print(f"nnsim {args.command}: {message}", file=sys.stderr)
+        return 2
+
+
+# ---------------------------------------------------------------- shared helpers
+
+
+def shipped_lessons() -> list[Path]:
+    if not SAMPLES.is_dir():
+        return []
+    return sorted(SAMPLES.glob("*.toml"))
+
+
+def resolve(name: str) -> Path:
+    """A scenario path, or the file of a shipped lesson called ``name``."""
+    path = Path(name)
+    if path.exists():
+        return path
+    for lesson in shipped_lessons():
+        if lesson.stem == name or lesson.name == name:
+            return lesson
+    import difflib
+
+    names = [p.stem for p in shipped_lessons()]
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else " (see `nnsim lessons`)"
+    raise UsageError(f"{name!r} is neither a scenario file nor a shipped lesson{hint}")
+
+
+def load(name: str):
+    from .scenario import load as load_scenario
+
+    return load_scenario(resolve(name))
+
+
+def finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    out = Console(stderr=stderr, highlight=False)
+    if not out.is_terminal:  # a pipe or a log file: no need to squeeze into 80 columns
+        out = Console(stderr=stderr, highlight=False, width=max(out.width, 110))
+    return out
+
+
+def show_progress(args) -> bool:
+    return not (getattr(args, "json", False) or args.no_progress) and sys.stderr.isatty()
+
+
+# ---------------------------------------------------------------- running
+
+
+def train(scenario, iterations=None, seed=None, breakpoints=True, progress=False):
+    """Run a scenario to its end or first stop; returns (simulator, expectation results)."""
+    sim = scenario.simulator(iterations, seed, breakpoints=breakpoints)
+    checkpoints = sorted({e.at for e in scenario.expectations if e.at is not None})
+    results: dict[int, dict] = {}
+
+    def check(index, expectation):
+        results[index] = {
+            "check": expectation.check,
+            "passed": bool(sim.check(expectation.check)),
+            "value": finite(_number(sim.value(expectation.check))),
+        }
+
+    bar = _progress_bar(sim.iterations) if progress else None
+    event = None
+    with bar or _nothing():
+        task = bar.add_task(scenario.name, total=sim.iterations) if bar else None
+        while sim.completed < sim.iterations:
+            upcoming = [c for c in checkpoints if c > sim.completed]
+            chunk = max(1, sim.iterations // 100)
+            target = min([sim.completed + chunk, *upcoming])
+            event = sim.run(target - sim.completed)
+            for i, expectation in enumerate(scenario.expectations):
+                if expectation.at == sim.completed and i not in results:
+                    check(i, expectation)
+            if bar:
+                bar.update(task, completed=sim.completed)
+            if event is not None and event.stop is not None:
+                break
+    for i, expectation in enumerate(scenario.expectations):
+        if i in results:
+            continue
+        if expectation.at is None:
+            check(i, expectation)
+        else:
+            results[i] = {
+                "check": expectation.check,
+                "passed": False,
+                "value": None,
+                "note": f"not reached: the run stopped at iteration {sim.iteration}",
+            }
+    return sim, [results[i] for i in range(len(scenario.expectations))]
+
+
+def _number(value):
+    return float(value) if not isinstance(value, bool) else value
+
+
+def _progress_bar(total):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console(True)
+    )
+
+
+class _nothing:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def cmd_run(args) -> int:
+    scenario = load(args.scenario)
+    if args.iterations is not None and args.iterations < 0:
+        raise UsageError(f"--iterations must be >= 0, got {args.iterations}")
+    sim, expectations = train(scenario, args.iterations, args.seed, progress=show_progress(args))
+    if args.trace:
+        sim.trace.export(args.trace)
+    failed = any(not e["passed"] for e in expectations)
+    if args.json:
+        report = {
+            "scenario": scenario.name,
+            "iterations": sim.completed,
+            "final_loss": finite(sim.loss_value),
+            "stopped": None if sim.stopped is None else sim.stopped.as_dict(),
+            "layers": [
+                {
+                    "name": name,
+                    "grad_norm": finite(values["grad_norm"]),
+                    "weight_norm": finite(values["weight_norm"]),
+                    "verdict": values["verdict"],
+                }
+                for name, values in sim.latest.items()
+            ],
+        }
+        if scenario.expectations:
+            report["expect"] = expectations
+        print(json.dumps(report, allow_nan=False))
+    else:
+        from .report import print_run
+
+        print_run(console(), scenario, sim, expectations)
+    return 1 if failed else 0
+
+
+def cmd_verify(args) -> int:
+    paths = [resolve(s) for s in args.scenarios] or shipped_lessons()
+    if not paths:
+        raise UsageError(f"no lessons to verify: {SAMPLES} holds no .toml files")
+    from .scenario import load as load_scenario
+
+    rows, failed = [], False
+    for path in paths:
+        scenario = load_scenario(path)
+        start = time.perf_counter()
+        sim, expectations = train(scenario, breakpoints=False, progress=show_progress(args))
+        seconds = time.perf_counter() - start
+        if not expectations:
+            expectations = [{"check": "(no expectations)", "passed": False, "value": None}]
+        for e in expectations:
+            failed |= not e["passed"]
+            rows.append({"lesson": scenario.name, "seconds": round(seconds, 2), **e})
+    if args.json:
+        print(json.dumps(rows, allow_nan=False))
+    else:
+        from .report import print_verify
+
+        print_verify(console(), rows)
+    return 1 if failed else 0
+
+
+def cmd_summary(args) -> int:
+    from . import architectures
+
+    if args.arch and args.scenario:
+        raise UsageError("give a scenario or --arch NAME, not both")
+    if args.arch:
+        if args.arch not in architectures.ARCHITECTURES:
+            names = ", ".join(architectures.ARCHITECTURES)
+            raise UsageError(f"unknown architecture {args.arch!r}; choose one of {names}")
+        model = architectures.ARCHITECTURES[args.arch]()
+    elif args.scenario:
+        model = load(args.scenario).build_model()
+    else:
+        raise UsageError("give a scenario or --arch NAME")
+    summary = model.summary()
+    if args.json:
+        layers = [
+            {
+                "name": r["name"],
+                "type": r["type"],
+                "output_shape": list(r["output_shape"]),
+                "params": r["params"],
+                "receptive_field": None
+                if r["receptive_field"] is None
+                else list(r["receptive_field"]),
+                "flops": r["flops"],
+            }
+            for r in summary.rows
+        ]
+        print(json.dumps({"total_params": summary.totals["params"], "layers": layers}))
+    else:
+        print(summary)
     return 0
+
+
+def cmd_lessons(args) -> int:
+    import tomllib
+
+    entries = []
+    for path in shipped_lessons():
+        with path.open("rb") as handle:
+            title = tomllib.load(handle).get("lesson", {}).get("title", path.stem)
+        entries.append({"name": path.stem, "title": title, "path": str(path)})
+    if args.json:
+        print(json.dumps(entries))
+    else:
+        for entry in entries:
+            print(f"{entry['name']:24s} {entry['title']}")
+    return 0
+
+
+def cmd_gradcheck(args) -> int:
+    import numpy as np
+
+    from .gradcheck import gradcheck
+
+    scenario = load(args.scenario)
+    model = scenario.build_model(dtype=np.float64)
+    x, y = scenario.data.train.x[:8], scenario.data.train.y[:8]
+    errors = gradcheck(model, scenario.loss, x, y)
+    worst = max(errors.values()) if errors else 0.0
+    passed = worst <= GRADCHECK_TOLERANCE
+    if args.json:
+        print(json.dumps({"errors": errors, "tolerance": GRADCHECK_TOLERANCE, "passed": passed}))
+    else:
+        for key, error in errors.items():
+            mark = "ok" if error <= GRADCHECK_TOLERANCE else "FAIL"
+            print(f"{key:28s} {error:10.2e}  {mark}")
+        print(f"worst relative error {worst:.2e} (tolerance {GRADCHECK_TOLERANCE:g})")
+    return 0 if passed else 1
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "verify": cmd_verify,
+    "summary": cmd_summary,
+    "lessons": cmd_lessons,
+    "gradcheck": cmd_gradcheck,
+}
 
 
 if __name__ == "__main__":

@@ -5,8 +5,12 @@
 
 For each trainable parameter element p the numerical derivative is the central difference
 (L(p + eps) - L(p - eps)) / (2 eps) of the full objective: the loss plus the model's L1/L2
-penalty. The relative error is |a - n| / max(|a| + |n|, 1e-8), CS231n's measure: about 1e-7 or
-less means the gradient is right in float64; 1e-2 or more means it is wrong. Near a kink
+penalty. The relative error is |a - n| / max(|a| + |n|, floor), CS231n's measure: about 1e-7 or
+less means the gradient is right in float64; 1e-2 or more means it is wrong. The floor is the
+smallest derivative a central difference can measure at all, 1e4 rounding units of the loss
+divided by eps (about 2e-7 for a loss near 1 and eps = 1e-5): the vanishing gradients of a
+deep sigmoid network, 1e-10 and less, are below it, and a difference quotient of them is
+rounding noise. Near a kink
 (a ReLU input or a max-pool tie within eps of switching) the difference quotient itself is
 wrong, so test inputs should stay away from them. A parameter whose true gradient is exactly 0
 (a bias just before batch norm, which removes it) shows only the difference's round-off, about
@@ -52,9 +56,10 @@ def gradcheck(
     saved_buffers = {k: v.copy() for k, v in model.buffers().items()}
     pick = np.random.default_rng(seed)
 
-    _, dpred = _objective(model, loss, x, y, noise_states)
+    value, dpred = _objective(model, loss, x, y, noise_states)
     model.backward(dpred)
     analytic = {k: g.copy() for k, g in model.gradients().items()}
+    floor = max(1e-8, 1e4 * np.finfo(np.float64).eps * max(1.0, abs(value)) / eps)
 
     errors: dict[str, float] = {}
     for key, param in model.trainable_parameters().items():
@@ -73,7 +78,7 @@ def gradcheck(
             minus = _objective(model, loss, x, y, noise_states)[0]
             flat[i] = original
             numerical = (plus - minus) / (2 * eps)
-            error = abs(grad[i] - numerical) / max(abs(grad[i]) + abs(numerical), 1e-8)
+            error = abs(grad[i] - numerical) / max(abs(grad[i]) + abs(numerical), floor)
             worst = max(worst, float(error))
         errors[key] = worst
 

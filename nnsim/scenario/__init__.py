@@ -182,8 +182,24 @@ def load(path: str | Path) -> Scenario:
         raise thresholds_table.error(None, str(err)) from None
 
     scenario = Scenario(
-        path, title, body, data, model_spec, loss, optimizer_spec, batch_size, iterations, seed,
-        shuffle, clip_norm, clip_value, l1, l2, eval_every, thresholds, language=language,
+        path,
+        title,
+        body,
+        data,
+        model_spec,
+        loss,
+        optimizer_spec,
+        batch_size,
+        iterations,
+        seed,
+        shuffle,
+        clip_norm,
+        clip_value,
+        l1,
+        l2,
+        eval_every,
+        thresholds,
+        language=language,
     )
     try:
         model = scenario.build_model()
@@ -198,7 +214,7 @@ def load(path: str | Path) -> Scenario:
         check, table = _condition(source, ["expect", i], entry, "check", names, keep_open=True)
         at = table.get("at", (str, int), "end")
         if isinstance(at, str) and at != "end":
-            raise table.error("at", f"expected \"end\" or an iteration number, got {at!r}")
+            raise table.error("at", f'expected "end" or an iteration number, got {at!r}')
         if isinstance(at, int) and not 1 <= at <= iterations:
             raise table.error("at", f"must be between 1 and the {iterations} iterations, got {at}")
         table.done()
@@ -293,8 +309,9 @@ def _checked_options(table: Table, cls, options: dict) -> dict:
     accepted = [p for p in inspect.signature(cls).parameters if p != "self"]
     for key, value in options.items():
         if key not in accepted:
-            raise table.error(key, f"unknown option {key!r} of {cls.__name__}"
-                              f"{did_you_mean(key, accepted)}")
+            raise table.error(
+                key, f"unknown option {key!r} of {cls.__name__}{did_you_mean(key, accepted)}"
+            )
         if isinstance(value, list):
             options[key] = tuple(value)
     return options

@@ -1,0 +1,145 @@
+"""What `nnsim run` and `nnsim verify` print for a person: tables and small terminal charts."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+BARS = "▁▂▃▄▅▆▇█"
+VERDICT_STYLE = {
+    "healthy": "green",
+    "vanishing": "yellow",
+    "exploding": "bold red",
+    "saturated": "magenta",
+    "dead": "red",
+}
+
+
+def sparkline(
+    values: np.ndarray,
+    width: int = 40,
+    log: bool = False,
+    bounds: tuple[float, float] | None = None,
+) -> str:
+    """A one-line chart of ``values`` resampled to ``width``; '!' marks a non-finite step.
+
+    ``bounds`` (in log10 units when ``log``) puts several lines on one scale."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        return ""
+    picks = np.linspace(0, values.size - 1, min(width, values.size)).round().astype(int)
+    sample = values[picks]
+    ok = np.isfinite(sample) & (sample > 0 if log else True)
+    if not ok.any():
+        return "!" * len(sample)
+    shown = np.where(ok, sample, np.nan)
+    if log:
+        shown = np.log10(np.where(ok, shown, 1.0))
+    low, high = bounds if bounds is not None else (np.min(shown[ok]), np.max(shown[ok]))
+    span = high - low or 1.0
+    levels = np.clip((shown - low) / span, 0.0, 1.0) * (len(BARS) - 1)
+    return "".join(BARS[int(v)] if good else "!" for good, v in zip(ok, levels, strict=True))
+
+
+def _fmt(value, style: str = ".2e") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return format(value, style)
+
+
+def print_run(console: Console, scenario, sim, expectations: list[dict]) -> None:
+    console.print(f"[bold]{scenario.title}[/bold]  ({scenario.path})")
+    status = f"{sim.completed} iterations, final loss {_fmt(sim.loss_value, '.4g')}"
+    if not math.isnan(sim.accuracy):
+        status += f", accuracy {sim.accuracy:.1%}"
+    console.print(status)
+    if sim.stopped is not None:
+        console.print(f"[bold red]stopped:[/bold red] {sim.stopped}")
+    console.print(_layer_table(sim))
+    explained = set()
+    for name, v in sim.latest.items():  # one explanation per kind of trouble, at its first layer
+        if v["verdict"] != "healthy" and v["verdict"] not in explained:
+            explained.add(v["verdict"])
+            console.print(f"[bold]{v['verdict']}[/bold] (first: {name}): {v['explanation']}")
+    _print_charts(console, sim)
+    if expectations:
+        print_expectations(console, expectations)
+
+
+def _layer_table(sim) -> Table:
+    table = Table(title="layers after the last iteration", title_justify="left")
+    columns = ("layer", "verdict", "grad norm", "weights", "update", "output", "sat", "dead")
+    for column in columns:
+        justify = "left" if column in ("layer", "verdict") else "right"
+        table.add_column(column, justify=justify, no_wrap=True)
+    for name, v in sim.latest.items():
+        style = VERDICT_STYLE.get(v["verdict"], "")
+        output = "-" if math.isnan(v["act_mean"]) else f"{v['act_mean']:.2f}±{v['act_std']:.2f}"
+        table.add_row(
+            name,
+            f"[{style}]{v['verdict']}[/{style}]",
+            _fmt(v["grad_norm"], ".1e"),
+            _fmt(v["weight_norm"], ".3g"),
+            _fmt(v["update_ratio"], ".1e"),
+            output,
+            _fmt(v["saturation"], ".0%"),
+            _fmt(v["dead_fraction"], ".0%"),
+        )
+    return table
+
+
+def _print_charts(console: Console, sim) -> None:
+    _, losses = sim.trace.series("loss")
+    if not len(losses):
+        return
+    first, last = _fmt(losses[0], ".3g"), _fmt(losses[-1], ".3g")
+    console.print(f"\nloss {sparkline(losses)}  {first} → {last}")
+    rows = []
+    for name in sim.trace.layers:
+        _, norms = sim.trace.series("grad_norm", name)
+        if sim.layer(name).params and (norms > 0).any():
+            rows.append((name, norms))
+    if not rows:
+        return
+    logs = np.concatenate([np.log10(n[np.isfinite(n) & (n > 0)]) for _, n in rows])
+    bounds = (float(logs.min()), float(logs.max()))
+    console.print(
+        f"gradient norm of each layer over the run, one log scale from "
+        f"1e{bounds[0]:.0f} to 1e{bounds[1]:.0f}:"
+    )
+    for name, norms in rows:
+        line = sparkline(norms, log=True, bounds=bounds)
+        console.print(f"  {name:>12s} {line}  {_fmt(norms[-1], '.1e')}")
+
+
+def print_expectations(console: Console, expectations: list[dict]) -> None:
+    table = Table(title="expectations", title_justify="left")
+    for column in ("check", "value", "result"):
+        table.add_column(column)
+    for e in expectations:
+        result = "[green]passed[/green]" if e["passed"] else "[red]FAILED[/red]"
+        value = e["value"]
+        shown = (
+            "-" if value is None else (str(value) if isinstance(value, bool) else f"{value:.4g}")
+        )
+        table.add_row(e["check"], shown, result + (f" ({e['note']})" if e.get("note") else ""))
+    console.print(table)
+
+
+def print_verify(console: Console, rows: list[dict]) -> None:
+    table = Table(title="lesson expectations", title_justify="left")
+    for column in ("lesson", "check", "value", "result", "seconds"):
+        table.add_column(column, justify="right" if column == "seconds" else "left")
+    for row in rows:
+        value = row["value"]
+        shown = (
+            "-" if value is None else (str(value) if isinstance(value, bool) else f"{value:.4g}")
+        )
+        result = "[green]passed[/green]" if row["passed"] else "[red]FAILED[/red]"
+        table.add_row(row["lesson"], row["check"], shown, result, f"{row['seconds']:.1f}")
+    console.print(table)
+    failed = sum(not r["passed"] for r in rows)
+    console.print(f"{len(rows) - failed} of {len(rows)} checks passed")
