@@ -97,9 +97,9 @@ class Recurrent(Layer):
         self.materialize()
         self.input = x
         stepper = yield Op("project the inputs of every step", lambda: self._stepper(x))
+        self.cache = stepper.cache  # filled step by step, inspectable in between
         for t in range(stepper.steps):
             yield Op(f"t = {t + 1}", lambda t=t: stepper.forward_step(t), t=t)
-        self.cache = stepper.cache
         self.output = self._select(stepper.cache.h_seq)
         return self.output
 

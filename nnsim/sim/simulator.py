@@ -347,8 +347,10 @@ class Simulator:
             for lay in layers:
                 self._act[lay.name] = diag.activation_stats(lay)
                 effects.refreshed.add(("activation", lay.name))
-                if not lay.children() or lay is layer:
+                if not lay.children():  # leaves in the order they ran, to blame the first
                     effects.arrays.append((lay.name, f"{lay.name}.output", lay.output))
+            if layer.children():
+                effects.arrays.append((layer.name, f"{layer.name}.output", layer.output))
             effects.changed.append(f"{layer.name}.output")
             return effects
         for lay in reversed(layers):  # children before the blocks that hold them

@@ -1,0 +1,153 @@
+"""The condition language: what it accepts, what it rejects (and where), how it evaluates."""
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nnsim.sim.conditions import ConditionError, parse
+
+LAYERS = ["conv1", "relu2", "dense1", "dense9"]
+
+
+class Values:
+    """A context with fixed values, standing in for the simulator."""
+
+    def __init__(self, **values):
+        self.values = values
+
+    def layer_metric(self, metric, layer):
+        return self.values[f"{metric}({layer})"]
+
+    def model_metric(self, metric):
+        return self.values[f"{metric}()"]
+
+    def variable(self, name):
+        return self.values[name]
+
+
+@pytest.mark.parametrize(
+    ("text", "values", "expected"),
+    [
+        ("grad_norm(conv1) < 1e-6", {"grad_norm(conv1)": 5e-7}, True),
+        ("grad_norm(conv1) < 1e-6", {"grad_norm(conv1)": 2e-6}, False),
+        ("dead_fraction(relu2) > 0.4", {"dead_fraction(relu2)": 0.5}, True),
+        ("loss > 10", {"loss": 3.0}, False),
+        ("nonfinite()", {"nonfinite()": True}, True),
+        ("accuracy >= 0.99", {"accuracy": 0.99}, True),
+        ("iteration == 50", {"iteration": 50.0}, True),
+        (
+            "grad_norm(dense1) / grad_norm(dense9) < 1e-4",
+            {"grad_norm(dense1)": 1e-9, "grad_norm(dense9)": 1e-3},
+            True,
+        ),
+        ("not (loss > 1 or loss < 0.5) and iteration >= 2", {"loss": 0.7, "iteration": 3.0}, True),
+        ("loss > 1 or loss < 0.5 and iteration >= 2", {"loss": 0.1, "iteration": 1.0}, False),
+        ("-loss * 2 + 1 == -3", {"loss": 2.0}, True),
+        ("loss - 1 - 1 == 0", {"loss": 2.0}, True),  # left-associative
+        ("loss / 2 / 2 == 1", {"loss": 4.0}, True),
+    ],
+)
+def test_conditions_evaluate_like_arithmetic(text, values, expected):
+    assert parse(text, LAYERS).evaluate(Values(**values)) is expected
+
+
+def test_nan_makes_every_comparison_false_and_division_by_zero_is_infinite():
+    nan = Values(loss=math.nan)
+    assert not parse("loss > 1", LAYERS).evaluate(nan)
+    assert not parse("loss <= 1", LAYERS).evaluate(nan)
+    assert parse("loss != 1", LAYERS).evaluate(nan)
+    zero = {"grad_norm(dense1)": 1.0, "grad_norm(dense9)": 0.0}
+    assert parse("grad_norm(dense1) / grad_norm(dense9) > 1e300", LAYERS).evaluate(Values(**zero))
+
+
+def test_dependencies_say_what_refreshes_a_condition():
+    cond = parse("grad_norm(dense1) / grad_norm(dense9) < 1e-4 and loss > 0", LAYERS)
+    assert cond.dependencies == {
+        ("gradient", "dense1"),
+        ("gradient", "dense9"),
+        ("loss", None),
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "message"),
+    [
+        ("grad_norm(conv9) < 1", 11, "unknown layer 'conv9'; did you mean 'conv1'?"),
+        ("grad_nrom(conv1) < 1", 1, "unknown metric 'grad_nrom'; did you mean 'grad_norm'?"),
+        ("los > 1", 1, "unknown name 'los'; did you mean 'loss'?"),
+        ("loss >", 7, "ends too early"),
+        ("loss > > 1", 8, "unexpected '>'"),
+        ("(loss > 1", 10, "expected ')' but found the end"),
+        ("loss > 1)", 9, "unexpected ')'"),
+        ("loss > 1 $", 10, "unexpected character '$'"),
+        ("loss", 1, "must be true or false"),
+        ("loss and iteration > 1", 6, "'and' joins conditions"),
+        ("grad_norm() > 1", 11, "needs a layer name"),
+        ("nonfinite(conv1)", 11, "takes no layer"),
+        ("grad_norm > 1", 1, "is a metric: write grad_norm(...)"),
+        ("1 < loss < 2", 10, "chained comparisons"),
+        ("", 1, "the condition is empty"),
+        ("not loss", 1, "'not' needs a condition"),
+        ("__import__(os)", 1, "unknown metric '__import__'"),
+        ("exec('x') or loss > 1", 6, 'unexpected character "\'"'),
+    ],
+)
+def test_bad_conditions_are_rejected_with_the_column(text, column, message):
+    with pytest.raises(ConditionError) as info:
+        parse(text, LAYERS)
+    assert info.value.column == column
+    assert message in info.value.message
+    assert f"\n  {text}\n  {' ' * (column - 1)}^" in str(info.value)
+
+
+_pieces = st.sampled_from(
+    [
+        "loss",
+        "grad_norm(conv1)",
+        "(",
+        ")",
+        "<",
+        ">=",
+        "and",
+        "or",
+        "not",
+        "1e-3",
+        "-",
+        "/",
+        "nonfinite()",
+        "iteration",
+        "*",
+        "==",
+        "2",
+        ",",
+        "conv1",
+        "grad_norm(",
+        "'x'",
+        "\\",
+        ".",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_pieces, max_size=8).map(" ".join))
+def test_parser_never_crashes_on_malformed_input(text):
+    """Any input either parses into a condition that evaluates, or raises ConditionError."""
+    try:
+        cond = parse(text, LAYERS)
+    except ConditionError as err:
+        assert 1 <= err.column <= len(text) + 1
+        return
+    values = Values(loss=0.5, iteration=3.0, **{"grad_norm(conv1)": 1e-4, "nonfinite()": False})
+    assert cond.evaluate(values) in (True, False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=30))
+def test_parser_rejects_arbitrary_text_cleanly(text):
+    try:
+        parse(text, LAYERS)
+    except ConditionError:
+        pass
