@@ -289,6 +289,11 @@ class Simulator:
     def _primitive(self, kind: str) -> Event:
         """Run one micro-op: "op" runs the pending request whole, "into" descends into it
         (when it is a block or a recurrent layer; otherwise it runs it whole)."""
+        # NumPy's overflow warnings would only repeat what the non-finite check reports
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._run_primitive(kind)
+
+    def _run_primitive(self, kind: str) -> Event:
         if not self._frames:
             self._begin_iteration()
         self._histories[self.completed + 1].append(kind)
