@@ -175,11 +175,12 @@ def load(path: str | Path) -> Scenario:
     if eval_every and data.validation is None:
         raise train.error("eval_every", "needs a validation split: set [data] validation")
 
-    thresholds_table = root.table("diagnostics", {})
-    try:
-        thresholds = Thresholds.from_dict(thresholds_table.rest())
-    except ValueError as err:
-        raise thresholds_table.error(None, str(err)) from None
+    diagnostics = root.table("diagnostics", {})
+    defaults = Thresholds()
+    thresholds = Thresholds(
+        **{k: diagnostics.number(k, v, minimum=0.0) for k, v in vars(defaults).items()}
+    )
+    diagnostics.done(known=list(vars(defaults)))
 
     scenario = Scenario(
         path,

@@ -85,17 +85,21 @@ def _line_at(offsets: list[int], pos: int) -> int:
 
 
 def _find_table(text: str, name) -> int | None:
-    match = re.search(rf"^\s*\[\[?\s*{re.escape(str(name))}\s*\]\]?", text, re.M)
+    match = re.search(rf"^[ \t]*\[\[?[ \t]*{re.escape(str(name))}[ \t]*\]\]?", text, re.M)
     return match.start() if match else None
 
 
 def _nth_header(text: str, name, n: int) -> int | None:
-    matches = list(re.finditer(rf"^\s*\[\[\s*{re.escape(str(name))}\s*\]\]", text, re.M))
+    pattern = rf"^[ \t]*\[\[[ \t]*{re.escape(str(name))}[ \t]*\]\]"
+    matches = list(re.finditer(pattern, text, re.M))
     return matches[n].start() if n < len(matches) else None
 
 
 def _find_key(text: str, start: int, key: str) -> int | None:
-    match = re.compile(rf"(?<![\w.]){re.escape(key)}\s*=").search(text, start)
+    """The next ``key =`` after ``start`` but before the next [table] header."""
+    header = re.compile(r"^[ \t]*\[", re.M).search(text, text.find("\n", start) + 1)
+    end = header.start() if header else len(text)
+    match = re.compile(rf"(?<![\w.]){re.escape(key)}\s*=").search(text, start, end)
     return match.start() if match else None
 
 

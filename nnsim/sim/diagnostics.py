@@ -25,7 +25,7 @@ Verdicts, in this order of precedence, with the thresholds of ``Thresholds``:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -54,14 +54,6 @@ class Thresholds:
     vanishing_absolute: float = 1e-8
     dead: float = 0.4
     saturated: float = 0.5
-
-    @classmethod
-    def from_dict(cls, values: dict[str, float]) -> Thresholds:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown threshold {unknown[0]!r}; known: {sorted(known)}")
-        return cls(**{k: float(v) for k, v in values.items()})
 
 
 def norm(arrays) -> float:

@@ -1,0 +1,245 @@
+"""Scenario files: what builds, and every error naming the file, the line and the key path."""
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from nnsim.layers import Dense, Sigmoid
+from nnsim.scenario import ScenarioError, load
+
+GOOD = """
+[lesson]
+title = "Spirals"
+text = "Watch the loss."
+
+[data]
+source = "spirals"
+n_per_class = 30
+validation = 0.2
+
+[model]
+layers = [
+  { type = "dense", units = 8, activation = "sigmoid", repeat = 3 },
+  { type = "residual", layers = [ { type = "dense", units = 8 }, { type = "tanh" } ] },
+  { type = "dense", units = 2, name = "head" },
+]
+loss = "cross_entropy"
+
+[train]
+optimizer = { type = "sgd", momentum = 0.9 }
+lr = 0.05
+batch_size = 16
+iterations = 12
+eval_every = 4
+l2 = 1e-3
+
+[diagnostics]
+vanishing = 1e-3
+
+[[breakpoints]]
+when = "loss > 100"
+
+[[expect]]
+check = "loss < 5"
+at = 6
+"""
+
+
+def write(tmp_path, text, name="lesson.toml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_a_scenario_builds_its_data_model_and_training(tmp_path):
+    scenario = load(write(tmp_path, GOOD))
+    assert scenario.title == "Spirals" and scenario.text == "Watch the loss."
+    model = scenario.build_model()
+    layers = list(model.leaves())
+    assert [type(layer) for layer in layers[:6]] == [Dense, Sigmoid] * 3
+    assert layers[-1].name == "head" and layers[0].l2 == 1e-3
+    assert len(scenario.data.train) == 48 and len(scenario.data.validation) == 12
+    sim = scenario.simulator()
+    assert sim.optimizer.momentum == 0.9 and sim.optimizer.lr == 0.05
+    assert sim.thresholds.vanishing == 1e-3
+    assert [bp.text for bp in sim.breakpoints] == ["loss > 100"]
+    assert scenario.expectations[0].at == 6
+    sim.continue_()
+    assert sim.completed == 12 and not np.isnan(sim.val_loss)
+
+
+def test_an_architecture_scenario(tmp_path):
+    text = """
+    [data]
+    source = "digits"
+    upsample = 4
+    limit = 64
+    [model]
+    architecture = "lenet5"
+    loss = "cross_entropy"
+    dtype = "float32"
+    """
+    model = load(write(tmp_path, text)).build_model()
+    assert model.input_shape == (1, 32, 32) and model.output_shape == (10,)
+    assert model.dtype == np.float32 and model.summary().totals["params"] == 61_706
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "message"),
+    [
+        (("[train]", "[trian]"), 19, r"trian: unknown table \[trian\]; did you mean 'train'\?"),
+        (
+            ("batch_size = 16", "batchsize = 16"),
+            22,
+            r"train.batchsize: unknown key 'batchsize'; did you mean 'batch_size'\?",
+        ),
+        (
+            ("batch_size = 16", 'batch_size = "16"'),
+            22,
+            r"train.batch_size: expected an integer, got '16' \(a string\)",
+        ),
+        (
+            ("units = 2, name", "units = 0, name"),
+            15,
+            r"model.layers\[2\].units: must be at least 1, got 0",
+        ),
+        (
+            ('type = "tanh"', 'type = "tahn"'),
+            14,
+            r"model.layers\[1\].layers\[1\].type: unknown layer type 'tahn'; did you mean 'tanh'\?",
+        ),
+        (
+            ("n_per_class = 30", "n_per_klass = 30"),
+            8,
+            r"data.n_per_klass: unknown option 'n_per_klass' of spirals; did you mean 'n_per_class'\?",
+        ),
+        (
+            ('loss = "cross_entropy"', 'loss = "crossentropy"'),
+            17,
+            r"model.loss.type: unknown value 'crossentropy'; did you mean 'cross_entropy'\?",
+        ),
+        (
+            ('check = "loss < 5"', 'check = "loss < "'),
+            34,
+            r"expect\[0\].check: the condition ends too early; expected a value at column 8",
+        ),
+        (
+            ('when = "loss > 100"', 'when = "grad_norm(dense9) > 1"'),
+            31,
+            r"breakpoints\[0\].when: unknown layer 'dense9'",
+        ),
+        (
+            ("at = 6", "at = 60"),
+            35,
+            r"expect\[0\].at: must be between 1 and the 12 iterations, got 60",
+        ),
+        (
+            ("momentum = 0.9", "momentun = 0.9"),
+            20,
+            r"unknown option 'momentun' of SGD; did you mean 'momentum'\?",
+        ),
+        (
+            ("vanishing = 1e-3", "vanish = 1e-3"),
+            28,
+            r"diagnostics.vanish: unknown key 'vanish'; did you mean 'vanishing'\?",
+        ),
+        (("lr = 0.05", "lr = -1"), 21, r"train.lr: must be greater than 0, got -1"),
+        (('activation = "sigmoid"', 'activation = "sigmod"'), 13, r"did you mean 'sigmoid'\?"),
+    ],
+)
+def test_errors_name_the_file_line_and_key_path(tmp_path, edit, line, message):
+    old, new = edit
+    assert old in GOOD
+    path = write(tmp_path, GOOD.replace(old, new, 1))
+    with pytest.raises(ScenarioError, match=message) as info:
+        load(path)
+    assert str(info.value).startswith(f"{path}:{line}: " if line else f"{path}")
+    assert info.value.line == line
+
+
+def test_toml_syntax_errors_give_the_parser_line(tmp_path):
+    path = write(tmp_path, GOOD.replace("iterations = 12", "iterations = = 12"))
+    with pytest.raises(ScenarioError, match=r":23: not valid TOML: .*\(at line 23, column 14\)"):
+        load(path)
+
+
+def test_a_model_that_does_not_fit_its_data_names_the_layer(tmp_path):
+    text = """
+    [data]
+    source = "digits"
+    [model]
+    layers = [ { type = "conv", filters = 4, kernel = 3 }, { type = "dense", units = 10 } ]
+    loss = "cross_entropy"
+    """
+    with pytest.raises(ScenarioError, match=r"model: dense1 \(Dense\) expects .* put a Flatten"):
+        load(write(tmp_path, text))
+
+
+def test_users_own_data_from_npz_and_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "points.npz", x=rng.standard_normal((40, 3)), y=rng.integers(0, 2, 40))
+    (tmp_path / "points.csv").write_text(
+        "a,b,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20))
+    )
+    base = """
+    [data]
+    source = "file"
+    path = "{path}"
+    [model]
+    layers = [ {{ type = "dense", units = 2 }} ]
+    loss = "cross_entropy"
+    """
+    npz = load(write(tmp_path, base.format(path="points.npz"), "a.toml"))
+    assert npz.data.train.x.shape == (40, 3) and npz.data.train.y.dtype.kind == "i"
+    from_csv = load(write(tmp_path, base.format(path="points.csv"), "b.toml"))
+    assert from_csv.data.train.x.shape == (20, 2)
+    assert from_csv.data.train.y.tolist() == [i % 2 for i in range(20)]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda p: p.write_bytes(b"PK\x03\x04 truncated"),
+            r"bad\.npz cannot be read \(truncated or corrupted\?\)",
+        ),
+        (lambda p: np.savez(p, x=np.zeros((3, 2))), r"bad\.npz has no array 'y'"),
+        (
+            lambda p: np.savez(p, x=np.array([[np.nan, 1.0]]), y=np.array([0])),
+            r"x has a NaN or inf value at \(0, 0\)",
+        ),
+        (lambda p: np.savez(p, x=np.zeros((3, 2)), y=np.zeros(2)), r"x has 3 examples but y has 2"),
+    ],
+)
+def test_damaged_data_files_are_reported(tmp_path, make, message):
+    make(tmp_path / "bad.npz")
+    text = """
+    [data]
+    source = "file"
+    path = "bad.npz"
+    [model]
+    layers = [ { type = "dense", units = 2 } ]
+    loss = "mse"
+    """
+    with pytest.raises(ScenarioError, match=rf"lesson\.toml:4: data\.path: .*{message}"):
+        load(write(tmp_path, text))
+
+
+def test_a_bad_csv_value_names_its_line(tmp_path):
+    (tmp_path / "d.csv").write_text("a,label\n1,0\noops,1\n")
+    text = """
+    [data]
+    source = "file"
+    path = "d.csv"
+    [model]
+    layers = [ { type = "dense", units = 2 } ]
+    loss = "cross_entropy"
+    """
+    with pytest.raises(ScenarioError, match=r"d\.csv:3: 'oops' is not a number"):
+        load(write(tmp_path, text))
+
+
+def test_missing_scenario_file(tmp_path):
+    with pytest.raises(ScenarioError, match=r"nothere\.toml: no such scenario file"):
+        load(tmp_path / "nothere.toml")
