@@ -13,7 +13,7 @@ Parameters are keyed "<layer name>.<parameter>", for example "conv1.W".
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -103,6 +103,7 @@ class Sequential(Layer):
         if not shape or any(s < 1 for s in shape):
             raise ValueError(f"input_shape must be positive sizes per example, got {shape}")
         self._assign_names()
+        self._leaves = None
         self.build(shape, self.dtype)
         self.model_input_shape = shape
         self.reseed(int(seed))
@@ -140,11 +141,14 @@ class Sequential(Layer):
                 "the model is not built: pass input_shape to Sequential or call compile()"
             )
 
-    def leaves(self) -> Iterator[Layer]:
+    def leaves(self) -> list[Layer]:
         """Every layer that computes (not the containers), in forward order."""
-        for layer in self.walk():
-            if not layer.children():
-                yield layer
+        cached = getattr(self, "_leaves", None)
+        if cached is None:
+            cached = [layer for layer in self.walk() if not layer.children()]
+            if self.built:  # the tree is fixed once built
+                self._leaves = cached
+        return cached
 
     def layer(self, name: str) -> Layer:
         """The layer (or block) called ``name``."""
@@ -163,7 +167,7 @@ class Sequential(Layer):
                 f"{self.name}: expects a batch of shape (N, {', '.join(map(str, expected))}) "
                 f"but got {tuple(x.shape)}"
             )
-        if not getattr(next(self.leaves()), "takes_integers", False):
+        if not getattr(self.leaves()[0], "takes_integers", False):
             x = np.ascontiguousarray(x, dtype=self.dtype)
         return super().forward(x)
 

@@ -50,6 +50,7 @@ class Layer:
     """
 
     kind: ClassVar[str] = "layer"  # prefix of the automatic name: dense1, conv2, ...
+    random: ClassVar[bool] = False  # draws from ``noise`` (dropout masks): snapshots keep it
     penalised: ClassVar[tuple[str, ...]] = ()  # parameters the L1/L2 penalties apply to
 
     def __init__(self, *, name: str | None = None, frozen: bool = False) -> None:
@@ -88,6 +89,7 @@ class Layer:
         self.params = {}
         self.grads = {}
         self.running = {}
+        self._ready = False
         return self.output_shape
 
     def infer(self, input_shape: Shape) -> Shape:
@@ -122,9 +124,7 @@ class Layer:
     def materialized(self) -> bool:
         if self.children():
             return all(child.materialized for child in self.children())
-        return set(self.params) == set(self.param_shapes()) and set(self.running) == set(
-            self.running_shapes()
-        )
+        return getattr(self, "_ready", False)
 
     def materialize(self) -> None:
         """Allocate and initialise the parameters (of every layer inside a block) if that has
@@ -141,6 +141,7 @@ class Layer:
         self.running = {
             k: np.ascontiguousarray(v, dtype=self.dtype) for k, v in self.initial_running().items()
         }
+        self._ready = True
 
     # ---------------------------------------------------------------- running
 

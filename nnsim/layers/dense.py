@@ -128,6 +128,7 @@ class DropConnect(Dense):
     """
 
     kind = "dropconnect"
+    random = True
 
     def __init__(self, units: int, p: float = 0.5, in_features: int | None = None, **kwargs):
         super().__init__(units, in_features, **kwargs)

@@ -95,6 +95,7 @@ class Dropout(Layer):
     forward pass stays in ``cache``."""
 
     kind = "dropout"
+    random = True
 
     def __init__(self, p: float = 0.5, *, name: str | None = None) -> None:
         super().__init__(name=name)

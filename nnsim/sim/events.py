@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 PHASES = ("batch", "forward", "loss", "backward", "clip", "update")
 
@@ -36,9 +37,8 @@ class Stop:
         return f"non-finite value at {where}: {self.detail}"
 
 
-@dataclass(frozen=True)
-class Event:
-    """One micro-op done.
+class Event(NamedTuple):
+    """One micro-op done (a NamedTuple: the simulator makes one per micro-op, so it is cheap).
 
     ``what`` says what ran: "layer" (a layer or block computed whole), "enter" (stepped into a
     block or recurrent layer; nothing computed yet), "op" (a block's or recurrent layer's own
@@ -56,7 +56,7 @@ class Event:
     depth: int
     t: int | None = None
     changed: tuple[str, ...] = ()
-    stop: Stop | None = field(default=None, compare=False)
+    stop: Stop | None = None
 
     def __str__(self) -> str:
         arrow = {"forward": "▶", "backward": "◀"}.get(self.phase, "•")

@@ -21,6 +21,7 @@ replay deterministically.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -43,6 +44,18 @@ from .conditions import Condition, parse
 from .events import PHASES, Event, Stop
 from .snapshots import Snapshot, SnapshotStore
 from .trace import Trace
+
+
+def _quiet(command):
+    """Run a command with NumPy's overflow and invalid-value warnings off: the non-finite
+    check reports those values, with the layer and the phase, so warnings would only repeat it."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return command(*args, **kwargs)
+
+    return wrapper
 
 
 @dataclass
@@ -152,22 +165,10 @@ class Simulator:
         self._nonfinite_seen = False
         self.latest: dict[str, dict[str, Any]] = {}
 
-    _COUNTERS = (
-        "completed",
-        "event_index",
-        "loss_value",
-        "accuracy",
-        "val_loss",
-        "val_accuracy",
-        "global_grad_norm",
-        "_act",
-        "_grad_norms",
-        "_weight_norms",
-        "_update_norms",
-        "_dh_norms",
-        "_nonfinite_seen",
-        "latest",
-    )
+    # What a snapshot keeps of the simulator itself. Everything else it tracks (losses,
+    # metrics, verdicts) is recomputed by the replay that always follows a restore: a rewind
+    # replays at least the whole iteration before its target.
+    _COUNTERS = ("completed", "event_index", "val_loss", "val_accuracy", "_nonfinite_seen")
 
     def _snapshot(self) -> Snapshot:
         counters = {name: getattr(self, name) for name in self._COUNTERS}
@@ -178,8 +179,9 @@ class Simulator:
     def _restore(self, snapshot: Snapshot) -> None:
         snapshot.restore(self.model, self.optimizer)
         self.stream.restore(snapshot.stream)
+        self._reset_counters()
         for name, value in snapshot.counters.items():
-            setattr(self, name, value.copy() if hasattr(value, "copy") else value)
+            setattr(self, name, value)
         self._frames = []
         self._fresh = set()
         self.stopped = None
@@ -288,12 +290,8 @@ class Simulator:
 
     def _primitive(self, kind: str) -> Event:
         """Run one micro-op: "op" runs the pending request whole, "into" descends into it
-        (when it is a block or a recurrent layer; otherwise it runs it whole)."""
-        # NumPy's overflow warnings would only repeat what the non-finite check reports
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return self._run_primitive(kind)
-
-    def _run_primitive(self, kind: str) -> Event:
+        (when it is a block or a recurrent layer; otherwise it runs it whole). Callers hold
+        ``_quiet`` (see the commands)."""
         if not self._frames:
             self._begin_iteration()
         self._histories[self.completed + 1].append(kind)
@@ -346,16 +344,18 @@ class Simulator:
 
     def _layer_effects(self, layer: Layer, phase: str, whole: bool) -> _Effects:
         """Record a layer's (and, run whole, its descendants') fresh metrics."""
-        layers = list(layer.walk()) if whole else [layer]
+        layers = list(layer.walk()) if whole and layer.children() else [layer]
         effects = _Effects()
         if phase == "forward":
             for lay in layers:
                 self._act[lay.name] = diag.activation_stats(lay)
                 effects.refreshed.add(("activation", lay.name))
                 if not lay.children():  # leaves in the order they ran, to blame the first
-                    effects.arrays.append((lay.name, f"{lay.name}.output", lay.output))
+                    mean = self._act[lay.name][0]
+                    effects.arrays.append((lay.name, f"{lay.name}.output", lay.output, mean))
             if layer.children():
-                effects.arrays.append((layer.name, f"{layer.name}.output", layer.output))
+                mean = self._act[layer.name][0]
+                effects.arrays.append((layer.name, f"{layer.name}.output", layer.output, mean))
             effects.changed.append(f"{layer.name}.output")
             return effects
         for lay in reversed(layers):  # children before the blocks that hold them
@@ -369,14 +369,16 @@ class Simulator:
                     math.sqrt(sum(g * g for g in norms)) if norms else (diag.grad_norm(lay))
                 )
             else:
-                self._grad_norms[lay.name] = diag.grad_norm(lay)
+                norm = self._grad_norms[lay.name] = diag.grad_norm(lay)
                 for key, grad in lay.grads.items():
-                    effects.arrays.append((lay.name, f"{lay.name}.grads.{key}", grad))
+                    effects.arrays.append((lay.name, f"{lay.name}.grads.{key}", grad, norm))
                 cache = lay.cache
                 if isinstance(cache, F.RecurrentCache) and cache.dh is not None:
                     self._dh_norms[lay.name] = F.grad_norms_through_time(cache)
             effects.refreshed.add(("gradient", lay.name))
-            effects.arrays.append((lay.name, f"{lay.name}.input_grad", lay.input_grad))
+            # a layer without gradients of its own measured its grad_norm on input_grad
+            covered = None if lay.grads or lay.children() else self._grad_norms[lay.name]
+            effects.arrays.append((lay.name, f"{lay.name}.input_grad", lay.input_grad, covered))
         effects.changed.append(f"{layer.name}.grads")
         return effects
 
@@ -387,10 +389,10 @@ class Simulator:
             effects.refreshed.add((PHASE_REFRESH[phase], None))
             if phase == "batch":
                 effects.changed.append("batch")
-                effects.arrays.append((None, "batch.x", self.batch[0]))
+                effects.arrays.append((None, "batch.x", self.batch[0], None))
             elif phase == "loss":
                 effects.changed += ["loss", "prediction"]
-                effects.arrays.append((None, "loss", np.array([self.loss_value])))
+                effects.arrays.append((None, "loss", np.array([self.loss_value]), None))
             elif phase == "clip":
                 effects.changed.append("gradients")
             elif phase == "update":
@@ -398,20 +400,23 @@ class Simulator:
                     effects.refreshed.add(("weight", lay.name))
                 effects.changed.append("parameters")
                 for lay in self.leaves:
+                    norm = self._weight_norms.get(lay.name)
                     for key, p in lay.params.items():
-                        effects.arrays.append((lay.name, f"{lay.name}.{key}", p))
+                        effects.arrays.append((lay.name, f"{lay.name}.{key}", p, norm))
             return effects
         cache = owner.cache
         if request.t is not None and isinstance(cache, F.RecurrentCache):
             if phase == "forward":
                 effects.changed.append(f"{owner.name}.h[t={request.t + 1}]")
-                effects.arrays.append((owner.name, effects.changed[-1], cache.h_seq[:, request.t]))
+                h_t = cache.h_seq[:, request.t]
+                effects.arrays.append((owner.name, effects.changed[-1], h_t, None))
             elif cache.dh is not None:
                 effects.changed.append(f"{owner.name}.dh[t={request.t + 1}]")
-                effects.arrays.append((owner.name, effects.changed[-1], cache.dh[:, request.t]))
+                dh_t = cache.dh[:, request.t]
+                effects.arrays.append((owner.name, effects.changed[-1], dh_t, None))
         elif isinstance(result, np.ndarray):
             effects.changed.append(f"{owner.name}.{request.label}")
-            effects.arrays.append((owner.name, effects.changed[-1], result))
+            effects.arrays.append((owner.name, effects.changed[-1], result, None))
         return effects
 
     def _emit(self, iteration, phase, layer, what, label, depth, t=None, effects=None) -> Event:
@@ -442,7 +447,9 @@ class Simulator:
         return event
 
     def _nonfinite_stop(self, iteration, phase, arrays) -> Stop | None:
-        for owner, label, array in arrays:
+        for owner, label, array, summary in arrays:
+            if summary is not None and math.isfinite(summary):
+                continue  # a finite sum over the array: every value in it is finite
             if not isinstance(array, np.ndarray) or array.dtype.kind != "f" or not array.size:
                 continue
             nans, infs = ke.count_nonfinite(np.ascontiguousarray(array).reshape(-1))
@@ -500,35 +507,40 @@ class Simulator:
 
     # ---------------------------------------------------------------- commands
 
+    @_quiet
     def step(self) -> Event:
         """Run the next micro-op at the current depth: a layer or block whole, a time step
         inside a recurrent layer, or the batch, loss, clip or update."""
         return self._primitive("op")
 
+    @_quiet
     def step_over(self) -> Event:
         """Run the current layer or block whole (the same as ``step``)."""
         return self._primitive("op")
 
+    @_quiet
     def step_into(self) -> Event:
         """Enter the next block or recurrent layer (its children or time steps come next);
         any other micro-op simply runs."""
         return self._primitive("into")
 
+    @_quiet
     def step_out(self) -> Event:
         """Finish the enclosing block (or recurrent layer); at the top level, finish the
         current pass (forward or backward) or the current micro-op."""
         depth = len(self._frames)
         if depth > 1:
-            event = self.step()
+            event = self._primitive("op")
             while len(self._frames) >= depth and event.stop is None:
-                event = self.step()
+                event = self._primitive("op")
             return event
         phase = self.phase
-        event = self.step()
+        event = self._primitive("op")
         while self._frames and self.phase == phase and event.stop is None:
-            event = self.step()
+            event = self._primitive("op")
         return event
 
+    @_quiet
     def run_to(self, layer: str | None, phase: str) -> Event | None:
         """Run until the next micro-op is ``layer`` in ``phase`` (entering the blocks that
         hold it), or a stop. With layer None, until the next micro-op of ``phase``."""
@@ -559,19 +571,21 @@ class Simulator:
                 return event
         return event
 
+    @_quiet
     def continue_(self) -> Event | None:
         """Run until a breakpoint fires, a value turns non-finite, or the configured number
         of iterations is complete."""
         event = None
         self.stopped = None
         while self.completed < self.iterations or self._frames:
-            event = self.step()
+            event = self._primitive("op")
             if event.stop is not None:
                 return event
             if not self._frames and self.completed >= self.iterations:
                 break
         return event
 
+    @_quiet
     def run(self, iterations: int) -> Event | None:
         """Run ``iterations`` more iterations (finishing the current one first counts as one),
         stopping early at a breakpoint or a non-finite value."""
@@ -581,11 +595,12 @@ class Simulator:
         event = None
         self.stopped = None
         while self.completed < target:
-            event = self.step()
+            event = self._primitive("op")
             if event.stop is not None:
                 break
         return event
 
+    @_quiet
     def rewind(self, iterations: int = 1) -> None:
         """Go back to the start of the iteration ``iterations`` before the current one
         (0: the start of the current one), restoring and replaying deterministically."""
@@ -593,6 +608,7 @@ class Simulator:
             raise ValueError(f"iterations must be >= 0, got {iterations}")
         self._replay_to(max(0, self.completed - iterations), [])
 
+    @_quiet
     def step_back(self) -> None:
         """Undo the last micro-op: restore and replay up to the one before it."""
         history = self._histories.get(self.completed + 1 if self._frames else self.completed)
@@ -727,8 +743,9 @@ class _Effects:
     refreshed: set[tuple[str, str | None]] = field(default_factory=set)
     # names of the arrays written, for the Event
     changed: list[str] = field(default_factory=list)
-    # (owner layer, label, array) to check for NaN and inf, in the order they were computed
-    arrays: list[tuple[str | None, str, Any]] = field(default_factory=list)
+    # (owner layer, label, array, summary) to check for NaN and inf, in the order they were
+    # computed; a finite summary (a sum or a norm already taken over the array) spares the check
+    arrays: list[tuple[str | None, str, Any, float | None]] = field(default_factory=list)
 
     def merge(self, other: _Effects) -> None:
         self.refreshed |= other.refreshed

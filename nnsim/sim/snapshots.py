@@ -12,7 +12,6 @@ so memory stays bounded on long runs while any point stays a short replay away.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,9 +47,10 @@ class Snapshot:
             {k: v.copy() for k, v in model.buffers().items()},
             {k: {s: a.copy() for s, a in st.items()} for k, st in optimizer.state.items()},
             optimizer.steps,
-            {layer.name: copy.deepcopy(layer.noise.bit_generator.state) for layer in model.walk()},
-            copy.deepcopy(stream_state),
-            copy.deepcopy(counters),
+            # a generator's .state is a fresh dict on every read, and setting it copies in
+            {layer.name: layer.noise.bit_generator.state for layer in model.walk() if layer.random},
+            stream_state,
+            dict(counters),  # numbers and flags
         )
 
     def restore(self, model: Sequential, optimizer: Optimizer) -> None:
@@ -64,7 +64,8 @@ class Snapshot:
         }
         optimizer.steps = self.optimizer_steps
         for layer in model.walk():
-            layer.noise.bit_generator.state = copy.deepcopy(self.noise[layer.name])
+            if layer.name in self.noise:
+                layer.noise.bit_generator.state = self.noise[layer.name]
 
     @property
     def nbytes(self) -> int:
