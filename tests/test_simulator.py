@@ -145,6 +145,15 @@ def test_stepping_and_running_whole_compute_the_same_bits():
     np.testing.assert_array_equal(stepped.trace.metrics[:2], whole.trace.metrics[:2])
 
 
+def test_running_whole_iterations_counts_micro_ops_like_stepping():
+    fast, slow = mlp_sim(dropout=True), mlp_sim(dropout=True)
+    last = fast.run(3)
+    while slow.completed < 3:
+        event = slow.step()
+    assert (last.index, last.phase, last.iteration) == (event.index, event.phase, 3)
+    np.testing.assert_array_equal(fast.trace.metrics[:3], slow.trace.metrics[:3])
+
+
 def test_breakpoints_fire_at_the_micro_op_that_makes_them_true():
     sim = mlp_sim(iterations=20)
     sim.add_breakpoint("iteration == 3")
@@ -179,6 +188,19 @@ def test_disabled_and_unsatisfied_breakpoints_let_the_run_finish():
     sim.add_breakpoint("iteration == 2").enabled = False
     event = sim.continue_()
     assert event.stop is None and sim.completed == 4 and sim.stopped is None
+
+
+def test_watches_read_values_without_stopping():
+    sim = mlp_sim(iterations=3)
+    sim.add_watch("grad_norm(dense1) / grad_norm(dense3)")
+    sim.add_watch("loss < 100")
+    sim.continue_()
+    values = sim.watch_values()
+    ratio = sim.latest["dense1"]["grad_norm"] / sim.latest["dense3"]["grad_norm"]
+    assert values == {"grad_norm(dense1) / grad_norm(dense3)": ratio, "loss < 100": True}
+    assert sim.completed == 3
+    with pytest.raises(ConditionError, match="unknown name 'los'"):
+        sim.add_watch("los")
 
 
 def test_a_bad_breakpoint_is_rejected_at_once():

@@ -128,3 +128,14 @@ def count_nonfinite(a):
         elif v - v != 0:  # inf - inf is NaN; finite - itself is 0
             infs += 1
     return nans, infs
+
+
+@kernel
+def squared_distance(a, b):
+    # sum (a - b)^2 in float64 over flat arrays: the size of an optimiser step, without a
+    # temporary array for the difference
+    total = 0.0
+    for i in range(a.size):
+        d = float(a[i]) - float(b[i])
+        total += d * d
+    return total

@@ -392,9 +392,13 @@ class Condition:
     def evaluate(self, ctx: Context) -> bool:
         return bool(_evaluate(self.tree, ctx))
 
+    def result(self, ctx: Context) -> float | bool:
+        """The whole expression's value: a number, or true/false for a condition."""
+        return _evaluate(self.tree, ctx)
+
     def value(self, ctx: Context) -> float | bool:
         """The value of the left side of a top-level comparison (for reports), else the
-        condition's own value."""
+        expression's own value."""
         node = self.tree
         if isinstance(node, Binary) and node.op in _COMPARISONS:
             return _evaluate(node.left, ctx)
@@ -410,4 +414,13 @@ def parse(text: str, layers: Iterable[str] = ()) -> Condition:
         raise ConditionError(
             text, 1, "a condition must be true or false: compare the value, e.g. loss > 10"
         )
+    return Condition(text, tree, frozenset(_dependencies(tree)))
+
+
+def parse_expression(text: str, layers: Iterable[str] = ()) -> Condition:
+    """Parse a watch: any expression of the language, a number or a condition."""
+    if not isinstance(text, str):
+        raise TypeError(f"an expression is a string, got {type(text).__name__}")
+    tree = _Parser(text, layers).parse()
+    _type(tree, text)
     return Condition(text, tree, frozenset(_dependencies(tree)))

@@ -40,7 +40,7 @@ from ..metrics import accuracy
 from ..model import Sequential
 from ..optim import Optimizer
 from . import diagnostics as diag
-from .conditions import Condition, parse
+from .conditions import Condition, parse, parse_expression
 from .events import PHASES, Event, Stop
 from .snapshots import Snapshot, SnapshotStore
 from .trace import Trace
@@ -134,6 +134,7 @@ class Simulator:
         self.trace = Trace([lay.name for lay in self.leaves], recurrent, trace_capacity)
         self.snapshots = SnapshotStore(every=snapshot_every)
         self.breakpoints: list[Breakpoint] = []
+        self.watches: list[Condition] = []
         self.events: deque[Event] = deque(maxlen=2000)
         self.stopped: Stop | None = None
         model.train()
@@ -269,12 +270,15 @@ class Simulator:
         before = {k: v.copy() for k, v in params.items()}
         self.optimizer.step(params, self.model.gradients())
         for layer in self.leaves:
-            keys = [f"{layer.name}.{k}" for k in layer.params]
-            if not keys:
+            if not layer.params:
                 continue
             self._weight_norms[layer.name] = diag.norm(layer.params.values())
             if not layer.frozen:
-                self._update_norms[layer.name] = diag.norm(params[k] - before[k] for k in keys)
+                moved = 0.0
+                for key, p in layer.params.items():
+                    old = before[f"{layer.name}.{key}"]
+                    moved += ke.squared_distance(p.reshape(-1), old.reshape(-1))
+                self._update_norms[layer.name] = math.sqrt(moved)
 
     # ---------------------------------------------------------------- the machine
 
@@ -492,7 +496,8 @@ class Simulator:
         for layer in self.leaves:
             metrics = self.layer_metrics(layer.name)
             verdict, why = diag.verdict(metrics, largest, self.thresholds)
-            self.latest[layer.name] = {**metrics, "verdict": verdict, "explanation": why}
+            metrics["verdict"], metrics["explanation"] = verdict, why
+            self.latest[layer.name] = metrics
             rows.append([metrics[m] for m in diag.METRICS])
             verdicts.append(verdict)
         model_values = {
@@ -578,7 +583,7 @@ class Simulator:
         event = None
         self.stopped = None
         while self.completed < self.iterations or self._frames:
-            event = self._primitive("op")
+            event = self._next()
             if event.stop is not None:
                 return event
             if not self._frames and self.completed >= self.iterations:
@@ -595,7 +600,7 @@ class Simulator:
         event = None
         self.stopped = None
         while self.completed < target:
-            event = self._primitive("op")
+            event = self._next()
             if event.stop is not None:
                 break
         return event
@@ -627,7 +632,7 @@ class Simulator:
         self._replaying = True
         try:
             while self.completed < completed:
-                self._primitive("op")
+                self._next()
             if partial:
                 self._begin_iteration()
                 for kind in partial:
@@ -638,6 +643,74 @@ class Simulator:
         while self.events and self.events[-1].index > self.event_index:
             self.events.pop()  # the undone future
 
+    # ---------------------------------------------------------------- whole iterations
+
+    def _next(self) -> Event:
+        """The next micro-op, or, at an iteration boundary with no breakpoint to watch, the
+        whole next iteration at once (the same values; see ``_whole_iteration``)."""
+        if self._frames or any(bp.enabled for bp in self.breakpoints):
+            return self._primitive("op")
+        return self._whole_iteration()
+
+    def _whole_iteration(self) -> Event:
+        """One iteration without stopping between its micro-ops: the layers' forward and
+        backward passes run back to back and the diagnostics are measured in one sweep after
+        each pass. The values are those of stepping (the same calls in the same order), and
+        ``event_index`` advances by the micro-ops the iteration holds. If a value turned
+        non-finite, the iteration is replayed micro-op by micro-op from its snapshot, so the
+        run stops exactly where stepping would have stopped."""
+        self._begin_iteration()
+        self._frames = []  # the iteration's own program is not used
+        iteration, layers = self.completed + 1, self.model.layers
+        self._histories[iteration] = ["op"] * (2 * len(layers) + 4)
+        effects = _Effects()
+        x, _ = self._load_batch()
+        effects.arrays.append((None, "batch.x", self.batch[0], None))
+        h = self._model_input(x)
+        for layer in layers:
+            h = layer.forward(h)
+        for layer in layers:
+            effects.merge(self._layer_effects(layer, "forward", whole=True))
+        d = self._compute_loss(h)
+        effects.arrays.append((None, "loss", np.array([self.loss_value]), None))
+        for layer in reversed(layers):
+            d = layer.backward(d)
+        for layer in reversed(layers):
+            effects.merge(self._layer_effects(layer, "backward", whole=True))
+        self._clip()
+        self._update()
+        for lay in self.leaves:
+            norm = self._weight_norms.get(lay.name)
+            for key, p in lay.params.items():
+                effects.arrays.append((lay.name, f"{lay.name}.{key}", p, norm))
+        self._end_iteration()
+        self.event_index += 2 * len(layers) + 4
+        if not self._nonfinite_seen and not self._replaying:
+            if self._nonfinite_stop(iteration, "update", effects.arrays) is not None:
+                return self._find_nonfinite()
+        event = Event(
+            self.event_index,
+            iteration,
+            "update",
+            None,
+            "update",
+            "optimiser update",
+            0,
+            None,
+            ("parameters",),
+        )
+        if not self._replaying:
+            self.events.append(event)
+        return event
+
+    def _find_nonfinite(self) -> Event:
+        """Replay the last iteration micro-op by micro-op up to its first non-finite value."""
+        self._replay_to(self.completed - 1, [])
+        event = self._primitive("op")
+        while event.stop is None and self._frames:
+            event = self._primitive("op")
+        return event
+
     # ---------------------------------------------------------------- breakpoints
 
     def add_breakpoint(self, condition: str) -> Breakpoint:
@@ -645,6 +718,16 @@ class Simulator:
         bp = Breakpoint(parse(condition, self.names))
         self.breakpoints.append(bp)
         return bp
+
+    def add_watch(self, expression: str) -> Condition:
+        """Keep an expression to read after every step (``watch_values``); it never stops."""
+        watch = parse_expression(expression, self.names)
+        self.watches.append(watch)
+        return watch
+
+    def watch_values(self) -> dict[str, float | bool]:
+        """The current value of every watch, by its text."""
+        return {w.text: w.result(self) for w in self.watches}
 
     def remove_breakpoint(self, condition: str) -> None:
         before = len(self.breakpoints)
