@@ -14,9 +14,8 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .scenario import ScenarioError
+from .scenario import SAMPLES, ScenarioError, find, shipped_lessons
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 GRADCHECK_TOLERANCE = 1e-4  # worst relative error allowed by `nnsim gradcheck`
 
 
@@ -79,26 +78,15 @@ def main(argv: list[str] | None = None) -> int:
 # ---------------------------------------------------------------- shared helpers
 
 
-def shipped_lessons() -> list[Path]:
-    if not SAMPLES.is_dir():
-        return []
-    return sorted(SAMPLES.glob("*.toml"))
-
-
 def resolve(name: str) -> Path:
     """A scenario path, or the file of a shipped lesson called ``name``."""
-    path = Path(name)
-    if path.exists():
-        return path
-    for lesson in shipped_lessons():
-        if lesson.stem == name or lesson.name == name:
-            return lesson
-    import difflib
-
-    names = [p.stem for p in shipped_lessons()]
-    close = difflib.get_close_matches(name, names, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else " (see `nnsim lessons`)"
-    raise UsageError(f"{name!r} is neither a scenario file nor a shipped lesson{hint}")
+    try:
+        return find(name)
+    except ScenarioError as err:
+        hint = err.message.split("lesson", 1)[1] or " (see `nnsim lessons`)"
+        raise UsageError(
+            f"{name!r} is neither a scenario file nor a shipped lesson{hint}"
+        ) from None
 
 
 def load(name: str):

@@ -337,3 +337,16 @@ def test_diagnostics_and_verdicts_every_iteration():
     assert 0 <= sim.latest["tanh1"]["saturation"] <= 1
     iterations, norms = sim.trace.series("grad_norm", "dense1")
     assert iterations.tolist() == [1, 2, 3] and norms[-1] == dense1["grad_norm"]
+
+
+def test_the_scripted_session_in_the_docstring_runs():
+    import re
+
+    import nnsim.sim.simulator as module
+
+    lines = re.findall(r"^    (\S.*)$", module.__doc__.split("\n\n")[1], re.M)
+    assert len(lines) == 5
+    printed = []
+    exec("\n".join(lines), {"print": lambda *a: printed.append(a)})  # noqa: S102
+    stop_event, grad_norm = printed[-1]
+    assert stop_event.stop.condition == "grad_norm(dense1) < 1e-8" and grad_norm < 1e-8

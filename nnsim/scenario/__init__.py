@@ -59,7 +59,33 @@ from .errors import ScenarioError, did_you_mean
 from .layers import build_layers
 from .schema import Source, Table
 
-__all__ = ["Expectation", "Scenario", "ScenarioError", "load"]
+__all__ = ["Expectation", "SAMPLES", "Scenario", "ScenarioError", "load", "shipped_lessons"]
+
+#: Where the shipped lessons live (the repository's samples/ folder).
+SAMPLES = Path(__file__).resolve().parent.parent.parent / "samples"
+
+
+def shipped_lessons() -> list[Path]:
+    """The lesson files under samples/, by name."""
+    return sorted(SAMPLES.glob("*.toml")) if SAMPLES.is_dir() else []
+
+
+def find(name: str | Path) -> Path:
+    """A scenario file's path, or the file of the shipped lesson called ``name``."""
+    path = Path(name)
+    if path.exists() or path.suffix == ".toml" or len(path.parts) > 1:
+        return path
+    for lesson in shipped_lessons():
+        if lesson.stem == str(name):
+            return lesson
+    names = [p.stem for p in shipped_lessons()]
+    raise ScenarioError(
+        path,
+        None,
+        [],
+        f"neither a scenario file nor a shipped lesson{did_you_mean(str(name), names)}",
+    )
+
 
 TABLES = ["lesson", "data", "model", "train", "diagnostics", "breakpoints", "expect"]
 
@@ -133,8 +159,9 @@ class Scenario:
 
 
 def load(path: str | Path) -> Scenario:
-    """Read, check and prepare a scenario file (data generated, model built and checked)."""
-    path = Path(path)
+    """Read, check and prepare a scenario file (data generated, model built and checked);
+    ``path`` may also name a shipped lesson, such as "vanishing_sigmoid"."""
+    path = find(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

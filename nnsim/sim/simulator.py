@@ -1,10 +1,10 @@
 """The step-through simulator: one training iteration as a program of micro-ops.
 
-    sim = Simulator(model, CrossEntropyLoss(), SGD(0.1), (x, y), batch_size=32, iterations=200)
-    sim.add_breakpoint("grad_norm(dense1) < 1e-6")
-    event = sim.step()                 # load the first batch
-    event = sim.run_to("dense3", "backward")
-    sim.continue_()                    # until a breakpoint, a NaN, or iteration 200
+    from nnsim.scenario import load
+    sim = load("vanishing_sigmoid").simulator()     # or Simulator(model, loss, optimizer, data)
+    sim.add_breakpoint("grad_norm(dense1) < 1e-8")   # stop when the first layer's gradient dies
+    print(sim.run_to("dense13", "backward"), sim.step_into())
+    print(sim.continue_(), sim.layer_metrics("dense1")["grad_norm"])
 
 One iteration is: load a batch; forward through each layer; the loss; backward through each
 layer in reverse; gradient clipping; the optimiser update. ``step()`` runs the next micro-op at
