@@ -1,6 +1,6 @@
 """Training throughput: the simulator against a hand-written PyTorch CPU loop, side by side.
 
-    python benchmarks/bench_training.py [--seconds 3] [--long] [--json benchmarks/results/training.json]
+    python benchmarks/bench_training.py [--seconds 3] [--long] [--json FILE]
 
 Cases (float32, the same architecture, batch size and optimiser on both sides):
 - "MLP": the vanishing lesson's 12 x 32 sigmoid MLP on spirals, batch 50, SGD;
@@ -165,7 +165,8 @@ def main() -> None:
     rows = []
     threads = torch.get_num_threads() if torch else "-"
     print(f"iterations per second, float32; torch threads {threads}")
-    header = f"{'case':6s} {'simulator':>10s} {'bare':>10s} {'torch':>10s} {'sim/torch':>10s} {'overhead':>9s}"
+    columns = ("simulator", "bare", "torch", "sim/torch")
+    header = f"{'case':6s} " + " ".join(f"{c:>10s}" for c in columns) + f" {'overhead':>9s}"
     print(header)
     print("-" * len(header))
     for kind, make in (("MLP", mlp_case), ("CNN", cnn_case)):
