@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-try:
-    import torch
-except ImportError:
-    torch = None
+if "--long-child" not in sys.argv:  # the memory child must not carry PyTorch's 250 MB
+    try:
+        import torch
+    except ImportError:
+        torch = None
 
 from nnsim.data import load_digits, spirals, upsample  # noqa: E402
 from nnsim.layers import Conv2d, Dense, Flatten, MaxPool2d, ReLU, Sigmoid  # noqa: E402
@@ -143,7 +145,19 @@ def torch_rate(kind, seconds):
 
 
 def long_run_memory(iterations: int = 100_000) -> tuple[float, float]:
-    """(seconds, peak resident MB) of a small model run for ``iterations``."""
+    """(seconds, peak resident MB) of a small model run for ``iterations``, measured in a
+    fresh process that never imports PyTorch (which alone adds about 250 MB)."""
+    child = subprocess.run(
+        [sys.executable, __file__, "--long-child", str(iterations)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(child.stdout)
+    return result["seconds"], result["peak_rss_mb"]
+
+
+def _long_child(iterations: int) -> None:
     data = spirals(100, seed=0)
     model = Sequential([Dense(16), ReLU(), Dense(16), ReLU(), Dense(2)], input_shape=(2,))
     sim = Simulator(
@@ -152,11 +166,17 @@ def long_run_memory(iterations: int = 100_000) -> tuple[float, float]:
     start = time.perf_counter()
     sim.continue_()
     seconds = time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return seconds, peak_kb / 1024
+    # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across exec, so it would
+    # report the parent's size (PyTorch included) at the fork
+    status = Path("/proc/self/status").read_text()
+    peak_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
+    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_kb / 1024}))
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--long-child"]:
+        _long_child(int(sys.argv[2]))
+        return
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--long", action="store_true")
