@@ -128,21 +128,3 @@ def verdict(
     if not math.isnan(metrics["update_ratio"]):
         parts.append(f"updates {metrics['update_ratio']:.1e} of the weights")
     return "healthy", ("; ".join(parts) or "nothing out of range") + "."
-
-
-def layer_metrics(layer: Layer, update_norm: float | None) -> dict[str, float]:
-    """Every metric of one layer, from its current state."""
-    mean, std, saturation, dead = activation_stats(layer)
-    weights = weight_norm(layer)
-    ratio = math.nan
-    if update_norm is not None and weights > 0:
-        ratio = update_norm / weights
-    return {
-        "act_mean": mean,
-        "act_std": std,
-        "saturation": saturation,
-        "dead_fraction": dead,
-        "grad_norm": grad_norm(layer),
-        "weight_norm": weights,
-        "update_ratio": ratio,
-    }
