@@ -121,7 +121,7 @@ def _calls(dtype: np.dtype) -> list[tuple[str, Callable[[], object]]]:
             lambda: (
                 ke.activation_stats(x2, 4, np.empty(3, np.bool_), np.empty(4)),
                 ke.count_nonfinite(x2.reshape(-1)),
-                ke.squared_distance(x2.reshape(-1), x2.reshape(-1)),
+                ke.norm_and_step(x2.reshape(-1), x2.reshape(-1)),
             ),
         ),
     ]

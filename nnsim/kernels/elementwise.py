@@ -77,15 +77,17 @@ def activation_stats(y, code, unit_alive, out):
     # (code 1 sigmoid: y(1-y) < 0.0125; 2 tanh: 1-y^2 < 0.05; 3 softsign: (1-|y|)^2 < 0.05;
     # 0: not an activation, reported as NaN). "Dead": units whose output is 0 for every
     # example (code 4 ReLU only, else NaN). float64 sums, serial, so repeats are identical.
+    # unit_alive: (U,) scratch for code 4; any size for the other codes
     n, units = y.shape
     total = 0.0
     saturated = 0
-    unit_alive[:] = False
+    if code == 4:
+        unit_alive[:] = False
     for i in range(n):
         for u in range(units):
             v = float(y[i, u])
             total += v
-            if v != 0.0:
+            if code == 4 and v != 0.0:
                 unit_alive[u] = True
             if code == 1:
                 if v * (1.0 - v) < 0.0125:
@@ -131,11 +133,14 @@ def count_nonfinite(a):
 
 
 @kernel
-def squared_distance(a, b):
-    # sum (a - b)^2 in float64 over flat arrays: the size of an optimiser step, without a
-    # temporary array for the difference
-    total = 0.0
-    for i in range(a.size):
-        d = float(a[i]) - float(b[i])
-        total += d * d
-    return total
+def norm_and_step(p, old):
+    # (sum p^2, sum (p - old)^2) in float64 in one pass: a parameter's size and the size of
+    # the optimiser step that just changed it
+    size = 0.0
+    step = 0.0
+    for i in range(p.size):
+        v = float(p[i])
+        d = v - float(old[i])
+        size += v * v
+        step += d * d
+    return size, step

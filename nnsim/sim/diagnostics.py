@@ -60,22 +60,31 @@ def norm(arrays) -> float:
     """The L2 norm of several arrays together, accumulated in float64."""
     total = 0.0
     for a in arrays:
-        total += ke.sum_of_squares(np.ascontiguousarray(a).reshape(-1))
+        total += ke.sum_of_squares(a.reshape(-1))  # a copy only if ``a`` is not contiguous
     return math.sqrt(total)
+
+
+_NOT_APPLICABLE = (math.nan,) * 4
+_NO_UNITS = np.empty(1, dtype=np.bool_)
 
 
 def activation_stats(layer: Layer) -> tuple[float, float, float, float]:
     """(act_mean, act_std, saturation, dead_fraction) of the layer's last output."""
     y = layer.output
-    if y is None or not isinstance(y, np.ndarray) or y.dtype.kind != "f" or y.size == 0:
-        return (math.nan,) * 4
-    code = _ACTIVATION_CODES.get(getattr(layer, "function", ""), 0)
-    if type(layer).__name__ == "ReLU":
-        code = 4
-    y2 = np.ascontiguousarray(y).reshape(y.shape[0], -1)  # (N, units)
+    if not isinstance(y, np.ndarray) or y.dtype.kind != "f" or y.size == 0:
+        return _NOT_APPLICABLE
+    code = (
+        4
+        if type(layer).__name__ == "ReLU"
+        else _ACTIVATION_CODES.get(getattr(layer, "function", ""), 0)
+    )
+    y2 = y.reshape(y.shape[0], -1)  # (N, units)
+    if not y2.flags.c_contiguous:
+        y2 = np.ascontiguousarray(y2)
+    alive = np.empty(y2.shape[1], dtype=np.bool_) if code == 4 else _NO_UNITS
     out = np.empty(4)
-    ke.activation_stats(y2, code, np.empty(y2.shape[1], dtype=np.bool_), out)
-    return tuple(float(v) for v in out)
+    ke.activation_stats(y2, code, alive, out)
+    return tuple(out.tolist())
 
 
 def grad_norm(layer: Layer) -> float:
@@ -91,34 +100,64 @@ def weight_norm(layer: Layer) -> float:
     return norm(params) if params else math.nan
 
 
-def verdict(
-    metrics: dict[str, float], largest_grad_norm: float, thresholds: Thresholds
-) -> tuple[str, str]:
-    """(verdict, one-line explanation) for one layer's metrics."""
-    g = metrics["grad_norm"]
+def classify(metrics: dict[str, float], largest_grad_norm: float, thresholds: Thresholds) -> str:
+    """The verdict for one layer's metrics (the rules of the module docstring)."""
+    return classify_row([metrics[m] for m in METRICS], largest_grad_norm, thresholds)
+
+
+_SATURATION, _DEAD = METRICS.index("saturation"), METRICS.index("dead_fraction")
+_GRAD = METRICS.index("grad_norm")
+
+
+def classify_row(row: list[float], largest_grad_norm: float, thresholds: Thresholds) -> str:
+    """``classify`` for a row of values in the order of METRICS."""
+    g = row[_GRAD]
     if not math.isnan(g):
         if not math.isfinite(g) or g > thresholds.exploding:
-            return "exploding", (
-                f"gradient norm {g:.3g} is above {thresholds.exploding:g}: updates overshoot; "
-                "lower the learning rate, clip the gradients or start from smaller weights"
-            )
+            return "exploding"
         relative = g / largest_grad_norm if largest_grad_norm > 0 else 1.0
         if g < thresholds.vanishing_absolute or relative < thresholds.vanishing:
-            return "vanishing", (
-                f"gradient norm {g:.2g} is {relative:.1e} of the largest layer's: this layer "
-                "barely learns; ReLU, careful initialisation, batch norm or shortcuts help"
-            )
-    dead = metrics["dead_fraction"]
-    if dead > thresholds.dead:
-        return "dead", (
-            f"{dead:.0%} of the units output 0 for every example, so no gradient reaches "
-            "their weights; a smaller learning rate, He initialisation or LeakyReLU help"
+            return "vanishing"
+    if row[_DEAD] > thresholds.dead:
+        return "dead"
+    if row[_SATURATION] > thresholds.saturated:
+        return "saturated"
+    return "healthy"
+
+
+def largest_grad_norm(rows: np.ndarray, has_params: np.ndarray) -> float:
+    """The largest finite grad_norm among the layers with parameters (the vanishing scale)."""
+    norms = rows[has_params, _GRAD]
+    norms = norms[np.isfinite(norms)]
+    return float(norms.max()) if norms.size else 0.0
+
+
+def explain(
+    kind: str, metrics: dict[str, float], largest_grad_norm: float, thresholds: Thresholds
+) -> str:
+    """The one-line explanation of a verdict, in plain language."""
+    g = metrics["grad_norm"]
+    if kind == "exploding":
+        return (
+            f"gradient norm {g:.3g} is above {thresholds.exploding:g}: updates overshoot; "
+            "lower the learning rate, clip the gradients or start from smaller weights"
         )
-    saturation = metrics["saturation"]
-    if saturation > thresholds.saturated:
-        return "saturated", (
-            f"{saturation:.0%} of the outputs sit where the activation is flat, which "
-            "shrinks the gradient 20x or more; smaller weights or normalised inputs help"
+    if kind == "vanishing":
+        relative = g / largest_grad_norm if largest_grad_norm > 0 else 1.0
+        return (
+            f"gradient norm {g:.2g} is {relative:.1e} of the largest layer's: this layer "
+            "barely learns; ReLU, careful initialisation, batch norm or shortcuts help"
+        )
+    if kind == "dead":
+        return (
+            f"{metrics['dead_fraction']:.0%} of the units output 0 for every example, so no "
+            "gradient reaches their weights; a smaller learning rate, He initialisation or "
+            "LeakyReLU help"
+        )
+    if kind == "saturated":
+        return (
+            f"{metrics['saturation']:.0%} of the outputs sit where the activation is flat, "
+            "which shrinks the gradient 20x or more; smaller weights or normalised inputs help"
         )
     parts = []
     if not math.isnan(g):
@@ -127,4 +166,32 @@ def verdict(
         parts.append(f"weights {metrics['weight_norm']:.2g}")
     if not math.isnan(metrics["update_ratio"]):
         parts.append(f"updates {metrics['update_ratio']:.1e} of the weights")
-    return "healthy", ("; ".join(parts) or "nothing out of range") + "."
+    return ("; ".join(parts) or "nothing out of range") + "."
+
+
+def verdict(
+    metrics: dict[str, float], largest_grad_norm: float, thresholds: Thresholds
+) -> tuple[str, str]:
+    """(verdict, one-line explanation) for one layer's metrics."""
+    kind = classify(metrics, largest_grad_norm, thresholds)
+    return kind, explain(kind, metrics, largest_grad_norm, thresholds)
+
+
+class Report(dict):
+    """A layer's metrics plus its "verdict"; the "explanation" is written on first read,
+    since formatting text for every layer of every iteration would cost more than the
+    metrics themselves."""
+
+    def __init__(
+        self, metrics: dict[str, float], kind: str, largest: float, thresholds: Thresholds
+    ) -> None:
+        super().__init__(metrics)
+        self._context = (largest, thresholds)
+        self["verdict"] = kind
+
+    def __missing__(self, key: str):
+        if key != "explanation":
+            raise KeyError(key)
+        metrics = {m: self[m] for m in METRICS}
+        self["explanation"] = explain(self["verdict"], metrics, *self._context)
+        return self["explanation"]

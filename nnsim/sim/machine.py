@@ -102,8 +102,9 @@ class Machine:
             return request.direction
         return request.phase or frame.phase
 
-    def _begin_iteration(self) -> None:
-        self.snapshots.add(self._snapshot())
+    def _begin_iteration(self, snapshot: bool = True) -> None:
+        if snapshot or self.completed % self.snapshots.every == 0:
+            self.snapshots.add(self._snapshot())
         keep = self.completed - self.snapshots.recent
         self._histories = {k: v for k, v in self._histories.items() if k > keep}
         self._histories[self.completed + 1] = []
@@ -295,21 +296,24 @@ class Machine:
                 fired = fired or Stop("breakpoint", iteration, phase, layer, bp.text)
         return fired
 
-    def _next(self) -> Event:
+    def _next(self, last: bool = True) -> Event:
         """The next micro-op, or, at an iteration boundary with no breakpoint to watch, the
-        whole next iteration at once (the same values; see ``_whole_iteration``)."""
+        whole next iteration at once (the same values; see ``_whole_iteration``). ``last``:
+        this is the final iteration of a run, whose start a step back may want."""
         if self._frames or any(bp.enabled for bp in self.breakpoints):
             return self._primitive("op")
-        return self._whole_iteration()
+        return self._whole_iteration(snapshot=last)
 
-    def _whole_iteration(self) -> Event:
+    def _whole_iteration(self, snapshot: bool = True) -> Event:
         """One iteration without stopping between its micro-ops: the layers' forward and
         backward passes run back to back and the diagnostics are measured in one sweep after
         each pass. The values are those of stepping (the same calls in the same order), and
         ``event_index`` advances by the micro-ops the iteration holds. If a value turned
         non-finite, the iteration is replayed micro-op by micro-op from its snapshot, so the
-        run stops exactly where stepping would have stopped."""
-        self._begin_iteration()
+        run stops exactly where stepping would have stopped. Its start is snapshotted when
+        ``snapshot`` (or on the store's sparse grid): a long run keeps only those, and a
+        rewind replays from the nearest one."""
+        self._begin_iteration(snapshot)
         self._frames = []  # the iteration's own program is not used
         iteration, layers = self.completed + 1, self.model.layers
         self._histories[iteration] = ["op"] * (2 * len(layers) + 4)

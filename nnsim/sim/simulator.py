@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -105,6 +104,7 @@ class Simulator(Machine, Inspection):
         self.clip_norm, self.clip_value = clip_norm, clip_value
         self.thresholds = thresholds or diag.Thresholds()
         self.leaves = list(model.leaves())
+        self._has_params = np.array([bool(lay.param_shapes()) for lay in self.leaves])
         self.names = [layer.name for layer in model.walk() if layer is not model]
         self._by_name = {layer.name: layer for layer in model.walk()}
         recurrent = {
@@ -141,7 +141,7 @@ class Simulator(Machine, Inspection):
         self._dh_norms: dict[str, np.ndarray] = {}
         self._fresh: set[tuple[str, str | None]] = set()
         self._nonfinite_seen = False
-        self.latest: dict[str, dict[str, Any]] = {}
+        self._diagnostics: tuple[np.ndarray, list[str], float] | None = None
 
     # What a snapshot keeps of the simulator itself. Everything else it tracks (losses,
     # metrics, verdicts) is recomputed by the replay that always follows a restore: a rewind
@@ -215,12 +215,13 @@ class Simulator(Machine, Inspection):
         for layer in self.leaves:
             if not layer.params:
                 continue
-            self._weight_norms[layer.name] = diag.norm(layer.params.values())
+            size = moved = 0.0
+            for key, p in layer.params.items():
+                old = before.get(f"{layer.name}.{key}", p)  # a frozen layer did not move
+                sq, step = ke.norm_and_step(p.reshape(-1), old.reshape(-1))
+                size, moved = size + sq, moved + step
+            self._weight_norms[layer.name] = math.sqrt(size)
             if not layer.frozen:
-                moved = 0.0
-                for key, p in layer.params.items():
-                    old = before[f"{layer.name}.{key}"]
-                    moved += ke.squared_distance(p.reshape(-1), old.reshape(-1))
                 self._update_norms[layer.name] = math.sqrt(moved)
 
     def _end_iteration(self) -> None:
@@ -235,17 +236,19 @@ class Simulator(Machine, Inspection):
         self._record_diagnostics()
 
     def _record_diagnostics(self) -> None:
-        largest = max(
-            (self._grad_norms.get(lay.name, 0.0) for lay in self.leaves if lay.params), default=0.0
-        )
-        rows, verdicts = [], []
-        for layer in self.leaves:
-            metrics = self.layer_metrics(layer.name)
-            verdict, why = diag.verdict(metrics, largest, self.thresholds)
-            metrics["verdict"], metrics["explanation"] = verdict, why
-            self.latest[layer.name] = metrics
-            rows.append([metrics[m] for m in diag.METRICS])
-            verdicts.append(verdict)
+        nan = math.nan
+        rows = np.empty((len(self.leaves), len(diag.METRICS)))  # (layers, metrics)
+        for i, layer in enumerate(self.leaves):
+            name = layer.name
+            weights = self._weight_norms.get(name, nan)
+            update = self._update_norms.get(name)
+            rows[i, :4] = self._act.get(name, (nan, nan, nan, nan))
+            rows[i, 4] = self._grad_norms.get(name, nan)
+            rows[i, 5] = weights
+            rows[i, 6] = update / weights if update is not None and weights > 0 else nan
+        largest = diag.largest_grad_norm(rows, self._has_params)
+        verdicts = [diag.classify_row(row, largest, self.thresholds) for row in rows.tolist()]
+        self._diagnostics = (rows, verdicts, largest)
         model_values = {
             "loss": self.loss_value,
             "accuracy": self.accuracy,
@@ -254,7 +257,20 @@ class Simulator(Machine, Inspection):
             "global_grad_norm": self.global_grad_norm,
         }
         dh = {k: v for k, v in self._dh_norms.items() if k in self.trace.dh_norms}
-        self.trace.append(self.completed, model_values, np.array(rows), verdicts, dh)
+        self.trace.append(self.completed, model_values, rows, verdicts, dh)
+
+    @property
+    def latest(self) -> dict[str, diag.Report]:
+        """Every layer's diagnostics and verdict after the last completed iteration."""
+        if self._diagnostics is None:
+            return {}
+        rows, verdicts, largest = self._diagnostics
+        return {
+            layer.name: diag.Report(
+                dict(zip(diag.METRICS, row, strict=True)), verdict, largest, self.thresholds
+            )
+            for layer, row, verdict in zip(self.leaves, rows.tolist(), verdicts, strict=True)
+        }
 
     @quiet
     def step(self) -> Event:
@@ -327,7 +343,7 @@ class Simulator(Machine, Inspection):
         event = None
         self.stopped = None
         while self.completed < self.iterations or self._frames:
-            event = self._next()
+            event = self._next(last=self.completed + 1 >= self.iterations)
             if event.stop is not None:
                 return event
             if not self._frames and self.completed >= self.iterations:
@@ -344,7 +360,7 @@ class Simulator(Machine, Inspection):
         event = None
         self.stopped = None
         while self.completed < target:
-            event = self._next()
+            event = self._next(last=self.completed + 1 >= target)
             if event.stop is not None:
                 break
         return event
