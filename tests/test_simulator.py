@@ -350,3 +350,15 @@ def test_the_scripted_session_in_the_docstring_runs():
     exec("\n".join(lines), {"print": lambda *a: printed.append(a)})  # noqa: S102
     stop_event, grad_norm = printed[-1]
     assert stop_event.stop.condition == "grad_norm(dense1) < 1e-8" and grad_norm < 1e-8
+
+
+def test_a_layer_breakpoint_stops_before_each_of_its_micro_ops():
+    sim = mlp_sim(iterations=5)
+    assert sim.toggle_layer_breakpoint("dense2") is True  # inside res1
+    event = sim.continue_()
+    assert event.stop.condition == "at dense2" and sim.next_op == ("forward", "dense2")
+    assert event.layer == "block1" and event.what == "enter"  # it stepped into the blocks
+    event = sim.continue_()
+    assert sim.next_op == ("backward", "dense2") and event.stop.iteration == 1
+    assert sim.toggle_layer_breakpoint("dense2") is False
+    assert sim.continue_().stop is None and sim.completed == 5

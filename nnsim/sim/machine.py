@@ -251,6 +251,12 @@ class Machine:
             stop = self._nonfinite_stop(iteration, phase, effects.arrays)
         if stop is None and not self._replaying:
             stop = self._breakpoint_stop(iteration, phase, layer, effects.refreshed)
+        if stop is None and self.layer_breakpoints and not self._replaying and self._frames:
+            next_phase, next_layer = self.next_op
+            if next_layer in self.layer_breakpoints:
+                stop = Stop(
+                    "breakpoint", self.completed + 1, next_phase, next_layer, f"at {next_layer}"
+                )
         event = Event(
             self.event_index,
             iteration,
@@ -300,7 +306,13 @@ class Machine:
         """The next micro-op, or, at an iteration boundary with no breakpoint to watch, the
         whole next iteration at once (the same values; see ``_whole_iteration``). ``last``:
         this is the final iteration of a run, whose start a step back may want."""
-        if self._frames or any(bp.enabled for bp in self.breakpoints):
+        if self.layer_breakpoints and self._frames:
+            request = self._frames[-1].pending
+            if isinstance(request, Child) and request.layer.name not in self.layer_breakpoints:
+                inside = {lay.name for lay in request.layer.walk()}
+                if inside & self.layer_breakpoints:  # a breakpoint waits inside this block
+                    return self._primitive("into")
+        if self._frames or self.layer_breakpoints or any(bp.enabled for bp in self.breakpoints):
             return self._primitive("op")
         return self._whole_iteration(snapshot=last)
 

@@ -114,6 +114,7 @@ class Simulator(Machine, Inspection):
         self.snapshots = SnapshotStore(every=snapshot_every)
         self.breakpoints: list[Breakpoint] = []
         self.watches: list[Condition] = []
+        self.layer_breakpoints: set[str] = set()  # stop before any micro-op of these layers
         self.events: deque[Event] = deque(maxlen=2000)
         self.stopped: Stop | None = None
         model.train()
@@ -410,6 +411,16 @@ class Simulator(Machine, Inspection):
         while event.stop is None and self._frames:
             event = self._primitive("op")
         return event
+
+    def toggle_layer_breakpoint(self, layer: str) -> bool:
+        """Stop (in continue_ and run) just before any micro-op of ``layer``, like a line
+        breakpoint in a debugger; call again to remove it. Returns whether it is now set."""
+        self.layer(layer)  # a KeyError for an unknown name
+        if layer in self.layer_breakpoints:
+            self.layer_breakpoints.discard(layer)
+            return False
+        self.layer_breakpoints.add(layer)
+        return True
 
     def add_breakpoint(self, condition: str) -> Breakpoint:
         """Stop whenever ``condition`` becomes true; a bad condition raises ConditionError."""
