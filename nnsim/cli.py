@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--arch", help="a classic architecture: lenet5, alexnet, ... resnet34")
     summary.add_argument("--json", action="store_true")
 
+    tui = sub.add_parser("tui", help="open the terminal interface on a scenario (the default)")
+    tui.add_argument("scenario", nargs="?")
+
     lessons = sub.add_parser("lessons", help="list the shipped lessons")
     lessons.add_argument("--json", action="store_true")
 
@@ -313,7 +316,15 @@ def cmd_gradcheck(args) -> int:
     return 0 if passed else 1
 
 
+def cmd_tui(args) -> int:
+    raise UsageError(
+        "the interface is started by the `nnsim` console command (or `python -m tui`); "
+        "this module is the headless part"
+    )
+
+
 COMMANDS = {
+    "tui": cmd_tui,
     "run": cmd_run,
     "verify": cmd_verify,
     "summary": cmd_summary,

@@ -1,0 +1,7 @@
+"""`python -m tui [SCENARIO]`."""
+
+import sys
+
+from .launch import main
+
+sys.exit(main())

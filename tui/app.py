@@ -1,0 +1,98 @@
+"""The nnsim terminal interface: composes the screens; the work happens in the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from nnsim.scenario import ScenarioError, load
+
+from .runner import Runner
+from .screens.help import HelpScreen
+from .screens.loading import LoadingScreen
+from .screens.main import MainScreen
+from .screens.picker import PickerScreen
+
+ACTIONS = [  # (palette title, help, action on the main screen)
+    ("Next", "run the next micro-op (n)", "command('step')"),
+    ("Step into", "enter a block or a recurrent layer's time steps (s)", "command('step_into')"),
+    ("Step out", "finish the enclosing block or the current pass (o)", "command('step_out')"),
+    ("Finish the pass", "finish the forward or backward pass (f)", "command('finish_pass')"),
+    ("Continue", "run until a breakpoint, a NaN or the last iteration (c)", "command('continue')"),
+    ("Pause", "pause a running continue (p)", "pause"),
+    ("Step back", "undo the last micro-op by rewind and replay ([)", "command('step_back')"),
+    ("Step forward", "redo the next micro-op (])", "command('step_forward')"),
+    ("Rewind one iteration", "back to the start of the previous iteration", "command('rewind')"),
+    ("Toggle breakpoint", "stop before the highlighted layer runs (b)", "toggle_breakpoint"),
+    ("Breakpoints", "list, add, enable or delete breakpoint conditions (B)", "breakpoints"),
+    ("Weights tab", "inspect the weights (1)", "tab('weights')"),
+    ("Activations tab", "inspect the outputs (2)", "tab('activations')"),
+    ("Gradients tab", "inspect the gradients (3)", "tab('gradients')"),
+    ("Time steps tab", "inspect a recurrent layer's steps (4)", "tab('time')"),
+]
+
+
+class NnsimApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "nnsim"
+    BINDINGS = [
+        Binding("f1,question_mark", "help", "help"),
+        Binding("ctrl+s", "screenshot_svg", "screenshot"),
+        Binding("ctrl+q", "quit", "quit"),
+    ]
+
+    def __init__(self, scenario: str | Path | None = None, warm: bool = True) -> None:
+        super().__init__()
+        self.scenario_name = scenario
+        self.warm = warm
+
+    def on_mount(self) -> None:
+        if self.scenario_name is None:
+            self.push_screen(PickerScreen(), self._open)
+        else:
+            self._open(str(self.scenario_name))
+
+    def _open(self, name: str | None) -> None:
+        if name is None:
+            return
+        try:
+            runner = Runner(load(name))
+        except ScenarioError as err:
+            self.notify(str(err), title="cannot open the scenario", severity="error", timeout=20)
+            if self.scenario_name is not None:
+                self.exit(return_code=2, message=str(err))
+            return
+        main = MainScreen(runner)
+        if self.warm:
+            self.push_screen(LoadingScreen(), lambda _: self.push_screen(main))
+        else:
+            self.push_screen(main)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_screenshot_svg(self) -> None:
+        path = self.save_screenshot()
+        self.notify(f"saved {path}", title="screenshot")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Help", "every key (F1)", self.action_help)
+        yield SystemCommand(
+            "Screenshot", "save an SVG of the screen (ctrl+s)", self.action_screenshot_svg
+        )
+        if isinstance(screen, MainScreen):
+            for title, help_text, action in ACTIONS:
+                yield SystemCommand(title, help_text, lambda a=action: screen.run_action(a))
+
+
+def run(scenario: str | None = None) -> int:
+    """Start the interface (on the lesson picker without a scenario)."""
+    app = NnsimApp(scenario)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,121 @@
+"""Runs simulator commands in a thread worker and hands the screen consistent Views.
+
+The worker holds ``lock`` while the simulator computes; the screen builds its View under the
+same lock, so it never reads arrays mid-update. ``continue`` runs one iteration at a time and
+checks ``pause`` in between, so `p` takes effect within one iteration.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from nnsim.scenario import Scenario
+from nnsim.sim import Event, Simulator
+
+from .view import View, build_view
+
+COMMANDS = ("step", "step_into", "step_out", "finish_pass", "continue", "step_back", "rewind")
+
+
+class Runner:
+    """The simulator of one scenario, the inspection selection, and the commands on them."""
+
+    def __init__(self, scenario: Scenario, simulator: Simulator | None = None) -> None:
+        self.scenario = scenario
+        self.sim = simulator or scenario.simulator()
+        self.summary_rows = self.sim.model.summary().rows
+        self.lock = threading.Lock()
+        self.pause = threading.Event()
+        self.busy = False
+        self.selected: str | None = next(
+            (r["name"] for r in self.summary_rows if not r["block"]), None
+        )
+        self.tab = "activations"
+        self.index = 0
+        self.expectations = [e.check for e in scenario.expectations]
+
+    # ---------------------------------------------------------------- commands (worker thread)
+
+    def execute(self, command: str, report: Callable[[Event | None], None]) -> Event | None:
+        """Run ``command``; ``report`` is called now and then during a long continue."""
+        sim = self.sim
+        self.pause.clear()
+        self.busy = True
+        try:
+            if command == "continue":
+                return self._continue(report)
+            with self.lock:
+                if command == "step":
+                    return sim.step()
+                if command == "step_into":
+                    return sim.step_into()
+                if command == "step_out":
+                    return sim.step_out() if sim.depth else self._finish_pass()
+                if command == "finish_pass":
+                    return self._finish_pass()
+                if command == "step_back":
+                    sim.step_back()
+                    return sim.events[-1] if sim.events else None
+                if command == "rewind":
+                    sim.rewind(1)
+                    return sim.events[-1] if sim.events else None
+            raise ValueError(f"unknown command {command!r}; commands: {', '.join(COMMANDS)}")
+        finally:
+            self.busy = False
+
+    def _finish_pass(self) -> Event:
+        """Finish the current pass (leaving any block first), like pudb's `f`."""
+        sim = self.sim
+        event = None
+        while sim.depth and (event is None or event.stop is None):
+            event = sim.step_out()
+        if event is not None and event.stop is not None:
+            return event
+        return sim.step_out()
+
+    def _continue(self, report: Callable[[Event | None], None]) -> Event | None:
+        sim = self.sim
+        event, last_report = None, 0.0
+        sim.stopped = None
+        while not self.pause.is_set():
+            if sim.completed >= sim.iterations and not sim.depth and sim.phase == "batch":
+                break
+            with self.lock:
+                event = sim.run(1)
+            if event is None or event.stop is not None:
+                break
+            now = time.monotonic()
+            if now - last_report > 0.1:
+                report(event)
+                last_report = now
+        return event
+
+    # ---------------------------------------------------------------- what the screen shows
+
+    def view(self) -> View:
+        with self.lock:
+            return build_view(
+                self.sim, self.summary_rows, self.selected, self.tab, self.index, self.expectations
+            )
+
+    def try_view(self, timeout: float = 0.05) -> View | None:
+        """A View if the worker is between steps within ``timeout``, else None."""
+        if not self.lock.acquire(timeout=timeout):
+            return None
+        try:
+            return build_view(
+                self.sim, self.summary_rows, self.selected, self.tab, self.index, self.expectations
+            )
+        finally:
+            self.lock.release()
+
+    def move_selection(self, step: int) -> None:
+        """Select the previous/next layer (u/d), skipping nothing: blocks can be inspected too."""
+        names = [r["name"] for r in self.summary_rows]
+        if not names:
+            return
+        current = names.index(self.selected) if self.selected in names else 0
+        self.selected = names[max(0, min(len(names) - 1, current + step))]
+        self.index = 0

@@ -1,0 +1,51 @@
+"""F1 / ?: every key, grouped as in pudb."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """
+# nnsim keys
+
+| key | does |
+|---|---|
+| `n` | next: run the next micro-op (a layer or block whole) |
+| `s` | step into a block (Residual, Concat) or a recurrent layer's time steps |
+| `o` | step out of the enclosing block, or finish the current pass |
+| `f` | finish the current pass (forward or backward) |
+| `c` | continue until a breakpoint, a NaN/inf, or the last iteration |
+| `p` | pause a running continue (within one iteration) |
+| `[` / `]` | step back / forward through history (rewind and replay) |
+| `b` | breakpoint on the highlighted layer (stop before it runs) |
+| `B` | breakpoint list and editor: conditions such as `grad_norm(dense1) < 1e-6` |
+| `u` / `d`, arrows | move the inspection up / down the layers without running |
+| `1` `2` `3` `4` | inspector: weights, activations, gradients, time steps |
+| `,` / `.` | previous / next slice (filter, channel, W or b, gate) |
+| `-` / `=` | zoom the heatmap out / in |
+| `ctrl+p` | command palette: every action |
+| `ctrl+s` | save an SVG screenshot |
+| `F1` / `?` | this help |
+| `ctrl+q` | quit |
+
+Heatmaps: blue is negative, white zero, red positive, on a scale symmetric around 0;
+`?` marks NaN and `!` marks inf. The model tree shows ▶ before the layer whose forward
+pass runs next and ◀ in the backward pass; badges mark vanishing, exploding, saturated and
+dead layers.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss(None)", "close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 90%; max-width: 96; height: 90%;
+        border: thick $accent; background: $surface; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Markdown(HELP)

@@ -1,0 +1,85 @@
+"""Gradient flow and the loss curves, as text charts that survive NaN and inf."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rich.text import Text
+from textual.widgets import Static
+
+from nnsim.report import sparkline
+
+from ..view import View
+
+
+def _fmt(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float) and math.isinf(value):
+        return "inf"
+    return f"{value:.1e}"
+
+
+class GradientFlow(Static):
+    """Per-layer gradient norms on one log scale (this iteration and the last 60), and
+    ||dL/dh_t|| against t for recurrent layers."""
+
+    def show(self, view: View) -> None:
+        rows = [r for r in view.layers if r.params and not r.block]
+        text = Text("gradient norm per layer, log scale\n", style="bold")
+        values = [r.grad_norm for r in rows if r.grad_norm and math.isfinite(r.grad_norm)]
+        values = [v for v in values if v > 0]
+        if not values:
+            text.append("(no gradients yet: step through a backward pass)", style="dim")
+            self.update(text)
+            return
+        low, high = math.log10(min(values)), math.log10(max(values))
+        span = max(high - low, 1e-9)
+        width = max(6, min(30, self.size.width - 40))
+        name_width = max(len(r.name) for r in rows)
+        for r in rows:
+            g = r.grad_norm
+            text.append(f"{r.name:>{name_width}} ")
+            if g is None or not math.isfinite(g) or g <= 0:
+                text.append("!" if g and not math.isnan(g) else "·", style="bold red")
+                text.append(" " * (width - 1))
+            else:
+                filled = 1 + int((math.log10(g) - low) / span * (width - 1))
+                style = {"vanishing": "yellow", "exploding": "red"}.get(r.verdict or "", "green")
+                text.append("█" * filled, style=style)
+                text.append(" " * (width - filled))
+            history = view.grad_history.get(r.name)
+            line = (
+                sparkline(history, width=20, log=True, bounds=(low, high))
+                if history is not None and len(history)
+                else ""
+            )
+            text.append(f" {_fmt(g):>8} {line}\n")
+        for name, norms in view.dh_norms.items():
+            text.append(f"\n{name}: ||dL/dh_t||, t = 1..{len(norms)} ", style="bold")
+            text.append(sparkline(norms, width=40, log=True))
+            text.append(f"  {_fmt(float(norms[0]))} → {_fmt(float(norms[-1]))}")
+        self.update(text)
+
+
+class Curves(Static):
+    """Loss and accuracy over the iterations (train; validation when measured)."""
+
+    def show(self, view: View) -> None:
+        text = Text()
+        width = max(10, self.size.width - 30)
+        for label, values in (
+            ("loss", view.loss_history),
+            ("accuracy", view.accuracy_history),
+            ("val loss", view.val_loss_history),
+        ):
+            if not len(values) or not np.isfinite(values).any():
+                continue
+            text.append(f"{label:>9} ", style="bold")
+            text.append(sparkline(values, width=width))
+            finite = values[np.isfinite(values)]
+            text.append(f"  {finite[-1]:.4g}\n" if finite.size else "\n")
+        if not text:
+            text.append("(curves appear after the first iteration)", style="dim")
+        self.update(text)

@@ -1,0 +1,148 @@
+"""A heatmap of a 2-D slice of a tensor, drawn with the line API (two data rows per line).
+
+Diverging colour scale centred on 0: blue for negative, white for 0, red for positive,
+symmetric in |value| so the sign is never ambiguous; NaN shows as a yellow '?' and ±inf as a
+magenta '!' cell, never an exception. A legend line gives the scale.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+from textual.widget import Widget
+
+NAN_STYLE = Style(color="black", bgcolor="yellow", bold=True)
+INF_STYLE = Style(color="white", bgcolor="magenta", bold=True)
+
+
+def colour(value: float, scale: float) -> tuple[int, int, int]:
+    """RGB of ``value`` on the diverging scale [-scale, scale]."""
+    t = 0.0 if scale <= 0 else max(-1.0, min(1.0, value / scale))
+    if t >= 0:  # white to red
+        return 255, int(255 * (1 - t)), int(255 * (1 - t))
+    return int(255 * (1 + t)), int(255 * (1 + t)), 255  # white to blue
+
+
+def slice_2d(array: np.ndarray, index: int) -> tuple[np.ndarray, str]:
+    """A 2-D view of any tensor: leading axes are cycled through by ``index``."""
+    a = np.asarray(array)
+    if a.ndim == 0:
+        return a.reshape(1, 1), ""
+    if a.ndim == 1:
+        return a.reshape(1, -1), ""
+    if a.ndim == 2:
+        return a, ""
+    lead = a.shape[:-2]
+    count = int(np.prod(lead))
+    position = np.unravel_index(index % count, lead)
+    label = "[" + ", ".join(str(int(p)) for p in position) + ", :, :]"
+    return a[position], f"{label}  slice {index % count + 1} of {count}"
+
+
+def fit(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Shrink ``a`` to at most rows x cols by taking, per block, the value largest in size
+    (so an outlier or a NaN stays visible)."""
+    h, w = a.shape
+    fh, fw = max(1, math.ceil(h / rows)), max(1, math.ceil(w / cols))
+    if fh == 1 and fw == 1:
+        return a
+    ph, pw = math.ceil(h / fh) * fh, math.ceil(w / fw) * fw
+    padded = np.zeros((ph, pw))
+    padded[:h, :w] = a
+    blocks = (
+        padded.reshape(ph // fh, fh, pw // fw, fw)
+        .transpose(0, 2, 1, 3)
+        .reshape(ph // fh, pw // fw, fh * fw)
+    )
+    nan = np.isnan(blocks).any(axis=2)
+    picked = np.take_along_axis(
+        blocks, np.nanargmax(np.where(np.isnan(blocks), -1, np.abs(blocks)), axis=2)[..., None], 2
+    )[..., 0]
+    picked[nan] = np.nan
+    return picked
+
+
+class Heatmap(Widget):
+    """Draws ``set_data``'s array; ``zoom`` repeats each value over more cells."""
+
+    DEFAULT_CSS = """
+    Heatmap { height: 1fr; min-height: 4; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.values: np.ndarray | None = None
+        self.zoom = 1
+        self._strips: list[Strip] = []
+
+    def set_data(self, array: np.ndarray | None, zoom: int = 1) -> None:
+        self.values = None if array is None else np.asarray(array, dtype=np.float64)
+        self.zoom = max(1, zoom)
+        self._strips = []
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._strips = []
+
+    def _draw(self) -> list[Strip]:
+        width, height = self.size.width, self.size.height
+        if self.values is None or width < 4 or height < 2:
+            return []
+        rows, cols = max(1, (height - 1) * 2), max(1, width)
+        a = self.values
+        if self.zoom > 1:
+            a = np.repeat(np.repeat(a, self.zoom, axis=0), self.zoom, axis=1)
+        a = fit(a, rows, cols)
+        finite = a[np.isfinite(a)]
+        scale = float(np.abs(finite).max()) if finite.size else 0.0
+        lines = []
+        for top in range(0, a.shape[0], 2):
+            segments = []
+            for c in range(a.shape[1]):
+                upper = a[top, c]
+                lower = a[top + 1, c] if top + 1 < a.shape[0] else None
+                segments.append(self._cell(upper, lower, scale))
+            lines.append(Strip(segments))
+        lines.append(self._legend(scale, width))
+        return lines
+
+    @staticmethod
+    def _cell(upper: float, lower: float | None, scale: float) -> Segment:
+        for value in (upper, lower):
+            if value is not None and math.isnan(value):
+                return Segment("?", NAN_STYLE)
+            if value is not None and math.isinf(value):
+                return Segment("!", INF_STYLE)
+        up = "rgb({},{},{})".format(*colour(upper, scale))
+        if lower is None:
+            return Segment("▀", Style(color=up))
+        down = "rgb({},{},{})".format(*colour(lower, scale))
+        return Segment("▀", Style(color=up, bgcolor=down))
+
+    @staticmethod
+    def _legend(scale: float, width: int) -> Strip:
+        label_low, label_high = f"{-scale:.2g} ", f" {scale:.2g}"
+        bar = max(4, min(24, width - len(label_low) - len(label_high) - 12))
+        segments = [Segment(label_low)]
+        for i in range(bar):
+            value = (2 * i / (bar - 1) - 1) * scale if bar > 1 else 0.0
+            segments.append(
+                Segment(" ", Style(bgcolor="rgb({},{},{})".format(*colour(value, scale))))
+            )
+        segments += [
+            Segment(label_high),
+            Segment("  ? NaN ", NAN_STYLE),
+            Segment(" ! inf ", INF_STYLE),
+        ]
+        return Strip(segments)
+
+    def render_line(self, y: int) -> Strip:
+        if not self._strips:
+            self._strips = self._draw()
+        if y < len(self._strips):
+            return self._strips[y].crop(0, self.size.width)
+        return Strip.blank(self.size.width)

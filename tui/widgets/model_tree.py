@@ -1,0 +1,70 @@
+"""The model tree: layers and blocks, shapes and parameter counts, verdict badges, and the
+micro-op that runs next (▶ forward, ◀ backward)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Tree
+
+from ..view import View
+
+BADGES = {
+    "vanishing": ("vanishing", "black on yellow"),
+    "exploding": ("exploding", "white on red"),
+    "saturated": ("saturated", "black on magenta"),
+    "dead": ("dead", "white on dark_red"),
+}
+
+
+class ModelTree(Tree):
+    """One node per layer or block; the cursor is the inspected layer."""
+
+    DEFAULT_CSS = "ModelTree { min-width: 30; }"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("model", **kwargs)
+        self.show_root = False
+        self.guide_depth = 2
+        self._layer_nodes = {}
+
+    def show(self, view: View, selected: str | None) -> None:
+        if not self._layer_nodes:
+            self._populate(view)
+        for row in view.layers:
+            node = self._layer_nodes[row.name]
+            node.set_label(self._label(row, view))
+        if selected in self._layer_nodes and self.cursor_node is not self._layer_nodes[selected]:
+            self.move_cursor(self._layer_nodes[selected])
+
+    def _populate(self, view: View) -> None:
+        parents = {-1: self.root}
+        for row in view.layers:
+            parent = parents[row.depth - 1]
+            node = (
+                parent.add(row.name, data=row.name, expand=True)
+                if row.block
+                else (parent.add_leaf(row.name, data=row.name))
+            )
+            parents[row.depth] = node
+            self._layer_nodes[row.name] = node
+        self.root.expand_all()
+
+    @staticmethod
+    def _label(row, view: View) -> Text:
+        text = Text()
+        if row.name == view.next_layer:
+            arrow = "▶ " if view.phase == "forward" else "◀ "
+            text.append(arrow, style="bold green")
+        else:
+            text.append("  ")
+        if row.breakpoint:
+            text.append("● ", style="bold red")
+        text.append(row.name, style="bold" if row.name == view.next_layer else "")
+        shape = "x".join(str(s) for s in row.output_shape)
+        text.append(f"  {row.kind} {shape}", style="dim")
+        if row.params:
+            text.append(f"  {row.params:,}p", style="dim")
+        if row.verdict in BADGES:
+            label, style = BADGES[row.verdict]
+            text.append(f" {label} ", style=style)
+        return text
