@@ -1,0 +1,198 @@
+"""The terminal interface, driven with Textual's Pilot as a person would drive it."""
+
+import textwrap
+
+import pytest
+
+from tui.app import NnsimApp
+from tui.screens.breakpoints import BreakpointScreen
+from tui.screens.help import HelpScreen
+from tui.screens.main import MainScreen
+from tui.screens.picker import PickerScreen
+
+LSTM_SCENARIO = """
+[lesson]
+title = "LSTM steps"
+text = "Step into the LSTM."
+[data]
+source = "adding_problem"
+n = 24
+steps = 5
+[model]
+layers = [ { type = "lstm", hidden = 4, return_sequences = false }, { type = "dense", units = 1 } ]
+loss = "mse"
+[train]
+batch_size = 8
+iterations = 3
+"""
+
+
+def app_for(scenario="vanishing_sigmoid"):
+    return NnsimApp(scenario, warm=False)
+
+
+async def settle(pilot, app, seconds=0.05):
+    """Wait until the worker thread has finished the last command."""
+    for _ in range(400):
+        await pilot.pause(seconds)
+        if isinstance(app.screen, MainScreen) and app.screen.running is None:
+            return
+        if not isinstance(app.screen, MainScreen):
+            return
+    raise AssertionError("the command did not finish")
+
+
+async def press(pilot, app, *keys):
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot, app)
+
+
+@pytest.fixture
+def lstm_path(tmp_path):
+    path = tmp_path / "lstm.toml"
+    path.write_text(textwrap.dedent(LSTM_SCENARIO))
+    return path
+
+
+async def test_n_steps_through_a_whole_iteration_of_the_vanishing_lesson():
+    app = app_for()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        sim = app.screen.runner.sim
+        micro_ops = 2 * len(sim.model.layers) + 4
+        await press(pilot, app, *["n"] * (micro_ops - 1))
+        assert sim.next_op == ("update", None) and sim.completed == 0
+        await press(pilot, app, "n")
+        assert sim.completed == 1 and sim.events[-1].phase == "update"
+        status = str(app.screen.query_one("#status").render())
+        assert "iteration 1/30" in status and "next: • batch" in status
+        assert sim.latest["dense1"]["verdict"] == "vanishing"
+
+
+async def test_s_steps_into_the_time_steps_of_an_lstm(lstm_path):
+    app = app_for(lstm_path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        sim = app.screen.runner.sim
+        await press(pilot, app, "n", "s", "n", "n", "n")  # batch, enter, projection, t=1, t=2
+        event = sim.events[-1]
+        assert (event.layer, event.t, event.depth) == ("lstm1", 2, 1)
+        runner = app.screen.runner
+        runner.selected = "lstm1"
+        await press(pilot, app, "4")
+        view = runner.view()
+        assert view.tensor.array.shape == (5, 4)  # (time, unit) of example 0
+        await press(pilot, app, "o")  # step out finishes the layer
+        assert sim.next_op == ("forward", "dense1") and sim.depth == 0
+
+
+async def test_a_breakpoint_added_in_the_editor_fires_during_continue():
+    app = app_for()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("B")
+        await pilot.pause()
+        assert isinstance(app.screen, BreakpointScreen)
+        await pilot.press(*"loss >")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "ends too early" in str(app.screen.query_one("#error").render())
+        await pilot.press(*" 0 and iteration == 3", "enter", "escape")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        await press(pilot, app, "c")
+        sim = app.screen.runner.sim
+        assert sim.stopped.condition == "loss > 0 and iteration == 3"
+        assert (sim.stopped.iteration, sim.stopped.phase) == (3, "loss")
+
+
+async def test_b_sets_a_breakpoint_on_the_highlighted_layer():
+    app = app_for()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        await press(pilot, app, "d", "d")  # dense1 -> sigmoid1 -> dense2
+        assert app.screen.runner.selected == "dense2"
+        await press(pilot, app, "b", "c")
+        sim = app.screen.runner.sim
+        assert sim.stopped.condition == "at dense2" and sim.next_op == ("forward", "dense2")
+
+
+async def test_p_pauses_a_running_continue(tmp_path):
+    path = tmp_path / "long.toml"
+    from nnsim.scenario import SAMPLES
+
+    text = (SAMPLES / "vanishing_sigmoid.toml").read_text()
+    path.write_text(text.replace("iterations = 30", "iterations = 100000"))
+    app = app_for(path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("c")
+        await pilot.pause(0.5)
+        assert app.screen.running == "continue"
+        await pilot.press("p")
+        await settle(pilot, app)
+        sim = app.screen.runner.sim
+        assert 0 < sim.completed < 100000 and app.screen.running is None
+
+
+async def test_back_and_forward_through_history():
+    app = app_for()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        await press(pilot, app, "n", "n", "n")
+        sim = app.screen.runner.sim
+        index = sim.events[-1].index
+        await press(pilot, app, "left_square_bracket")
+        assert sim.events[-1].index == index - 1 and sim.next_op == ("forward", "sigmoid1")
+        await press(pilot, app, "right_square_bracket")
+        assert sim.events[-1].index == index and sim.events[-1].layer == "sigmoid1"
+
+
+async def test_help_palette_and_a_small_terminal():
+    app = app_for()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Step into")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert isinstance(app.screen, MainScreen)
+        assert app.screen.runner.sim.events[-1].phase == "batch"  # the palette ran "step into"
+        await pilot.resize_terminal(60, 20)
+        await pilot.pause()
+        assert app.screen.has_class("compact")
+        await press(pilot, app, "n", "n")
+        assert app.screen.runner.sim.events[-1].layer == "sigmoid1"
+
+
+async def test_nnsim_without_a_scenario_opens_the_lesson_picker():
+    app = NnsimApp(None, warm=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, PickerScreen)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert isinstance(app.screen, MainScreen)
+        assert app.screen.runner.scenario.name == "vanishing_sigmoid"
+
+
+def test_main_screen_snapshot(snap_compare):
+    async def step(pilot):
+        await pilot.pause()
+        for _ in range(8):
+            await pilot.press("n")
+            await settle(pilot, pilot.app)
+
+    assert snap_compare(app_for(), terminal_size=(140, 40), run_before=step)
+
+
+def test_help_snapshot(snap_compare):
+    assert snap_compare(app_for(), terminal_size=(100, 30), press=["question_mark"])
