@@ -243,3 +243,19 @@ def test_a_bad_csv_value_names_its_line(tmp_path):
 def test_missing_scenario_file(tmp_path):
     with pytest.raises(ScenarioError, match=r"nothere\.toml: no such scenario file"):
         load(tmp_path / "nothere.toml")
+
+
+def test_variants_change_one_thing_and_keep_the_data_and_seed(tmp_path):
+    scenario = load(write(tmp_path, GOOD))
+    relu = scenario.variant(activation=("sigmoid", "relu"), init="he_normal")
+    kinds = [type(layer).__name__ for layer in relu.build_model().leaves()]
+    assert kinds[:6] == ["Dense", "ReLU"] * 3 and "Sigmoid" not in kinds
+    assert relu.build_model().layer("dense1").init == "he_normal"
+    assert relu.data is scenario.data and relu.seed == scenario.seed
+    adam = scenario.variant(optimizer="adam", lr=0.01)
+    assert type(adam.build_optimizer()).__name__ == "Adam" and adam.build_optimizer().lr == 0.01
+    assert type(scenario.build_optimizer()).__name__ == "SGD"  # the original is unchanged
+    with pytest.raises(ValueError, match="unknown optimiser 'adma'; did you mean 'adam'"):
+        scenario.variant(optimizer="adma")
+    with pytest.raises(ScenarioError, match="unknown activation 'rleu'; did you mean 'relu'"):
+        scenario.variant(activation=("sigmoid", "rleu"))

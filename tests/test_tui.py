@@ -196,3 +196,26 @@ def test_main_screen_snapshot(snap_compare):
 
 def test_help_snapshot(snap_compare):
     assert snap_compare(app_for(), terminal_size=(100, 30), press=["question_mark"])
+
+
+async def test_what_if_sigmoid_becomes_relu_and_the_old_run_stays_as_overlay():
+    app = app_for()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        await press(pilot, app, "c")
+        before = app.screen.runner.sim.latest["dense1"]["grad_norm"]
+        app.action_what_if("activation")
+        await pilot.pause()
+        await pilot.press(*"sigmoid relu", "enter")
+        await pilot.pause(0.3)
+        screen = app.screen
+        assert (
+            isinstance(screen, MainScreen) and screen.previous["label"] == "the scenario's settings"
+        )
+        assert type(screen.runner.sim.model.layers[1]).__name__ == "ReLU"
+        assert screen.runner.sim.completed == 0
+        await press(pilot, app, "c")
+        after = screen.runner.sim.latest["dense1"]["grad_norm"]
+        assert after > 1e4 * before  # ReLU keeps the first layer's gradient alive
+        assert "was" in str(screen.query_one("#curves").render())
+        assert "what if: sigmoid -> relu" in str(screen.query_one("#status").render())

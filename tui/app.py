@@ -12,6 +12,7 @@ from textual.screen import Screen
 from nnsim.scenario import ScenarioError, load
 
 from .runner import Runner
+from .screens.ask import AskScreen
 from .screens.help import HelpScreen
 from .screens.loading import LoadingScreen
 from .screens.main import MainScreen
@@ -72,6 +73,53 @@ class NnsimApp(App):
         else:
             self.push_screen(main)
 
+    # ---------------------------------------------------------------- what if
+
+    WHAT_IF = {
+        "lr": ("New learning rate:", "e.g. 0.01"),
+        "optimizer": ("New optimiser (sgd, adagrad, rmsprop, adam):", "adam"),
+        "activation": ("Replace an activation: OLD NEW", "sigmoid relu"),
+        "init": ("New initialisation for every layer with weights:", "he_normal"),
+    }
+
+    def action_what_if(self, kind: str) -> None:
+        if not isinstance(self.screen, MainScreen):
+            return
+        prompt, placeholder = self.WHAT_IF[kind]
+        self.push_screen(AskScreen(prompt, placeholder), lambda answer: self._what_if(kind, answer))
+
+    def _what_if(self, kind: str, answer: str | None) -> None:
+        if answer is None:
+            return
+        main = self.screen
+        scenario = main.runner.scenario
+        try:
+            if kind == "lr":
+                changed, label = scenario.variant(lr=float(answer)), f"lr {answer}"
+            elif kind == "optimizer":
+                changed, label = scenario.variant(optimizer=answer), f"optimiser {answer}"
+            elif kind == "activation":
+                old, new = answer.split()
+                changed, label = scenario.variant(activation=(old, new)), f"{old} -> {new}"
+            else:
+                changed, label = scenario.variant(init=answer), f"init {answer}"
+        except (ValueError, ScenarioError) as err:
+            self.notify(str(err), title="what if", severity="error")
+            return
+        self._restart(changed, label)
+
+    def action_rerun(self) -> None:
+        if isinstance(self.screen, MainScreen):
+            self._restart(self.screen.runner.scenario, "the same settings")
+
+    def _restart(self, scenario, label: str) -> None:
+        """A new run from iteration 0 with the same seed; the old one becomes the overlay."""
+        old = self.screen
+        previous = old.runner.overlay(old.runner_label)
+        runner = Runner(scenario)
+        self.switch_screen(MainScreen(runner, previous=previous, label=label))
+        self.notify(f"re-running from iteration 0 with {label}", title="what if")
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -89,6 +137,18 @@ class NnsimApp(App):
         if isinstance(screen, MainScreen):
             for title, help_text, action in ACTIONS:
                 yield SystemCommand(title, help_text, lambda a=action: screen.run_action(a))
+            for kind, (title, help_text) in {
+                "lr": ("What if: learning rate", "re-run from 0 with another learning rate"),
+                "optimizer": ("What if: optimiser", "re-run from 0 with another optimiser"),
+                "activation": ("What if: activation", "replace one activation by another"),
+                "init": ("What if: initialisation", "re-run with another weight init"),
+            }.items():
+                yield SystemCommand(title, help_text, lambda k=kind: self.action_what_if(k))
+            yield SystemCommand(
+                "Re-run from iteration 0",
+                "same seed; this run becomes the overlay",
+                self.action_rerun,
+            )
 
 
 def run(scenario: str | None = None) -> int:

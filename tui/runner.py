@@ -111,6 +111,13 @@ class Runner:
         finally:
             self.lock.release()
 
+    def overlay(self, label: str) -> dict:
+        """This run's curves and gradient norms, kept faint on the next run's screen."""
+        with self.lock:
+            _, loss = self.sim.trace.series("loss")
+            grads = {name: v["grad_norm"] for name, v in self.sim.latest.items()}
+        return {"label": label, "loss": loss.copy(), "grad_norms": grads}
+
     def move_selection(self, step: int) -> None:
         """Select the previous/next layer (u/d), skipping nothing: blocks can be inspected too."""
         names = [r["name"] for r in self.summary_rows]

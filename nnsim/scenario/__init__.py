@@ -41,6 +41,8 @@ expected; an unknown key gets a "did you mean". A scenario is data only: nothing
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import inspect
 import re
 import tomllib
@@ -129,6 +131,43 @@ class Scenario:
         if self.l1 or self.l2:
             model.regularize(l1=self.l1, l2=self.l2)
         return model
+
+    def variant(
+        self,
+        lr: float | None = None,
+        optimizer: str | None = None,
+        activation: tuple[str, str] | None = None,
+        init: str | None = None,
+    ) -> Scenario:
+        """A copy with one thing changed, for "what if" comparisons: the learning rate, the
+        optimiser, every activation of one kind replaced by another (``("sigmoid", "relu")``),
+        or the initialisation of every layer with weights. Same data, same seed."""
+        model_spec, optimizer_spec = self.model_spec, copy.deepcopy(self.optimizer_spec)
+        if lr is not None:
+            if not lr > 0:
+                raise ValueError(f"the learning rate must be > 0, got {lr!r}")
+            optimizer_spec["options"]["lr"] = float(lr)
+        if optimizer is not None:
+            if optimizer not in OPTIMIZERS:
+                raise ValueError(
+                    f"unknown optimiser {optimizer!r}{did_you_mean(optimizer, OPTIMIZERS)}"
+                )
+            optimizer_spec = {"type": optimizer, "options": {"lr": optimizer_spec["options"]["lr"]}}
+        if activation is not None or init is not None:
+            if "layers" not in model_spec:
+                raise ValueError(
+                    "this scenario builds a classic architecture: only the "
+                    "learning rate and the optimiser can change"
+                )
+            specs = _rewrite(copy.deepcopy(model_spec["layers"]), activation, init)
+            source = Source(self.path, model_spec["source"].text)
+            build_layers(source, ["model", "layers"], specs)  # the changed layers must build
+            model_spec = _layers_spec(
+                source, ["model", "layers"], specs, model_spec["shape"], model_spec["dtype"]
+            )
+        changed = dataclasses.replace(self, model_spec=model_spec, optimizer_spec=optimizer_spec)
+        changed.build_optimizer()  # an impossible combination fails now, not mid-run
+        return changed
 
     def build_optimizer(self) -> Optimizer:
         return OPTIMIZERS[self.optimizer_spec["type"]](**self.optimizer_spec["options"])
@@ -250,6 +289,29 @@ def load(path: str | Path) -> Scenario:
     return scenario
 
 
+def _rewrite(specs: list, activation: tuple[str, str] | None, init: str | None) -> list:
+    """Layer tables with one activation kind swapped for another and/or a new init scheme."""
+    weight_types = {"dense", "dropconnect", "conv", "rnn", "lstm", "gru"}
+    for spec in specs:
+        if not isinstance(spec, dict):
+            continue
+        if activation is not None:
+            old, new = activation
+            if spec.get("type") == old:
+                spec["type"] = new
+            if spec.get("activation") == old:
+                spec["activation"] = new
+        if init is not None and spec.get("type") in weight_types:
+            spec["init"] = init
+        for key in ("layers", "shortcut"):
+            if isinstance(spec.get(key), list):
+                _rewrite(spec[key], activation, init)
+        for branch in spec.get("branches", []) or []:
+            if isinstance(branch, list):
+                _rewrite(branch, activation, init)
+    return specs
+
+
 def _condition(source, keys, entry, key, names, keep_open=False):
     table = Table(source, keys, entry)
     text = table.get(key, str)
@@ -293,11 +355,14 @@ def _model(t: Table, data: Data):
     source, keys = t.source, [*t.keys, "layers"]
     build_layers(source, keys, specs)  # check every layer table now, with file positions
     t.done()
+    return _layers_spec(source, keys, specs, shape, dtype), loss
 
+
+def _layers_spec(source: Source, keys: list, specs: list, shape: tuple, dtype: str) -> dict:
     def build(seed, dtype):
         return Sequential(build_layers(source, keys, specs), shape, seed=seed, dtype=dtype)
 
-    return {"build": build, "dtype": dtype}, loss
+    return {"build": build, "dtype": dtype, "layers": specs, "source": source, "shape": shape}
 
 
 def _loss(t: Table, data: Data) -> Loss:

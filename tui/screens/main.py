@@ -58,10 +58,12 @@ class MainScreen(Screen):
         Binding("equals_sign", "zoom(1)", "zoom in", show=False),
     ]
 
-    def __init__(self, runner: Runner) -> None:
+    def __init__(self, runner: Runner, previous: dict | None = None, label: str = "") -> None:
         super().__init__()
         self.runner = runner
         self.running: str | None = None
+        self.previous = previous  # the run before a what-if, drawn faintly for comparison
+        self.runner_label = label or "the scenario's settings"
 
     def compose(self) -> ComposeResult:
         scenario = self.runner.scenario
@@ -187,15 +189,16 @@ class MainScreen(Screen):
         view = self.runner.try_view()
         if view is None:
             return
-        self.query_one("#status", Static).update(_status(view, self.runner, self.running))
+        label = self.runner_label if self.previous is not None else ""
+        self.query_one("#status", Static).update(_status(view, self.runner, self.running, label))
         self.query_one(ModelTree).show(view, self.runner.selected)
         self.query_one(Inspector).show(view, self.runner.tab)
-        self.query_one(GradientFlow).show(view)
-        self.query_one(Curves).show(view)
+        self.query_one(GradientFlow).show(view, self.previous)
+        self.query_one(Curves).show(view, self.previous)
         self.query_one(LessonPane).show(view)
 
 
-def _status(view: View, runner: Runner, running: str | None) -> Text:
+def _status(view: View, runner: Runner, running: str | None, label: str = "") -> Text:
     text = Text()
     text.append(f" {runner.scenario.title} ", style="bold reverse")
     text.append(f"  iteration {view.iteration}/{view.total_iterations}")
@@ -211,6 +214,8 @@ def _status(view: View, runner: Runner, running: str | None) -> Text:
     elif view.stopped is not None:
         text.append(f"  stopped: {view.stopped}", style="bold red")
     text.append(f"  inspecting {runner.selected} [{runner.tab}]", style="dim")
+    if label:
+        text.append(f"  (what if: {label})", style="bold cyan")
     return text
 
 

@@ -25,9 +25,11 @@ class GradientFlow(Static):
     """Per-layer gradient norms on one log scale (this iteration and the last 60), and
     ||dL/dh_t|| against t for recurrent layers."""
 
-    def show(self, view: View) -> None:
+    def show(self, view: View, previous: dict | None = None) -> None:
         rows = [r for r in view.layers if r.params and not r.block]
         text = Text("gradient norm per layer, log scale\n", style="bold")
+        if previous is not None:
+            text.append(f"(was: the run with {previous['label']})\n", style="dim")
         values = [r.grad_norm for r in rows if r.grad_norm and math.isfinite(r.grad_norm)]
         values = [v for v in values if v > 0]
         if not values:
@@ -55,7 +57,10 @@ class GradientFlow(Static):
                 if history is not None and len(history)
                 else ""
             )
-            text.append(f" {_fmt(g):>8} {line}\n")
+            text.append(f" {_fmt(g):>8} {line}")
+            if previous is not None:
+                text.append(f"  was {_fmt(previous['grad_norms'].get(r.name))}", style="dim")
+            text.append("\n")
         for name, norms in view.dh_norms.items():
             text.append(f"\n{name}: ||dL/dh_t||, t = 1..{len(norms)} ", style="bold")
             text.append(sparkline(norms, width=40, log=True))
@@ -66,7 +71,7 @@ class GradientFlow(Static):
 class Curves(Static):
     """Loss and accuracy over the iterations (train; validation when measured)."""
 
-    def show(self, view: View) -> None:
+    def show(self, view: View, previous: dict | None = None) -> None:
         text = Text()
         width = max(10, self.size.width - 30)
         for label, values in (
@@ -80,6 +85,13 @@ class Curves(Static):
             text.append(sparkline(values, width=width))
             finite = values[np.isfinite(values)]
             text.append(f"  {finite[-1]:.4g}\n" if finite.size else "\n")
+        if previous is not None and len(previous["loss"]):
+            old = previous["loss"]
+            text.append(f"{'was':>9} ", style="dim")
+            text.append(sparkline(old, width=width), style="dim")
+            finite = old[np.isfinite(old)]
+            last = f"{finite[-1]:.4g}" if finite.size else "-"
+            text.append(f"  {last}  ({previous['label']})\n", style="dim")
         if not text:
             text.append("(curves appear after the first iteration)", style="dim")
         self.update(text)

@@ -1,0 +1,35 @@
+"""A one-line question in a modal: the what-if commands ask for a value here."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+
+class AskScreen(ModalScreen[str | None]):
+    BINDINGS = [Binding("escape", "dismiss(None)", "cancel")]
+    DEFAULT_CSS = """
+    AskScreen { align: center middle; }
+    AskScreen > Vertical { width: 70; height: auto; border: thick $accent;
+        background: $surface; padding: 1 2; }
+    """
+
+    def __init__(self, prompt: str, placeholder: str = "", value: str = "") -> None:
+        super().__init__()
+        self.prompt, self.placeholder, self.value = prompt, placeholder, value
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.prompt)
+            yield Input(value=self.value, placeholder=self.placeholder)
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _answer(self, message: Input.Submitted) -> None:
+        self.dismiss(message.value.strip() or None)
