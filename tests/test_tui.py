@@ -219,3 +219,14 @@ async def test_what_if_sigmoid_becomes_relu_and_the_old_run_stays_as_overlay():
         assert after > 1e4 * before  # ReLU keeps the first layer's gradient alive
         assert "was" in str(screen.query_one("#curves").render())
         assert "what if: sigmoid -> relu" in str(screen.query_one("#status").render())
+
+
+async def test_ctrl_s_saves_an_svg_screenshot(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = app_for()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    shots = list(tmp_path.glob("*.svg"))
+    assert len(shots) == 1 and "<svg" in shots[0].read_text()[:500]

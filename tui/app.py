@@ -34,6 +34,12 @@ ACTIONS = [  # (palette title, help, action on the main screen)
     ("Activations tab", "inspect the outputs (2)", "tab('activations')"),
     ("Gradients tab", "inspect the gradients (3)", "tab('gradients')"),
     ("Time steps tab", "inspect a recurrent layer's steps (4)", "tab('time')"),
+    ("Inspect the layer above", "move the inspection up without running (u)", "move(-1)"),
+    ("Inspect the layer below", "move the inspection down without running (d)", "move(1)"),
+    ("Previous slice", "previous filter, channel, parameter or gate (,)", "slice(-1)"),
+    ("Next slice", "next filter, channel, parameter or gate (.)", "slice(1)"),
+    ("Zoom in", "enlarge the heatmap's cells (=)", "zoom(1)"),
+    ("Zoom out", "shrink the heatmap's cells (-)", "zoom(-1)"),
 ]
 
 

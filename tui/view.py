@@ -57,6 +57,7 @@ class View:
     loss_history: np.ndarray
     accuracy_history: np.ndarray
     val_loss_history: np.ndarray
+    val_accuracy_history: np.ndarray
     grad_history: dict[str, np.ndarray]
     dh_norms: dict[str, np.ndarray]
     tensor: Tensor
@@ -96,6 +97,7 @@ def build_view(
     _, loss = sim.trace.series("loss")
     _, acc = sim.trace.series("accuracy")
     _, val = sim.trace.series("val_loss")
+    _, val_acc = sim.trace.series("val_accuracy")
     grads = {}
     for layer in sim.leaves:
         if layer.params:
@@ -126,6 +128,7 @@ def build_view(
         loss[-400:].copy(),
         acc[-400:].copy(),
         val[-400:].copy(),
+        val_acc[-400:].copy(),
         grads,
         dh,
         tensor_of(sim, selected, tab, index),

@@ -78,9 +78,11 @@ class Curves(Static):
             ("loss", view.loss_history),
             ("accuracy", view.accuracy_history),
             ("val loss", view.val_loss_history),
+            ("val acc", view.val_accuracy_history),
         ):
             if not len(values) or not np.isfinite(values).any():
                 continue
+            values = values[np.isfinite(values)] if label.startswith("val") else values
             text.append(f"{label:>9} ", style="bold")
             text.append(sparkline(values, width=width))
             finite = values[np.isfinite(values)]
