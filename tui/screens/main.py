@@ -158,7 +158,7 @@ class MainScreen(Screen):
 
     def action_zoom(self, step: int) -> None:
         inspector = self.query_one(Inspector)
-        inspector.zoom = max(1, min(8, inspector.zoom + step))
+        inspector.zoom = max(0, min(8, inspector.zoom + step))  # 0 fits the pane
         self.refresh_view()
 
     def action_toggle_breakpoint(self) -> None:

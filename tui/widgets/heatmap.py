@@ -67,7 +67,8 @@ def fit(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
 
 
 class Heatmap(Widget):
-    """Draws ``set_data``'s array; ``zoom`` repeats each value over more cells."""
+    """Draws ``set_data``'s array. A small array is enlarged to fill the pane unless ``zoom``
+    (from the - and = keys) sets the size of each value's block."""
 
     DEFAULT_CSS = """
     Heatmap { height: 1fr; min-height: 4; }
@@ -76,12 +77,12 @@ class Heatmap(Widget):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.values: np.ndarray | None = None
-        self.zoom = 1
+        self.zoom = 0
         self._strips: list[Strip] = []
 
-    def set_data(self, array: np.ndarray | None, zoom: int = 1) -> None:
+    def set_data(self, array: np.ndarray | None, zoom: int = 0) -> None:
         self.values = None if array is None else np.asarray(array, dtype=np.float64)
-        self.zoom = max(1, zoom)
+        self.zoom = max(0, zoom)
         self._strips = []
         self.refresh()
 
@@ -94,8 +95,9 @@ class Heatmap(Widget):
             return []
         rows, cols = max(1, (height - 1) * 2), max(1, width)
         a = self.values
-        if self.zoom > 1:
-            a = np.repeat(np.repeat(a, self.zoom, axis=0), self.zoom, axis=1)
+        down = self.zoom if self.zoom > 1 else min(rows // a.shape[0], cols // (2 * a.shape[1]))
+        if down > 1:  # a small tensor fills the pane: each value a block 2 wide, 1 high
+            a = np.repeat(np.repeat(a, down, axis=0), 2 * down, axis=1)
         a = fit(a, rows, cols)
         finite = a[np.isfinite(a)]
         scale = float(np.abs(finite).max()) if finite.size else 0.0

@@ -27,7 +27,7 @@ class Inspector(Vertical):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.slice_index = 0
-        self.zoom = 1
+        self.zoom = 0  # 0: fit the pane
 
     def compose(self) -> ComposeResult:
         yield Static(id="tabs")
