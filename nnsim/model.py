@@ -30,7 +30,9 @@ class Sequential(Layer):
     then names every layer (``dense1``, ``conv2``, ... unless named by you), checks every shape
     (a mismatch raises ValueError naming the layer and both shapes) and seeds every layer's
     weights from ``seed`` and the layer's name. Weights are allocated on first use. ``dtype``
-    is float64 (exact, the default) or float32 (faster).
+    is float64 (exact, the default) or float32 (faster). ``backward`` returns dL/dinput only
+    with ``input_gradients=True`` (saliency, inputs optimised by gradient ascent); otherwise
+    the first layer skips computing it.
     """
 
     kind = "block"
@@ -43,8 +45,10 @@ class Sequential(Layer):
         name: str | None = None,
         seed: int = 0,
         dtype: str | type | np.dtype = np.float64,
+        input_gradients: bool = False,
     ) -> None:
         super().__init__(name=name)
+        self.input_gradients = bool(input_gradients)
         self.layers = [as_block(layer) for layer in layers]
         if not self.layers:
             raise ValueError("Sequential needs at least one layer")
@@ -107,6 +111,9 @@ class Sequential(Layer):
         self.build(shape, self.dtype)
         self.model_input_shape = shape
         self.reseed(int(seed))
+        first = self.layers[0]
+        if not first.children():
+            first.needs_input_grad = getattr(self, "input_gradients", True)
         return self
 
     def _assign_names(self) -> None:

@@ -157,3 +157,23 @@ def test_bad_arguments_are_rejected_with_a_clear_message(call, fragment):
 def test_integer_input_is_a_type_error():
     with pytest.raises(TypeError, match="x must be float32 or float64, got int64"):
         F.conv2d(np.zeros((1, 1, 4, 4), dtype=np.int64), np.zeros((1, 1, 3, 3)), None)
+
+
+def test_kept_columns_and_skipped_input_gradient_change_nothing_else(rng):
+    x = rng.standard_normal((3, 4, 9, 9))
+    W = rng.standard_normal((6, 2, 3, 3))
+    geometry = dict(stride=2, padding=1, dilation=1, groups=2)
+    y, columns = F.conv2d(x, W, None, keep_columns=True, **geometry)
+    np.testing.assert_array_equal(y, F.conv2d(x, W, None, **geometry))
+    assert columns.shape == (4 * 9, 3 * 5 * 5)
+    dy = rng.standard_normal(y.shape)
+    plain = F.conv2d_backward(dy, x, W, **geometry)
+    reused = F.conv2d_backward(dy, x, W, columns=columns, **geometry)
+    for a, b in zip(plain, reused, strict=True):
+        np.testing.assert_array_equal(a, b)
+    dx, dW, db = F.conv2d_backward(dy, x, W, columns=columns, input_grad=False, **geometry)
+    assert dx is None
+    np.testing.assert_array_equal(dW, plain[1])
+    np.testing.assert_array_equal(db, plain[2])
+    with pytest.raises(ValueError, match=r"columns must be the float64 matrix .* \(36, 75\)"):
+        F.conv2d_backward(dy, x, W, columns=columns[:, :10], **geometry)

@@ -249,3 +249,22 @@ def test_cross_entropy_over_time_steps_averages_every_step(rng):
         ValueError, match=r"need labels \(N, T\); scores \(2, 3, 5\), labels \(6,\)"
     ):
         CrossEntropyLoss()(scores, labels.reshape(6))
+
+
+def test_input_gradients_only_when_asked(rng):
+    x = rng.standard_normal((2, 1, 6, 6))
+    layers = [Conv2d(3, 3), ReLU(), Flatten(), Dense(2)]
+    model = Sequential(layers, input_shape=(1, 6, 6), seed=1)
+    y = model.forward(x)
+    assert model.backward(np.ones_like(y)) is None  # the first layer skips dL/dx
+    wanted = Sequential(
+        [Conv2d(3, 3), ReLU(), Flatten(), Dense(2)],
+        input_shape=(1, 6, 6),
+        seed=1,
+        input_gradients=True,
+    )
+    dx = wanted.backward(np.ones_like(wanted.forward(x)))
+    conv = wanted.layer("conv1")
+    expected = F.conv2d_backward(conv.output_grad, x, conv.params["W"])[0]
+    np.testing.assert_allclose(dx, expected, rtol=1e-12)
+    np.testing.assert_array_equal(model.gradients()["conv1.W"], wanted.gradients()["conv1.W"])

@@ -20,11 +20,17 @@ def conv2d(
     padding: IntPair = 0,
     dilation: IntPair = 1,
     groups: int = 1,
-) -> np.ndarray:
+    *,
+    keep_columns: bool = False,
+):
     """Cross-correlation like ``torch.nn.functional.conv2d``.
 
     x (N, C, H, W), W (F, C/groups, KH, KW), b (F,) or None -> y (N, F, OH, OW) with
     OH = floor((H + 2 padding - dilation (KH - 1) - 1) / stride) + 1.
+
+    With ``keep_columns`` it returns ``(y, columns)``: the im2col matrix
+    (C*KH*KW, N*OH*OW) that ``conv2d_backward(..., columns=columns)`` reuses instead of
+    building it again (memory for time).
     """
     x, W, geometry = _prepare("conv2d", x, W, stride, padding, dilation, groups)
     if b is not None:
@@ -33,7 +39,7 @@ def conv2d(
             raise ValueError(
                 f"conv2d: b must have one entry per filter of W; W {W.shape}, b {b.shape}"
             )
-    return k.conv2d_forward(x, W, b, *geometry)
+    return k.conv2d_forward(x, W, b, *geometry, keep_columns=keep_columns)
 
 
 def conv2d_backward(
@@ -44,8 +50,15 @@ def conv2d_backward(
     padding: IntPair = 0,
     dilation: IntPair = 1,
     groups: int = 1,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gradients (dx, dW, db) of conv2d given dy (N, F, OH, OW)."""
+    *,
+    columns: np.ndarray | None = None,
+    input_grad: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Gradients (dx, dW, db) of conv2d given dy (N, F, OH, OW).
+
+    ``columns``: the matrix ``conv2d(..., keep_columns=True)`` returned for this x;
+    ``input_grad=False`` skips dx (returned as None), half the work, for a first layer.
+    """
     x, W, geometry = _prepare("conv2d_backward", x, W, stride, padding, dilation, groups)
     dy = check.secondary("conv2d_backward", "dy", dy, x.dtype, ndim=4)
     expected = (x.shape[0], W.shape[0], *_output_hw(x, W, *geometry[:3]))
@@ -54,7 +67,21 @@ def conv2d_backward(
             f"conv2d_backward: dy must be {expected} for this x and W; "
             f"x {x.shape}, W {W.shape}, dy {dy.shape}"
         )
-    return k.conv2d_backward(dy, x, W, *geometry)
+    if columns is not None:
+        kh, kw = W.shape[2:]
+        rows, cols_needed = x.shape[1] * kh * kw, expected[0] * expected[2] * expected[3]
+        if (
+            not isinstance(columns, np.ndarray)
+            or columns.shape != (rows, cols_needed)
+            or columns.dtype != x.dtype
+            or not columns.flags.c_contiguous
+        ):
+            got = columns.shape if isinstance(columns, np.ndarray) else type(columns).__name__
+            raise ValueError(
+                f"conv2d_backward: columns must be the {x.dtype} matrix conv2d kept for this x, "
+                f"shape {(rows, cols_needed)}; got {got}"
+            )
+    return k.conv2d_backward(dy, x, W, *geometry, cols=columns, need_dx=bool(input_grad))
 
 
 def conv2d_output_shape(

@@ -126,7 +126,7 @@ def _columns(x, kh, kw, stride, padding, dilation, out_h, out_w):
     return cols
 
 
-def conv2d_forward(x, W, b, stride, padding, dilation, groups):
+def conv2d_forward(x, W, b, stride, padding, dilation, groups, keep_columns=False):
     n = x.shape[0]
     filters, per_group, kh, kw = W.shape
     out_h = output_size(x.shape[2], kh, stride[0], padding[0], dilation[0])
@@ -144,14 +144,18 @@ def conv2d_forward(x, W, b, stride, padding, dilation, groups):
     y = np.empty((n, filters, out_h * out_w), dtype=x.dtype)  # (N, F, P)
     bias = np.zeros(filters, dtype=x.dtype) if b is None else b
     batch_major(y2, bias, y)
-    return y.reshape(n, filters, out_h, out_w)
+    y = y.reshape(n, filters, out_h, out_w)
+    return (y, cols) if keep_columns else y
 
 
-def conv2d_backward(dy, x, W, stride, padding, dilation, groups):
+def conv2d_backward(dy, x, W, stride, padding, dilation, groups, cols=None, need_dx=True):
+    # cols: the forward pass's im2col matrix, if it was kept; need_dx=False skips the input
+    # gradient (a model's first layer), which is the col2im half of the work
     n = x.shape[0]
     filters, per_group, kh, kw = W.shape
     out_h, out_w = dy.shape[2], dy.shape[3]
-    cols = _columns(x, kh, kw, stride, padding, dilation, out_h, out_w)  # (C*KH*KW, N*P)
+    if cols is None:
+        cols = _columns(x, kh, kw, stride, padding, dilation, out_h, out_w)  # (C*KH*KW, N*P)
     f_g, k_g = filters // groups, per_group * kh * kw
     dy2 = np.empty((filters, cols.shape[1]), dtype=dy.dtype)  # (F, N*P)
     db = np.empty(filters, dtype=dy.dtype)
@@ -159,11 +163,14 @@ def conv2d_backward(dy, x, W, stride, padding, dilation, groups):
 
     w2 = W.reshape(filters, k_g)
     dW = np.empty((filters, k_g), dtype=dy.dtype)  # (F, Cg*KH*KW)
-    dcols = np.empty_like(cols)  # (C*KH*KW, N*P)
+    dcols = np.empty_like(cols) if need_dx else None  # (C*KH*KW, N*P)
     for g in range(groups):
         rows, outs = slice(g * k_g, (g + 1) * k_g), slice(g * f_g, (g + 1) * f_g)
         np.matmul(dy2[outs], cols[rows].T, out=dW[outs])
-        np.matmul(w2[outs].T, dy2[outs], out=dcols[rows])
+        if need_dx:
+            np.matmul(w2[outs].T, dy2[outs], out=dcols[rows])
+    if not need_dx:
+        return None, dW.reshape(W.shape), db
     dx = np.zeros(x.shape, dtype=dy.dtype)
     col2im(dcols, kh, kw, *stride, *padding, *dilation, out_h, out_w, dx)
     return dx, dW.reshape(W.shape), db

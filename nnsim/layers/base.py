@@ -74,6 +74,9 @@ class Layer:
         self.cache: Any = None
         self.seed = 0
         self.noise = np.random.default_rng(0)  # for stochastic layers; reseeded by the model
+        # False for a model's first layer, whose input gradient nothing needs (Conv2d then
+        # skips the col2im half of its backward pass); see Sequential(input_gradients=...)
+        self.needs_input_grad = True
 
     # ---------------------------------------------------------------- building
 

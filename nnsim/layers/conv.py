@@ -102,11 +102,28 @@ class Conv2d(Layer):
     def _geometry(self):
         return self.stride, self.padding, self.dilation, self.groups
 
+    #: the largest im2col matrix kept from forward for backward (bigger ones are rebuilt)
+    KEEP_COLUMNS_BYTES = 64 * 2**20
+
     def compute(self, x):
-        return F.conv2d(x, self.params["W"], self.params.get("b"), *self._geometry())
+        per_output = (self.input_shape[0] * math.prod(self.kernel_size)) * x.dtype.itemsize
+        keep = per_output * x.shape[0] * math.prod(self.output_shape[1:]) <= self.KEEP_COLUMNS_BYTES
+        W, b = self.params["W"], self.params.get("b")
+        if keep:
+            y, self.cache = F.conv2d(x, W, b, *self._geometry(), keep_columns=True)
+            return y
+        self.cache = None  # rebuilt in backward
+        return F.conv2d(x, W, b, *self._geometry())
 
     def differentiate(self, dy):
-        dx, dw, db = F.conv2d_backward(dy, self.input, self.params["W"], *self._geometry())
+        dx, dw, db = F.conv2d_backward(
+            dy,
+            self.input,
+            self.params["W"],
+            *self._geometry(),
+            columns=self.cache,
+            input_grad=self.needs_input_grad,
+        )
         grads = {"W": dw}
         if self.bias:
             grads["b"] = db
