@@ -121,39 +121,26 @@ def show_progress(args) -> bool:
 
 
 def train(scenario, iterations=None, seed=None, breakpoints=True, progress=False):
-    """Run a scenario to its end or first stop; returns (simulator, expectation results)."""
-    sim = scenario.simulator(iterations, seed, breakpoints=breakpoints)
-    checkpoints = sorted({e.at for e in scenario.expectations if e.at is not None})
-    results: dict[int, dict] = {}
+    """Run a scenario (and then its variants) to the end or the first stop; returns (the
+    scenario's simulator, the expectation results)."""
+    from .scenario.runs import Runs
 
-    def check(index, expectation):
-        results[index] = {
-            "check": expectation.check,
-            "passed": bool(sim.check(expectation.check)),
-            "value": finite(_number(sim.value(expectation.check))),
-        }
-
-    bar = _progress_bar(sim.iterations) if progress else None
-    event = None
-    with bar or _nothing():
-        task = bar.add_task(scenario.name, total=sim.iterations) if bar else None
-        while sim.completed < sim.iterations:
-            upcoming = [c for c in checkpoints if c > sim.completed]
-            chunk = max(1, sim.iterations // 100)
-            target = min([sim.completed + chunk, *upcoming])
-            event = sim.run(target - sim.completed)
-            for i, expectation in enumerate(scenario.expectations):
-                if expectation.at == sim.completed and i not in results:
-                    check(i, expectation)
-            if bar:
-                bar.update(task, completed=sim.completed)
-            if event is not None and event.stop is not None:
-                break
+    sim, results = _run(scenario, iterations, seed, breakpoints, progress, scenario.name)
+    runs = Runs(sim)
+    for name, variant in scenario.variants.items():
+        runs.variants[name] = _run(
+            variant, iterations, seed, False, progress, f"{scenario.name}:{name}"
+        )[0]
     for i, expectation in enumerate(scenario.expectations):
         if i in results:
             continue
         if expectation.at is None:
-            check(i, expectation)
+            passed, value = runs.check(expectation.check)
+            results[i] = {
+                "check": expectation.check,
+                "passed": passed,
+                "value": finite(_number(value)),
+            }
         else:
             results[i] = {
                 "check": expectation.check,
@@ -162,6 +149,32 @@ def train(scenario, iterations=None, seed=None, breakpoints=True, progress=False
                 "note": f"not reached: the run stopped at iteration {sim.iteration}",
             }
     return sim, [results[i] for i in range(len(scenario.expectations))]
+
+
+def _run(scenario, iterations, seed, breakpoints, progress, label):
+    """One simulator run, checking the expectations that name an iteration as it passes."""
+    sim = scenario.simulator(iterations, seed, breakpoints=breakpoints)
+    checkpoints = sorted({e.at for e in scenario.expectations if e.at is not None})
+    results: dict[int, dict] = {}
+    bar = _progress_bar(sim.iterations) if progress else None
+    with bar or _nothing():
+        task = bar.add_task(label, total=sim.iterations) if bar else None
+        while sim.completed < sim.iterations:
+            upcoming = [c for c in checkpoints if c > sim.completed]
+            chunk = max(1, sim.iterations // 100)
+            event = sim.run(min([sim.completed + chunk, *upcoming]) - sim.completed)
+            for i, expectation in enumerate(scenario.expectations):
+                if expectation.at == sim.completed and i not in results:
+                    results[i] = {
+                        "check": expectation.check,
+                        "passed": bool(sim.check(expectation.check)),
+                        "value": finite(_number(sim.value(expectation.check))),
+                    }
+            if bar:
+                bar.update(task, completed=sim.completed)
+            if event is not None and event.stop is not None:
+                break
+    return sim, results
 
 
 def _number(value):
@@ -282,16 +295,25 @@ def cmd_summary(args) -> int:
 def cmd_lessons(args) -> int:
     import tomllib
 
+    from .scenario import lesson_sections
+
     entries = []
-    for path in shipped_lessons():
-        with path.open("rb") as handle:
-            title = tomllib.load(handle).get("lesson", {}).get("title", path.stem)
-        entries.append({"name": path.stem, "title": title, "path": str(path)})
+    for section, paths in lesson_sections():
+        for path in paths:
+            with path.open("rb") as handle:
+                title = tomllib.load(handle).get("lesson", {}).get("title", path.stem)
+            entries.append(
+                {"name": path.stem, "title": title, "path": str(path), "section": section}
+            )
     if args.json:
         print(json.dumps(entries))
     else:
+        section = None
         for entry in entries:
-            print(f"{entry['name']:24s} {entry['title']}")
+            if entry["section"] != section:
+                section = entry["section"]
+                print(f"\n{section}")
+            print(f"  {entry['name']:22s} {entry['title']}")
     return 0
 
 

@@ -1,5 +1,6 @@
 """Scenario files: what builds, and every error naming the file, the line and the key path."""
 
+import json
 import textwrap
 
 import numpy as np
@@ -259,3 +260,73 @@ def test_variants_change_one_thing_and_keep_the_data_and_seed(tmp_path):
         scenario.variant(optimizer="adma")
     with pytest.raises(ScenarioError, match="unknown activation 'rleu'; did you mean 'relu'"):
         scenario.variant(activation=("sigmoid", "rleu"))
+
+
+VARIANTS = (
+    GOOD.replace(
+        "[[breakpoints]]",
+        """[[variants]]
+name = "relu"
+title = "ReLU instead of sigmoid"
+replace_activation = ["sigmoid", "relu"]
+init = "he_normal"
+
+[[variants]]
+name = "slow"
+train = { lr = 0.001 }
+
+[[breakpoints]]""",
+    )
+    + """
+[[expect]]
+check = "relu.grad_norm(dense1) > grad_norm(dense1) and slow.loss > relu.loss"
+"""
+)
+
+
+def test_variants_merge_into_the_lesson_and_can_be_compared(tmp_path):
+    scenario = load(write(tmp_path, VARIANTS))
+    assert list(scenario.variants) == ["relu", "slow"]
+    assert scenario.variant_titles["relu"] == "ReLU instead of sigmoid"
+    relu, slow = scenario.variants["relu"], scenario.variants["slow"]
+    assert "ReLU" in [type(layer).__name__ for layer in relu.build_model().leaves()]
+    assert slow.optimizer_spec["options"]["lr"] == 0.001
+    assert slow.optimizer_spec["options"]["momentum"] == 0.9  # merged, not replaced
+    assert slow.data.train is not None and slow.batch_size == 16
+    assert scenario.expectations[-1].check.startswith("relu.grad_norm(dense1)")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'check = "relu.grad_norm(dense1)',
+            'check = "relx.grad_norm(dense1)',
+            "unknown variant 'relx'; did you mean 'relu'",
+        ),
+        ('name = "slow"', 'name = "relu"', "a second variant named 'relu'"),
+        (
+            "train = { lr = 0.001 }",
+            "trian = { lr = 0.001 }",
+            "unknown key 'trian'; did you mean 'train'",
+        ),
+        (
+            'check = "loss < 5"\nat = 6',
+            'check = "slow.loss < 5"\nat = 6',
+            "a check that compares variants is made at the end",
+        ),
+    ],
+)
+def test_variant_mistakes_are_reported(tmp_path, old, new, message):
+    assert old in VARIANTS
+    with pytest.raises(ScenarioError, match=message):
+        load(write(tmp_path, VARIANTS.replace(old, new)))
+
+
+def test_verify_runs_the_variants_and_checks_across_them(tmp_path, capsys):
+    from nnsim.cli import main
+
+    path = write(tmp_path, VARIANTS)
+    assert main(["verify", str(path), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[-1]["check"].startswith("relu.grad_norm") and rows[-1]["passed"]

@@ -61,15 +61,43 @@ from .errors import ScenarioError, did_you_mean
 from .layers import build_layers
 from .schema import Source, Table
 
-__all__ = ["Expectation", "SAMPLES", "Scenario", "ScenarioError", "load", "shipped_lessons"]
+__all__ = [
+    "Expectation",
+    "SAMPLES",
+    "Scenario",
+    "ScenarioError",
+    "lesson_sections",
+    "load",
+    "shipped_lessons",
+]
 
 #: Where the shipped lessons live (the repository's samples/ folder).
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "samples"
 
 
+def lesson_sections() -> list[tuple[str, list[Path]]]:
+    """The shipped lessons in curriculum order, by section (samples/index.toml); lessons
+    not in the index come last under "Other scenarios"."""
+    if not SAMPLES.is_dir():
+        return []
+    files = {p.stem: p for p in SAMPLES.glob("*.toml") if p.name != "index.toml"}
+    sections, listed = [], set()
+    index = SAMPLES / "index.toml"
+    if index.exists():
+        for section in tomllib.loads(index.read_text(encoding="utf-8")).get("section", []):
+            present = [files[name] for name in section.get("lessons", []) if name in files]
+            listed.update(p.stem for p in present)
+            if present:
+                sections.append((section.get("title", ""), present))
+    others = sorted(p for name, p in files.items() if name not in listed)
+    if others:
+        sections.append(("Other scenarios", others))
+    return sections
+
+
 def shipped_lessons() -> list[Path]:
-    """The lesson files under samples/, by name."""
-    return sorted(SAMPLES.glob("*.toml")) if SAMPLES.is_dir() else []
+    """The lesson files under samples/, in curriculum order."""
+    return [path for _, paths in lesson_sections() for path in paths]
 
 
 def find(name: str | Path) -> Path:
@@ -89,7 +117,8 @@ def find(name: str | Path) -> Path:
     )
 
 
-TABLES = ["lesson", "data", "model", "train", "diagnostics", "breakpoints", "expect"]
+TABLES = ["lesson", "data", "model", "train", "diagnostics", "breakpoints", "expect", "variants"]
+VARIANT_TABLES = ["data", "model", "train", "diagnostics"]
 
 
 @dataclass
@@ -120,6 +149,8 @@ class Scenario:
     breakpoints: list[str] = field(default_factory=list)
     expectations: list[Expectation] = field(default_factory=list)
     language: str = "en"
+    variants: dict[str, Scenario] = field(default_factory=dict)  # name: the changed scenario
+    variant_titles: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -213,11 +244,49 @@ def load(path: str | Path) -> Scenario:
         line = _toml_line(str(err))
         raise ScenarioError(path, line, [], f"not valid TOML: {err}") from None
     source = Source(path, text)
-    root = Table(source, [], raw)
     for key in raw:
         if key not in TABLES:
             raise source.error([key], f"unknown table [{key}]{did_you_mean(key, TABLES)}")
+    root = Table(source, [], raw)
+    scenario = _scenario(source, root)
+    names = _layer_names(source, ["model"], scenario)
+    variant_layers = {}
+    for i, entry in enumerate(root.get("variants", list, [])):
+        name, variant, title = _variant(source, raw, i, entry)
+        if name in scenario.variants:
+            raise source.error(["variants", i, "name"], f"a second variant named {name!r}")
+        scenario.variants[name], scenario.variant_titles[name] = variant, title
+        variant_layers[name] = _layer_names(source, ["variants", i], variant)
+    scenario.breakpoints = [
+        _condition(source, ["breakpoints", i], entry, "when", names)[0]
+        for i, entry in enumerate(root.get("breakpoints", list, []))
+    ]
+    for i, entry in enumerate(root.get("expect", list, [])):
+        check, table = _condition(
+            source,
+            ["expect", i],
+            entry,
+            "check",
+            names,
+            keep_open=True,
+            variants=variant_layers or None,
+        )
+        at = table.get("at", (str, int), "end")
+        if at != "end" and parse(check, names, variant_layers or None).uses_variants:
+            raise table.error("at", "a check that compares variants is made at the end")
+        if isinstance(at, str) and at != "end":
+            raise table.error("at", f'expected "end" or an iteration number, got {at!r}')
+        if isinstance(at, int) and not 1 <= at <= scenario.iterations:
+            limit = scenario.iterations
+            raise table.error("at", f"must be between 1 and the {limit} iterations, got {at}")
+        table.done()
+        scenario.expectations.append(Expectation(check, None if at == "end" else at))
+    return scenario
 
+
+def _scenario(source: Source, root: Table) -> Scenario:
+    """The scenario of one set of tables (the lesson's own, or a variant's merged ones)."""
+    path = source.path
     lesson = root.table("lesson", {})
     title = lesson.get("title", str, path.stem)
     body = lesson.get("text", str, "")
@@ -247,8 +316,7 @@ def load(path: str | Path) -> Scenario:
         **{k: diagnostics.number(k, v, minimum=0.0) for k, v in vars(defaults).items()}
     )
     diagnostics.done(known=list(vars(defaults)))
-
-    scenario = Scenario(
+    return Scenario(
         path,
         title,
         body,
@@ -268,25 +336,57 @@ def load(path: str | Path) -> Scenario:
         thresholds,
         language=language,
     )
+
+
+def _layer_names(source: Source, keys: list, scenario: Scenario) -> list[str]:
     try:
         model = scenario.build_model()
     except ValueError as err:
-        raise source.error(["model"], str(err)) from None
-    names = [layer.name for layer in model.walk() if layer is not model]
-    scenario.breakpoints = [
-        _condition(source, ["breakpoints", i], entry, "when", names)[0]
-        for i, entry in enumerate(root.get("breakpoints", list, []))
-    ]
-    for i, entry in enumerate(root.get("expect", list, [])):
-        check, table = _condition(source, ["expect", i], entry, "check", names, keep_open=True)
-        at = table.get("at", (str, int), "end")
-        if isinstance(at, str) and at != "end":
-            raise table.error("at", f'expected "end" or an iteration number, got {at!r}')
-        if isinstance(at, int) and not 1 <= at <= iterations:
-            raise table.error("at", f"must be between 1 and the {iterations} iterations, got {at}")
-        table.done()
-        scenario.expectations.append(Expectation(check, None if at == "end" else at))
-    return scenario
+        raise source.error([*keys, "model"] if keys != ["model"] else keys, str(err)) from None
+    return [layer.name for layer in model.walk() if layer is not model]
+
+
+def _variant(source: Source, raw: dict, i: int, entry) -> tuple[str, Scenario, str]:
+    """A [[variants]] entry: its name, its scenario (the lesson's tables with the variant's
+    on top: a table merges key by key, any other value replaces) and its title."""
+    table = Table(source, ["variants", i], entry)
+    name = table.get("name", str)
+    if not name.isidentifier() or name in VARIABLES_AND_KEYWORDS:
+        raise table.error("name", f"must be a plain name such as relu or no_shuffle, got {name!r}")
+    title = table.get("title", str, name)
+    swap = table.get("replace_activation", list, None)
+    init = table.get("init", str, None)
+    overrides = {}
+    for key in VARIANT_TABLES:
+        if table.has(key):
+            overrides[key] = table.get(key, dict)
+    table.done(known=["name", "title", "replace_activation", "init", *VARIANT_TABLES])
+    merged = _merge({k: v for k, v in raw.items() if k in ("lesson", *VARIANT_TABLES)}, overrides)
+    variant = _scenario(source, Table(source, ["variants", i], merged))
+    if swap is not None:
+        if len(swap) != 2 or not all(isinstance(v, str) for v in swap):
+            raise table.error(
+                "replace_activation", 'expected ["old", "new"], e.g. ["sigmoid", "relu"]'
+            )
+    if swap is not None or init is not None:
+        try:
+            variant = variant.variant(activation=tuple(swap) if swap else None, init=init)
+        except ValueError as err:
+            raise table.error(None, str(err)) from None
+    return name, variant, title
+
+
+def _merge(base: dict, top: dict) -> dict:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+VARIABLES_AND_KEYWORDS = {"and", "or", "not", "true", "false", "loss", "accuracy", "iteration"}
 
 
 def _rewrite(specs: list, activation: tuple[str, str] | None, init: str | None) -> list:
@@ -312,11 +412,11 @@ def _rewrite(specs: list, activation: tuple[str, str] | None, init: str | None) 
     return specs
 
 
-def _condition(source, keys, entry, key, names, keep_open=False):
+def _condition(source, keys, entry, key, names, keep_open=False, variants=None):
     table = Table(source, keys, entry)
     text = table.get(key, str)
     try:
-        parse(text, names)
+        parse(text, names, variants)
     except ConditionError as err:
         raise table.error(key, f"{err.message} at column {err.column} of {text!r}") from None
     if not keep_open:

@@ -4,6 +4,7 @@
     dead_fraction(relu2) > 0.4 and iteration >= 10
     grad_norm(dense1) / grad_norm(dense9) < 1e-4
     nonfinite() or loss > 10
+    relu.accuracy > sigmoid.accuracy + 0.2       (lessons with [[variants]] only)
 
 Grammar (lowest precedence first)::
 
@@ -15,7 +16,8 @@ Grammar (lowest precedence first)::
     sum        := product (("+" | "-") product)*
     product    := unary (("*" | "/") unary)*
     unary      := "-" unary | atom
-    atom       := NUMBER | "true" | "false" | VARIABLE | METRIC "(" [LAYER] ")" | "(" or ")"
+    atom       := NUMBER | "true" | "false" | [VARIANT "."] value | "(" or ")"
+    value      := VARIABLE | METRIC "(" [LAYER] ")"
 
 Nothing is ever passed to ``eval``: the text becomes a small tree that ``evaluate`` walks. A
 syntax error, an unknown name or layer, or a type error (``loss and 3``) raises
@@ -59,7 +61,7 @@ BOOLEAN_METRICS = {"nonfinite"}
 _TOKEN = re.compile(
     r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<op><=|>=|==|!=|[<>()+\-*/,])"
+    r"|(?P<op><=|>=|==|!=|[<>()+\-*/,.])"
     r"|(?P<bad>\S))"
 )
 
@@ -74,7 +76,8 @@ class ConditionError(ValueError):
 
 
 class Context(Protocol):
-    """What a condition reads: implemented by the simulator."""
+    """What a condition reads: implemented by the simulator (and, with ``variant``, by the
+    runs of a lesson and its variants; see nnsim.scenario.runs)."""
 
     def layer_metric(self, metric: str, layer: str) -> float: ...
 
@@ -127,12 +130,14 @@ class Boolean(Node):
 @dataclass(frozen=True)
 class Variable(Node):
     name: str
+    variant: str | None = None  # "relu.loss": the run of variant relu
 
 
 @dataclass(frozen=True)
 class Metric(Node):
     name: str
     layer: str | None
+    variant: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,9 +157,13 @@ _COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
 
 
 class _Parser:
-    def __init__(self, text: str, layers: Iterable[str]) -> None:
+    def __init__(
+        self, text: str, layers: Iterable[str], variants: dict[str, list[str]] | None = None
+    ) -> None:
         self.text = text
         self.layers = list(layers)
+        self.variants = variants
+        self.variant: str | None = None  # inside "name." while parsing its atom
         self.tokens = _tokens(text)
         self.i = 0
 
@@ -247,16 +256,36 @@ class _Parser:
                 return Boolean(token.column, token.text == "true")
             if token.text in ("and", "or", "not"):
                 raise self.error(token, f"{token.text!r} needs a condition before it")
+            if self.peek().text == ".":
+                return self.in_variant(token)
             if self.peek().text == "(":
                 return self.call(token)
             if token.text in VARIABLES:
-                return Variable(token.column, token.text)
+                return Variable(token.column, token.text, self.variant)
             if token.text in LAYER_METRICS or token.text in MODEL_METRICS:
                 raise self.error(token, f"{token.text} is a metric: write {token.text}(...)")
             raise self.error(token, _unknown("name", token.text, VARIABLES))
         if token.kind == "end":
             raise self.error(token, "the condition ends too early; expected a value")
         raise self.error(token, f"unexpected {token.text!r}; expected a value")
+
+    def in_variant(self, name: _Token) -> Node:
+        """``variant.value``: a value of another run of the same lesson."""
+        if self.variants is None:
+            raise self.error(name, "variant.value needs a scenario with [[variants]]")
+        if self.variant is not None:
+            raise self.error(name, "one variant prefix per value")
+        if name.text not in self.variants:
+            raise self.error(name, _unknown("variant", name.text, self.variants))
+        self.take()  # the dot
+        outer_layers, self.layers, self.variant = self.layers, self.variants[name.text], name.text
+        try:
+            node = self.atom()
+        finally:
+            self.layers, self.variant = outer_layers, None
+        if not isinstance(node, Variable | Metric):
+            raise self.error(name, f"{name.text}. must be followed by a metric or a variable")
+        return node
 
     def call(self, name: _Token) -> Node:
         self.expect("(")
@@ -270,13 +299,13 @@ class _Parser:
         if name.text in MODEL_METRICS:
             if arg is not None:
                 raise self.error(arg, f"{name.text}() takes no layer; write {name.text}()")
-            return Metric(name.column, name.text, None)
+            return Metric(name.column, name.text, None, self.variant)
         if name.text in LAYER_METRICS:
             if arg is None:
                 raise self.error(close, f"{name.text} needs a layer name, e.g. {name.text}(dense1)")
             if arg.text not in self.layers:
                 raise self.error(arg, _unknown("layer", arg.text, self.layers))
-            return Metric(name.column, name.text, arg.text)
+            return Metric(name.column, name.text, arg.text, self.variant)
         raise self.error(name, _unknown("metric", name.text, [*LAYER_METRICS, *MODEL_METRICS]))
 
 
@@ -332,6 +361,8 @@ def _divide(a: float, b: float) -> float:
 def _evaluate(node: Node, ctx: Context) -> float | bool:
     if isinstance(node, Number | Boolean):
         return node.value
+    if isinstance(node, Variable | Metric) and node.variant is not None:
+        ctx = ctx.variant(node.variant)
     if isinstance(node, Variable):
         return float(ctx.variable(node.name))
     if isinstance(node, Metric):
@@ -364,6 +395,16 @@ def _evaluate(node: Node, ctx: Context) -> float | bool:
     }[node.op]
 
 
+def _uses_variants(node: Node) -> bool:
+    if isinstance(node, Variable | Metric):
+        return node.variant is not None
+    if isinstance(node, Unary):
+        return _uses_variants(node.operand)
+    if isinstance(node, Binary):
+        return _uses_variants(node.left) or _uses_variants(node.right)
+    return False
+
+
 def _dependencies(node: Node) -> set[tuple[str, str | None]]:
     if isinstance(node, Variable):
         return {(VARIABLES[node.name], None)}
@@ -392,6 +433,11 @@ class Condition:
     def evaluate(self, ctx: Context) -> bool:
         return bool(_evaluate(self.tree, ctx))
 
+    @property
+    def uses_variants(self) -> bool:
+        """Whether it reads another run (``name.value``): only a whole lesson's runs can answer."""
+        return _uses_variants(self.tree)
+
     def result(self, ctx: Context) -> float | bool:
         """The whole expression's value: a number, or true/false for a condition."""
         return _evaluate(self.tree, ctx)
@@ -405,11 +451,14 @@ class Condition:
         return _evaluate(node, ctx)
 
 
-def parse(text: str, layers: Iterable[str] = ()) -> Condition:
-    """Parse ``text`` and check it against the model's layer names."""
+def parse(
+    text: str, layers: Iterable[str] = (), variants: dict[str, list[str]] | None = None
+) -> Condition:
+    """Parse ``text`` and check it against the model's layer names; ``variants`` (name to
+    layer names) allows ``name.value`` references to a lesson's variant runs."""
     if not isinstance(text, str):
         raise TypeError(f"a condition is a string, got {type(text).__name__}")
-    tree = _Parser(text, layers).parse()
+    tree = _Parser(text, layers, variants).parse()
     if _type(tree, text) != "bool":
         raise ConditionError(
             text, 1, "a condition must be true or false: compare the value, e.g. loss > 10"

@@ -10,19 +10,23 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from nnsim.scenario import shipped_lessons
+from nnsim.scenario import lesson_sections
 
 
-def lesson_titles() -> list[tuple[str, str]]:
-    entries = []
-    for path in shipped_lessons():
-        try:
-            with path.open("rb") as handle:
-                title = tomllib.load(handle).get("lesson", {}).get("title", path.stem)
-        except (OSError, tomllib.TOMLDecodeError):
-            title = f"{path.stem} (cannot be read)"
-        entries.append((path.stem, title))
-    return entries
+def lesson_titles() -> list[tuple[str, list[tuple[str, str]]]]:
+    """(section, [(name, title)]) in curriculum order, as `nnsim lessons` lists them."""
+    sections = []
+    for section, paths in lesson_sections():
+        entries = []
+        for path in paths:
+            try:
+                with path.open("rb") as handle:
+                    title = tomllib.load(handle).get("lesson", {}).get("title", path.stem)
+            except (OSError, tomllib.TOMLDecodeError):
+                title = f"{path.stem} (cannot be read)"
+            entries.append((path.stem, title))
+        sections.append((section, entries))
+    return sections
 
 
 class PickerScreen(Screen[str]):
@@ -34,9 +38,13 @@ class PickerScreen(Screen[str]):
 
     def compose(self) -> ComposeResult:
         yield Static("nnsim: pick a lesson (enter to open, ctrl+q to quit)", id="heading")
-        lessons = lesson_titles()
-        listing = OptionList(*[Option(f"{title}   ({name})", id=name) for name, title in lessons])
-        if not lessons:
+        sections = lesson_titles()
+        options = []
+        for section, entries in sections:
+            options.append(Option(section, disabled=True))
+            options += [Option(f"  {title}   ({name})", id=name) for name, title in entries]
+        listing = OptionList(*options)
+        if not sections:
             listing.add_option(Option("no lessons found in samples/", disabled=True))
         yield listing
         yield Footer()

@@ -1,0 +1,35 @@
+"""A lesson's run together with its variants' runs: what a check such as
+``relu.grad_norm(dense1) > sigmoid.grad_norm(dense1)`` reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..sim import Simulator, parse
+
+
+@dataclass
+class Runs:
+    """The lesson's own simulator and one per variant, after their runs."""
+
+    main: Simulator
+    variants: dict[str, Simulator] = field(default_factory=dict)
+
+    # the Context protocol of nnsim.sim.conditions: plain names read the lesson's own run
+    def layer_metric(self, metric: str, layer: str) -> float:
+        return self.main.layer_metric(metric, layer)
+
+    def model_metric(self, metric: str):
+        return self.main.model_metric(metric)
+
+    def variable(self, name: str) -> float:
+        return self.main.variable(name)
+
+    def variant(self, name: str) -> Simulator:
+        return self.variants[name]
+
+    def check(self, text: str) -> tuple[bool, float | bool]:
+        """(passed, the value of the check's left-hand side) for one [[expect]] check."""
+        layers = {name: sim.names for name, sim in self.variants.items()}
+        condition = parse(text, self.main.names, layers or None)
+        return bool(condition.evaluate(self)), condition.value(self)
