@@ -67,6 +67,7 @@ def load_data(t: Table, seed: int) -> Data:
     one_hot = t.get("one_hot", bool, False)
     limit = t.integer("limit", 0, minimum=0)
     upsample = t.integer("upsample", 1, minimum=1)
+    sort_by_class = t.get("sort_by_class", bool, False)
     if source == "file":
         path = t.get("path", str)
         label_column = t.get("label_column", str, None)
@@ -87,6 +88,11 @@ def load_data(t: Table, seed: int) -> Data:
         train, val, tst = dataset, None, None
     if limit:
         train = _replace(train, train.x[:limit], train.y[:limit])
+    if sort_by_class:
+        if not classes:
+            raise t.error("sort_by_class", "needs integer class labels")
+        order = np.argsort(train.y, kind="stable")
+        train = _replace(train, train.x[order], train.y[order])
     if standardize:
         train, val, tst = _standardize(train, val, tst)
     if one_hot:

@@ -44,6 +44,9 @@ LAYER_METRICS = {
     "saturation": "activation",  # fraction of outputs in a flat region of the activation
     "dead_fraction": "activation",  # fraction of units that are 0 for every example
     "dh_ratio": "gradient",  # recurrent: ||dL/dh_1|| / ||dL/dh_T||
+    "small_weights": "weight",  # fraction of weights below 1 % of the largest (L1 sparsity)
+    "sign_agreement": "gradient",  # fraction of units whose weight gradients share a sign
+    "unit_spread": "weight",  # largest difference between two units' weights (0: symmetric)
 }
 #: Metrics of the whole model, written with empty parentheses.
 MODEL_METRICS = {"nonfinite": "any", "global_grad_norm": "gradient"}
@@ -55,6 +58,7 @@ VARIABLES = {
     "epoch": "batch",
     "val_loss": "validation",
     "val_accuracy": "validation",
+    "loss_roughness": "loss",  # mean |step-to-step change| / mean of the loss curve
 }
 BOOLEAN_METRICS = {"nonfinite"}
 

@@ -6,7 +6,8 @@ Metrics of a layer (all float, NaN where they do not apply):
 - ``act_mean``, ``act_std``: of the layer's output over the batch;
 - ``saturation``: for sigmoid, tanh and softsign layers, the fraction of outputs where the
   activation's derivative is below 5 % of its peak (so the gradient through them shrinks 20x);
-- ``dead_fraction``: for ReLU layers, the fraction of units that output 0 for every example;
+- ``dead_fraction``: for ReLU (and LeakyReLU, ELU) layers, the fraction of units that output 0
+  for every example (a leaky unit never does: that is the point of the leak);
 - ``grad_norm``: the L2 norm of the layer's parameter gradients, or, for a layer without
   trainable parameters, of the gradient it passes back (dL/dinput);
 - ``weight_norm``: the L2 norm of its parameters;
@@ -42,7 +43,7 @@ METRICS = (
     "update_ratio",
 )
 VERDICTS = ("healthy", "vanishing", "exploding", "saturated", "dead")
-_ACTIVATION_CODES = {"sigmoid": 1, "tanh": 2, "softsign": 3, "relu": 4}
+_ACTIVATION_CODES = {"sigmoid": 1, "tanh": 2, "softsign": 3, "relu": 4, "leaky_relu": 4, "elu": 4}
 
 
 @dataclass

@@ -84,6 +84,8 @@ class Inspection:
             if norms is None or norms[-1] == 0:
                 return math.nan
             return float(norms[0] / norms[-1])
+        if metric in WEIGHT_SHAPE_METRICS:
+            return WEIGHT_SHAPE_METRICS[metric](self.layer(layer))
         return self.layer_metrics(layer)[metric]
 
     def model_metric(self, metric: str) -> float | bool:
@@ -96,6 +98,8 @@ class Inspection:
             return float(self.iteration)
         if name == "epoch":
             return float(self.stream.epoch)
+        if name == "loss_roughness":
+            return loss_roughness(self.trace.series("loss")[1])
         return float(
             {
                 "loss": self.loss_value,
@@ -104,3 +108,52 @@ class Inspection:
                 "val_accuracy": self.val_accuracy,
             }[name]
         )
+
+
+def _weights(layer: Layer) -> np.ndarray | None:
+    return layer.params.get("W", layer.params.get("W_ih"))
+
+
+def small_weights(layer: Layer) -> float:
+    """The fraction of the layer's weights below 1 % of its largest one in size: the "many
+    weights exactly or nearly zero" of an L1 penalty."""
+    w = _weights(layer)
+    if w is None or not w.size:
+        return math.nan
+    size = np.abs(w)
+    return float((size < 0.01 * size.max()).mean()) if size.max() > 0 else 1.0
+
+
+def sign_agreement(layer: Layer) -> float:
+    """The fraction of units whose weight gradients all have one sign (zeros ignored): about
+    1 after a sigmoid layer, whose outputs are all positive, about 0.5 after tanh."""
+    g = layer.grads.get("W")
+    if g is None or g.ndim != 2:
+        return math.nan
+    positive, negative = (g > 0).any(axis=1), (g < 0).any(axis=1)
+    return float(np.mean(~(positive & negative)))
+
+
+def unit_spread(layer: Layer) -> float:
+    """The largest difference between two units' incoming weights: 0 when every unit of the
+    layer is identical (what zero initialisation never breaks)."""
+    w = _weights(layer)
+    if w is None or w.ndim < 2:
+        return math.nan
+    rows = w.reshape(w.shape[0], -1)
+    return float(np.abs(rows - rows[0]).max())
+
+
+def loss_roughness(losses: np.ndarray) -> float:
+    """mean |loss_t - loss_(t-1)| / mean loss over the run: how jagged the loss curve is."""
+    finite = losses[np.isfinite(losses)]
+    if finite.size < 3 or finite.mean() == 0:
+        return math.nan
+    return float(np.abs(np.diff(finite)).mean() / np.abs(finite).mean())
+
+
+WEIGHT_SHAPE_METRICS = {
+    "small_weights": small_weights,
+    "sign_agreement": sign_agreement,
+    "unit_spread": unit_spread,
+}
