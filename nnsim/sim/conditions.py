@@ -59,6 +59,7 @@ VARIABLES = {
     "val_loss": "validation",
     "val_accuracy": "validation",
     "loss_roughness": "loss",  # mean |step-to-step change| / mean of the loss curve
+    "first_loss": "loss",  # the loss of iteration 1, to say "the loss fell to a tenth"
 }
 BOOLEAN_METRICS = {"nonfinite"}
 

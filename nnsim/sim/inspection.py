@@ -100,6 +100,9 @@ class Inspection:
             return float(self.stream.epoch)
         if name == "loss_roughness":
             return loss_roughness(self.trace.series("loss")[1])
+        if name == "first_loss":
+            losses = self.trace.series("loss")[1]
+            return float(losses[0]) if len(losses) else math.nan
         return float(
             {
                 "loss": self.loss_value,
