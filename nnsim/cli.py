@@ -122,7 +122,7 @@ def show_progress(args) -> bool:
 
 def train(scenario, iterations=None, seed=None, breakpoints=True, progress=False):
     """Run a scenario (and then its variants) to the end or the first stop; returns (the
-    scenario's simulator, the expectation results)."""
+    runs: the scenario's simulator and its variants', the expectation results)."""
     from .scenario.runs import Runs
 
     sim, results = _run(scenario, iterations, seed, breakpoints, progress, scenario.name)
@@ -148,7 +148,7 @@ def train(scenario, iterations=None, seed=None, breakpoints=True, progress=False
                 "value": None,
                 "note": f"not reached: the run stopped at iteration {sim.iteration}",
             }
-    return sim, [results[i] for i in range(len(scenario.expectations))]
+    return runs, [results[i] for i in range(len(scenario.expectations))]
 
 
 def _run(scenario, iterations, seed, breakpoints, progress, label):
@@ -201,7 +201,8 @@ def cmd_run(args) -> int:
     scenario = load(args.scenario)
     if args.iterations is not None and args.iterations < 0:
         raise UsageError(f"--iterations must be >= 0, got {args.iterations}")
-    sim, expectations = train(scenario, args.iterations, args.seed, progress=show_progress(args))
+    runs, expectations = train(scenario, args.iterations, args.seed, progress=show_progress(args))
+    sim = runs.main
     if args.trace:
         sim.trace.export(args.trace)
     failed = any(not e["passed"] for e in expectations)
@@ -225,9 +226,11 @@ def cmd_run(args) -> int:
             report["expect"] = expectations
         print(json.dumps(report, allow_nan=False))
     else:
-        from .report import print_run
+        from .report import print_run, print_variants
 
         print_run(console(), scenario, sim, expectations)
+        if scenario.variants:
+            print_variants(console(), scenario, runs)
     return 1 if failed else 0
 
 
@@ -241,7 +244,7 @@ def cmd_verify(args) -> int:
     for path in paths:
         scenario = load_scenario(path)
         start = time.perf_counter()
-        sim, expectations = train(scenario, breakpoints=False, progress=show_progress(args))
+        _, expectations = train(scenario, breakpoints=False, progress=show_progress(args))
         seconds = time.perf_counter() - start
         if not expectations:
             expectations = [{"check": "(no expectations)", "passed": False, "value": None}]

@@ -115,6 +115,22 @@ def _print_charts(console: Console, sim) -> None:
         console.print(f"  {name:>12s} {line}  {_fmt(norms[-1], '.1e')}")
 
 
+def print_variants(console: Console, scenario, runs) -> None:
+    """One row per run of the lesson: its own and each variant's."""
+    table = Table(title="the lesson's runs", title_justify="left")
+    for column in ("run", "what changes", "iterations", "final loss", "accuracy", "stopped"):
+        table.add_column(column)
+    rows = [("(lesson)", "", runs.main)]
+    rows += [(name, scenario.variant_titles[name], sim) for name, sim in runs.variants.items()]
+    for name, title, sim in rows:
+        accuracy = "-" if math.isnan(sim.accuracy) else f"{sim.accuracy:.1%}"
+        stopped = "" if sim.stopped is None else str(sim.stopped)
+        table.add_row(
+            name, title, str(sim.completed), _fmt(sim.loss_value, ".4g"), accuracy, stopped
+        )
+    console.print(table)
+
+
 def print_expectations(console: Console, expectations: list[dict]) -> None:
     table = Table(title="expectations", title_justify="left")
     for column in ("check", "value", "result"):
