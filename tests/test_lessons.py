@@ -1,0 +1,25 @@
+"""Every shipped lesson produces the phenomenon it promises (`nnsim verify`)."""
+
+import pytest
+
+from nnsim.cli import train
+from nnsim.scenario import lesson_sections, load, shipped_lessons
+
+LESSONS = [path.stem for path in shipped_lessons()]
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_keeps_its_promises(name):
+    scenario = load(name)
+    assert scenario.expectations, f"{name} promises nothing"
+    assert len(scenario.text) > 400, f"{name} needs a text for the learner"
+    _, results = train(scenario, breakpoints=False)
+    failed = [r for r in results if not r["passed"]]
+    assert not failed, failed
+
+
+def test_lessons_are_listed_in_curriculum_order():
+    sections = lesson_sections()
+    titles = [title for title, _ in sections]
+    assert titles == sorted(titles, key=lambda t: int(t.split(".")[0]) if t[0].isdigit() else 99)
+    assert "Other scenarios" not in titles  # every shipped lesson has its place in the index
