@@ -14,7 +14,8 @@ def accuracy(pred: np.ndarray, target: np.ndarray, loss: Loss) -> float:
 
     - class scores (N, C) or (N, T, C) with integer labels: argmax equals the label;
     - probabilities with BCE: (p > 0.5) equals the 0/1 target;
-    - one-hot targets (N, C) (MSE on classes): argmax of prediction equals argmax of target.
+    - one-hot targets (N, C) (MSE on classes): argmax of prediction equals argmax of target;
+    - one output (N, 1) in [0, 1] (a sigmoid, under MSE) with 0/1 labels: (p > 0.5) == label.
     """
     pred, target = np.asarray(pred), np.asarray(target)
     if isinstance(loss, BCELoss):
@@ -23,4 +24,6 @@ def accuracy(pred: np.ndarray, target: np.ndarray, loss: Loss) -> float:
         return float(np.mean(pred.argmax(axis=-1) == target))
     if pred.ndim == 2 and target.shape == pred.shape and pred.shape[1] > 1:
         return float(np.mean(pred.argmax(axis=1) == target.argmax(axis=1)))
+    if pred.ndim == 2 and pred.shape[1] == 1 and target.dtype.kind in "iu":
+        return float(np.mean((pred[:, 0] > 0.5) == target.reshape(-1)))  # one output in [0, 1]
     return math.nan

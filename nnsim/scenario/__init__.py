@@ -24,6 +24,7 @@
     l1 = 0.0                    # penalties on every layer with weights
     l2 = 0.0
     eval_every = 0              # validation loss/accuracy every N iterations
+    lr_decay = { every = 50, factor = 0.5 }   # step decay of the learning rate
 
     [diagnostics]               # verdict thresholds (nnsim.sim.diagnostics.Thresholds)
     vanishing = 1e-4
@@ -146,6 +147,7 @@ class Scenario:
     l2: float
     eval_every: int
     thresholds: Thresholds
+    lr_decay: tuple[int, float] | None = None
     breakpoints: list[str] = field(default_factory=list)
     expectations: list[Expectation] = field(default_factory=list)
     language: str = "en"
@@ -221,6 +223,7 @@ class Scenario:
             validation=self.data.validation,
             eval_every=self.eval_every,
             thresholds=self.thresholds,
+            lr_decay=self.lr_decay,
         )
         if breakpoints:
             for text in self.breakpoints:
@@ -306,6 +309,13 @@ def _scenario(source: Source, root: Table) -> Scenario:
     l1 = train.number("l1", 0.0, minimum=0.0)
     l2 = train.number("l2", 0.0, minimum=0.0)
     eval_every = train.integer("eval_every", 0, minimum=0)
+    decay = train.table("lr_decay", None)
+    lr_decay = None
+    if decay is not None:
+        lr_decay = (decay.integer("every", minimum=1), decay.number("factor", above=0.0))
+        if lr_decay[1] > 1:
+            raise decay.error("factor", f"must be at most 1, got {lr_decay[1]:g}")
+        decay.done()
     train.done()
     if eval_every and data.validation is None:
         raise train.error("eval_every", "needs a validation split: set [data] validation")
@@ -335,6 +345,7 @@ def _scenario(source: Source, root: Table) -> Scenario:
         eval_every,
         thresholds,
         language=language,
+        lr_decay=lr_decay,
     )
 
 

@@ -60,6 +60,7 @@ VARIABLES = {
     "val_accuracy": "validation",
     "loss_roughness": "loss",  # mean |step-to-step change| / mean of the loss curve
     "first_loss": "loss",  # the loss of iteration 1, to say "the loss fell to a tenth"
+    "lr": "batch",  # the learning rate of the current iteration (step decay changes it)
 }
 BOOLEAN_METRICS = {"nonfinite"}
 

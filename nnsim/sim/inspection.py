@@ -100,6 +100,8 @@ class Inspection:
             return float(self.stream.epoch)
         if name == "loss_roughness":
             return loss_roughness(self.trace.series("loss")[1])
+        if name == "lr":
+            return float(self.optimizer.lr)
         if name == "first_loss":
             losses = self.trace.series("loss")[1]
             return float(losses[0]) if len(losses) else math.nan

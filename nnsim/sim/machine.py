@@ -105,6 +105,9 @@ class Machine:
     def _begin_iteration(self, snapshot: bool = True) -> None:
         if snapshot or self.completed % self.snapshots.every == 0:
             self.snapshots.add(self._snapshot())
+        if self.lr_decay is not None:  # a function of the iteration: replays need no snapshot
+            every, factor = self.lr_decay
+            self.optimizer.lr = self.base_lr * factor ** (self.completed // every)
         keep = self.completed - self.snapshots.recent
         self._histories = {k: v for k, v in self._histories.items() if k > keep}
         self._histories[self.completed + 1] = []

@@ -75,6 +75,7 @@ class Simulator(Machine, Inspection):
         clip_value: float | None = None,
         validation: Dataset | tuple[np.ndarray, np.ndarray] | None = None,
         eval_every: int = 0,
+        lr_decay: tuple[int, float] | None = None,
         thresholds: diag.Thresholds | None = None,
         snapshot_every: int = 25,
         trace_capacity: int = 4096,
@@ -100,6 +101,10 @@ class Simulator(Machine, Inspection):
             else ((validation.x, validation.y) if isinstance(validation, Dataset) else validation)
         )
         self.eval_every = int(eval_every)
+        if lr_decay is not None and (lr_decay[0] < 1 or not 0 < lr_decay[1] <= 1):
+            raise ValueError(f"lr_decay must be (every >= 1, 0 < factor <= 1), got {lr_decay!r}")
+        self.lr_decay = lr_decay  # step decay: lr = lr0 * factor ** (completed // every)
+        self.base_lr = optimizer.lr
         self.iterations = int(iterations)
         self.clip_norm, self.clip_value = clip_norm, clip_value
         self.thresholds = thresholds or diag.Thresholds()
