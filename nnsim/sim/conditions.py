@@ -49,7 +49,12 @@ LAYER_METRICS = {
     "unit_spread": "weight",  # largest difference between two units' weights (0: symmetric)
 }
 #: Metrics of the whole model, written with empty parentheses.
-MODEL_METRICS = {"nonfinite": "any", "global_grad_norm": "gradient"}
+MODEL_METRICS = {
+    "nonfinite": "any",
+    "global_grad_norm": "gradient",
+    "gradcheck": "loss",  # worst relative error of backprop against finite differences
+    "collapse_error": "weight",  # distance of a layers-without-activations net from one matrix
+}
 #: Plain variables.
 VARIABLES = {
     "loss": "loss",

@@ -91,7 +91,32 @@ class Inspection:
     def model_metric(self, metric: str) -> float | bool:
         if metric == "nonfinite":
             return self._nonfinite_seen
+        if metric == "gradcheck":
+            return self._gradcheck()
+        if metric == "collapse_error":
+            return collapse_error(self.model, None if self.batch is None else self.batch[0])
         return self.global_grad_norm
+
+    def _gradcheck(self) -> float:
+        """The worst relative error of the analytic gradients against central differences,
+        on the last batch (float64 models; the model's state is left as it was)."""
+        from ..gradcheck import gradcheck
+
+        if self.batch is None or self.model.dtype != np.float64:
+            return math.nan
+        saved = [
+            (lay, lay.input, lay.output, lay.cache, lay.grads, lay.input_grad)
+            for lay in self.model.walk()
+        ]
+        try:
+            errors = gradcheck(
+                self.model, self.loss, self._model_input(self.batch[0]), self.batch[1]
+            )
+        finally:
+            for lay, inp, out, cache, grads, input_grad in saved:
+                lay.input, lay.output, lay.cache = inp, out, cache
+                lay.grads, lay.input_grad = grads, input_grad
+        return max(errors.values()) if errors else math.nan
 
     def variable(self, name: str) -> float:
         if name == "iteration":
@@ -162,3 +187,25 @@ WEIGHT_SHAPE_METRICS = {
     "sign_agreement": sign_agreement,
     "unit_spread": unit_spread,
 }
+
+
+def collapse_error(model, x: np.ndarray | None) -> float:
+    """For a network of Dense (and Identity) layers only: how far its output on ``x`` is from
+    the single affine map x W^T + b with W = W_k ... W_1 (relative to the output's size). It
+    is rounding error: without activations, depth adds nothing. NaN for other networks."""
+    from ..layers import Dense, Identity
+
+    leaves = model.leaves()
+    if x is None or not all(isinstance(lay, Dense | Identity) for lay in leaves):
+        return math.nan
+    h = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    total_w = np.eye(h.shape[1])
+    total_b = np.zeros(h.shape[1])
+    for layer in leaves:
+        if isinstance(layer, Dense):
+            w, b = layer.params["W"], layer.params.get("b", 0.0)
+            h = h @ w.T + b
+            total_w, total_b = w @ total_w, w @ total_b + b
+    single = np.asarray(x, dtype=np.float64).reshape(len(x), -1) @ total_w.T + total_b
+    scale = max(float(np.abs(h).max()), 1e-300)
+    return float(np.abs(h - single).max() / scale)
