@@ -68,6 +68,7 @@ def load_data(t: Table, seed: int) -> Data:
     limit = t.integer("limit", 0, minimum=0)
     upsample = t.integer("upsample", 1, minimum=1)
     sort_by_class = t.get("sort_by_class", bool, False)
+    oversample = t.get("oversample", bool, False)
     if source == "file":
         path = t.get("path", str)
         label_column = t.get("label_column", str, None)
@@ -88,6 +89,10 @@ def load_data(t: Table, seed: int) -> Data:
         train, val, tst = dataset, None, None
     if limit:
         train = _replace(train, train.x[:limit], train.y[:limit])
+    if oversample:
+        if not classes:
+            raise t.error("oversample", "needs integer class labels")
+        train = _oversample(train, np.random.default_rng(split_seed))
     if sort_by_class:
         if not classes:
             raise t.error("sort_by_class", "needs integer class labels")
@@ -103,6 +108,21 @@ def load_data(t: Table, seed: int) -> Data:
             None if d is None else _replace(d, d.x, D.one_hot(d.y, k)) for d in (train, val, tst)
         )
     return Data(train, val, tst)
+
+
+def _oversample(d: D.Dataset, rng: np.random.Generator) -> D.Dataset:
+    """Every class repeated (examples drawn with replacement) up to the largest one's count."""
+    counts = np.bincount(d.y)
+    rows = [np.flatnonzero(d.y == c) for c in range(len(counts)) if counts[c]]
+    target = counts.max()
+    picked = np.concatenate(
+        [
+            r if len(r) == target else np.concatenate([r, rng.choice(r, target - len(r))])
+            for r in rows
+        ]
+    )
+    picked = rng.permutation(picked)
+    return _replace(d, d.x[picked], d.y[picked])
 
 
 def _replace(d: D.Dataset, x: np.ndarray, y: np.ndarray) -> D.Dataset:

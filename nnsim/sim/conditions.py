@@ -66,6 +66,7 @@ VARIABLES = {
     "loss_roughness": "loss",  # mean |step-to-step change| / mean of the loss curve
     "first_loss": "loss",  # the loss of iteration 1, to say "the loss fell to a tenth"
     "lr": "batch",  # the learning rate of the current iteration (step decay changes it)
+    "minority_recall": "weight",  # recall of the rarest class (on validation data if any)
 }
 BOOLEAN_METRICS = {"nonfinite"}
 

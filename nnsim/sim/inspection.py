@@ -61,6 +61,12 @@ class Inspection:
     def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int = 256) -> tuple[float, float]:
         """(loss, accuracy) on other data in evaluation mode, leaving the training state (the
         layers' inputs, outputs and caches) as it was."""
+        pred = self.predict(x, batch_size)
+        value, _ = self.loss(pred, y)
+        return float(value), accuracy(pred, y, self.loss)
+
+    def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """The model's outputs for ``x`` in evaluation mode; the training state is untouched."""
         saved = [(lay, lay.input, lay.output, lay.cache) for lay in self.model.walk()]
         self.model.eval()
         try:
@@ -72,9 +78,23 @@ class Inspection:
             self.model.train()
             for lay, inp, out, cache in saved:
                 lay.input, lay.output, lay.cache = inp, out, cache
-        pred = np.concatenate(preds)
-        value, _ = self.loss(pred, y)
-        return float(value), accuracy(pred, y, self.loss)
+        return np.concatenate(preds)
+
+    def minority_recall(self) -> float:
+        """Recall of the rarest class of the training labels: of its examples in the
+        validation data (the training data without a split), the fraction predicted as it."""
+        labels = np.asarray(self.stream.y)
+        if labels.dtype.kind not in "iu" or labels.ndim != 1:
+            return math.nan
+        rare = int(np.argmin(np.where(np.bincount(labels) > 0, np.bincount(labels), labels.size)))
+        x, y = self.validation if self.validation is not None else (self.stream.x, labels)
+        y = np.asarray(y)
+        members = y == rare
+        if not members.any():
+            return math.nan
+        pred = self.predict(x[members])
+        chosen = pred.argmax(axis=-1) if pred.shape[-1] > 1 else (pred[:, 0] > 0.5).astype(int)
+        return float(np.mean(chosen == rare))
 
     # the Context protocol of nnsim.sim.conditions
 
@@ -127,6 +147,8 @@ class Inspection:
             return loss_roughness(self.trace.series("loss")[1])
         if name == "lr":
             return float(self.optimizer.lr)
+        if name == "minority_recall":
+            return self.minority_recall()
         if name == "first_loss":
             losses = self.trace.series("loss")[1]
             return float(losses[0]) if len(losses) else math.nan
