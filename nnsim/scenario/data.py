@@ -64,6 +64,7 @@ def load_data(t: Table, seed: int) -> Data:
         raise t.error("validation", f"validation + test must be below 1, got {validation + test:g}")
     split_seed = t.integer("split_seed", seed)
     standardize = t.get("standardize", bool, False)
+    whiten = t.get("whiten", bool, False)
     one_hot = t.get("one_hot", bool, False)
     limit = t.integer("limit", 0, minimum=0)
     upsample = t.integer("upsample", 1, minimum=1)
@@ -100,6 +101,10 @@ def load_data(t: Table, seed: int) -> Data:
         train = _replace(train, train.x[order], train.y[order])
     if standardize:
         train, val, tst = _standardize(train, val, tst)
+    if whiten:
+        if train.x.ndim != 2:
+            raise t.error("whiten", f"needs feature vectors (N, D); this data is {train.x.shape}")
+        train, val, tst = _whiten(train, val, tst)
     if one_hot:
         if not classes:
             raise t.error("one_hot", "needs integer class labels")
@@ -135,6 +140,19 @@ def _standardize(train, val, test):
     std[std == 0] = 1.0
     return tuple(
         None if d is None else _replace(d, (d.x - mean) / std, d.y) for d in (train, val, test)
+    )
+
+
+def _whiten(train, val, test):
+    """PCA whitening from the training part: x -> (x - mean) U diag(1/sqrt(eigenvalue)), so the
+    training features are uncorrelated with unit variance (identity covariance)."""
+    mean = train.x.mean(axis=0)
+    centred = train.x - mean
+    eigenvalues, vectors = np.linalg.eigh(centred.T @ centred / len(centred))
+    transform = vectors / np.sqrt(np.maximum(eigenvalues, 1e-12))  # (D, D)
+    return tuple(
+        None if d is None else _replace(d, (d.x - mean) @ transform, d.y)
+        for d in (train, val, test)
     )
 
 

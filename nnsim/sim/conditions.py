@@ -67,6 +67,7 @@ VARIABLES = {
     "first_loss": "loss",  # the loss of iteration 1, to say "the loss fell to a tenth"
     "lr": "batch",  # the learning rate of the current iteration (step decay changes it)
     "minority_recall": "weight",  # recall of the rarest class (on validation data if any)
+    "input_covariance_error": "batch",  # max |Cov(training inputs) - I|: 0 when whitened
 }
 BOOLEAN_METRICS = {"nonfinite"}
 

@@ -149,6 +149,8 @@ class Inspection:
             return float(self.optimizer.lr)
         if name == "minority_recall":
             return self.minority_recall()
+        if name == "input_covariance_error":
+            return input_covariance_error(self.stream.x)
         if name == "first_loss":
             losses = self.trace.series("loss")[1]
             return float(losses[0]) if len(losses) else math.nan
@@ -231,3 +233,11 @@ def collapse_error(model, x: np.ndarray | None) -> float:
     single = np.asarray(x, dtype=np.float64).reshape(len(x), -1) @ total_w.T + total_b
     scale = max(float(np.abs(h).max()), 1e-300)
     return float(np.abs(h - single).max() / scale)
+
+
+def input_covariance_error(x: np.ndarray) -> float:
+    """max |Cov(x) - I| over the training features: 0 for whitened inputs."""
+    flat = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    centred = flat - flat.mean(axis=0)
+    covariance = centred.T @ centred / len(flat)
+    return float(np.abs(covariance - np.eye(covariance.shape[0])).max())
