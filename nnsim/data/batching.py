@@ -157,7 +157,8 @@ class BatchStream:
 
     With ``shuffle`` each epoch has a fresh order drawn from a generator seeded by ``seed``;
     without it the batches follow the data's order. A short last batch is kept unless
-    ``drop_last``; a batch never spans two epochs.
+    ``drop_last``; a batch never spans two epochs. ``augment(x, rng)`` transforms every batch
+    with the stream's own generator, so augmented runs replay exactly too.
     """
 
     def __init__(
@@ -168,6 +169,7 @@ class BatchStream:
         shuffle: bool = True,
         seed: int = 0,
         drop_last: bool = False,
+        augment=None,
     ) -> None:
         if len(x) != len(y):
             raise ValueError(f"x and y must have one entry per example; x {x.shape}, y {y.shape}")
@@ -181,6 +183,7 @@ class BatchStream:
         self.x, self.y = x, y
         self.batch_size = min(int(batch_size), len(x))
         self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
+        self.augment = augment  # f(x_batch, rng) -> x_batch, drawing from this stream's rng
         self.rng = np.random.default_rng(seed)
         self.epoch = 0  # epochs completed
         self.position = 0
@@ -203,7 +206,8 @@ class BatchStream:
             end = self.batch_size
         rows = self.order[self.position : end]
         self.position = end
-        return self.x[rows], self.y[rows]
+        x = self.x[rows]
+        return (x if self.augment is None else self.augment(x, self.rng)), self.y[rows]
 
     def state(self) -> dict:
         return {
@@ -217,3 +221,17 @@ class BatchStream:
         self.rng.bit_generator.state = state["rng"]
         self.epoch, self.position = state["epoch"], state["position"]
         self.order = state["order"].copy()
+
+
+def augmenter(shift: int = 0, flip: bool = False):
+    """The ``augment`` of a BatchStream: random shifts of up to ``shift`` pixels, and
+    left-right flips with probability 1/2."""
+
+    def augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if shift:
+            x = random_shift(x, shift, rng)
+        if flip:
+            x = random_flip(x, rng)
+        return x
+
+    return augment

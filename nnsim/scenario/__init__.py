@@ -53,6 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import architectures
+from ..data.batching import augmenter
 from ..losses import LOSSES, Loss
 from ..model import Sequential
 from ..optim import OPTIMIZERS, Optimizer
@@ -224,6 +225,7 @@ class Scenario:
             eval_every=self.eval_every,
             thresholds=self.thresholds,
             lr_decay=self.lr_decay,
+            augment=None if self.data.augment is None else augmenter(*self.data.augment),
         )
         if breakpoints:
             for text in self.breakpoints:

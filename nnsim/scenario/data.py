@@ -50,6 +50,7 @@ class Data:
     train: D.Dataset
     validation: D.Dataset | None
     test: D.Dataset | None
+    augment: tuple[int, bool] | None = None  # (shift, flip) applied to every training batch
 
     @property
     def num_classes(self) -> int:
@@ -70,6 +71,14 @@ def load_data(t: Table, seed: int) -> Data:
     upsample = t.integer("upsample", 1, minimum=1)
     sort_by_class = t.get("sort_by_class", bool, False)
     oversample = t.get("oversample", bool, False)
+    augment_table = t.table("augment", None)
+    augment = None
+    if augment_table is not None:
+        augment = (
+            augment_table.integer("shift", 0, minimum=0),
+            augment_table.get("flip", bool, False),
+        )
+        augment_table.done()
     if source == "file":
         path = t.get("path", str)
         label_column = t.get("label_column", str, None)
@@ -112,7 +121,11 @@ def load_data(t: Table, seed: int) -> Data:
         train, val, tst = (
             None if d is None else _replace(d, d.x, D.one_hot(d.y, k)) for d in (train, val, tst)
         )
-    return Data(train, val, tst)
+    if augment is not None and train.x.ndim != 4:
+        raise t.error(
+            "augment", f"shifts and flips need images (N, C, H, W); the data is {train.x.shape}"
+        )
+    return Data(train, val, tst, augment)
 
 
 def _oversample(d: D.Dataset, rng: np.random.Generator) -> D.Dataset:

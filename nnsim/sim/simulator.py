@@ -76,6 +76,7 @@ class Simulator(Machine, Inspection):
         validation: Dataset | tuple[np.ndarray, np.ndarray] | None = None,
         eval_every: int = 0,
         lr_decay: tuple[int, float] | None = None,
+        augment=None,
         thresholds: diag.Thresholds | None = None,
         snapshot_every: int = 25,
         trace_capacity: int = 4096,
@@ -94,7 +95,9 @@ class Simulator(Machine, Inspection):
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be > 0, got {value!r}")
         self.model, self.loss, self.optimizer = model, loss, optimizer
-        self.stream = BatchStream(np.asarray(x), np.asarray(y), batch_size, shuffle, seed)
+        self.stream = BatchStream(
+            np.asarray(x), np.asarray(y), batch_size, shuffle, seed, augment=augment
+        )
         self.validation = (
             None
             if validation is None
