@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from nnsim.data import spirals
-from nnsim.layers import LSTM, Dense, Dropout, ReLU, Residual, Tanh
+from nnsim.layers import LSTM, Dense, Dropout, Flatten, ReLU, Residual, Tanh
 from nnsim.losses import CrossEntropyLoss, MSELoss
 from nnsim.model import Sequential
 from nnsim.optim import SGD, Adam
@@ -362,3 +362,34 @@ def test_a_layer_breakpoint_stops_before_each_of_its_micro_ops():
     assert sim.next_op == ("backward", "dense2") and event.stop.iteration == 1
     assert sim.toggle_layer_breakpoint("dense2") is False
     assert sim.continue_().stop is None and sim.completed == 5
+
+
+def test_early_stopping_restores_the_weights_of_the_best_validation_loss():
+    from nnsim.data import load_digits, split
+
+    parts = split(load_digits(), validation=0.2, test=0.0, seed=0)
+    train = (parts.train.x[:100], parts.train.y[:100])
+
+    def make():
+        model = Sequential([Flatten(), Dense(128), ReLU(), Dense(10)], input_shape=(1, 8, 8))
+        return Simulator(
+            model,
+            CrossEntropyLoss(),
+            Adam(0.003),
+            train,
+            batch_size=100,
+            iterations=400,
+            validation=parts.validation,
+            eval_every=10,
+            early_stopping=3,
+        )
+
+    sim = make()
+    event = sim.continue_()
+    assert event.stop.reason == "early_stopping" and sim.stopped_early
+    best = sim.best_iteration
+    assert sim.completed == best + 30 and sim.val_loss == sim.best_val_loss
+    again = make()
+    again.run(best)
+    for key, value in again.model.parameters().items():
+        np.testing.assert_array_equal(sim.model.parameters()[key], value)

@@ -25,6 +25,7 @@
     l2 = 0.0
     eval_every = 0              # validation loss/accuracy every N iterations
     lr_decay = { every = 50, factor = 0.5 }   # step decay of the learning rate
+    early_stopping = 5          # stop after 5 validations without improvement, keep the best
 
     [diagnostics]               # verdict thresholds (nnsim.sim.diagnostics.Thresholds)
     vanishing = 1e-4
@@ -149,6 +150,7 @@ class Scenario:
     eval_every: int
     thresholds: Thresholds
     lr_decay: tuple[int, float] | None = None
+    early_stopping: int | None = None
     breakpoints: list[str] = field(default_factory=list)
     expectations: list[Expectation] = field(default_factory=list)
     language: str = "en"
@@ -226,6 +228,7 @@ class Scenario:
             thresholds=self.thresholds,
             lr_decay=self.lr_decay,
             augment=None if self.data.augment is None else augmenter(*self.data.augment),
+            early_stopping=self.early_stopping,
         )
         if breakpoints:
             for text in self.breakpoints:
@@ -311,6 +314,7 @@ def _scenario(source: Source, root: Table) -> Scenario:
     l1 = train.number("l1", 0.0, minimum=0.0)
     l2 = train.number("l2", 0.0, minimum=0.0)
     eval_every = train.integer("eval_every", 0, minimum=0)
+    early_stopping = train.integer("early_stopping", None, minimum=1)
     decay = train.table("lr_decay", None)
     lr_decay = None
     if decay is not None:
@@ -321,6 +325,8 @@ def _scenario(source: Source, root: Table) -> Scenario:
     train.done()
     if eval_every and data.validation is None:
         raise train.error("eval_every", "needs a validation split: set [data] validation")
+    if early_stopping is not None and not eval_every:
+        raise train.error("early_stopping", "needs eval_every (and a validation split)")
 
     diagnostics = root.table("diagnostics", {})
     defaults = Thresholds()
@@ -348,6 +354,7 @@ def _scenario(source: Source, root: Table) -> Scenario:
         thresholds,
         language=language,
         lr_decay=lr_decay,
+        early_stopping=early_stopping,
     )
 
 

@@ -68,6 +68,9 @@ VARIABLES = {
     "lr": "batch",  # the learning rate of the current iteration (step decay changes it)
     "minority_recall": "weight",  # recall of the rarest class (on validation data if any)
     "input_covariance_error": "batch",  # max |Cov(training inputs) - I|: 0 when whitened
+    "stopped_early": "validation",  # 1 once early stopping ended the run, else 0
+    "best_val_loss": "validation",  # the lowest validation loss so far (early stopping)
+    "best_iteration": "validation",  # the iteration that reached it
 }
 BOOLEAN_METRICS = {"nonfinite"}
 

@@ -12,7 +12,7 @@ PHASES = ("batch", "forward", "loss", "backward", "clip", "update")
 class Stop:
     """Why a run halted: a breakpoint's condition became true, or a value became NaN or inf."""
 
-    reason: str  # "breakpoint" or "nonfinite"
+    reason: str  # "breakpoint", "nonfinite" or "early_stopping"
     iteration: int
     phase: str
     layer: str | None
@@ -34,6 +34,8 @@ class Stop:
         )
         if self.reason == "breakpoint":
             return f"breakpoint {self.condition!r} at {where}"
+        if self.reason == "early_stopping":
+            return f"early stopping after {where}: {self.detail}"
         return f"non-finite value at {where}: {self.detail}"
 
 

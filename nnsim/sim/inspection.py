@@ -149,6 +149,10 @@ class Inspection:
             return float(self.optimizer.lr)
         if name == "minority_recall":
             return self.minority_recall()
+        if name == "stopped_early":
+            return float(self.stopped_early)
+        if name in ("best_val_loss", "best_iteration"):
+            return float(getattr(self, name))
         if name == "input_covariance_error":
             return input_covariance_error(self.stream.x)
         if name == "first_loss":

@@ -252,6 +252,8 @@ class Machine:
         stop = None
         if not self._nonfinite_seen:
             stop = self._nonfinite_stop(iteration, phase, effects.arrays)
+        if stop is None and self._pending_stop is not None:
+            stop, self._pending_stop = self._pending_stop, None
         if stop is None and not self._replaying:
             stop = self._breakpoint_stop(iteration, phase, layer, effects.refreshed)
         if stop is None and self.layer_breakpoints and not self._replaying and self._frames:
@@ -357,6 +359,7 @@ class Machine:
         if not self._nonfinite_seen and not self._replaying:
             if self._nonfinite_stop(iteration, "update", effects.arrays) is not None:
                 return self._find_nonfinite()
+        stop, self._pending_stop = self._pending_stop, None
         event = Event(
             self.event_index,
             iteration,
@@ -367,7 +370,10 @@ class Machine:
             0,
             None,
             ("parameters",),
+            stop,
         )
+        if stop is not None and not self._replaying:
+            self.stopped = stop
         if not self._replaying:
             self.events.append(event)
         return event

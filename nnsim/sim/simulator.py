@@ -77,6 +77,7 @@ class Simulator(Machine, Inspection):
         eval_every: int = 0,
         lr_decay: tuple[int, float] | None = None,
         augment=None,
+        early_stopping: int | None = None,
         thresholds: diag.Thresholds | None = None,
         snapshot_every: int = 25,
         trace_capacity: int = 4096,
@@ -108,6 +109,11 @@ class Simulator(Machine, Inspection):
             raise ValueError(f"lr_decay must be (every >= 1, 0 < factor <= 1), got {lr_decay!r}")
         self.lr_decay = lr_decay  # step decay: lr = lr0 * factor ** (completed // every)
         self.base_lr = optimizer.lr
+        if early_stopping is not None and (early_stopping < 1 or not self.eval_every):
+            raise ValueError(
+                "early_stopping needs a patience >= 1 and validation every eval_every iterations"
+            )
+        self.early_stopping = early_stopping  # evaluations without improvement before stopping
         self.iterations = int(iterations)
         self.clip_norm, self.clip_value = clip_norm, clip_value
         self.thresholds = thresholds or diag.Thresholds()
@@ -140,6 +146,12 @@ class Simulator(Machine, Inspection):
         self.accuracy = math.nan
         self.val_loss = math.nan
         self.val_accuracy = math.nan
+        self.best_val_loss = math.inf
+        self.best_iteration = 0
+        self._evals_since_best = 0
+        self._best_weights: dict[str, np.ndarray] | None = None
+        self.stopped_early = False
+        self._pending_stop: Stop | None = None
         self.global_grad_norm = math.nan
         self.batch: tuple[np.ndarray, np.ndarray] | None = None
         self.prediction: np.ndarray | None = None
@@ -155,7 +167,19 @@ class Simulator(Machine, Inspection):
     # What a snapshot keeps of the simulator itself. Everything else it tracks (losses,
     # metrics, verdicts) is recomputed by the replay that always follows a restore: a rewind
     # replays at least the whole iteration before its target.
-    _COUNTERS = ("completed", "event_index", "val_loss", "val_accuracy", "_nonfinite_seen")
+    _COUNTERS = (
+        "completed",
+        "event_index",
+        "val_loss",
+        "val_accuracy",
+        "_nonfinite_seen",
+        "best_val_loss",
+        "best_iteration",
+        "_evals_since_best",
+        "_best_weights",
+        "stopped_early",
+        "iterations",
+    )
 
     def _snapshot(self) -> Snapshot:
         counters = {name: getattr(self, name) for name in self._COUNTERS}
@@ -242,7 +266,37 @@ class Simulator(Machine, Inspection):
         ):
             self.val_loss, self.val_accuracy = self.evaluate(*self.validation)
             self._fresh.add(("validation", None))
+            if self.early_stopping is not None:
+                self._early_stopping()
         self._record_diagnostics()
+
+    def _early_stopping(self) -> None:
+        """Keep the weights of the best validation loss; after ``early_stopping`` evaluations
+        without improvement, put them back and end the run."""
+        if self.val_loss < self.best_val_loss:
+            self.best_val_loss, self.best_iteration = self.val_loss, self.completed
+            self._evals_since_best = 0
+            state = {**self.model.parameters(), **self.model.buffers()}
+            self._best_weights = {k: v.copy() for k, v in state.items()}
+            return
+        self._evals_since_best += 1
+        if self._evals_since_best < self.early_stopping or self._best_weights is None:
+            return
+        state = {**self.model.parameters(), **self.model.buffers()}
+        for key, value in self._best_weights.items():
+            state[key][...] = value
+        self.val_loss, self.val_accuracy = self.evaluate(*self.validation)
+        self.stopped_early, self.iterations = True, self.completed
+        self._pending_stop = Stop(
+            "early_stopping",
+            self.completed,
+            "update",
+            None,
+            None,
+            f"the validation loss has not improved for {self._evals_since_best} evaluations; "
+            f"restored the weights of iteration {self.best_iteration} "
+            f"(validation loss {self.best_val_loss:.4g})",
+        )
 
     def _record_diagnostics(self) -> None:
         nan = math.nan
