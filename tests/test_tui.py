@@ -181,7 +181,9 @@ async def test_nnsim_without_a_scenario_opens_the_lesson_picker():
         await pilot.press("enter")
         await settle(pilot, app)
         assert isinstance(app.screen, MainScreen)
-        assert app.screen.runner.scenario.name == "vanishing_sigmoid"
+        from nnsim.scenario import shipped_lessons
+
+        assert app.screen.runner.scenario.name == shipped_lessons()[0].stem  # curriculum order
 
 
 def test_main_screen_snapshot(snap_compare):
