@@ -47,6 +47,7 @@ LAYER_METRICS = {
     "small_weights": "weight",  # fraction of weights below 1 % of the largest (L1 sparsity)
     "sign_agreement": "gradient",  # fraction of units whose weight gradients share a sign
     "unit_spread": "weight",  # largest difference between two units' weights (0: symmetric)
+    "filter_smoothness": "weight",  # neighbouring kernel weights' correlation (0: noise)
 }
 #: Metrics of the whole model, written with empty parentheses.
 MODEL_METRICS = {

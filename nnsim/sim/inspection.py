@@ -210,7 +210,24 @@ def loss_roughness(losses: np.ndarray) -> float:
     return float(np.abs(np.diff(finite)).mean() / np.abs(finite).mean())
 
 
+def filter_smoothness(layer: Layer) -> float:
+    """For a convolution: the mean correlation between neighbouring weights of a kernel
+    (right and down neighbours, every filter and channel). About 0 for random kernels; edge
+    and stroke detectors are smooth patterns, well above 0."""
+    w = layer.params.get("W")
+    if w is None or w.ndim != 4 or min(w.shape[2:]) < 2:
+        return math.nan
+    scores = []
+    for kernel in w.reshape(-1, *w.shape[2:]):
+        a = np.concatenate([kernel[:, :-1].ravel(), kernel[:-1, :].ravel()])
+        b = np.concatenate([kernel[:, 1:].ravel(), kernel[1:, :].ravel()])
+        if a.std() > 0 and b.std() > 0:
+            scores.append(np.corrcoef(a, b)[0, 1])
+    return float(np.mean(scores)) if scores else math.nan
+
+
 WEIGHT_SHAPE_METRICS = {
+    "filter_smoothness": filter_smoothness,
     "small_weights": small_weights,
     "sign_agreement": sign_agreement,
     "unit_spread": unit_spread,
