@@ -368,7 +368,8 @@ def _layer_names(source: Source, keys: list, scenario: Scenario) -> list[str]:
 
 def _variant(source: Source, raw: dict, i: int, entry) -> tuple[str, Scenario, str]:
     """A [[variants]] entry: its name, its scenario (the lesson's tables with the variant's
-    on top: a table merges key by key, any other value replaces) and its title."""
+    on top: a table merges key by key, any other value replaces; a data table that names
+    its own source replaces the lesson's) and its title."""
     table = Table(source, ["variants", i], entry)
     name = table.get("name", str)
     if not name.isidentifier() or name in VARIABLES_AND_KEYWORDS:
@@ -381,7 +382,10 @@ def _variant(source: Source, raw: dict, i: int, entry) -> tuple[str, Scenario, s
         if table.has(key):
             overrides[key] = table.get(key, dict)
     table.done(known=["name", "title", "replace_activation", "init", *VARIANT_TABLES])
-    merged = _merge({k: v for k, v in raw.items() if k in ("lesson", *VARIANT_TABLES)}, overrides)
+    base = {k: v for k, v in raw.items() if k in ("lesson", *VARIANT_TABLES)}
+    if "source" in overrides.get("data", {}):  # another data source: its own options only
+        base.pop("data", None)
+    merged = _merge(base, overrides)
     variant = _scenario(source, Table(source, ["variants", i], merged))
     if swap is not None:
         if len(swap) != 2 or not all(isinstance(v, str) for v in swap):

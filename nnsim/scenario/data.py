@@ -42,7 +42,7 @@ GENERATORS = {
     "copy_task": D.copy_task,
 }
 SHIPPED = {"digits": D.load_digits, "iris": D.load_iris, "breast_cancer": D.load_breast_cancer}
-SOURCES = (*GENERATORS, *SHIPPED, "file")
+SOURCES = (*GENERATORS, *SHIPPED, "file", "inline", "grid")
 
 
 @dataclass
@@ -83,6 +83,15 @@ def load_data(t: Table, seed: int) -> Data:
         path = t.get("path", str)
         label_column = t.get("label_column", str, None)
         dataset = _read_file(t, (t.source.path.parent / path), label_column)
+    elif source == "inline":
+        dataset = _inline(t)
+    elif source == "grid":
+        low, high = t.number("low", -10.0), t.number("high", 10.0)
+        n = t.integer("n", 201, minimum=2)
+        if not low < high:
+            raise t.error("high", f"must be above low ({low:g}), got {high:g}")
+        x = np.linspace(low, high, n)[:, None]  # (n, 1): one input value per example
+        dataset = D.Dataset("grid", x, np.zeros((n, 1)))
     else:
         options = t.rest()
         dataset = _generate(t, source, options, seed)
@@ -154,6 +163,23 @@ def _standardize(train, val, test):
     return tuple(
         None if d is None else _replace(d, (d.x - mean) / std, d.y) for d in (train, val, test)
     )
+
+
+def _inline(t: Table) -> D.Dataset:
+    """x and y written in the scenario itself: a handful of examples to follow by hand."""
+    try:
+        x = np.array(t.get("x", list), dtype=np.float64)
+        y = np.array(t.get("y", list))
+    except ValueError as err:
+        raise t.error("x", f"x and y must be (nested) lists of numbers: {err}") from None
+    if x.ndim < 2 or len(x) != len(y):
+        raise t.error(
+            "x", f"x needs one row per example and y one entry per row; x {x.shape}, y {y.shape}"
+        )
+    if y.dtype.kind == "f" and y.ndim == 1 and np.all(y == np.round(y)):
+        y = y.astype(np.int64)
+    classes = tuple(str(c) for c in range(int(y.max()) + 1)) if y.dtype.kind in "iu" else ()
+    return D.Dataset("inline", x, y, classes)
 
 
 def _whiten(train, val, test):

@@ -48,6 +48,7 @@ LAYER_METRICS = {
     "sign_agreement": "gradient",  # fraction of units whose weight gradients share a sign
     "unit_spread": "weight",  # largest difference between two units' weights (0: symmetric)
     "filter_smoothness": "weight",  # neighbouring kernel weights' correlation (0: noise)
+    "peak_derivative": "activation",  # max f'(z) of an activation over the inputs it saw
 }
 #: Metrics of the whole model, written with empty parentheses.
 MODEL_METRICS = {

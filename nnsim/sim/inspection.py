@@ -210,6 +210,21 @@ def loss_roughness(losses: np.ndarray) -> float:
     return float(np.abs(np.diff(finite)).mean() / np.abs(finite).mean())
 
 
+def peak_derivative(layer: Layer) -> float:
+    """For an activation layer: the largest value of its derivative f'(z) at the inputs z it
+    received in the last forward pass (over a grid of z: the peak of f')."""
+    from .. import functional as F
+
+    name = getattr(layer, "function", None)
+    if name is None or not isinstance(layer.input, np.ndarray):
+        return math.nan
+    z = np.ascontiguousarray(layer.input, dtype=np.float64)
+    derivative = F.activation_backward(
+        name, np.ones_like(z), z, getattr(F, name)(z, **layer.fn_params), **layer.fn_params
+    )
+    return float(derivative.max())
+
+
 def filter_smoothness(layer: Layer) -> float:
     """For a convolution: the mean correlation between neighbouring weights of a kernel
     (right and down neighbours, every filter and channel). About 0 for random kernels; edge
@@ -227,6 +242,7 @@ def filter_smoothness(layer: Layer) -> float:
 
 
 WEIGHT_SHAPE_METRICS = {
+    "peak_derivative": peak_derivative,
     "filter_smoothness": filter_smoothness,
     "small_weights": small_weights,
     "sign_agreement": sign_agreement,
