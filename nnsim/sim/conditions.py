@@ -56,6 +56,8 @@ MODEL_METRICS = {
     "global_grad_norm": "gradient",
     "gradcheck": "loss",  # worst relative error of backprop against finite differences
     "collapse_error": "weight",  # distance of a layers-without-activations net from one matrix
+    "params": "batch",  # the model's parameter count
+    "published_params": "batch",  # a classic architecture's count at its published size
 }
 #: Plain variables.
 VARIABLES = {

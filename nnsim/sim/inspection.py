@@ -113,6 +113,13 @@ class Inspection:
             return self._nonfinite_seen
         if metric == "gradcheck":
             return self._gradcheck()
+        if metric == "params":
+            return float(self.model.summary().totals["params"])
+        if metric == "published_params":
+            from ..architectures import ARCHITECTURES
+
+            build = ARCHITECTURES.get(self.model.name)
+            return math.nan if build is None else float(build().summary().totals["params"])
         if metric == "collapse_error":
             return collapse_error(self.model, None if self.batch is None else self.batch[0])
         return self.global_grad_norm
