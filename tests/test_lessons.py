@@ -23,3 +23,23 @@ def test_lessons_are_listed_in_curriculum_order():
     titles = [title for title, _ in sections]
     assert titles == sorted(titles, key=lambda t: int(t.split(".")[0]) if t[0].isdigit() else 99)
     assert "Other scenarios" not in titles  # every shipped lesson has its place in the index
+
+
+# The lessons of issue 7, in CURRICULUM.md's order (keep in sync with it); the sixteen that
+# need more machinery (conv_by_hand, optimizers_2d, bptt, gan_1d, ...) come with issue 8.
+CURRICULUM_LESSONS = [
+    "perceptron", "xor_mlp", "linear_collapse", "digits_cnn",
+    "activations", "zero_centred", "dead_relu",
+    "losses", "gd_variants", "learning_rate", "shuffle", "backprop_by_hand",
+    "vanishing_sigmoid", "vanishing_fixes", "exploding",
+    "init_schemes", "batchnorm", "preprocessing",
+    "optimizers_digits",
+    "overfitting", "regularization", "dropout", "early_stopping", "augmentation", "imbalance",
+    "architectures", "residual",
+]  # fmt: skip
+
+
+def test_every_lesson_of_the_curriculum_is_shipped():
+    assert len(CURRICULUM_LESSONS) == 27
+    missing = sorted(set(CURRICULUM_LESSONS) - set(LESSONS))
+    assert missing == []

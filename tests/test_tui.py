@@ -232,3 +232,19 @@ async def test_ctrl_s_saves_an_svg_screenshot(tmp_path, monkeypatch):
         await pilot.pause()
     shots = list(tmp_path.glob("*.svg"))
     assert len(shots) == 1 and "<svg" in shots[0].read_text()[:500]
+
+
+async def test_the_palette_compares_a_lessons_variants():
+    app = app_for("dead_relu")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        await press(pilot, app, "c")
+        app.compare("leaky")
+        await pilot.pause(0.3)
+        screen = app.screen
+        assert screen.previous is not None and "LeakyReLU" in [
+            type(layer).__name__ for layer in screen.runner.sim.model.leaves()
+        ]
+        assert "what if: variant leaky" in str(screen.query_one("#status").render())
+        await press(pilot, app, "c")
+        assert screen.runner.sim.layer_metric("dead_fraction", "leaky_relu2") < 0.05

@@ -56,6 +56,7 @@ class NnsimApp(App):
         super().__init__()
         self.scenario_name = scenario
         self.warm = warm
+        self.lesson = None  # the scenario opened, whose variants the palette can compare
 
     def on_mount(self) -> None:
         if self.scenario_name is None:
@@ -67,7 +68,8 @@ class NnsimApp(App):
         if name is None:
             return
         try:
-            runner = Runner(load(name))
+            self.lesson = load(name)
+            runner = Runner(self.lesson)
         except ScenarioError as err:
             self.notify(str(err), title="cannot open the scenario", severity="error", timeout=20)
             if self.scenario_name is not None:
@@ -113,6 +115,16 @@ class NnsimApp(App):
             self.notify(str(err), title="what if", severity="error")
             return
         self._restart(changed, label)
+
+    def compare(self, variant: str | None) -> None:
+        """Open one of the lesson's variants (None: the lesson itself); the current run stays
+        on the curves, faint, for comparison."""
+        if not isinstance(self.screen, MainScreen):
+            return
+        if variant is None:
+            self._restart(self.lesson, "the lesson itself")
+        else:
+            self._restart(self.lesson.variants[variant], f"variant {variant}")
 
     def action_rerun(self) -> None:
         if isinstance(self.screen, MainScreen):
