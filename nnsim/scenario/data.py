@@ -42,7 +42,7 @@ GENERATORS = {
     "copy_task": D.copy_task,
 }
 SHIPPED = {"digits": D.load_digits, "iris": D.load_iris, "breast_cancer": D.load_breast_cancer}
-SOURCES = (*GENERATORS, *SHIPPED, "file", "inline", "grid")
+SOURCES = (*GENERATORS, *SHIPPED, "file", "inline", "grid", "random")
 
 
 @dataclass
@@ -85,6 +85,20 @@ def load_data(t: Table, seed: int) -> Data:
         dataset = _read_file(t, (t.source.path.parent / path), label_column)
     elif source == "inline":
         dataset = _inline(t)
+    elif source == "random":
+        shape = t.get("shape", list)
+        if not shape or not all(isinstance(v, int) and v > 0 for v in shape):
+            raise t.error(
+                "shape", f"expected positive sizes per example, e.g. [1, 28, 28], got {shape!r}"
+            )
+        n, classes = t.integer("n", 8, minimum=1), t.integer("classes", 2, minimum=2)
+        rng = np.random.default_rng(seed)
+        dataset = D.Dataset(
+            "random",
+            rng.standard_normal((n, *shape)),
+            rng.integers(0, classes, n),
+            tuple(str(c) for c in range(classes)),
+        )
     elif source == "grid":
         low, high = t.number("low", -10.0), t.number("high", 10.0)
         n = t.integer("n", 201, minimum=2)

@@ -49,6 +49,9 @@ LAYER_METRICS = {
     "unit_spread": "weight",  # largest difference between two units' weights (0: symmetric)
     "filter_smoothness": "weight",  # neighbouring kernel weights' correlation (0: noise)
     "peak_derivative": "activation",  # max f'(z) of an activation over the inputs it saw
+    "params": "batch",  # the layer's (or block's) parameter count
+    "rf": "batch",  # receptive field (height) of the layer's outputs, from the summary
+    "flops": "batch",  # FLOPs of one forward pass of the layer for one example
 }
 #: Metrics of the whole model, written with empty parentheses.
 MODEL_METRICS = {
@@ -316,7 +319,7 @@ class _Parser:
         if close.text == ",":
             raise self.error(close, f"{name.text} takes one layer name")
         self.expect(")")
-        if name.text in MODEL_METRICS:
+        if name.text in MODEL_METRICS and (arg is None or name.text not in LAYER_METRICS):
             if arg is not None:
                 raise self.error(arg, f"{name.text}() takes no layer; write {name.text}()")
             return Metric(name.column, name.text, None, self.variant)

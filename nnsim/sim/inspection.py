@@ -106,6 +106,13 @@ class Inspection:
             return float(norms[0] / norms[-1])
         if metric in WEIGHT_SHAPE_METRICS:
             return WEIGHT_SHAPE_METRICS[metric](self.layer(layer))
+        if metric in ("params", "rf", "flops"):
+            row = next(r for r in self.model.summary().rows if r["name"] == layer)
+            if metric == "rf":
+                return (
+                    math.nan if row["receptive_field"] is None else float(row["receptive_field"][0])
+                )
+            return float(row[metric])
         return self.layer_metrics(layer)[metric]
 
     def model_metric(self, metric: str) -> float | bool:
