@@ -99,12 +99,34 @@ def torch_default(shape: Shape, rng: np.random.Generator, dtype=np.float64) -> n
     return rng.uniform(-bound, bound, size=shape).astype(dtype)
 
 
+def orthogonal(
+    shape: Shape, rng: np.random.Generator, gain: float = 1.0, dtype=np.float64
+) -> np.ndarray:
+    """A (semi-)orthogonal matrix times ``gain`` (torch.nn.init.orthogonal_): QR of a Gaussian
+    matrix with the signs of R's diagonal folded into Q, so Q is uniform over rotations.
+
+    For a square matrix every singular value, and so the spectral radius, is exactly ``gain``:
+    the matrix scales every vector's norm by ``gain``.
+    """
+    _check(rng)
+    if len(shape) != 2:
+        raise ValueError(f"orthogonal: needs a 2-D shape (rows, cols), got {tuple(shape)}")
+    rows, cols = shape
+    gaussian = rng.standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(gaussian)  # q (max, min) with orthonormal columns
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return (gain * q).astype(dtype)
+
+
 def weight(
     scheme: str, shape: Shape, rng: np.random.Generator, std: float = 1.0, dtype=np.float64
 ) -> np.ndarray:
     """A weight initialised by the scheme of that name; ``std`` is used by normal and uniform.
 
-    "normal" draws N(0, std^2), "uniform" U(-std, std); every other scheme takes no scale.
+    "normal" draws N(0, std^2), "uniform" U(-std, std), "orthogonal" an orthogonal matrix
+    times std; every other scheme takes no scale.
     """
     if scheme == "default":
         return torch_default(shape, rng, dtype=dtype)
@@ -114,6 +136,8 @@ def weight(
         return uniform(shape, rng, -std, std, dtype=dtype)
     if scheme == "zeros":
         return zeros(shape, dtype=dtype)
+    if scheme == "orthogonal":
+        return orthogonal(shape, rng, std, dtype=dtype)
     if scheme in INITIALISERS:
         return INITIALISERS[scheme](shape, rng, dtype=dtype)
     raise ValueError(f"unknown init {scheme!r}; choose one of {sorted(SCHEMES)}")
@@ -127,6 +151,7 @@ INITIALISERS = {
     "normal": normal,
     "uniform": uniform,
     "zeros": zeros,
+    "orthogonal": orthogonal,
 }
 
 #: Every name ``weight`` accepts, as the ``init`` of a layer.

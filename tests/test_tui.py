@@ -239,7 +239,10 @@ async def test_the_palette_compares_a_lessons_variants():
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot, app)
         await press(pilot, app, "c")
-        app.compare("leaky")
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert {"Variant: the lesson itself", "Variant: leaky"} <= set(commands)
+        assert "LeakyReLU" in commands["Variant: leaky"].help
+        commands["Variant: leaky"].callback()
         await pilot.pause(0.3)
         screen = app.screen
         assert screen.previous is not None and "LeakyReLU" in [

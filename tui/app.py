@@ -162,6 +162,19 @@ class NnsimApp(App):
                 "init": ("What if: initialisation", "re-run with another weight init"),
             }.items():
                 yield SystemCommand(title, help_text, lambda k=kind: self.action_what_if(k))
+            variants = getattr(self.lesson, "variants", None) or {}
+            if variants:
+                yield SystemCommand(
+                    "Variant: the lesson itself",
+                    "re-run the lesson as written; this run becomes the overlay",
+                    lambda: self.compare(None),
+                )
+            for name in variants:
+                yield SystemCommand(
+                    f"Variant: {name}",
+                    f"{self.lesson.variant_titles.get(name, name)}; this run becomes the overlay",
+                    lambda n=name: self.compare(n),
+                )
             yield SystemCommand(
                 "Re-run from iteration 0",
                 "same seed; this run becomes the overlay",

@@ -28,6 +28,7 @@ class Recurrent(Layer):
         return_sequences: bool = True,
         init: str = "default",
         init_std: float = 1.0,
+        radius: float | None = None,
         name: str | None = None,
         frozen: bool = False,
     ) -> None:
@@ -36,6 +37,9 @@ class Recurrent(Layer):
         self.return_sequences = bool(return_sequences)
         self.init = check_init(init)
         self.init_std = float(init_std)
+        if radius is not None and not (math.isfinite(radius) and radius > 0):
+            raise ValueError(f"radius (the spectral radius of W_hh) must be above 0, got {radius}")
+        self.radius = None if radius is None else float(radius)
 
     def infer(self, input_shape):
         if len(input_shape) != 2:
@@ -63,6 +67,13 @@ class Recurrent(Layer):
                 params[key] = np.zeros(shape)
             else:
                 params[key] = rng.uniform(-bound, bound, size=shape)
+        if self.radius is not None:
+            # each gate's (H, H) block radius * an orthogonal matrix: every singular value, and
+            # so the factor by which one step scales dL/dh (before f'), is exactly the radius
+            h = self.hidden
+            params["W_hh"] = np.concatenate(
+                [initialisers.orthogonal((h, h), rng, self.radius) for _ in range(self.gates)]
+            )
         return params
 
     def _zeros(self, x: np.ndarray) -> np.ndarray:
@@ -140,6 +151,8 @@ class Recurrent(Layer):
             text += ", return_sequences=False"
         if self.init != "default":
             text += f", init={self.init!r}"
+        if self.radius is not None:
+            text += f", radius={self.radius:g}"
         return text
 
 
@@ -164,10 +177,33 @@ class RNN(Recurrent):
 
 
 class LSTM(Recurrent):
-    """torch.nn.LSTM's cell, gates i, f, g, o; c_t = f c_{t-1} + i g, h_t = o tanh(c_t)."""
+    """torch.nn.LSTM's cell, gates i, f, g, o; c_t = f c_{t-1} + i g, h_t = o tanh(c_t).
+
+    ``forget_bias`` (default: torch's random bias) sets b_ih's forget block to that value and
+    b_hh's to 0: with 1 to 5 the forget gate starts near 1 and the cell state carries its
+    gradient back over many steps (Jozefowicz et al., 2015).
+    """
 
     kind = "lstm"
     gates = 4
+
+    def __init__(self, hidden: int, forget_bias: float | None = None, **kwargs) -> None:
+        super().__init__(hidden, **kwargs)
+        if forget_bias is not None and not math.isfinite(forget_bias):
+            raise ValueError(f"forget_bias must be a finite number, got {forget_bias}")
+        self.forget_bias = None if forget_bias is None else float(forget_bias)
+
+    def initial_params(self, rng):
+        params = super().initial_params(rng)
+        if self.forget_bias is not None:
+            forget = slice(self.hidden, 2 * self.hidden)  # gate order i, f, g, o
+            params["b_ih"][forget] = self.forget_bias
+            params["b_hh"][forget] = 0.0
+        return params
+
+    def options(self):
+        text = super().options()
+        return text if self.forget_bias is None else f"{text}, forget_bias={self.forget_bias:g}"
 
     def compute(self, x):
         zeros = self._zeros(x)

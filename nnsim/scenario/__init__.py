@@ -279,6 +279,12 @@ def load(path: str | Path) -> Scenario:
             keep_open=True,
             variants=variant_layers or None,
         )
+        if scenario.eval_every == 0 and re.search(r"(?<![\w.])val_(loss|accuracy)\b", check):
+            raise table.error(
+                "check",
+                "val_loss and val_accuracy are measured every [train] eval_every iterations, "
+                "and eval_every is 0 (never): set it, e.g. eval_every = 10",
+            )
         at = table.get("at", (str, int), "end")
         if at != "end" and parse(check, names, variant_layers or None).uses_variants:
             raise table.error("at", "a check that compares variants is made at the end")

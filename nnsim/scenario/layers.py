@@ -11,8 +11,9 @@ Every layer type and its keys::
     flatten
     batchnorm    momentum, eps
     dropout      p
-    rnn          hidden, nonlinearity, return_sequences, init, std
-    lstm, gru    hidden, return_sequences, init, std
+    rnn          hidden, nonlinearity, return_sequences, init, std, radius
+    lstm         hidden, return_sequences, init, std, radius, forget_bias
+    gru          hidden, return_sequences, init, std, radius
     embedding    num, dim
     maxout       pieces
     sigmoid, tanh, relu, softsign, softplus, identity, softmax
@@ -142,11 +143,15 @@ def _recurrent(cls) -> Callable[[Table], Layer]:
         kwargs = {}
         if cls is RNN:
             kwargs["nonlinearity"] = t.choice("nonlinearity", ("tanh", "relu"), "tanh")
+        if cls is LSTM:
+            kwargs["forget_bias"] = t.number("forget_bias", None)
+        radius = t.number("radius", None, above=0.0)
         return cls(
             t.integer("hidden", minimum=1),
             return_sequences=t.get("return_sequences", bool, True),
             init=t.get("init", str, "default"),
             init_std=t.number("std", 1.0, above=0.0),
+            radius=radius,
             frozen=t.get("frozen", bool, False),
             **kwargs,
         )

@@ -104,6 +104,10 @@ class Inspection:
             if norms is None or norms[-1] == 0:
                 return math.nan
             return float(norms[0] / norms[-1])
+        if metric == "dc_ratio":
+            return cell_gradient_ratio(self.layer(layer))
+        if metric == "forget_gate":
+            return forget_gate_mean(self.layer(layer))
         if metric in WEIGHT_SHAPE_METRICS:
             return WEIGHT_SHAPE_METRICS[metric](self.layer(layer))
         if metric in ("params", "rf", "flops"):
@@ -292,3 +296,24 @@ def input_covariance_error(x: np.ndarray) -> float:
     centred = flat - flat.mean(axis=0)
     covariance = centred.T @ centred / len(flat)
     return float(np.abs(covariance - np.eye(covariance.shape[0])).max())
+
+
+def cell_gradient_ratio(layer: Layer) -> float:
+    """||dL/dc_1|| / ||dL/dc_T|| of an LSTM after a backward pass: how much of the gradient
+    that reaches the last cell state survives back to the first. NaN before any backward pass
+    or for a layer without a cell state."""
+    cache = getattr(layer, "cache", None)
+    dc = getattr(cache, "dc", None)
+    if dc is None:
+        return math.nan
+    norms = np.sqrt(np.einsum("nth,nth->t", dc.astype(np.float64), dc))  # (T,)
+    return math.nan if norms[-1] == 0 else float(norms[0] / norms[-1])
+
+
+def forget_gate_mean(layer: Layer) -> float:
+    """The LSTM forget gate's mean over the last forward pass (batch, steps, units): near 1,
+    the cell keeps what it holds; NaN for a layer without a forget gate."""
+    cache = getattr(layer, "cache", None)
+    if getattr(cache, "kind", None) != "lstm" or cache.gates is None:
+        return math.nan
+    return float(cache.gate("f").mean())
