@@ -39,6 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--trace", help="write the trace to FILE.csv, FILE.npz or FILE.jsonl")
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.add_argument(
+        "--watch",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="an expression to record after every iteration, e.g. 'grad_norm(dense1)' "
+        "(repeatable; a column of the trace, summarised at the end)",
+    )
 
     verify = sub.add_parser("verify", help="run lessons and check their [[expect]] blocks")
     verify.add_argument("scenarios", nargs="*", help="default: every shipped lesson")
@@ -120,12 +128,13 @@ def show_progress(args) -> bool:
 # ---------------------------------------------------------------- running
 
 
-def train(scenario, iterations=None, seed=None, breakpoints=True, progress=False):
+def train(scenario, iterations=None, seed=None, breakpoints=True, progress=False, watches=()):
     """Run a scenario (and then its variants) to the end or the first stop; returns (the
-    runs: the scenario's simulator and its variants', the expectation results)."""
+    runs: the scenario's simulator and its variants', the expectation results). ``watches``
+    are recorded on the scenario's own run."""
     from .scenario.runs import Runs
 
-    sim, results = _run(scenario, iterations, seed, breakpoints, progress, scenario.name)
+    sim, results = _run(scenario, iterations, seed, breakpoints, progress, scenario.name, watches)
     runs = Runs(sim)
     for name, variant in scenario.variants.items():
         runs.variants[name] = _run(
@@ -151,9 +160,16 @@ def train(scenario, iterations=None, seed=None, breakpoints=True, progress=False
     return runs, [results[i] for i in range(len(scenario.expectations))]
 
 
-def _run(scenario, iterations, seed, breakpoints, progress, label):
+def _run(scenario, iterations, seed, breakpoints, progress, label, watches=()):
     """One simulator run, checking the expectations that name an iteration as it passes."""
+    from .sim.conditions import ConditionError
+
     sim = scenario.simulator(iterations, seed, breakpoints=breakpoints)
+    for expression in watches:
+        try:
+            sim.add_watch(expression)
+        except ConditionError as err:
+            raise UsageError(f"--watch {expression!r}: {err}") from None
     checkpoints = sorted({e.at for e in scenario.expectations if e.at is not None})
     results: dict[int, dict] = {}
     bar = _progress_bar(sim.iterations) if progress else None
@@ -201,7 +217,9 @@ def cmd_run(args) -> int:
     scenario = load(args.scenario)
     if args.iterations is not None and args.iterations < 0:
         raise UsageError(f"--iterations must be >= 0, got {args.iterations}")
-    runs, expectations = train(scenario, args.iterations, args.seed, progress=show_progress(args))
+    runs, expectations = train(
+        scenario, args.iterations, args.seed, progress=show_progress(args), watches=args.watch
+    )
     sim = runs.main
     if args.trace:
         sim.trace.export(args.trace)
@@ -222,6 +240,10 @@ def cmd_run(args) -> int:
                 for name, values in sim.latest.items()
             ],
         }
+        if args.watch:
+            report["watches"] = {
+                text: finite(_number(value)) for text, value in sim.watch_values().items()
+            }
         if scenario.expectations:
             report["expect"] = expectations
         print(json.dumps(report, allow_nan=False))

@@ -65,8 +65,27 @@ def print_run(console: Console, scenario, sim, expectations: list[dict]) -> None
             explained.add(v["verdict"])
             console.print(f"[bold]{v['verdict']}[/bold] (first: {name}): {v['explanation']}")
     _print_charts(console, sim)
+    if sim.watches:
+        console.print(_watch_table(sim))
     if expectations:
         print_expectations(console, expectations)
+
+
+def _watch_table(sim) -> Table:
+    """Every watch: its value after the first and the last recorded iteration, and its range."""
+    table = Table(title="watches (per iteration in the trace)", title_justify="left")
+    for column in ("watch", "first", "last", "min", "max"):
+        table.add_column(column, justify="left" if column == "watch" else "right")
+    for watch in sim.watches:
+        _, values = sim.trace.series(watch.text)  # (rows,)
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            table.add_row(watch.text, "-", "-", "-", "-")
+            continue
+        table.add_row(
+            watch.text, *(f"{v:.4g}" for v in (finite[0], finite[-1], finite.min(), finite.max()))
+        )
+    return table
 
 
 def _layer_table(sim) -> Table:

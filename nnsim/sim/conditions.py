@@ -45,6 +45,7 @@ LAYER_METRICS = {
     "dead_fraction": "activation",  # fraction of units that are 0 for every example
     "dh_ratio": "gradient",  # recurrent: ||dL/dh_1|| / ||dL/dh_T||
     "forget_gate": "activation",  # LSTM: mean forget-gate value over batch, steps and units
+    "cell_carry": "activation",  # LSTM: mean of f_2 f_3 ... f_T, what the cell path carries
     "dc_ratio": "gradient",  # LSTM: ||dL/dc_1|| / ||dL/dc_T||, the gradient along the cell
     "small_weights": "weight",  # fraction of weights below 1 % of the largest (L1 sparsity)
     "sign_agreement": "gradient",  # fraction of units whose weight gradients share a sign

@@ -17,9 +17,11 @@ class Inspection:
     A base class of ``Simulator``, using its state."""
 
     def add_watch(self, expression: str) -> Condition:
-        """Keep an expression to read after every step (``watch_values``); it never stops."""
+        """Keep an expression to read after every step (``watch_values``); it never stops.
+        Its value after every iteration is a column of the trace, named by its text."""
         watch = parse_expression(expression, self.names)
         self.watches.append(watch)
+        self.trace.add_column(watch.text)
         return watch
 
     def watch_values(self) -> dict[str, float | bool]:
@@ -106,6 +108,8 @@ class Inspection:
             return float(norms[0] / norms[-1])
         if metric == "dc_ratio":
             return cell_gradient_ratio(self.layer(layer))
+        if metric == "cell_carry":
+            return cell_carry(self.layer(layer))
         if metric == "forget_gate":
             return forget_gate_mean(self.layer(layer))
         if metric in WEIGHT_SHAPE_METRICS:
@@ -317,3 +321,14 @@ def forget_gate_mean(layer: Layer) -> float:
     if getattr(cache, "kind", None) != "lstm" or cache.gates is None:
         return math.nan
     return float(cache.gate("f").mean())
+
+
+def cell_carry(layer: Layer) -> float:
+    """The fraction of dL/dc_T that reaches c_1 along the LSTM's cell path alone: the product
+    f_2 f_3 ... f_T of the forget gates (dc_{t-1} = f_t dc_t on that path), averaged over the
+    batch and the units. NaN for a layer without a forget gate."""
+    cache = getattr(layer, "cache", None)
+    if getattr(cache, "kind", None) != "lstm" or cache.gates is None:
+        return math.nan
+    forget = cache.gate("f")[:, 1:].astype(np.float64)  # (N, T - 1, H)
+    return float(np.exp(np.log(forget).sum(axis=1)).mean())

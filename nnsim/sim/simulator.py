@@ -318,6 +318,7 @@ class Simulator(Machine, Inspection):
             "val_loss": self.val_loss,
             "val_accuracy": self.val_accuracy,
             "global_grad_norm": self.global_grad_norm,
+            **{k: float(v) for k, v in self.watch_values().items()},
         }
         dh = {k: v for k, v in self._dh_norms.items() if k in self.trace.dh_norms}
         self.trace.append(self.completed, model_values, rows, verdicts, dh)

@@ -49,6 +49,11 @@ class Trace:
         arrays = [self.iterations, self.metrics, self.verdicts, *self.model.values()]
         return sum(a.nbytes for a in [*arrays, *self.dh_norms.values()])
 
+    def add_column(self, name: str) -> None:
+        """One more per-iteration model column (a watch expression), NaN before it existed."""
+        if name not in self.model:
+            self.model[name] = np.full(self.capacity, np.nan)
+
     def append(
         self,
         iteration: int,
@@ -71,8 +76,8 @@ class Trace:
                 return
         row = self.count
         self.iterations[row] = iteration
-        for name in MODEL_COLUMNS:
-            self.model[name][row] = model.get(name, math.nan)
+        for name, column in self.model.items():
+            column[row] = model.get(name, math.nan)
         self.metrics[row] = metrics
         self.verdicts[row] = [VERDICTS.index(v) for v in verdicts]
         for name, norms in dh_norms.items():
@@ -106,7 +111,7 @@ class Trace:
         rows = slice(0, self.count)
         if layer is None:
             if name not in self.model:
-                raise KeyError(f"no model column {name!r}; columns: {MODEL_COLUMNS}")
+                raise KeyError(f"no model column {name!r}; columns: {tuple(self.model)}")
             return self.iterations[rows].copy(), self.model[name][rows].copy()
         if layer not in self.layers:
             raise KeyError(f"no layer {layer!r} in the trace; layers: {self.layers}")
@@ -144,7 +149,7 @@ class Trace:
     def _csv(self, handle) -> None:
         text = io.StringIO()
         writer = csv.writer(text)
-        header = ["iteration", *MODEL_COLUMNS]
+        header = ["iteration", *self.model]
         for name in self.layers:
             header += [f"{name}.{m}" for m in METRICS] + [f"{name}.verdict"]
         for name, norms in self.dh_norms.items():
@@ -152,7 +157,7 @@ class Trace:
         writer.writerow(header)
         for r in range(self.count):
             row: list[object] = [int(self.iterations[r])]
-            row += [repr(float(self.model[c][r])) for c in MODEL_COLUMNS]
+            row += [repr(float(column[r])) for column in self.model.values()]
             for j in range(len(self.layers)):
                 row += [repr(float(v)) for v in self.metrics[r, j]]
                 row.append(VERDICTS[self.verdicts[r, j]])
