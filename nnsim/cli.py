@@ -178,7 +178,8 @@ def _run(scenario, iterations, seed, breakpoints, progress, label, watches=()):
         while sim.completed < sim.iterations:
             upcoming = [c for c in checkpoints if c > sim.completed]
             chunk = max(1, sim.iterations // 100)
-            event = sim.run(min([sim.completed + chunk, *upcoming]) - sim.completed)
+            stop_at = min([sim.completed + chunk, sim.iterations, *upcoming])
+            event = sim.run(stop_at - sim.completed)
             for i, expectation in enumerate(scenario.expectations):
                 if expectation.at == sim.completed and i not in results:
                     results[i] = {

@@ -63,6 +63,13 @@ def test_iterations_and_seed_override_the_scenario(capsys, scenario):
     assert first == json.loads(out) and first["iterations"] == 4
 
 
+def test_a_run_with_an_early_checkpoint_stops_at_exactly_its_iterations(capsys, scenario):
+    # expectations at iteration 3 shift the progress chunks off their grid; the run must
+    # still end at the last iteration, not one chunk past it
+    _, out, _ = run(capsys, "run", scenario, "--json", "--iterations", 250)
+    assert json.loads(out)["iterations"] == 250
+
+
 def test_a_failing_expectation_exits_1(capsys, scenario):
     scenario.write_text(scenario.read_text().replace("loss < 100", "loss < 0"))
     code, out, _ = run(capsys, "run", scenario, "--json")

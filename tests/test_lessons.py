@@ -25,21 +25,37 @@ def test_lessons_are_listed_in_curriculum_order():
     assert "Other scenarios" not in titles  # every shipped lesson has its place in the index
 
 
-# The lessons of issue 7, in CURRICULUM.md's order (keep in sync with it); the sixteen that
-# need more machinery (conv_by_hand, optimizers_2d, bptt, gan_1d, ...) come with issue 8.
+# Every lesson of CURRICULUM.md, in its order (keep in sync with it: the file lives outside
+# the repository, so CI cannot read it).
 CURRICULUM_LESSONS = [
     "perceptron", "xor_mlp", "linear_collapse", "digits_cnn",
     "activations", "zero_centred", "dead_relu",
     "losses", "gd_variants", "learning_rate", "shuffle", "backprop_by_hand",
     "vanishing_sigmoid", "vanishing_fixes", "exploding",
     "init_schemes", "batchnorm", "preprocessing",
-    "optimizers_digits",
+    "optimizers_2d", "optimizers_digits",
     "overfitting", "regularization", "dropout", "early_stopping", "augmentation", "imbalance",
+    "conv_by_hand", "param_count", "receptive_field", "pooling", "conv_backward",
+    "cnn_visualize", "finetune",
     "architectures", "residual",
+    "rnn_basics", "bptt", "lstm_gates", "long_memory", "gru", "char_lm", "seq2seq_attention",
+    "gan_1d",
 ]  # fmt: skip
+
+# The curriculum lessons whose machinery is not built yet (issue 8, open). Shipping one of them
+# fails this test until it is taken off the list, so the list stays the truth.
+NOT_YET_SHIPPED = {
+    "optimizers_2d", "conv_by_hand", "pooling", "conv_backward", "cnn_visualize", "finetune",
+    "seq2seq_attention", "gan_1d",
+}  # fmt: skip
 
 
 def test_every_lesson_of_the_curriculum_is_shipped():
-    assert len(CURRICULUM_LESSONS) == 27
+    assert len(CURRICULUM_LESSONS) == 43
     missing = sorted(set(CURRICULUM_LESSONS) - set(LESSONS))
-    assert missing == []
+    assert missing == sorted(NOT_YET_SHIPPED)
+
+
+def test_the_index_lists_the_curriculum_in_order():
+    listed = [path.stem for _, paths in lesson_sections() for path in paths]
+    assert listed == [name for name in CURRICULUM_LESSONS if name not in NOT_YET_SHIPPED]

@@ -16,6 +16,7 @@ from nnsim.losses import MSELoss
 from nnsim.model import Sequential
 from nnsim.scenario import ScenarioError, load
 from nnsim.sim.inspection import cell_carry, cell_gradient_ratio, forget_gate_mean
+from nnsim.text import TextSampler
 
 
 def _built(layer, input_shape=(3, 2)):
@@ -139,3 +140,58 @@ def test_watches_are_recorded_every_iteration_and_reported(capsys, tmp_path):
     code = main(["run", str(path), "--watch", "dh_ratio(nope)"])
     err = capsys.readouterr().err
     assert code == 2 and "--watch 'dh_ratio(nope)'" in err and "unknown layer 'nope'" in err
+
+
+def test_the_corpus_source_gives_next_character_windows(tmp_path):
+    path = tmp_path / "char.toml"
+    path.write_text(
+        textwrap.dedent("""
+        [data]
+        source = "corpus"
+        steps = 16
+        stride = 4
+        [model]
+        layers = [ { type = "embedding", num = 40, dim = 4 }, { type = "lstm", hidden = 8 },
+                   { type = "dense", units = 40 } ]
+        loss = "cross_entropy"
+        [train]
+        iterations = 1
+        """)
+    )
+    scenario = load(path)
+    train = scenario.data.train
+    text = D.load_corpus()
+    assert (
+        train.x.shape == (len(range(0, len(text) - 16, 4)), 16) and train.y.shape == train.x.shape
+    )
+    assert len(train.class_names) == 40 and scenario.data.text == text
+    # window k starts at character 4k; y is x shifted by one character
+    assert D.decode_text(train.x[2], train.class_names) == text[8:24]
+    assert D.decode_text(train.y[2], train.class_names) == text[9:25]
+
+
+def test_text_sampling_is_seeded_and_known_words_measures_spelling():
+    text = D.load_corpus()
+    _, alphabet = D.encode_text(text)
+    sampler = TextSampler(text, alphabet, steps=8, length=60)
+
+    def uniform(x):  # (N, steps) -> equal scores (N, steps, V)
+        return np.zeros((*x.shape, len(alphabet)))
+
+    first, again = sampler.sample(uniform), sampler.sample(uniform)
+    assert first == again and len(first) == 60 and set(first) <= set(alphabet)
+    assert sampler.known_words(text[200:600]) == 1.0
+    assert sampler.known_words("xq zzkv the wqj prrt blorf qq") < 0.3
+    assert sampler.known_words("") == 0.0
+    with pytest.raises(ValueError, match="outside the alphabet"):
+        TextSampler(text + "§", alphabet, steps=8)
+
+
+def test_a_trained_character_model_writes_corpus_words():
+    scenario = load("char_lm")
+    sim = scenario.simulator(iterations=400)
+    sim.run(1)
+    assert sim.model_metric("known_words") < 0.3
+    sim.run(399)
+    assert sim.model_metric("known_words") > 0.6
+    assert sim.sample_text().strip()

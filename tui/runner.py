@@ -35,6 +35,24 @@ class Runner:
         self.tab = "activations"
         self.index = 0
         self.expectations = [e.check for e in scenario.expectations]
+        self._sample: tuple[int, str] | None = None  # (iteration, text) of a character model
+        self._sampled_at = 0.0
+
+    SAMPLE_EVERY = 2.0  # seconds between fresh samples while training runs (each costs ~0.1 s)
+
+    def _text_sample(self) -> tuple[int, str] | None:
+        """Generated text of a character model after the last iteration: fresh whenever the
+        simulator is idle, at most every SAMPLE_EVERY seconds while it runs; call under the
+        lock."""
+        sim = self.sim
+        if sim.sampler is None or sim.completed == 0:
+            return None
+        stale = self._sample is None or self._sample[0] != sim.completed
+        waited = time.monotonic() - self._sampled_at >= self.SAMPLE_EVERY
+        if stale and (waited or not self.busy):
+            self._sample = (sim.completed, sim.sample_text())
+            self._sampled_at = time.monotonic()
+        return self._sample
 
     # ---------------------------------------------------------------- commands (worker thread)
 
@@ -105,9 +123,11 @@ class Runner:
         if not self.lock.acquire(timeout=timeout):
             return None
         try:
-            return build_view(
+            view = build_view(
                 self.sim, self.summary_rows, self.selected, self.tab, self.index, self.expectations
             )
+            view.text_sample = self._text_sample()
+            return view
         finally:
             self.lock.release()
 

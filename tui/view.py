@@ -63,6 +63,7 @@ class View:
     tensor: Tensor
     expectations: list[tuple[str, bool | None]] = field(default_factory=list)
     breakpoints: list[tuple[str, bool, int]] = field(default_factory=list)
+    text_sample: tuple[int, str] | None = None  # (iteration, generated text): character models
 
 
 def build_view(

@@ -59,6 +59,7 @@ from ..losses import LOSSES, Loss
 from ..model import Sequential
 from ..optim import OPTIMIZERS, Optimizer
 from ..sim import ConditionError, Simulator, Thresholds, parse
+from ..text import TextSampler
 from .data import Data, load_data
 from .errors import ScenarioError, did_you_mean
 from .layers import build_layers
@@ -230,6 +231,9 @@ class Scenario:
             augment=None if self.data.augment is None else augmenter(*self.data.augment),
             early_stopping=self.early_stopping,
         )
+        if self.data.text is not None:
+            steps = self.data.train.x.shape[1]
+            sim.sampler = TextSampler(self.data.text, self.data.train.class_names, steps, seed=seed)
         if breakpoints:
             for text in self.breakpoints:
                 sim.add_breakpoint(text)

@@ -2,7 +2,8 @@
 
 [data]
 source = "spirals"        # or moons, blobs, logic, imbalanced, sine_waves, adding_problem,
-                          # copy_task, digits, iris, breast_cancer, file
+                          # copy_task, digits, iris, breast_cancer, corpus, file, inline,
+                          # grid, random
 n_per_class = 100         # any option of the generator (nnsim.data)
 validation = 0.2          # fractions split off (seeded, stratified)
 test = 0.0
@@ -10,6 +11,11 @@ standardize = false       # per-feature mean 0, std 1, from the training part
 one_hot = false           # class labels as one-hot rows (for MSE on classes)
 limit = 0                 # keep only this many training examples (0: all)
 upsample = 1              # enlarge images by this integer factor
+
+[data]
+source = "corpus"         # the shipped English text (40 characters): windows of `steps`
+steps = 32                # characters, y the next character at every position
+stride = 1                # keep every stride-th window
 
 [data]
 source = "file"
@@ -42,7 +48,7 @@ GENERATORS = {
     "copy_task": D.copy_task,
 }
 SHIPPED = {"digits": D.load_digits, "iris": D.load_iris, "breast_cancer": D.load_breast_cancer}
-SOURCES = (*GENERATORS, *SHIPPED, "file", "inline", "grid", "random")
+SOURCES = (*GENERATORS, *SHIPPED, "corpus", "file", "inline", "grid", "random")
 
 
 @dataclass
@@ -51,6 +57,7 @@ class Data:
     validation: D.Dataset | None
     test: D.Dataset | None
     augment: tuple[int, bool] | None = None  # (shift, flip) applied to every training batch
+    text: str | None = None  # the corpus of a "corpus" source (for sampling from the model)
 
     @property
     def num_classes(self) -> int:
@@ -71,6 +78,7 @@ def load_data(t: Table, seed: int) -> Data:
     upsample = t.integer("upsample", 1, minimum=1)
     sort_by_class = t.get("sort_by_class", bool, False)
     oversample = t.get("oversample", bool, False)
+    text = None
     augment_table = t.table("augment", None)
     augment = None
     if augment_table is not None:
@@ -99,6 +107,15 @@ def load_data(t: Table, seed: int) -> Data:
             rng.integers(0, classes, n),
             tuple(str(c) for c in range(classes)),
         )
+    elif source == "corpus":
+        steps = t.integer("steps", 32, minimum=1)
+        stride = t.integer("stride", 1, minimum=1)
+        text = D.load_corpus()
+        indices, alphabet = D.encode_text(text)
+        if steps >= len(indices):
+            raise t.error("steps", f"must be below the corpus's {len(indices)} characters")
+        x, y = D.text_windows(indices, steps)  # (M, steps) each
+        dataset = D.Dataset("corpus", x[::stride], y[::stride], alphabet)
     elif source == "grid":
         low, high = t.number("low", -10.0), t.number("high", 10.0)
         n = t.integer("n", 201, minimum=2)
@@ -148,7 +165,7 @@ def load_data(t: Table, seed: int) -> Data:
         raise t.error(
             "augment", f"shifts and flips need images (N, C, H, W); the data is {train.x.shape}"
         )
-    return Data(train, val, tst, augment)
+    return Data(train, val, tst, augment, text)
 
 
 def _oversample(d: D.Dataset, rng: np.random.Generator) -> D.Dataset:

@@ -64,6 +64,7 @@ MODEL_METRICS = {
     "collapse_error": "weight",  # distance of a layers-without-activations net from one matrix
     "params": "batch",  # the model's parameter count
     "published_params": "batch",  # a classic architecture's count at its published size
+    "known_words": "weight",  # character models: fraction of sampled words found in the corpus
 }
 #: Plain variables.
 VARIABLES = {

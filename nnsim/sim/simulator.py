@@ -36,6 +36,7 @@ from ..losses import Loss
 from ..metrics import accuracy
 from ..model import Sequential
 from ..optim import Optimizer
+from ..text import TextSampler
 from . import diagnostics as diag
 from .conditions import Condition, parse
 from .events import PHASES, Event, Stop
@@ -128,6 +129,7 @@ class Simulator(Machine, Inspection):
         self.snapshots = SnapshotStore(every=snapshot_every)
         self.breakpoints: list[Breakpoint] = []
         self.watches: list[Condition] = []
+        self.sampler: TextSampler | None = None  # set for a character model of a corpus
         self.layer_breakpoints: set[str] = set()  # stop before any micro-op of these layers
         self.events: deque[Event] = deque(maxlen=2000)
         self.stopped: Stop | None = None
