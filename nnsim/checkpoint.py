@@ -137,3 +137,41 @@ def load(path: str | os.PathLike, model: Sequential, optimizer: Optimizer | None
     if optimizer is not None:
         optimizer.state = optim_state
         optimizer.steps = int(arrays["optim/steps"])
+
+
+def load_layers(
+    path: str | os.PathLike, model: Sequential, layers: list[str] | None = None
+) -> None:
+    """Copy the parameters and buffers of the named ``layers`` (None: every layer of the model
+    that has any) from ``path`` into ``model``: transfer learning from a model trained on other
+    data, whose remaining layers (a new head) differ. Checked before anything is copied."""
+    path = Path(path)
+    arrays = read(path)
+    model.materialize()
+    with_weights = [lay.name for lay in model.leaves() if lay.params or lay.running]
+    names = with_weights if layers is None else list(layers)
+    unknown = [n for n in names if n not in with_weights]
+    if unknown:
+        raise CheckpointError(
+            f"{path}: cannot load layer {unknown[0]!r}: the model has no such layer with "
+            f"weights (it has {with_weights})"
+        )
+    chosen = {f"{n}." for n in names}
+
+    def wanted(section_arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {k: v for k, v in section_arrays.items() if k[: k.index(".") + 1] in chosen}
+
+    params, buffers = wanted(model.parameters()), wanted(model.buffers())
+    for section, targets in (("param", params), ("buffer", buffers)):
+        for key, target in targets.items():
+            name = f"{section}/{key}"
+            if name not in arrays:
+                raise CheckpointError(f"{path}: has no {section} {key!r} to load")
+            if arrays[name].shape != target.shape:
+                raise CheckpointError(
+                    f"{path}: {section} {key!r} has shape {arrays[name].shape} in the file but "
+                    f"{target.shape} in the model"
+                )
+    for section, targets in (("param", params), ("buffer", buffers)):
+        for key, target in targets.items():
+            target[...] = arrays[f"{section}/{key}"]

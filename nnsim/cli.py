@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--trace", help="write the trace to FILE.csv, FILE.npz or FILE.jsonl")
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.add_argument("--save", metavar="FILE", help="save the final weights to FILE.npz")
     run.add_argument(
         "--watch",
         action="append",
@@ -224,6 +225,10 @@ def cmd_run(args) -> int:
     sim = runs.main
     if args.trace:
         sim.trace.export(args.trace)
+    if args.save:
+        from .checkpoint import save
+
+        save(args.save, sim.model, sim.optimizer)
     failed = any(not e["passed"] for e in expectations)
     if args.json:
         report = {

@@ -29,6 +29,7 @@ class LayerRow:
     explanation: str
     grad_norm: float
     breakpoint: bool
+    frozen: bool = False
 
 
 @dataclass
@@ -92,6 +93,7 @@ def build_view(
                 "" if report is None else report["explanation"],
                 sim.layer_metrics(r["name"])["grad_norm"],
                 r["name"] in sim.layer_breakpoints,
+                bool(r.get("frozen")),
             )
         )
     phase, next_layer = sim.next_op

@@ -13,6 +13,8 @@
     loss = "cross_entropy"      # or { type = "cross_entropy", weight = [1.0, 5.0] }
     # architecture = "lenet5"   # instead of layers; with width and input_size
     # dtype = "float64"
+    # init_from = "pretrained/digits_0_4.npz"   # weights from a checkpoint (nnsim run --save),
+    # init_layers = ["conv1", "conv2"]          # of these layers only (default: every layer)
 
     [train]
     optimizer = "sgd"           # or { type = "adam", lr = 0.001, betas = [0.9, 0.999] }
@@ -53,7 +55,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import architectures
+from .. import architectures, checkpoint
+from ..checkpoint import CheckpointError
 from ..data.batching import augmenter
 from ..losses import LOSSES, Loss
 from ..model import Sequential
@@ -486,10 +489,35 @@ def _model(t: Table, data: Data):
 
         return {"build": build, "dtype": dtype}, loss
     specs = t.get("layers", list)
+    init_from = t.get("init_from", str, "")
+    init_layers = t.get("init_layers", list, None)
     source, keys = t.source, [*t.keys, "layers"]
     build_layers(source, keys, specs)  # check every layer table now, with file positions
     t.done()
-    return _layers_spec(source, keys, specs, shape, dtype), loss
+    spec = _layers_spec(source, keys, specs, shape, dtype)
+    if init_from:
+        spec["build"] = _initialised(t, spec["build"], init_from, init_layers)
+        try:
+            spec["build"](0, dtype)
+        except CheckpointError as err:
+            raise t.error("init_from", str(err)) from None
+    elif init_layers:
+        raise t.error("init_layers", "names the layers to load from init_from, which is not set")
+    return spec, loss
+
+
+def _initialised(t: Table, build, init_from: str, init_layers: list | None):
+    """``build`` followed by loading weights from a checkpoint (relative to the scenario)."""
+    if init_layers is not None and not all(isinstance(n, str) for n in init_layers):
+        raise t.error("init_layers", f"expected a list of layer names, got {init_layers!r}")
+    path = t.source.path.parent / init_from
+
+    def build_and_load(seed, dtype):
+        model = build(seed, dtype)
+        checkpoint.load_layers(path, model, init_layers)
+        return model
+
+    return build_and_load
 
 
 def _layers_spec(source: Source, keys: list, specs: list, shape: tuple, dtype: str) -> dict:

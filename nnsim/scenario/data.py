@@ -10,6 +10,7 @@ test = 0.0
 standardize = false       # per-feature mean 0, std 1, from the training part
 one_hot = false           # class labels as one-hot rows (for MSE on classes)
 limit = 0                 # keep only this many training examples (0: all)
+classes = [5, 6, 7]       # keep only these classes, relabelled 0, 1, 2 in this order
 upsample = 1              # enlarge images by this integer factor
 
 [data]
@@ -77,6 +78,7 @@ def load_data(t: Table, seed: int) -> Data:
     limit = t.integer("limit", 0, minimum=0)
     upsample = t.integer("upsample", 1, minimum=1)
     sort_by_class = t.get("sort_by_class", bool, False)
+    keep_classes = t.get("classes", list, None)
     oversample = t.get("oversample", bool, False)
     text = None
     augment_table = t.table("augment", None)
@@ -132,6 +134,8 @@ def load_data(t: Table, seed: int) -> Data:
             raise t.error("upsample", f"needs images (N, C, H, W); this data is {dataset.x.shape}")
         dataset = _replace(dataset, D.upsample(dataset.x, upsample), dataset.y)
     classes = dataset.y.ndim == 1 and dataset.y.dtype.kind in "iu"
+    if keep_classes is not None:
+        dataset = _keep_classes(t, dataset, keep_classes, classes)
     if validation or test:
         parts = D.split(dataset, validation, test, split_seed, stratify=classes)
         train, val, tst = parts.train, parts.validation, parts.test
@@ -166,6 +170,23 @@ def load_data(t: Table, seed: int) -> Data:
             "augment", f"shifts and flips need images (N, C, H, W); the data is {train.x.shape}"
         )
     return Data(train, val, tst, augment, text)
+
+
+def _keep_classes(t: Table, d: D.Dataset, keep: list, has_classes: bool) -> D.Dataset:
+    """Only the examples of the classes ``keep``, relabelled 0..len(keep)-1 in that order."""
+    if not has_classes:
+        raise t.error("classes", "needs integer class labels")
+    present = set(np.unique(d.y).tolist())
+    if not keep or len(set(keep)) != len(keep) or not all(isinstance(c, int) for c in keep):
+        raise t.error("classes", f"expected distinct class numbers, e.g. [5, 6, 7], got {keep}")
+    absent = [c for c in keep if c not in present]
+    if absent:
+        raise t.error("classes", f"class {absent[0]} has no examples (classes: {sorted(present)})")
+    rows = np.flatnonzero(np.isin(d.y, keep))
+    relabel = np.full(max(present) + 1, -1)
+    relabel[keep] = np.arange(len(keep))
+    names = tuple(d.class_names[c] for c in keep) if d.class_names else ()
+    return D.Dataset(d.name, d.x[rows], relabel[d.y[rows]], names, d.feature_names)
 
 
 def _oversample(d: D.Dataset, rng: np.random.Generator) -> D.Dataset:

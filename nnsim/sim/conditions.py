@@ -47,6 +47,7 @@ LAYER_METRICS = {
     "forget_gate": "activation",  # LSTM: mean forget-gate value over batch, steps and units
     "cell_carry": "activation",  # LSTM: mean of f_2 f_3 ... f_T, what the cell path carries
     "dc_ratio": "gradient",  # LSTM: ||dL/dc_1|| / ||dL/dc_T||, the gradient along the cell
+    "weight_change": "weight",  # largest |w - w at iteration 0| of the layer's parameters
     "small_weights": "weight",  # fraction of weights below 1 % of the largest (L1 sparsity)
     "sign_agreement": "gradient",  # fraction of units whose weight gradients share a sign
     "unit_spread": "weight",  # largest difference between two units' weights (0: symmetric)

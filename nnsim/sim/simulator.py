@@ -135,6 +135,8 @@ class Simulator(Machine, Inspection):
         self.stopped: Stop | None = None
         model.train()
         model.materialize()
+        # the weights the run started from, for weight_change (fine-tuning: frozen layers stay)
+        self.initial_params = {k: v.copy() for k, v in model.parameters().items()}
         self._frames: list[Frame] = []
         self._replaying = False
         self._histories: dict[int, list[str]] = {}

@@ -64,6 +64,8 @@ class ModelTree(Tree):
         text.append(f"  {row.kind} {shape}", style="dim")
         if row.params:
             text.append(f"  {row.params:,}p", style="dim")
+        if row.frozen:
+            text.append("  frozen", style="bold cyan")
         if row.verdict in BADGES:
             label, style = BADGES[row.verdict]
             text.append(f" {label} ", style=style)
