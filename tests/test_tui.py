@@ -2,6 +2,7 @@
 
 import textwrap
 
+import numpy as np
 import pytest
 
 from tui.app import NnsimApp
@@ -290,3 +291,53 @@ async def test_the_lesson_pane_shows_text_sampled_from_a_character_model(tmp_pat
         # the text shown is what the model writes from the corpus's opening, not a copy
         with runner.lock:
             assert runner.sim.sample_text().replace("\n", "") in shown.replace("\n", "")
+
+
+CNN_SCENARIO = """
+[lesson]
+title = "A tiny CNN"
+text = "Look at what it sees."
+[data]
+source = "digits"
+limit = 64
+validation = 0.1
+[model]
+layers = [
+  { type = "conv", filters = 2, kernel = 3, padding = 1, name = "conv1" },
+  { type = "relu" },
+  { type = "flatten" },
+  { type = "dense", units = 10 },
+]
+loss = "cross_entropy"
+[train]
+batch_size = 16
+iterations = 2
+"""
+
+
+async def test_the_palette_shows_an_occlusion_map_and_a_maximised_class(tmp_path):
+    from nnsim import visualize
+
+    path = tmp_path / "cnn.toml"
+    path.write_text(textwrap.dedent(CNN_SCENARIO))
+    app = app_for(path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        await press(pilot, app, "c")
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        commands["Occlusion map"].callback()
+        await pilot.pause(0.2)
+        runner = app.screen.runner
+        view = runner.view()
+        assert runner.tab == "visual" and "the fall of p" in view.tensor.title
+        x, y = runner.sim.validation
+        expected = visualize.occlusion_map(runner.sim.model, x[0], int(y[0]))  # (8, 8)
+        np.testing.assert_array_equal(view.tensor.array[:, 9:], expected)
+        await press(pilot, app, "full_stop")  # the next example
+        assert runner.view().tensor.title.startswith("example 2/")
+        app._maximise_class("3")
+        await pilot.pause(0.2)
+        view = runner.view()
+        found = visualize.maximize_class(runner.sim.model, 3)
+        assert "maximising class 3" in view.tensor.title
+        np.testing.assert_array_equal(view.tensor.array, found.image[0])

@@ -17,6 +17,8 @@ from .screens.help import HelpScreen
 from .screens.loading import LoadingScreen
 from .screens.main import MainScreen
 from .screens.picker import PickerScreen
+from .visual import Request
+from .widgets.inspector import Inspector
 
 ACTIONS = [  # (palette title, help, action on the main screen)
     ("Next", "run the next micro-op (n)", "command('step')"),
@@ -34,6 +36,7 @@ ACTIONS = [  # (palette title, help, action on the main screen)
     ("Activations tab", "inspect the outputs (2)", "tab('activations')"),
     ("Gradients tab", "inspect the gradients (3)", "tab('gradients')"),
     ("Time steps tab", "inspect a recurrent layer's steps (4)", "tab('time')"),
+    ("Visual tab", "occlusion maps and maximised inputs of a CNN (5)", "tab('visual')"),
     ("Inspect the layer above", "move the inspection up without running (u)", "move(-1)"),
     ("Inspect the layer below", "move the inspection down without running (d)", "move(1)"),
     ("Previous slice", "previous filter, channel, parameter or gate (,)", "slice(-1)"),
@@ -88,6 +91,7 @@ class NnsimApp(App):
         "optimizer": ("New optimiser (sgd, adagrad, rmsprop, adam):", "adam"),
         "activation": ("Replace an activation: OLD NEW", "sigmoid relu"),
         "init": ("New initialisation for every layer with weights:", "he_normal"),
+        "maximise": ("Maximise which class (its number)?", "3"),
     }
 
     def action_what_if(self, kind: str) -> None:
@@ -97,6 +101,9 @@ class NnsimApp(App):
         self.push_screen(AskScreen(prompt, placeholder), lambda answer: self._what_if(kind, answer))
 
     def _what_if(self, kind: str, answer: str | None) -> None:
+        if kind == "maximise":
+            self._maximise_class(answer)
+            return
         if answer is None:
             return
         main = self.screen
@@ -115,6 +122,36 @@ class NnsimApp(App):
             self.notify(str(err), title="what if", severity="error")
             return
         self._restart(changed, label)
+
+    def _maximise_class(self, answer: str | None) -> None:
+        if answer is None or not isinstance(self.screen, MainScreen):
+            return
+        try:
+            target = int(answer)
+        except ValueError:
+            self.notify(f"{answer!r} is not a class number", severity="error")
+            return
+        self.screen.show_visual(Request("class", target))
+
+    def occlusion(self) -> None:
+        if isinstance(self.screen, MainScreen):
+            self.screen.show_visual(Request("occlusion"))
+
+    def maximise_filter(self) -> None:
+        if not isinstance(self.screen, MainScreen):
+            return
+        screen = self.screen
+        name = screen.runner.selected
+        shape = screen.runner.sim.layer(name).output_shape if name else None
+        if not shape or len(shape) != 3:
+            self.notify(
+                f"highlight a layer with feature maps (C, H, W); {name} outputs {shape}",
+                severity="error",
+            )
+            return
+        # the activations tab cycles (example, channel) slices: its channel is index mod C
+        channel = screen.query_one(Inspector).slice_index % shape[0]
+        screen.show_visual(Request("filter", channel, name))
 
     def compare(self, variant: str | None) -> None:
         """Open one of the lesson's variants (None: the lesson itself); the current run stays
@@ -162,6 +199,21 @@ class NnsimApp(App):
                 "init": ("What if: initialisation", "re-run with another weight init"),
             }.items():
                 yield SystemCommand(title, help_text, lambda k=kind: self.action_what_if(k))
+            yield SystemCommand(
+                "Occlusion map",
+                "CNN: which pixels of a validation digit its class depends on (visual tab)",
+                self.occlusion,
+            )
+            yield SystemCommand(
+                "Maximise a class",
+                "CNN: gradient ascent on the input to excite one class (visual tab)",
+                lambda: self.action_what_if("maximise"),
+            )
+            yield SystemCommand(
+                "Maximise a filter",
+                "CNN: the input exciting the highlighted conv layer's shown channel",
+                self.maximise_filter,
+            )
             variants = getattr(self.lesson, "variants", None) or {}
             if variants:
                 yield SystemCommand(

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from nnsim.scenario import Scenario
 from nnsim.sim import Event, Simulator
 
-from .view import View, build_view
+from .view import Tensor, View, build_view, check_expectations
+from .visual import Request, compute
 
 COMMANDS = ("step", "step_into", "step_out", "finish_pass", "continue", "step_back", "rewind")
 
@@ -35,10 +36,27 @@ class Runner:
         self.tab = "activations"
         self.index = 0
         self.expectations = [e.check for e in scenario.expectations]
+        self.visual: Request | None = None  # the visual tab's request
+        self._visual: tuple[tuple, Tensor] | None = None  # (key, tensor) cache
         self._sample: tuple[int, str] | None = None  # (iteration, text) of a character model
         self._sampled_at = 0.0
+        self._checks: tuple[tuple[int, int], list] | None = None  # (when, expectation results)
+        self._checked_at = 0.0
 
     SAMPLE_EVERY = 2.0  # seconds between fresh samples while training runs (each costs ~0.1 s)
+    CHECK_EVERY = 5.0  # seconds between expectation checks while training runs: some metrics
+    # (occlusion_focus, class_excitation, known_words) cost a fraction of a second
+
+    def _expectation_results(self) -> list[tuple[str, bool | None]]:
+        """The lesson's expectations checked now when idle, at most every CHECK_EVERY seconds
+        while a continue runs; call under the lock."""
+        when = (self.sim.completed, self.sim.event_index)
+        if self._checks is None or self._checks[0] != when:
+            waited = time.monotonic() - self._checked_at >= self.CHECK_EVERY
+            if self._checks is None or waited or not self.busy:
+                self._checks = (when, check_expectations(self.sim, self.expectations))
+                self._checked_at = time.monotonic()
+        return self._checks[1]
 
     def _text_sample(self) -> tuple[int, str] | None:
         """Generated text of a character model after the last iteration: fresh whenever the
@@ -114,22 +132,40 @@ class Runner:
 
     def view(self) -> View:
         with self.lock:
-            return build_view(
-                self.sim, self.summary_rows, self.selected, self.tab, self.index, self.expectations
-            )
+            return self._current_view()
 
     def try_view(self, timeout: float = 0.05) -> View | None:
         """A View if the worker is between steps within ``timeout``, else None."""
         if not self.lock.acquire(timeout=timeout):
             return None
         try:
-            view = build_view(
-                self.sim, self.summary_rows, self.selected, self.tab, self.index, self.expectations
-            )
-            view.text_sample = self._text_sample()
-            return view
+            return self._current_view()
         finally:
             self.lock.release()
+
+    def _current_view(self) -> View:
+        view = build_view(
+            self.sim, self.summary_rows, self.selected, self.tab, self.index, self.expectations
+        )
+        view.text_sample = self._text_sample()
+        view.expectations = self._expectation_results()
+        if self.tab == "visual":
+            view.tensor = self._visual_tensor()
+        return view
+
+    def _visual_tensor(self) -> Tensor:
+        """The visual tab's tensor, recomputed when the request, the example or the weights
+        (the iteration or step) change; call under the lock."""
+        if self.visual is None:
+            return Tensor(
+                "visual: pick Occlusion map, Maximise a class or Maximise a filter in the "
+                "palette (ctrl+p)",
+                None,
+            )
+        key = (self.visual, self.index, self.sim.completed, self.sim.event_index)
+        if self._visual is None or self._visual[0] != key:
+            self._visual = (key, compute(self.sim, self.visual, self.index))
+        return self._visual[1]
 
     def overlay(self, label: str) -> dict:
         """This run's curves and gradient norms, kept faint on the next run's screen."""

@@ -14,7 +14,7 @@ import numpy as np
 from nnsim import functional as F
 from nnsim.sim import METRICS, Event, Simulator, Stop
 
-TABS = ("weights", "activations", "gradients", "time")
+TABS = ("weights", "activations", "gradients", "time", "visual")
 
 
 @dataclass
@@ -110,12 +110,6 @@ def build_view(
         cache = layer.cache
         if isinstance(cache, F.RecurrentCache) and cache.dh is not None:
             dh[layer.name] = F.grad_norms_through_time(cache)
-    checks = []
-    for text in expectations:
-        try:
-            checks.append((text, bool(sim.check(text)) if sim.completed else None))
-        except (KeyError, ValueError):
-            checks.append((text, None))
     return View(
         sim.iteration,
         sim.completed,
@@ -135,9 +129,21 @@ def build_view(
         grads,
         dh,
         tensor_of(sim, selected, tab, index),
-        checks,
+        [(text, None) for text in expectations],
         [(bp.text, bp.enabled, bp.hits) for bp in sim.breakpoints],
     )
+
+
+def check_expectations(sim: Simulator, expectations: list[str]) -> list[tuple[str, bool | None]]:
+    """Each expectation and whether it holds now (None before the first iteration, or where
+    it cannot be evaluated yet)."""
+    checks = []
+    for text in expectations:
+        try:
+            checks.append((text, bool(sim.check(text)) if sim.completed else None))
+        except (KeyError, ValueError):
+            checks.append((text, None))
+    return checks
 
 
 def tensor_of(sim: Simulator, name: str | None, tab: str, index: int) -> Tensor:

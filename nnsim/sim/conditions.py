@@ -65,6 +65,8 @@ MODEL_METRICS = {
     "collapse_error": "weight",  # distance of a layers-without-activations net from one matrix
     "params": "batch",  # the model's parameter count
     "published_params": "batch",  # a classic architecture's count at its published size
+    "occlusion_focus": "weight",  # CNNs: correlation of occlusion maps with the digits' ink
+    "class_excitation": "weight",  # CNNs: min over classes of p(class) of a maximised input
     "known_words": "weight",  # character models: fraction of sampled words found in the corpus
 }
 #: Plain variables.

@@ -82,6 +82,16 @@ class Inspection:
                 lay.input, lay.output, lay.cache = inp, out, cache
         return np.concatenate(preds)
 
+    def _visual_metric(self, metric: str) -> float:
+        from .. import visualize
+
+        if len(self.model.input_shape) != 3 or len(self.model.output_shape) != 1:
+            return math.nan  # images in, class scores out only
+        if metric == "class_excitation":
+            return visualize.class_excitation(self.model)
+        x, y = self.validation if self.validation is not None else (self.stream.x, self.stream.y)
+        return visualize.occlusion_focus(self.model, x[:16], y[:16])
+
     def weight_change(self, name: str) -> float:
         """The largest |w - w_0| over the parameters of a layer (or block) since iteration 0:
         exactly 0 for a frozen layer; NaN for a layer without parameters."""
@@ -149,6 +159,8 @@ class Inspection:
             return self._gradcheck()
         if metric == "params":
             return float(self.model.summary().totals["params"])
+        if metric in ("occlusion_focus", "class_excitation"):
+            return self._visual_metric(metric)
         if metric == "known_words":
             sample = self.sample_text()
             return math.nan if sample is None else self.sampler.known_words(sample)

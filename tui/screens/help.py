@@ -23,7 +23,7 @@ HELP = """
 | `b` | breakpoint on the highlighted layer (stop before it runs) |
 | `B` | breakpoint list and editor: conditions such as `grad_norm(dense1) < 1e-6` |
 | `u` / `d`, arrows | move the inspection up / down the layers without running |
-| `1` `2` `3` `4` | inspector: weights, activations, gradients, time steps |
+| `1` `2` `3` `4` `5` | inspector: weights, activations, gradients, time steps, visual |
 | `,` / `.` | previous / next slice (filter, channel, W or b, gate) |
 | `-` / `=` | zoom the heatmap out / in |
 | `ctrl+p` | command palette: every action |

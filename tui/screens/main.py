@@ -52,6 +52,7 @@ class MainScreen(Screen):
         Binding("2", "tab('activations')", "activations", show=False),
         Binding("3", "tab('gradients')", "gradients", show=False),
         Binding("4", "tab('time')", "time steps", show=False),
+        Binding("5", "tab('visual')", "visual", show=False),
         Binding("comma", "slice(-1)", "previous slice", show=False),
         Binding("full_stop", "slice(1)", "next slice", show=False),
         Binding("minus", "zoom(-1)", "zoom out", show=False),
@@ -151,8 +152,8 @@ class MainScreen(Screen):
 
     def action_slice(self, step: int) -> None:
         inspector = self.query_one(Inspector)
-        if self.runner.tab in ("weights", "gradients", "time"):
-            self.runner.index += step  # cycles W/b, or the recurrent series
+        if self.runner.tab in ("weights", "gradients", "time", "visual"):
+            self.runner.index += step  # cycles W/b, the recurrent series, or the examples
         inspector.slice_index += step
         self.refresh_view()
 
@@ -160,6 +161,11 @@ class MainScreen(Screen):
         inspector = self.query_one(Inspector)
         inspector.zoom = max(0, min(8, inspector.zoom + step))  # 0 fits the pane
         self.refresh_view()
+
+    def show_visual(self, request) -> None:
+        """Open the visual tab on ``request`` (a tui.visual.Request)."""
+        self.runner.visual = request
+        self.action_tab("visual")
 
     def action_toggle_breakpoint(self) -> None:
         name = self.runner.selected
