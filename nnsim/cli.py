@@ -223,6 +223,8 @@ def cmd_run(args) -> int:
         scenario, args.iterations, args.seed, progress=show_progress(args), watches=args.watch
     )
     sim = runs.main
+    if getattr(scenario, "kind", "network") == "surface":
+        return _report_surface(args, scenario, runs, expectations)
     if args.trace:
         sim.trace.export(args.trace)
     if args.save:
@@ -259,6 +261,35 @@ def cmd_run(args) -> int:
         print_run(console(), scenario, sim, expectations)
         if scenario.variants:
             print_variants(console(), scenario, runs)
+    return 1 if failed else 0
+
+
+def _report_surface(args, scenario, runs, expectations) -> int:
+    """`nnsim run` on an optimiser race: the final points (JSON) or the drawn race."""
+    if args.trace or args.save or args.watch:
+        raise UsageError("--trace, --save and --watch are for network scenarios, not surfaces")
+    run = runs.main
+    failed = any(not e["passed"] for e in expectations)
+    if args.json:
+        report = {
+            "scenario": scenario.name,
+            "iterations": run.completed,
+            "optimizers": {
+                name: {
+                    "point": [finite(float(v)) for v in run.path(name)[-1]],
+                    "distance": finite(run.distance(name)),
+                    "diverged_at": run.diverged.get(name),
+                }
+                for name in run.names
+            },
+        }
+        if expectations:
+            report["expect"] = expectations
+        print(json.dumps(report, allow_nan=False))
+    else:
+        from .report import print_surface_run
+
+        print_surface_run(console(), scenario, run, expectations)
     return 1 if failed else 0
 
 
@@ -299,7 +330,7 @@ def cmd_summary(args) -> int:
             raise UsageError(f"unknown architecture {args.arch!r}; choose one of {names}")
         model = architectures.ARCHITECTURES[args.arch]()
     elif args.scenario:
-        model = load(args.scenario).build_model()
+        model = _network(load(args.scenario), "summary").build_model()
     else:
         raise UsageError("give a scenario or --arch NAME")
     summary = model.summary()
@@ -321,6 +352,16 @@ def cmd_summary(args) -> int:
     else:
         print(summary)
     return 0
+
+
+def _network(scenario, command: str):
+    """``scenario`` if it trains a network; an optimiser race has none to inspect."""
+    if getattr(scenario, "kind", "network") == "surface":
+        raise UsageError(
+            f"{scenario.name} races optimisers on a 2-D surface: it has no network for "
+            f"`nnsim {command}` (try `nnsim run {scenario.name}`)"
+        )
+    return scenario
 
 
 def cmd_lessons(args) -> int:
@@ -353,7 +394,7 @@ def cmd_gradcheck(args) -> int:
 
     from .gradcheck import gradcheck
 
-    scenario = load(args.scenario)
+    scenario = _network(load(args.scenario), "gradcheck")
     model = scenario.build_model(dtype=np.float64)
     x, y = scenario.data.train.x[:8], scenario.data.train.y[:8]
     errors = gradcheck(model, scenario.loss, x, y)

@@ -178,3 +178,20 @@ def print_verify(console: Console, rows: list[dict]) -> None:
     console.print(table)
     failed = sum(not r["passed"] for r in rows)
     console.print(f"{len(rows) - failed} of {len(rows)} checks passed")
+
+
+def print_surface_run(console: Console, scenario, run, expectations: list[dict]) -> None:
+    """The optimiser race: the surface with every path, and where each optimiser ended."""
+    from .surface_plot import TABLE_COLUMNS, render, table_rows
+
+    console.print(f"[bold]{scenario.title}[/bold]  ({scenario.path})")
+    console.print(f"{run.completed} steps on {run.surface.description}")
+    console.print(render(run, min(console.width, 100), 22))
+    table = Table(title="where each optimiser is", title_justify="left")
+    for column in TABLE_COLUMNS:
+        table.add_column(column, justify="left" if column in ("optimiser", "") else "right")
+    for row in table_rows(run):
+        table.add_row(*row)
+    console.print(table)
+    if expectations:
+        print_expectations(console, expectations)

@@ -341,3 +341,30 @@ async def test_the_palette_shows_an_occlusion_map_and_a_maximised_class(tmp_path
         found = visualize.maximize_class(runner.sim.model, 3)
         assert "maximising class 3" in view.tensor.title
         np.testing.assert_array_equal(view.tensor.array, found.image[0])
+
+
+async def test_a_surface_lesson_opens_the_race_screen_and_steps_every_optimiser():
+    from tui.screens.surface import SurfaceScreen
+
+    app = app_for("optimizers_2d")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause(0.2)
+        screen = app.screen
+        assert isinstance(screen, SurfaceScreen) and screen.run.completed == 0
+        await pilot.press("n", "n")
+        assert screen.run.completed == 2
+        assert all(len(screen.run.path(name)) == 3 for name in screen.run.names)
+        shown = str(app.screen.query_one("#surface").render())
+        assert "S sgd" in shown and "D adam" in shown
+        await pilot.press("c")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if screen.run.completed == screen.run.iterations:
+                break
+        assert screen.run.completed == 60
+        lesson = str(screen.query_one("#race-lesson #expectations").render())
+        assert "✓ met" in lesson and "distance(sgd) > 0.9" in lesson
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        commands["Variant: valley"].callback()
+        await pilot.pause(0.2)
+        assert app.screen.run.surface.name == "quadratic" and app.screen.run.completed == 0

@@ -17,6 +17,7 @@ from .screens.help import HelpScreen
 from .screens.loading import LoadingScreen
 from .screens.main import MainScreen
 from .screens.picker import PickerScreen
+from .screens.surface import SurfaceScreen
 from .visual import Request
 from .widgets.inspector import Inspector
 
@@ -72,6 +73,9 @@ class NnsimApp(App):
             return
         try:
             self.lesson = load(name)
+            if getattr(self.lesson, "kind", "network") == "surface":
+                self.push_screen(SurfaceScreen(self.lesson))
+                return
             runner = Runner(self.lesson)
         except ScenarioError as err:
             self.notify(str(err), title="cannot open the scenario", severity="error", timeout=20)
@@ -156,6 +160,10 @@ class NnsimApp(App):
     def compare(self, variant: str | None) -> None:
         """Open one of the lesson's variants (None: the lesson itself); the current run stays
         on the curves, faint, for comparison."""
+        if isinstance(self.screen, SurfaceScreen):
+            scenario = self.lesson if variant is None else self.lesson.variants[variant]
+            self.switch_screen(SurfaceScreen(scenario, variant or ""))
+            return
         if not isinstance(self.screen, MainScreen):
             return
         if variant is None:
@@ -189,6 +197,8 @@ class NnsimApp(App):
         yield SystemCommand(
             "Screenshot", "save an SVG of the screen (ctrl+s)", self.action_screenshot_svg
         )
+        if isinstance(screen, SurfaceScreen):
+            yield from self._variant_commands()
         if isinstance(screen, MainScreen):
             for title, help_text, action in ACTIONS:
                 yield SystemCommand(title, help_text, lambda a=action: screen.run_action(a))
@@ -214,23 +224,26 @@ class NnsimApp(App):
                 "CNN: the input exciting the highlighted conv layer's shown channel",
                 self.maximise_filter,
             )
-            variants = getattr(self.lesson, "variants", None) or {}
-            if variants:
-                yield SystemCommand(
-                    "Variant: the lesson itself",
-                    "re-run the lesson as written; this run becomes the overlay",
-                    lambda: self.compare(None),
-                )
-            for name in variants:
-                yield SystemCommand(
-                    f"Variant: {name}",
-                    f"{self.lesson.variant_titles.get(name, name)}; this run becomes the overlay",
-                    lambda n=name: self.compare(n),
-                )
+            yield from self._variant_commands()
             yield SystemCommand(
                 "Re-run from iteration 0",
                 "same seed; this run becomes the overlay",
                 self.action_rerun,
+            )
+
+    def _variant_commands(self) -> Iterable[SystemCommand]:
+        variants = getattr(self.lesson, "variants", None) or {}
+        if variants:
+            yield SystemCommand(
+                "Variant: the lesson itself",
+                "re-run the lesson as written; this run becomes the overlay",
+                lambda: self.compare(None),
+            )
+        for name in variants:
+            yield SystemCommand(
+                f"Variant: {name}",
+                f"{self.lesson.variant_titles.get(name, name)}; this run becomes the overlay",
+                lambda n=name: self.compare(n),
             )
 
 

@@ -125,6 +125,7 @@ def find(name: str | Path) -> Path:
 
 
 TABLES = ["lesson", "data", "model", "train", "diagnostics", "breakpoints", "expect", "variants"]
+# a scenario with a [surface] table is an optimiser race instead (nnsim/scenario/surface.py)
 VARIANT_TABLES = ["data", "model", "train", "diagnostics"]
 
 
@@ -259,6 +260,10 @@ def load(path: str | Path) -> Scenario:
         line = _toml_line(str(err))
         raise ScenarioError(path, line, [], f"not valid TOML: {err}") from None
     source = Source(path, text)
+    if "surface" in raw:
+        from .surface import load_surface
+
+        return load_surface(source, raw)
     for key in raw:
         if key not in TABLES:
             raise source.error([key], f"unknown table [{key}]{did_you_mean(key, TABLES)}")

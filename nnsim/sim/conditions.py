@@ -54,6 +54,12 @@ LAYER_METRICS = {
     "filter_smoothness": "weight",  # neighbouring kernel weights' correlation (0: noise)
     "peak_derivative": "activation",  # max f'(z) of an activation over the inputs it saw
     "params": "batch",  # the layer's (or block's) parameter count
+    # optimisers on a 2-D surface (nnsim.sim.surface), whose "layers" are the optimisers
+    "distance": "weight",  # from the optimiser's point to the nearest minimum
+    "height": "weight",  # the surface's value at the point
+    "step_size": "weight",  # the length of the last step
+    "first_step": "weight",  # the length of the first step
+    "lr_monotone": "weight",  # fraction of steps whose effective learning rate did not grow
     "rf": "batch",  # receptive field (height) of the layer's outputs, from the summary
     "flops": "batch",  # FLOPs of one forward pass of the layer for one example
 }

@@ -35,10 +35,14 @@ class LessonPane(VerticalScroll):
             sample_box = self.query_one("#sample", Static)
             sample_box.update(text)
             sample_box.display = True
-        if not view.expectations:
+        self.show_expectations(view.expectations)
+
+    def show_expectations(self, expectations: list[tuple[str, bool | None]]) -> None:
+        """Each check of the lesson: met, not yet met, or not evaluated yet (None)."""
+        if not expectations:
             return
         text = Text("What this lesson promises\n", style="bold")
-        for check, met in view.expectations:
+        for check, met in expectations:
             mark, style = {True: ("✓ met", "green"), False: ("… not yet", "yellow")}.get(
                 met, ("· after the first iteration", "dim")
             )

@@ -1,0 +1,158 @@
+"""Surface scenarios: optimisers racing on a 2-D function instead of a network on data.
+
+[surface]
+name = "saddle"           # quadratic, saddle or rosenbrock (nnsim.data.surfaces)
+start = [-1.5, 0.001]     # default: the surface's suggested start
+iterations = 60
+
+[optimizers]              # one racer per key, any optimiser table of [train]
+sgd = { type = "sgd", lr = 0.05 }
+momentum = { type = "sgd", lr = 0.05, momentum = 0.9 }
+
+[[variants]]              # another surface (and start) for the same racers
+name = "valley"
+surface = { name = "quadratic" }
+
+[[expect]]                # checks name the optimisers where network checks name layers
+check = "distance(sgd) > 0.9 and distance(momentum) < 0.1"
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..data.surfaces import SURFACES, Surface
+from ..optim import OPTIMIZERS
+from ..sim.conditions import ConditionError, parse
+from ..sim.surface import SurfaceRun
+from .errors import ScenarioError
+from .schema import Source, Table
+
+TABLES = ("lesson", "surface", "optimizers", "variants", "expect")
+
+
+@dataclass
+class SurfaceExpectation:
+    check: str
+    at: int | None
+
+
+@dataclass
+class SurfaceScenario:
+    """A checked surface scenario; ``simulator()`` makes a fresh SurfaceRun."""
+
+    name: str
+    path: Path
+    title: str
+    text: str
+    surface: Surface
+    start: tuple[float, float]
+    iterations: int
+    optimizer_specs: dict[str, dict]
+    expectations: list[SurfaceExpectation] = field(default_factory=list)
+    variants: dict[str, SurfaceScenario] = field(default_factory=dict)
+    variant_titles: dict[str, str] = field(default_factory=dict)
+    breakpoints: list[str] = field(default_factory=list)
+    kind = "surface"
+
+    def simulator(
+        self, iterations: int | None = None, seed: int | None = None, breakpoints: bool = True
+    ) -> SurfaceRun:
+        """A new run (``seed`` is accepted for the Scenario protocol: nothing is random)."""
+        optimizers = {
+            name: OPTIMIZERS[spec["type"]](**spec["options"])
+            for name, spec in self.optimizer_specs.items()
+        }
+        total = self.iterations if iterations is None else iterations
+        return SurfaceRun(self.surface, optimizers, self.start, total)
+
+
+def load_surface(source: Source, raw: dict) -> SurfaceScenario:
+    for key in raw:
+        if key not in TABLES:
+            raise source.error(
+                [key], f"a surface scenario has no [{key}] table; its tables are {list(TABLES)}"
+            )
+    root = Table(source, [], raw)
+    scenario = _surface_scenario(source, root)
+    for i, entry in enumerate(root.get("variants", list, [])):
+        variant_table = Table(source, ["variants", i], entry)
+        name = variant_table.get("name", str)
+        if not name.isidentifier():
+            raise variant_table.error("name", f"must be an identifier, got {name!r}")
+        title = variant_table.get("title", str, name)
+        overrides = {k: v for k, v in entry.items() if k not in ("name", "title")}
+        for key in overrides:
+            if key not in ("surface", "optimizers"):
+                raise variant_table.error(key, "a surface variant changes surface or optimizers")
+        merged = copy.deepcopy(raw)
+        for key, value in overrides.items():
+            merged[key] = {**merged.get(key, {}), **value}
+        variant = _surface_scenario(source, Table(source, ["variants", i], merged))
+        if name in scenario.variants:
+            raise variant_table.error("name", f"a second variant named {name!r}")
+        scenario.variants[name], scenario.variant_titles[name] = variant, title
+    variant_names = {name: list(v.optimizer_specs) for name, v in scenario.variants.items()}
+    for i, entry in enumerate(root.get("expect", list, [])):
+        table = Table(source, ["expect", i], entry)
+        check = table.get("check", str)
+        try:
+            condition = parse(check, list(scenario.optimizer_specs), variant_names or None)
+        except ConditionError as err:
+            raise table.error(
+                "check", f"{err.message} at column {err.column} of {check!r}"
+            ) from None
+        at = table.get("at", int, None)
+        if at is not None and condition.uses_variants:
+            raise table.error("at", "a check that compares variants is made at the end")
+        if at is not None and not 1 <= at <= scenario.iterations:
+            raise table.error("at", f"must be between 1 and the {scenario.iterations} iterations")
+        table.done()
+        scenario.expectations.append(SurfaceExpectation(check, at))
+    return scenario
+
+
+def _surface_scenario(source: Source, root: Table) -> SurfaceScenario:
+    lesson = root.table("lesson", {})
+    title = lesson.get("title", str, source.path.stem)
+    text = lesson.get("text", str, "")
+    lesson.done()
+    table = root.table("surface")
+    name = table.choice("name", list(SURFACES))
+    surface = SURFACES[name]
+    start = table.get("start", list, list(surface.start))
+    if len(start) != 2 or not all(isinstance(v, (int, float)) for v in start):
+        raise table.error("start", f"expected a point [x, y], got {start!r}")
+    iterations = table.integer("iterations", 100, minimum=1)
+    table.done()
+    optimizers = root.table("optimizers")
+    specs = {}
+    for racer, spec in optimizers.rest().items():
+        if not racer.isidentifier():
+            raise optimizers.error(racer, f"an optimiser's name must be an identifier: {racer!r}")
+        if not isinstance(spec, dict):
+            raise optimizers.error(racer, 'expected a table such as { type = "sgd", lr = 0.1 }')
+        specs[racer] = _optimizer_spec(Table(source, [*optimizers.keys, racer], spec))
+    if not specs:
+        raise optimizers.error(None, 'name at least one optimiser, e.g. sgd = { type = "sgd" }')
+    point = (float(start[0]), float(start[1]))
+    return SurfaceScenario(
+        source.path.stem, source.path, title, text, surface, point, iterations, specs
+    )
+
+
+def _optimizer_spec(table: Table) -> dict:
+    from . import _checked_options  # the same option checks as [train].optimizer
+
+    kind = table.choice("type", list(OPTIMIZERS))
+    options = _checked_options(table, OPTIMIZERS[kind], table.rest())
+    try:
+        OPTIMIZERS[kind](**options)
+    except (TypeError, ValueError) as err:
+        raise table.error(None, str(err)) from None
+    return {"type": kind, "options": options}
+
+
+__all__ = ["ScenarioError", "SurfaceScenario", "load_surface"]

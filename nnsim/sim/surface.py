@@ -1,0 +1,151 @@
+"""Optimisers racing on a 2-D surface: the "model" is one point (x, y) per optimiser.
+
+Every optimiser starts from the same point; ``step`` moves each of them once, with its own
+update rule on the surface's exact gradient. The paths, gradients and effective step sizes
+are kept for drawing and for the lesson's checks, which name optimisers where a network's
+checks name layers: ``distance(sgd) > 0.5 and distance(momentum) < 0.1``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..data.surfaces import Surface
+from ..optim import Optimizer
+from .conditions import Condition, parse
+
+# metrics of one optimiser's path (the condition language's layer metrics)
+SURFACE_METRICS = ("distance", "height", "step_size", "first_step", "lr_monotone")
+
+
+class SurfaceRun:
+    """Several optimisers from one start on one surface, stepped together."""
+
+    def __init__(
+        self,
+        surface: Surface,
+        optimizers: dict[str, Optimizer],
+        start: tuple[float, float],
+        iterations: int,
+    ) -> None:
+        if not optimizers:
+            raise ValueError("a surface run needs at least one optimiser")
+        if iterations < 0:
+            raise ValueError(f"iterations must be >= 0, got {iterations}")
+        self.surface, self.optimizers = surface, dict(optimizers)
+        self.names = list(optimizers)
+        self.start = np.array(start, dtype=np.float64)  # (2,)
+        self.iterations = int(iterations)
+        count = len(self.names)
+        self.paths = np.full((count, self.iterations + 1, 2), np.nan)  # (optimisers, t, 2)
+        self.grads = np.full((count, self.iterations + 1, 2), np.nan)  # gradient at each point
+        self.paths[:, 0] = self.start
+        self.grads[:, 0] = surface.gradient(self.start)
+        self.points = {name: self.start.copy() for name in self.names}  # updated in place
+        self.diverged: dict[str, int] = {}  # optimiser -> iteration its point became non-finite
+        self.completed = 0
+        self.stopped = None  # the Simulator's protocol: a surface run never stops early
+
+    @property
+    def iteration(self) -> int:
+        return self.completed
+
+    def step(self) -> None:
+        """Move every optimiser one step (those whose point diverged stay where they were)."""
+        if self.completed >= self.iterations:
+            return
+        t = self.completed + 1
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is recorded, not warned
+            self._step_all(t)
+        self.completed = t
+
+    def _step_all(self, t: int) -> None:
+        for i, name in enumerate(self.names):
+            point = self.points[name]
+            if name not in self.diverged:
+                gradient = self.surface.gradient(point)  # (2,)
+                self.optimizers[name].step({"p": point}, {"p": gradient})
+                if not np.all(np.isfinite(point)):
+                    self.diverged[name] = t
+            self.paths[i, t] = point
+            self.grads[i, t] = self.surface.gradient(point)
+
+    def run(self, iterations: int):
+        """Run ``iterations`` more steps (to the last at most); returns None (no events)."""
+        for _ in range(max(0, min(iterations, self.iterations - self.completed))):
+            self.step()
+        return None
+
+    def path(self, name: str) -> np.ndarray:
+        """(completed + 1, 2): the points of ``name`` from the start to now."""
+        return self.paths[self._index(name), : self.completed + 1].copy()
+
+    def _index(self, name: str) -> int:
+        if name not in self.names:
+            raise KeyError(f"no optimiser {name!r}; optimisers: {', '.join(self.names)}")
+        return self.names.index(name)
+
+    # ---------------------------------------------------------------- what checks read
+
+    def distance(self, name: str) -> float:
+        """Distance from the optimiser's point to the nearest minimum of the surface."""
+        point = self.paths[self._index(name), self.completed]
+        return min(math.dist(point, m) for m in self.surface.minima)
+
+    def step_sizes(self, name: str) -> np.ndarray:
+        """(completed,) the length of every step taken so far."""
+        path = self.path(name)
+        return np.linalg.norm(np.diff(path, axis=0), axis=1)
+
+    def lr_monotone(self, name: str) -> float:
+        """The fraction of steps after the first in which no coordinate's effective learning
+        rate |Δp| / |g| grew: 1.0 for Adagrad (its accumulator only grows), below 1 for an
+        optimiser whose steps can lengthen again (momentum, RMSprop, Adam)."""
+        i = self._index(name)
+        path = self.paths[i, : self.completed + 1]  # (t + 1, 2)
+        steps = np.abs(np.diff(path, axis=0))  # (t, 2)
+        grads = np.abs(self.grads[i, : self.completed])  # (t, 2): the gradient each step used
+        # a step within a millionth of the point's size carries rounding errors of up to 1e-10
+        # of itself; smaller ones (a converged coordinate) say nothing about the rate
+        usable = (grads > 1e-8) & (steps > 1e-6 * (1.0 + np.abs(path[:-1])))
+        rate = np.where(usable, steps / np.where(usable, grads, 1.0), np.nan)  # (t, 2)
+        if len(rate) < 2:
+            return math.nan
+        previous, current = rate[:-1], rate[1:]
+        comparable = ~np.isnan(previous) & ~np.isnan(current)
+        grew = comparable & (current > previous * (1 + 1e-9))
+        return float(1.0 - np.mean(grew.any(axis=1)))
+
+    def layer_metric(self, metric: str, name: str) -> float:
+        if metric == "distance":
+            return self.distance(name)
+        if metric == "height":
+            return float(self.surface.value(self.paths[self._index(name), self.completed]))
+        if metric in ("step_size", "first_step"):
+            sizes = self.step_sizes(name)
+            if not len(sizes):
+                return math.nan
+            return float(sizes[-1] if metric == "step_size" else sizes[0])
+        if metric == "lr_monotone":
+            return self.lr_monotone(name)
+        raise KeyError(f"{metric} is not measured on a surface; use one of {SURFACE_METRICS}")
+
+    def model_metric(self, metric: str) -> float | bool:
+        if metric == "nonfinite":
+            return bool(self.diverged)
+        raise KeyError(f"{metric}() is not measured on a surface")
+
+    def variable(self, name: str) -> float:
+        if name == "iteration":
+            return float(self.completed)
+        raise KeyError(f"{name} is not measured on a surface (it has iteration only)")
+
+    def check(self, condition: str | Condition) -> bool:
+        cond = parse(condition, self.names) if isinstance(condition, str) else condition
+        return cond.evaluate(self)
+
+    def value(self, condition: str | Condition) -> float | bool:
+        cond = parse(condition, self.names) if isinstance(condition, str) else condition
+        return cond.value(self)
