@@ -41,7 +41,8 @@ def gradcheck(
     max_elements: int | None = None,
     seed: int = 0,
 ) -> dict[str, float]:
-    """The worst relative error between analytic and numerical gradient, per parameter key.
+    """The worst relative error between analytic and numerical gradient, per parameter key
+    (and "input" for dL/dx when the model computes input gradients).
 
     ``max_elements`` checks a random sample (from ``seed``) of each parameter's elements
     instead of all of them. The model must be float64. Its parameters, running statistics and
@@ -57,12 +58,17 @@ def gradcheck(
     pick = np.random.default_rng(seed)
 
     value, dpred = _objective(model, loss, x, y, noise_states)
-    model.backward(dpred)
+    dx = model.backward(dpred)
     analytic = {k: g.copy() for k, g in model.gradients().items()}
     floor = max(1e-8, 1e4 * np.finfo(np.float64).eps * max(1.0, abs(value)) / eps)
+    checked = dict(model.trainable_parameters())
+    inputs = np.array(x, dtype=np.float64)  # a copy: perturbed in place below
+    if model.input_gradients and isinstance(dx, np.ndarray) and inputs.dtype.kind == "f":
+        checked["input"], analytic["input"] = inputs, dx.copy()  # dL/dx of the first layer
+        x = inputs
 
     errors: dict[str, float] = {}
-    for key, param in model.trainable_parameters().items():
+    for key, param in checked.items():
         flat = param.reshape(-1)  # a view: writing it perturbs the model
         grad = analytic[key].reshape(-1)
         if max_elements is not None and flat.size > max_elements:

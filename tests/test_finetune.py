@@ -62,7 +62,7 @@ def test_checkpoints_get_ordinary_file_permissions(tmp_path):
 LESSON = """
 [data]
 source = "digits"
-classes = [7, 3]
+keep_classes = [7, 3]
 [model]
 init_from = "weights.npz"
 init_layers = ["conv1"]
@@ -111,8 +111,16 @@ def test_a_scenario_starts_from_checkpoint_layers_and_keeps_frozen_ones_exact(tm
         ('"weights.npz"', '"missing.npz"', r"model.init_from: .*missing.npz: no such checkpoint"),
         ('["conv1"]', '["conv7"]', r"model.init_from: .*cannot load layer 'conv7'"),
         ('init_from = "weights.npz"\n', "", r"model.init_layers: names the layers to load"),
-        ("classes = [7, 3]", "classes = [7, 7]", r"data.classes: expected distinct class"),
-        ("classes = [7, 3]", "classes = [7, 12]", r"data.classes: class 12 has no examples"),
+        (
+            "keep_classes = [7, 3]",
+            "keep_classes = [7, 7]",
+            r"data.keep_classes: expected distinct class",
+        ),
+        (
+            "keep_classes = [7, 3]",
+            "keep_classes = [7, 12]",
+            r"data.keep_classes: class 12 has no examples",
+        ),
     ],
 )
 def test_bad_transfer_settings_are_named(tmp_path, old, new, message):

@@ -1,9 +1,11 @@
 """The terminal interface, driven with Textual's Pilot as a person would drive it."""
 
+import io
 import textwrap
 
 import numpy as np
 import pytest
+from rich.console import Console
 
 from tui.app import NnsimApp
 from tui.screens.breakpoints import BreakpointScreen
@@ -368,3 +370,22 @@ async def test_a_surface_lesson_opens_the_race_screen_and_steps_every_optimiser(
         commands["Variant: valley"].callback()
         await pilot.pause(0.2)
         assert app.screen.run.surface.name == "quadratic" and app.screen.run.completed == 0
+
+
+async def test_stepping_into_a_conv_shows_each_position_worked_out_by_hand():
+    app = app_for("conv_by_hand")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        await press(pilot, app, "n", "s", "n", "n")  # batch, into conv1, kernel, position 1
+        runner = app.screen.runner
+        cell = runner.view().walk
+        assert cell is not None and cell.target == "output[0, 0, 0, 0]"
+        console = Console(width=120, record=True, file=io.StringIO())
+        console.print(app.screen.query_one("#numbers").content)
+        shown = console.export_text()
+        assert "input window" in shown and "kernel" in shown and "products" in shown
+        assert "the kernel wrote output[0, 0, 0, 0] = 0" in shown and "✓ the same" in shown
+        await press(pilot, app, "n")
+        assert runner.view().walk.target == "output[0, 0, 0, 1]"
+        await press(pilot, app, "o")  # leave the layer: the inspector shows tensors again
+        assert runner.view().walk is None

@@ -65,6 +65,7 @@ class View:
     expectations: list[tuple[str, bool | None]] = field(default_factory=list)
     breakpoints: list[tuple[str, bool, int]] = field(default_factory=list)
     text_sample: tuple[int, str] | None = None  # (iteration, generated text): character models
+    walk: object | None = None  # nnsim.layers.walk.Cell: a conv/pool position worked by hand
 
 
 def build_view(
@@ -110,7 +111,12 @@ def build_view(
         cache = layer.cache
         if isinstance(cache, F.RecurrentCache) and cache.dh is not None:
             dh[layer.name] = F.grad_norms_through_time(cache)
-    return View(
+    walk = None
+    for name in reversed(sim.stepping_into):  # the innermost layer being walked
+        walk = getattr(sim.layer(name), "walk_cell", None)
+        if walk is not None:
+            break
+    view = View(
         sim.iteration,
         sim.completed,
         sim.iterations,
@@ -132,6 +138,8 @@ def build_view(
         [(text, None) for text in expectations],
         [(bp.text, bp.enabled, bp.hits) for bp in sim.breakpoints],
     )
+    view.walk = walk
+    return view
 
 
 def check_expectations(sim: Simulator, expectations: list[str]) -> list[tuple[str, bool | None]]:

@@ -93,7 +93,28 @@ class Layer:
         self.grads = {}
         self.running = {}
         self._ready = False
+        self._check_preset()
         return self.output_shape
+
+    def set_values(self, values: dict[str, list | np.ndarray]) -> None:
+        """Start from these parameter values instead of an initialiser (a kernel to follow by
+        hand); each must have the parameter's number of elements, and is reshaped to it."""
+        self.preset = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
+        if self.built:
+            self._check_preset()
+        self._ready = False
+
+    def _check_preset(self) -> None:
+        preset = getattr(self, "preset", None) or {}
+        shapes = self.param_shapes()
+        for key, values in preset.items():
+            if key not in shapes:
+                raise ShapeError(f"has no parameter {key!r} to set (it has {sorted(shapes)})")
+            if values.size != int(np.prod(shapes[key])):
+                raise ShapeError(
+                    f"values for {key} have {values.size} numbers {values.shape} but {key} is "
+                    f"{shapes[key]}, {int(np.prod(shapes[key]))} numbers"
+                )
 
     def infer(self, input_shape: Shape) -> Shape:
         """Subclass: the output shape for ``input_shape``; raise ShapeError if it cannot fit."""
@@ -140,6 +161,8 @@ class Layer:
             raise RuntimeError(f"{self.name}: build the layer (put it in a model) before using it")
         rng = np.random.default_rng([self.seed, zlib.crc32(self.name.encode())])
         params = self.initial_params(rng)
+        for key, values in (getattr(self, "preset", None) or {}).items():
+            params[key] = np.reshape(values, self.param_shapes()[key])  # checked in build
         self.params = {k: np.ascontiguousarray(v, dtype=self.dtype) for k, v in params.items()}
         self.running = {
             k: np.ascontiguousarray(v, dtype=self.dtype) for k, v in self.initial_running().items()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 
 from .. import functional as F
+from . import walk
 from .base import Layer, Shape, ShapeError, as_pair, positive
 from .dense import check_init, weight_and_bias
+from .steps import Op
 
 
 def _spatial(layer: Layer, input_shape: Shape) -> None:
@@ -18,7 +20,41 @@ def _pair_text(pair: tuple[int, int]) -> str:
     return str(pair[0]) if pair[0] == pair[1] else str(pair)
 
 
-class Conv2d(Layer):
+class _Walked:
+    """Stepping into a conv or pooling layer on inputs up to 16 x 16: the kernel computes
+    the whole batch, then every position of the first example is worked out by hand, one
+    micro-op each (``walk_cell`` holds the last one, for the interface)."""
+
+    walk_cell: walk.Cell | None = None
+
+    def _show(self, cell: walk.Cell) -> walk.Cell:
+        self.walk_cell = cell
+        return cell
+
+    def _walk_forward(self, x, positions: int, cell_of):
+        self.materialize()
+        self.input = x
+        self.walk_cell = None
+        y = yield Op("the kernel computes the whole batch", lambda: self.compute(x))
+        self.output = y
+        for k in range(positions):
+            yield Op(f"position {k + 1} of {positions}", lambda k=k: self._show(cell_of(k)))
+        yield Op("every position worked out: leave the layer", lambda: None)
+        return y
+
+    def _walk_backward(self, dy, walks):
+        self.output_grad = dy
+        self.walk_cell = None
+        dx, grads = yield Op("the kernel computes the gradients", lambda: self.differentiate(dy))
+        dx = self.keep_gradients(dx, grads)
+        for what, positions, cell_of in walks():
+            for k in range(positions):
+                yield Op(f"{what} {k + 1} of {positions}", lambda k=k, f=cell_of: self._show(f(k)))
+        self.walk_cell = None
+        return dx
+
+
+class Conv2d(_Walked, Layer):
     """Cross-correlation with ``filters`` kernels, like torch.nn.Conv2d.
 
     W (filters, in_channels/groups, KH, KW), b (filters,). ``in_channels`` may be left out and
@@ -109,11 +145,34 @@ class Conv2d(Layer):
         per_output = (self.input_shape[0] * math.prod(self.kernel_size)) * x.dtype.itemsize
         keep = per_output * x.shape[0] * math.prod(self.output_shape[1:]) <= self.KEEP_COLUMNS_BYTES
         W, b = self.params["W"], self.params.get("b")
+        if walk.walkable(self, self.input_shape):  # small: keep the weights this pass used,
+            self.forward_params = {k: v.copy() for k, v in self.params.items()}  # for walks
         if keep:
             y, self.cache = F.conv2d(x, W, b, *self._geometry(), keep_columns=True)
             return y
         self.cache = None  # rebuilt in backward
         return F.conv2d(x, W, b, *self._geometry())
+
+    def forward_steps(self, x):
+        if not walk.walkable(self, self.input_shape):
+            return None
+        return self._walk_forward(x, walk.conv_positions(self), lambda k: walk.conv_cell(self, k))
+
+    def backward_steps(self, dy):
+        if not walk.walkable(self, self.input_shape):
+            return None
+
+        def walks():
+            raw = self.raw_weight_grad
+            yield (
+                "dW",
+                walk.conv_weight_positions(self),
+                lambda k: walk.conv_weight_cell(self, k, raw),
+            )
+            if walk.conv_input_walkable(self):
+                yield "dX", walk.conv_input_positions(self), lambda k: walk.conv_input_cell(self, k)
+
+        return self._walk_backward(dy, walks)
 
     def differentiate(self, dy):
         dx, dw, db = F.conv2d_backward(
@@ -124,6 +183,7 @@ class Conv2d(Layer):
             columns=self.cache,
             input_grad=self.needs_input_grad,
         )
+        self.raw_weight_grad = dw  # before any penalty: what the by-hand walk of dW reproduces
         grads = {"W": dw}
         if self.bias:
             grads["b"] = db
@@ -151,7 +211,7 @@ class Conv2d(Layer):
         return text
 
 
-class _Pool(Layer):
+class _Pool(_Walked, Layer):
     def __init__(
         self,
         kernel_size: int | tuple[int, int],
@@ -179,6 +239,20 @@ class _Pool(Layer):
 
     def _args(self):
         return self.kernel_size, self.stride, self.padding, self.ceil_mode
+
+    def forward_steps(self, x):
+        if not walk.pool_walkable(self, self.input_shape):
+            return None
+        return self._walk_forward(x, walk.pool_positions(self), lambda k: walk.pool_cell(self, k))
+
+    def backward_steps(self, dy):
+        if not walk.pool_walkable(self, self.input_shape):
+            return None
+
+        def walks():
+            yield "dY", walk.pool_positions(self), lambda k: walk.pool_grad_cell(self, k)
+
+        return self._walk_backward(dy, walks)
 
     def elementwise_flops(self):
         return self._output_elements() * math.prod(self.kernel_size)

@@ -15,6 +15,7 @@
     # dtype = "float64"
     # init_from = "pretrained/digits_0_4.npz"   # weights from a checkpoint (nnsim run --save),
     # init_layers = ["conv1", "conv2"]          # of these layers only (default: every layer)
+    # input_gradients = false   # true: the first layer computes dL/dinput too (conv_backward)
 
     [train]
     optimizer = "sgd"           # or { type = "adam", lr = 0.001, betas = [0.9, 0.999] }
@@ -204,7 +205,13 @@ class Scenario:
             source = Source(self.path, model_spec["source"].text)
             build_layers(source, ["model", "layers"], specs)  # the changed layers must build
             model_spec = _layers_spec(
-                source, ["model", "layers"], specs, model_spec["shape"], model_spec["dtype"]
+                source,
+                ["model", "layers"],
+                specs,
+                model_spec["shape"],
+                model_spec["dtype"],
+                model_spec["input_gradients"],
+                model_spec["init_from"],
             )
         changed = dataclasses.replace(self, model_spec=model_spec, optimizer_spec=optimizer_spec)
         changed.build_optimizer()  # an impossible combination fails now, not mid-run
@@ -494,14 +501,17 @@ def _model(t: Table, data: Data):
 
         return {"build": build, "dtype": dtype}, loss
     specs = t.get("layers", list)
+    input_gradients = t.get("input_gradients", bool, False)
     init_from = t.get("init_from", str, "")
     init_layers = t.get("init_layers", list, None)
     source, keys = t.source, [*t.keys, "layers"]
     build_layers(source, keys, specs)  # check every layer table now, with file positions
     t.done()
-    spec = _layers_spec(source, keys, specs, shape, dtype)
+    if init_layers is not None and not all(isinstance(n, str) for n in init_layers):
+        raise t.error("init_layers", f"expected a list of layer names, got {init_layers!r}")
+    initial = (t.source.path.parent / init_from, init_layers) if init_from else None
+    spec = _layers_spec(source, keys, specs, shape, dtype, input_gradients, initial)
     if init_from:
-        spec["build"] = _initialised(t, spec["build"], init_from, init_layers)
         try:
             spec["build"](0, dtype)
         except CheckpointError as err:
@@ -511,25 +521,34 @@ def _model(t: Table, data: Data):
     return spec, loss
 
 
-def _initialised(t: Table, build, init_from: str, init_layers: list | None):
-    """``build`` followed by loading weights from a checkpoint (relative to the scenario)."""
-    if init_layers is not None and not all(isinstance(n, str) for n in init_layers):
-        raise t.error("init_layers", f"expected a list of layer names, got {init_layers!r}")
-    path = t.source.path.parent / init_from
+def _layers_spec(
+    source: Source,
+    keys: list,
+    specs: list,
+    shape: tuple,
+    dtype: str,
+    input_gradients: bool = False,
+    init_from: tuple[Path, list | None] | None = None,
+) -> dict:
+    """How to build the model: its layer tables, and the weights to load (a checkpoint path
+    and its layers) after building."""
 
-    def build_and_load(seed, dtype):
-        model = build(seed, dtype)
-        checkpoint.load_layers(path, model, init_layers)
+    def build(seed, dtype):
+        layers = build_layers(source, keys, specs)
+        model = Sequential(layers, shape, seed=seed, dtype=dtype, input_gradients=input_gradients)
+        if init_from is not None:
+            checkpoint.load_layers(init_from[0], model, init_from[1])
         return model
 
-    return build_and_load
-
-
-def _layers_spec(source: Source, keys: list, specs: list, shape: tuple, dtype: str) -> dict:
-    def build(seed, dtype):
-        return Sequential(build_layers(source, keys, specs), shape, seed=seed, dtype=dtype)
-
-    return {"build": build, "dtype": dtype, "layers": specs, "source": source, "shape": shape}
+    return {
+        "build": build,
+        "dtype": dtype,
+        "layers": specs,
+        "source": source,
+        "shape": shape,
+        "input_gradients": input_gradients,
+        "init_from": init_from,
+    }
 
 
 def _loss(t: Table, data: Data) -> Loss:

@@ -10,7 +10,7 @@ test = 0.0
 standardize = false       # per-feature mean 0, std 1, from the training part
 one_hot = false           # class labels as one-hot rows (for MSE on classes)
 limit = 0                 # keep only this many training examples (0: all)
-classes = [5, 6, 7]       # keep only these classes, relabelled 0, 1, 2 in this order
+keep_classes = [5, 6, 7]  # keep only these classes, relabelled 0, 1, 2 in this order
 upsample = 1              # enlarge images by this integer factor
 
 [data]
@@ -78,7 +78,7 @@ def load_data(t: Table, seed: int) -> Data:
     limit = t.integer("limit", 0, minimum=0)
     upsample = t.integer("upsample", 1, minimum=1)
     sort_by_class = t.get("sort_by_class", bool, False)
-    keep_classes = t.get("classes", list, None)
+    keep_classes = t.get("keep_classes", list, None)
     oversample = t.get("oversample", bool, False)
     text = None
     augment_table = t.table("augment", None)
@@ -175,13 +175,17 @@ def load_data(t: Table, seed: int) -> Data:
 def _keep_classes(t: Table, d: D.Dataset, keep: list, has_classes: bool) -> D.Dataset:
     """Only the examples of the classes ``keep``, relabelled 0..len(keep)-1 in that order."""
     if not has_classes:
-        raise t.error("classes", "needs integer class labels")
+        raise t.error("keep_classes", "needs integer class labels")
     present = set(np.unique(d.y).tolist())
     if not keep or len(set(keep)) != len(keep) or not all(isinstance(c, int) for c in keep):
-        raise t.error("classes", f"expected distinct class numbers, e.g. [5, 6, 7], got {keep}")
+        raise t.error(
+            "keep_classes", f"expected distinct class numbers, e.g. [5, 6, 7], got {keep}"
+        )
     absent = [c for c in keep if c not in present]
     if absent:
-        raise t.error("classes", f"class {absent[0]} has no examples (classes: {sorted(present)})")
+        raise t.error(
+            "keep_classes", f"class {absent[0]} has no examples (classes: {sorted(present)})"
+        )
     rows = np.flatnonzero(np.isin(d.y, keep))
     relabel = np.full(max(present) + 1, -1)
     relabel[keep] = np.arange(len(keep))

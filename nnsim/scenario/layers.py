@@ -23,11 +23,15 @@ Every layer type and its keys::
 
 Every type also takes ``name``, ``frozen`` (layers with weights) and ``repeat`` (the layer,
 with its activation, that many times). ``activation`` adds that activation layer after it.
+``values = { W = [[...]], b = [...] }`` starts a layer from these numbers instead of its
+initialiser (reshaped to the parameter; the count must match), to follow a kernel by hand.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+
+import numpy as np
 
 from ..layers import (
     ELU,
@@ -244,6 +248,9 @@ def _build_one(source: Source, keys: list, spec) -> list[Layer]:
                 raise
             except ValueError as err:  # the layer's own check, e.g. an unknown init scheme
                 raise t.error(None, str(err)) from None
+            values = t.get("values", dict, None)
+            if values is not None:
+                layer.set_values(_values(t, values))
         t.done()
         if name is not None:
             layer.name = name
@@ -251,6 +258,20 @@ def _build_one(source: Source, keys: list, spec) -> list[Layer]:
         if activation is not None:
             layers.append(SIMPLE_ACTIVATIONS[activation]())
     return layers
+
+
+def _values(t: Table, values: dict) -> dict:
+    """``values = { W = [[...]], b = [...] }``: numbers to start from, nested lists."""
+    checked = {}
+    for key, value in values.items():
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise t.error("values", f"{key} must be a (nested) list of numbers") from None
+        if array.dtype == object or not np.isfinite(array).all():
+            raise t.error("values", f"{key} must be a (nested) list of finite numbers")
+        checked[key] = array
+    return checked
 
 
 def _shortcut(source: Source, keys: list, t: Table):

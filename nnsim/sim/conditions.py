@@ -54,6 +54,10 @@ LAYER_METRICS = {
     "filter_smoothness": "weight",  # neighbouring kernel weights' correlation (0: noise)
     "peak_derivative": "activation",  # max f'(z) of an activation over the inputs it saw
     "params": "batch",  # the layer's (or block's) parameter count
+    "walk_error": "activation",  # conv/pool: max |by-hand window sums - the kernel's output|
+    "grad_walk_error": "gradient",  # the same for dW, dX (conv) or the routed gradient (pool)
+    "positions": "batch",  # conv/pool: output values per example (the steps of a walk)
+    "grad_reach": "gradient",  # fraction of the layer's input cells that get a gradient
     # optimisers on a 2-D surface (nnsim.sim.surface), whose "layers" are the optimisers
     "distance": "weight",  # from the optimiser's point to the nearest minimum
     "height": "weight",  # the surface's value at the point

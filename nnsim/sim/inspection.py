@@ -133,6 +133,17 @@ class Inspection:
             if norms is None or norms[-1] == 0:
                 return math.nan
             return float(norms[0] / norms[-1])
+        if metric == "positions":
+            shape = self.layer(layer).output_shape
+            return float(math.prod(shape)) if shape else math.nan
+        if metric == "grad_reach":
+            grad = self.layer(layer).input_grad
+            return float(np.mean(grad != 0)) if isinstance(grad, np.ndarray) else math.nan
+        if metric in ("walk_error", "grad_walk_error"):
+            from ..layers import walk
+
+            lay = self.layer(layer)
+            return walk.walk_error(lay) if metric == "walk_error" else walk.grad_walk_error(lay)
         if metric == "weight_change":
             return self.weight_change(layer)
         if metric == "dc_ratio":

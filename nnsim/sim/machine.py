@@ -83,6 +83,11 @@ class Machine:
         return self._phase_of(self._frames[-1].pending, self._frames[-1])
 
     @property
+    def stepping_into(self) -> list[str]:
+        """The layers whose step programs are open, outermost first."""
+        return [frame.layer.name for frame in self._frames if frame.layer is not None]
+
+    @property
     def depth(self) -> int:
         return max(0, len(self._frames) - 1)
 

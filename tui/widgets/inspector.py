@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from ..view import TABS, View, statistics
 from .heatmap import Heatmap, slice_2d
+from .walk import render_cell
 
 
 class Inspector(Vertical):
@@ -22,6 +23,8 @@ class Inspector(Vertical):
     Inspector #title { height: 1; }
     Inspector #stats { height: auto; max-height: 3; }
     Inspector #numbers { height: auto; max-height: 12; }
+    Inspector.walking #numbers { max-height: 40; }
+    Inspector.walking #heatmap { display: none; }
     """
 
     def __init__(self, **kwargs) -> None:
@@ -46,6 +49,15 @@ class Inspector(Vertical):
         heatmap = self.query_one(Heatmap)
         numbers = self.query_one("#numbers", Static)
         stats = self.query_one("#stats", Static)
+        self.set_class(view.walk is not None, "walking")
+        if view.walk is not None:  # a conv/pool position worked by hand replaces the tensor
+            self.query_one("#title", Static).update(
+                Text("working it out by hand (n: next position, o: finish the layer)", "dim")
+            )
+            heatmap.set_data(None)
+            numbers.update(render_cell(view.walk))
+            stats.update("")
+            return
         if tensor.array is None:
             self.query_one("#title", Static).update(Text(tensor.title, style="dim"))
             heatmap.set_data(None)
