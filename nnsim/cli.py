@@ -225,6 +225,8 @@ def cmd_run(args) -> int:
     sim = runs.main
     if getattr(scenario, "kind", "network") == "surface":
         return _report_surface(args, scenario, runs, expectations)
+    if getattr(scenario, "kind", "network") == "gan":
+        return _report_gan(args, scenario, runs, expectations)
     if args.trace:
         sim.trace.export(args.trace)
     if args.save:
@@ -293,6 +295,31 @@ def _report_surface(args, scenario, runs, expectations) -> int:
     return 1 if failed else 0
 
 
+def _report_gan(args, scenario, runs, expectations) -> int:
+    """`nnsim run` on a GAN: the game's measures (JSON) or the histograms."""
+    if args.trace or args.save or args.watch:
+        raise UsageError("--trace, --save and --watch are for network scenarios, not GANs")
+    run = runs.main
+    failed = any(not e["passed"] for e in expectations)
+    if args.json:
+        report = {
+            "scenario": scenario.name,
+            "iterations": run.completed,
+            **{m: finite(run.model_metric(m)) for m in ("w_distance", "d_accuracy")},
+            **{m: finite(run.model_metric(m)) for m in ("gen_mean", "gen_std")},
+            "d_loss": finite(run.d_loss),
+            "g_loss": finite(run.g_loss),
+        }
+        if expectations:
+            report["expect"] = expectations
+        print(json.dumps(report, allow_nan=False))
+    else:
+        from .report import print_gan_run
+
+        print_gan_run(console(), scenario, run, expectations)
+    return 1 if failed else 0
+
+
 def cmd_verify(args) -> int:
     paths = [resolve(s) for s in args.scenarios] or shipped_lessons()
     if not paths:
@@ -356,10 +383,16 @@ def cmd_summary(args) -> int:
 
 def _network(scenario, command: str):
     """``scenario`` if it trains a network; an optimiser race has none to inspect."""
-    if getattr(scenario, "kind", "network") == "surface":
+    kind = getattr(scenario, "kind", "network")
+    if kind == "surface":
         raise UsageError(
             f"{scenario.name} races optimisers on a 2-D surface: it has no network for "
             f"`nnsim {command}` (try `nnsim run {scenario.name}`)"
+        )
+    if kind == "gan":
+        raise UsageError(
+            f"{scenario.name} trains two networks against each other: `nnsim {command}` "
+            f"takes a one-network scenario (try `nnsim run {scenario.name}`)"
         )
     return scenario
 

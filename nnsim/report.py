@@ -195,3 +195,27 @@ def print_surface_run(console: Console, scenario, run, expectations: list[dict])
     console.print(table)
     if expectations:
         print_expectations(console, expectations)
+
+
+def print_gan_run(console: Console, scenario, run, expectations: list[dict]) -> None:
+    """The GAN after its run: the histograms, and where the game ended."""
+    from .gan_plot import curves, histogram
+
+    console.print(f"[bold]{scenario.title}[/bold]  ({scenario.path})")
+    console.print(f"{run.completed} iterations ({run.d_steps} D step(s) and 1 G step each)")
+    console.print(histogram(run, min(console.width, 100) - 2, 12))
+    console.print(curves(run, [], min(console.width, 100) - 16))
+    table = Table(title="the game at the end", title_justify="left")
+    for column in ("w_distance", "d_accuracy", "gen_mean", "gen_std", "d_loss", "g_loss"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        *(
+            f"{run.model_metric(m):.3g}"
+            for m in ("w_distance", "d_accuracy", "gen_mean", "gen_std")
+        ),
+        f"{run.d_loss:.3g}",
+        f"{run.g_loss:.3g}",
+    )
+    console.print(table)
+    if expectations:
+        print_expectations(console, expectations)

@@ -389,3 +389,21 @@ async def test_stepping_into_a_conv_shows_each_position_worked_out_by_hand():
         assert runner.view().walk.target == "output[0, 0, 0, 1]"
         await press(pilot, app, "o")  # leave the layer: the inspector shows tensors again
         assert runner.view().walk is None
+
+
+async def test_a_gan_lesson_steps_the_discriminator_then_the_generator():
+    from tui.screens.gan import GanScreen
+
+    app = app_for("gan_1d")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause(0.2)
+        screen = app.screen
+        assert isinstance(screen, GanScreen)
+        await pilot.press("n")
+        status = str(screen.query_one("#status").render())
+        assert "the discriminator moved" in status and "next: G step" in status
+        await pilot.press("n")
+        status = str(screen.query_one("#status").render())
+        assert "the generator moved" in status and screen.run.completed == 1
+        shown = str(screen.query_one("#histogram").render())
+        assert "░ target" in shown and "█ generated" in shown

@@ -13,6 +13,7 @@ from nnsim.scenario import ScenarioError, load
 
 from .runner import Runner
 from .screens.ask import AskScreen
+from .screens.gan import GanScreen
 from .screens.help import HelpScreen
 from .screens.loading import LoadingScreen
 from .screens.main import MainScreen
@@ -20,6 +21,8 @@ from .screens.picker import PickerScreen
 from .screens.surface import SurfaceScreen
 from .visual import Request
 from .widgets.inspector import Inspector
+
+GAME_SCREENS = {"surface": SurfaceScreen, "gan": GanScreen}  # scenarios without one network
 
 ACTIONS = [  # (palette title, help, action on the main screen)
     ("Next", "run the next micro-op (n)", "command('step')"),
@@ -73,8 +76,9 @@ class NnsimApp(App):
             return
         try:
             self.lesson = load(name)
-            if getattr(self.lesson, "kind", "network") == "surface":
-                self.push_screen(SurfaceScreen(self.lesson))
+            kind = getattr(self.lesson, "kind", "network")
+            if kind in GAME_SCREENS:
+                self.push_screen(GAME_SCREENS[kind](self.lesson))
                 return
             runner = Runner(self.lesson)
         except ScenarioError as err:
@@ -160,9 +164,9 @@ class NnsimApp(App):
     def compare(self, variant: str | None) -> None:
         """Open one of the lesson's variants (None: the lesson itself); the current run stays
         on the curves, faint, for comparison."""
-        if isinstance(self.screen, SurfaceScreen):
+        if isinstance(self.screen, (SurfaceScreen, GanScreen)):
             scenario = self.lesson if variant is None else self.lesson.variants[variant]
-            self.switch_screen(SurfaceScreen(scenario, variant or ""))
+            self.switch_screen(type(self.screen)(scenario, variant or ""))
             return
         if not isinstance(self.screen, MainScreen):
             return
@@ -197,7 +201,7 @@ class NnsimApp(App):
         yield SystemCommand(
             "Screenshot", "save an SVG of the screen (ctrl+s)", self.action_screenshot_svg
         )
-        if isinstance(screen, SurfaceScreen):
+        if isinstance(screen, (SurfaceScreen, GanScreen)):
             yield from self._variant_commands()
         if isinstance(screen, MainScreen):
             for title, help_text, action in ACTIONS:

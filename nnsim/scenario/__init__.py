@@ -271,6 +271,10 @@ def load(path: str | Path) -> Scenario:
         from .surface import load_surface
 
         return load_surface(source, raw)
+    if "gan" in raw:
+        from .gan import load_gan
+
+        return load_gan(source, raw)
     for key in raw:
         if key not in TABLES:
             raise source.error([key], f"unknown table [{key}]{did_you_mean(key, TABLES)}")

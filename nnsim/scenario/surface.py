@@ -134,7 +134,7 @@ def _surface_scenario(source: Source, root: Table) -> SurfaceScenario:
             raise optimizers.error(racer, f"an optimiser's name must be an identifier: {racer!r}")
         if not isinstance(spec, dict):
             raise optimizers.error(racer, 'expected a table such as { type = "sgd", lr = 0.1 }')
-        specs[racer] = _optimizer_spec(Table(source, [*optimizers.keys, racer], spec))
+        specs[racer] = optimizer_spec(Table(source, [*optimizers.keys, racer], spec))
     if not specs:
         raise optimizers.error(None, 'name at least one optimiser, e.g. sgd = { type = "sgd" }')
     point = (float(start[0]), float(start[1]))
@@ -143,11 +143,13 @@ def _surface_scenario(source: Source, root: Table) -> SurfaceScenario:
     )
 
 
-def _optimizer_spec(table: Table) -> dict:
-    from . import _checked_options  # the same option checks as [train].optimizer
+def optimizer_spec(table: Table) -> dict:
+    """An optimiser table ({ type = "adam", lr = 0.01, ... }) checked as [train]'s is."""
+    from . import _checked_options
 
     kind = table.choice("type", list(OPTIMIZERS))
     options = _checked_options(table, OPTIMIZERS[kind], table.rest())
+    options.setdefault("lr", 0.01)  # as in [train]
     try:
         OPTIMIZERS[kind](**options)
     except (TypeError, ValueError) as err:

@@ -70,6 +70,11 @@ LAYER_METRICS = {
 #: Metrics of the whole model, written with empty parentheses.
 MODEL_METRICS = {
     "nonfinite": "any",
+    # GANs (nnsim.sim.gan)
+    "w_distance": "weight",  # 1-D Wasserstein distance between generated and target samples
+    "d_accuracy": "weight",  # the discriminator's accuracy on real and generated samples
+    "gen_mean": "weight",  # mean of the generated samples
+    "gen_std": "weight",
     "global_grad_norm": "gradient",
     "gradcheck": "loss",  # worst relative error of backprop against finite differences
     "collapse_error": "weight",  # distance of a layers-without-activations net from one matrix
@@ -81,6 +86,8 @@ MODEL_METRICS = {
 }
 #: Plain variables.
 VARIABLES = {
+    "d_loss": "loss",  # GANs: the discriminator's loss in its last step
+    "g_loss": "loss",  # the generator's loss in its last step
     "loss": "loss",
     "accuracy": "loss",
     "iteration": "batch",
