@@ -42,17 +42,13 @@ CURRICULUM_LESSONS = [
     "gan_1d",
 ]  # fmt: skip
 
-# The curriculum lessons whose machinery is not built yet (issue 8, open). Shipping one of them
-# fails this test until it is taken off the list, so the list stays the truth.
-NOT_YET_SHIPPED = {"seq2seq_attention"}
-
 
 def test_every_lesson_of_the_curriculum_is_shipped():
     assert len(CURRICULUM_LESSONS) == 43
     missing = sorted(set(CURRICULUM_LESSONS) - set(LESSONS))
-    assert missing == sorted(NOT_YET_SHIPPED)
+    assert missing == []
 
 
 def test_the_index_lists_the_curriculum_in_order():
     listed = [path.stem for _, paths in lesson_sections() for path in paths]
-    assert listed == [name for name in CURRICULUM_LESSONS if name not in NOT_YET_SHIPPED]
+    assert listed == CURRICULUM_LESSONS

@@ -407,3 +407,33 @@ async def test_a_gan_lesson_steps_the_discriminator_then_the_generator():
         assert "the generator moved" in status and screen.run.completed == 1
         shown = str(screen.query_one("#histogram").render())
         assert "░ target" in shown and "█ generated" in shown
+
+
+async def test_the_time_tab_of_an_attention_layer_shows_its_attention_matrix(tmp_path):
+    path = tmp_path / "reverse.toml"
+    path.write_text(
+        textwrap.dedent("""
+        [data]
+        source = "reverse_sequences"
+        n = 64
+        length = 5
+        [model]
+        layers = [ { type = "embedding", num = 8, dim = 4 }, { type = "gru", hidden = 6 },
+                   { type = "attention", steps = 5, name = "att" }, { type = "dense", units = 8 } ]
+        loss = "cross_entropy"
+        [train]
+        batch_size = 16
+        iterations = 2
+        """)
+    )
+    app = app_for(path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, app)
+        await press(pilot, app, "c")
+        runner = app.screen.runner
+        runner.selected = "att"
+        await press(pilot, app, "4")
+        tensor = runner.view().tensor
+        assert "att attention, example 0" in tensor.title and tensor.array.shape == (5, 5)
+        np.testing.assert_allclose(tensor.array.sum(axis=1), 1.0)
+        np.testing.assert_array_equal(tensor.array, runner.sim.layer("att").attention[0])

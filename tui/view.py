@@ -178,6 +178,12 @@ def tensor_of(sim: Simulator, name: str | None, tab: str, index: int) -> Tensor:
         if isinstance(layer.output, np.ndarray):
             return Tensor(f"{name}.output", layer.output.copy(), saturation)
         return Tensor(f"{name}: no output yet (run the forward pass)", None)
+    attention = getattr(layer, "attention", None)
+    if isinstance(attention, np.ndarray):  # (N, output steps, input steps)
+        return Tensor(
+            f"{name} attention, example 0 (output step x input step; rows sum to 1)",
+            attention[0].copy(),
+        )
     cache = layer.cache
     if not isinstance(cache, F.RecurrentCache):
         return Tensor(f"{name} is not recurrent: time steps are for RNN, LSTM and GRU", None)

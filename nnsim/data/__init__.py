@@ -34,6 +34,7 @@ from .synthetic import (
     imbalanced,
     logic_gate,
     moons,
+    reverse_sequences,
     sine_waves,
     spirals,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "BatchStream",
     "blobs",
     "copy_task",
+    "reverse_sequences",
     "Dataset",
     "decode_text",
     "encode_text",

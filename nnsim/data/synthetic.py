@@ -159,6 +159,17 @@ def copy_task(n: int = 256, length: int = 5, delay: int = 20, symbols: int = 8, 
     return Dataset("copy_task", x, y, names)
 
 
+def reverse_sequences(n: int = 1000, length: int = 6, symbols: int = 8, seed=0) -> Dataset:
+    """Sequence reversal for encoder-decoders: x (n, length) random tokens 0..symbols-1, y the
+    same tokens in reverse order. Output step t must read input step length - 1 - t, so a
+    model that attends learns an anti-diagonal attention matrix."""
+    n, length, symbols = _count("n", n), _count("length", length), _count("symbols", symbols, 2)
+    rng = _rng(seed)
+    x = rng.integers(0, symbols, size=(n, length))
+    names = tuple(f"s{i}" for i in range(symbols))
+    return Dataset("reverse_sequences", x, np.ascontiguousarray(x[:, ::-1]), names)
+
+
 # ---------------------------------------------------------------- GAN targets
 
 

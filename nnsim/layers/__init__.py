@@ -14,6 +14,7 @@ from .activation import (
     Softsign,
     Tanh,
 )
+from .attention import AttentionDecoder
 from .base import Layer, ShapeError
 from .blocks import Concat, Residual
 from .conv import AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d
@@ -22,6 +23,7 @@ from .norm import BatchNorm, Dropout
 from .recurrent import GRU, LSTM, RNN
 
 __all__ = [
+    "AttentionDecoder",
     "ACTIVATION_LAYERS",
     "Activation",
     "AvgPool2d",

@@ -2,7 +2,8 @@
 
 [data]
 source = "spirals"        # or moons, blobs, logic, imbalanced, sine_waves, adding_problem,
-                          # copy_task, digits, iris, breast_cancer, corpus, file, inline,
+                          # copy_task, reverse_sequences, digits, iris, breast_cancer,
+                          # corpus, file, inline,
                           # grid, random
 n_per_class = 100         # any option of the generator (nnsim.data)
 validation = 0.2          # fractions split off (seeded, stratified)
@@ -47,6 +48,7 @@ GENERATORS = {
     "sine_waves": D.sine_waves,
     "adding_problem": D.adding_problem,
     "copy_task": D.copy_task,
+    "reverse_sequences": D.reverse_sequences,
 }
 SHIPPED = {"digits": D.load_digits, "iris": D.load_iris, "breast_cancer": D.load_breast_cancer}
 SOURCES = (*GENERATORS, *SHIPPED, "corpus", "file", "inline", "grid", "random")

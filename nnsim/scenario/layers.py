@@ -15,6 +15,8 @@ Every layer type and its keys::
     lstm         hidden, return_sequences, init, std, radius, forget_bias
     gru          hidden, return_sequences, init, std, radius
     embedding    num, dim
+    attention    steps, score ("dot" or "additive"): a GRU decoder attending over the
+                 encoder states before it (nnsim/layers/attention.py)
     maxout       pieces
     sigmoid, tanh, relu, softsign, softplus, identity, softmax
     leaky_relu, elu   alpha
@@ -38,6 +40,7 @@ from ..layers import (
     GRU,
     LSTM,
     RNN,
+    AttentionDecoder,
     AvgPool2d,
     BatchNorm,
     Concat,
@@ -192,6 +195,11 @@ BUILDERS: dict[str, Callable[[Table], Layer]] = {
     "lstm": _recurrent(LSTM),
     "gru": _recurrent(GRU),
     "embedding": lambda t: Embedding(t.integer("num", minimum=1), t.integer("dim", minimum=1)),
+    "attention": lambda t: AttentionDecoder(
+        t.integer("steps", minimum=1),
+        t.choice("score", ("dot", "additive"), "dot"),
+        frozen=t.get("frozen", bool, False),
+    ),
     "maxout": lambda t: Maxout(t.integer("pieces", minimum=1)),
     **{name: _activation(name) for name in SIMPLE_ACTIVATIONS},
 }

@@ -57,6 +57,8 @@ LAYER_METRICS = {
     "walk_error": "activation",  # conv/pool: max |by-hand window sums - the kernel's output|
     "grad_walk_error": "gradient",  # the same for dW, dX (conv) or the routed gradient (pool)
     "positions": "batch",  # conv/pool: output values per example (the steps of a walk)
+    "anti_diagonal": "activation",  # attention: mean weight on output t -> input T - 1 - t
+    "diagonal": "activation",  # attention: mean weight on output t -> input t
     "grad_reach": "gradient",  # fraction of the layer's input cells that get a gradient
     # optimisers on a 2-D surface (nnsim.sim.surface), whose "layers" are the optimisers
     "distance": "weight",  # from the optimiser's point to the nearest minimum

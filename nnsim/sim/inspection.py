@@ -136,6 +136,8 @@ class Inspection:
         if metric == "positions":
             shape = self.layer(layer).output_shape
             return float(math.prod(shape)) if shape else math.nan
+        if metric in ("anti_diagonal", "diagonal"):
+            return attention_alignment(self.layer(layer), anti=metric == "anti_diagonal")
         if metric == "grad_reach":
             grad = self.layer(layer).input_grad
             return float(np.mean(grad != 0)) if isinstance(grad, np.ndarray) else math.nan
@@ -377,3 +379,15 @@ def cell_carry(layer: Layer) -> float:
         return math.nan
     forget = cache.gate("f")[:, 1:].astype(np.float64)  # (N, T - 1, H)
     return float(np.exp(np.log(forget).sum(axis=1)).mean())
+
+
+def attention_alignment(layer: Layer, anti: bool) -> float:
+    """The mean attention weight (over the batch and the output steps) on input step
+    T - 1 - t (``anti``: reversal) or t; 1 for a perfect alignment, 1 / T for uniform
+    attention. NaN without attention weights, or when the output and input lengths differ."""
+    alpha = getattr(layer, "attention", None)  # (N, steps, T_in)
+    if alpha is None or alpha.shape[1] != alpha.shape[2]:
+        return math.nan
+    steps = np.arange(alpha.shape[1])
+    picked = alpha[:, steps, steps[::-1] if anti else steps]  # (N, steps)
+    return float(picked.mean())
