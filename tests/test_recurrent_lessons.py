@@ -195,3 +195,37 @@ def test_a_trained_character_model_writes_corpus_words():
     sim.run(399)
     assert sim.model_metric("known_words") > 0.6
     assert sim.sample_text().strip()
+
+
+def test_recall_accuracy_counts_only_the_steps_that_must_be_remembered(tmp_path):
+    path = tmp_path / "copy.toml"
+    path.write_text(
+        textwrap.dedent("""
+        [data]
+        source = "copy_task"
+        n = 40
+        length = 3
+        delay = 4
+        validation = 0.25
+        [model]
+        layers = [ { type = "embedding", num = 10, dim = 4 }, { type = "lstm", hidden = 8 },
+                   { type = "dense", units = 10 } ]
+        loss = "cross_entropy"
+        [train]
+        iterations = 1
+        """)
+    )
+    sim = load(path).simulator()
+    _, y = sim.validation  # (10, 11): blanks except the 3 recall steps
+
+    def answer(labels):
+        return lambda x: np.eye(10)[labels]  # one-hot scores (N, T, 10)
+
+    sim.predict = answer(np.zeros_like(y))  # blanks everywhere: most steps right
+    assert sim.recall_accuracy() == 0.0
+    sim.predict = answer(y)
+    assert sim.recall_accuracy() == 1.0
+    wrong = y.copy()
+    wrong[:, -1] = np.where(y[:, -1] == 2, 3, 2)  # the last recalled symbol always wrong
+    sim.predict = answer(wrong)
+    assert sim.recall_accuracy() == pytest.approx(2 / 3)

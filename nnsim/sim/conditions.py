@@ -84,6 +84,7 @@ MODEL_METRICS = {
     "published_params": "batch",  # a classic architecture's count at its published size
     "occlusion_focus": "weight",  # CNNs: correlation of occlusion maps with the digits' ink
     "class_excitation": "weight",  # CNNs: min over classes of p(class) of a maximised input
+    "recall_accuracy": "weight",  # per-step labels: accuracy where the label is not 0 (blank)
     "known_words": "weight",  # character models: fraction of sampled words found in the corpus
 }
 #: Plain variables.

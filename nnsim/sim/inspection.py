@@ -109,6 +109,17 @@ class Inspection:
             return None
         return self.sampler.sample(self.predict, length)
 
+    def recall_accuracy(self) -> float:
+        """Per-step class labels (N, T) whose class 0 is a blank (the copy task): the accuracy
+        on the other steps only, where something must be remembered (validation data if
+        any). A model that outputs blanks everywhere scores 0 here, not its overall ~80 %."""
+        x, y = self.validation if self.validation is not None else (self.stream.x, self.stream.y)
+        if y.ndim != 2 or y.dtype.kind not in "iu":
+            return math.nan
+        pred = self.predict(x).argmax(axis=-1)  # (N, T)
+        wanted = y != 0
+        return float(np.mean(pred[wanted] == y[wanted])) if wanted.any() else math.nan
+
     def minority_recall(self) -> float:
         """Recall of the rarest class of the training labels: of its examples in the
         validation data (the training data without a split), the fraction predicted as it."""
@@ -174,6 +185,8 @@ class Inspection:
             return float(self.model.summary().totals["params"])
         if metric in ("occlusion_focus", "class_excitation"):
             return self._visual_metric(metric)
+        if metric == "recall_accuracy":
+            return self.recall_accuracy()
         if metric == "known_words":
             sample = self.sample_text()
             return math.nan if sample is None else self.sampler.known_words(sample)
