@@ -14,7 +14,7 @@ HELP = """
 | key | does |
 |---|---|
 | `n` | next: run the next micro-op (a layer or block whole) |
-| `s` | step into a block (Residual, Concat) or a recurrent layer's time steps |
+| `s` | step into a block, a recurrent layer's time steps, a conv or pool's positions |
 | `o` | step out of the enclosing block, or finish the current pass |
 | `f` | finish the current pass (forward or backward) |
 | `c` | continue until a breakpoint, a NaN/inf, or the last iteration |
@@ -30,6 +30,9 @@ HELP = """
 | `ctrl+s` | save an SVG screenshot |
 | `F1` / `?` | this help |
 | `ctrl+q` | quit |
+
+Optimiser races and GANs have their own screen: `n` one step (every optimiser; or one D or
+G step), `c` play, `p` pause, `r` restart; ctrl+p opens the lesson's variants.
 
 Heatmaps: blue is negative, white zero, red positive, on a scale symmetric around 0;
 `?` marks NaN and `!` marks inf. The model tree shows ▶ before the layer whose forward
