@@ -223,10 +223,8 @@ def cmd_run(args) -> int:
         scenario, args.iterations, args.seed, progress=show_progress(args), watches=args.watch
     )
     sim = runs.main
-    if getattr(scenario, "kind", "network") == "surface":
-        return _report_surface(args, scenario, runs, expectations)
-    if getattr(scenario, "kind", "network") == "gan":
-        return _report_gan(args, scenario, runs, expectations)
+    if getattr(scenario, "kind", "network") in ("surface", "gan"):
+        return _report_game(args, scenario, runs, expectations)
     if args.trace:
         sim.trace.export(args.trace)
     if args.save:
@@ -266,58 +264,46 @@ def cmd_run(args) -> int:
     return 1 if failed else 0
 
 
-def _report_surface(args, scenario, runs, expectations) -> int:
-    """`nnsim run` on an optimiser race: the final points (JSON) or the drawn race."""
-    if args.trace or args.save or args.watch:
-        raise UsageError("--trace, --save and --watch are for network scenarios, not surfaces")
-    run = runs.main
-    failed = any(not e["passed"] for e in expectations)
-    if args.json:
-        report = {
-            "scenario": scenario.name,
-            "iterations": run.completed,
-            "optimizers": {
-                name: {
-                    "point": [finite(float(v)) for v in run.path(name)[-1]],
-                    "distance": finite(run.distance(name)),
-                    "diverged_at": run.diverged.get(name),
-                }
-                for name in run.names
-            },
+def _surface_summary(run) -> dict:
+    return {
+        "optimizers": {
+            name: {
+                "point": [finite(float(v)) for v in run.path(name)[-1]],
+                "distance": finite(run.distance(name)),
+                "diverged_at": run.diverged.get(name),
+            }
+            for name in run.names
         }
+    }
+
+
+def _gan_summary(run) -> dict:
+    measures = ("w_distance", "d_accuracy", "gen_mean", "gen_std")
+    return {
+        **{m: finite(run.model_metric(m)) for m in measures},
+        "d_loss": finite(run.d_loss),
+        "g_loss": finite(run.g_loss),
+    }
+
+
+def _report_game(args, scenario, runs, expectations) -> int:
+    """`nnsim run` on an optimiser race or a GAN: its summary (JSON) or its drawing."""
+    from .report import print_gan_run, print_surface_run
+
+    what = {"surface": "surfaces", "gan": "GANs"}[scenario.kind]
+    if args.trace or args.save or args.watch:
+        raise UsageError(f"--trace, --save and --watch are for network scenarios, not {what}")
+    run = runs.main
+    if args.json:
+        summary = _surface_summary if scenario.kind == "surface" else _gan_summary
+        report = {"scenario": scenario.name, "iterations": run.completed, **summary(run)}
         if expectations:
             report["expect"] = expectations
         print(json.dumps(report, allow_nan=False))
     else:
-        from .report import print_surface_run
-
-        print_surface_run(console(), scenario, run, expectations)
-    return 1 if failed else 0
-
-
-def _report_gan(args, scenario, runs, expectations) -> int:
-    """`nnsim run` on a GAN: the game's measures (JSON) or the histograms."""
-    if args.trace or args.save or args.watch:
-        raise UsageError("--trace, --save and --watch are for network scenarios, not GANs")
-    run = runs.main
-    failed = any(not e["passed"] for e in expectations)
-    if args.json:
-        report = {
-            "scenario": scenario.name,
-            "iterations": run.completed,
-            **{m: finite(run.model_metric(m)) for m in ("w_distance", "d_accuracy")},
-            **{m: finite(run.model_metric(m)) for m in ("gen_mean", "gen_std")},
-            "d_loss": finite(run.d_loss),
-            "g_loss": finite(run.g_loss),
-        }
-        if expectations:
-            report["expect"] = expectations
-        print(json.dumps(report, allow_nan=False))
-    else:
-        from .report import print_gan_run
-
-        print_gan_run(console(), scenario, run, expectations)
-    return 1 if failed else 0
+        printer = print_surface_run if scenario.kind == "surface" else print_gan_run
+        printer(console(), scenario, run, expectations)
+    return 1 if any(not e["passed"] for e in expectations) else 0
 
 
 def cmd_verify(args) -> int:

@@ -113,7 +113,7 @@ def test_network_commands_explain_that_a_race_has_no_network(capsys, command):
         (
             'check = "distance(sgd) > 0.5"',
             'check = "distance(adam) > 0.5"',
-            r"unknown layer 'adam'",
+            r"unknown optimiser 'adam'",
         ),
         ("[[variants]]", "[data]\nsource = 'spirals'\n[[variants]]", r"has no \[data\] table"),
     ],

@@ -22,7 +22,6 @@ optimizer = { type = "adam", lr = 0.002, betas = [0.5, 0.999] }
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,19 +29,13 @@ from ..data.synthetic import GAN_TARGETS_1D, gan_target_1d
 from ..layers import ShapeError
 from ..model import Sequential
 from ..optim import OPTIMIZERS
-from ..sim.conditions import ConditionError, parse
 from ..sim.gan import GanRun
+from . import kinds
 from .layers import build_layers
 from .schema import Source, Table
 from .surface import optimizer_spec
 
 TABLES = ("lesson", "gan", "generator", "discriminator", "variants", "expect")
-
-
-@dataclass
-class GanExpectation:
-    check: str
-    at: int | None
 
 
 @dataclass
@@ -61,7 +54,7 @@ class GanScenario:
     seed: int
     networks: dict[str, dict]  # "generator"/"discriminator" -> layers, keys, optimizer spec
     source: Source
-    expectations: list[GanExpectation] = field(default_factory=list)
+    expectations: list[kinds.Expectation] = field(default_factory=list)
     variants: dict[str, GanScenario] = field(default_factory=dict)
     variant_titles: dict[str, str] = field(default_factory=dict)
     breakpoints: list[str] = field(default_factory=list)
@@ -104,47 +97,14 @@ class GanScenario:
 
 
 def load_gan(source: Source, raw: dict) -> GanScenario:
-    for key in raw:
-        if key not in TABLES:
-            raise source.error(
-                [key], f"a GAN scenario has no [{key}] table; its tables are {list(TABLES)}"
-            )
-    root = Table(source, [], raw)
-    scenario = _gan_scenario(source, root, [])
-    for i, entry in enumerate(root.get("variants", list, [])):
-        table = Table(source, ["variants", i], entry)
-        name = table.get("name", str)
-        if not name.isidentifier():
-            raise table.error("name", f"must be an identifier, got {name!r}")
-        title = table.get("title", str, name)
-        merged = copy.deepcopy(raw)
-        for key, value in entry.items():
-            if key in ("name", "title"):
-                continue
-            if key not in ("gan", "generator", "discriminator") or not isinstance(value, dict):
-                raise table.error(key, "a GAN variant changes the gan, generator or discriminator")
-            merged[key] = {**merged.get(key, {}), **value}
-        if name in scenario.variants:
-            raise table.error("name", f"a second variant named {name!r}")
-        variant = _gan_scenario(source, Table(source, ["variants", i], merged), ["variants", i])
-        scenario.variants[name], scenario.variant_titles[name] = variant, title
+    kinds.check_tables(source, raw, TABLES, "a GAN")
+    scenario = _gan_scenario(source, Table(source, [], raw), [])
+    changeable = ("gan", "generator", "discriminator")
+    for name, title, tables in kinds.variants(source, raw, changeable):
+        scenario.variants[name] = _gan_scenario(source, tables, tables.keys)
+        scenario.variant_titles[name] = title
     variant_names = {name: [] for name in scenario.variants}
-    for i, entry in enumerate(root.get("expect", list, [])):
-        table = Table(source, ["expect", i], entry)
-        check = table.get("check", str)
-        try:
-            condition = parse(check, [], variant_names or None)
-        except ConditionError as err:
-            raise table.error(
-                "check", f"{err.message} at column {err.column} of {check!r}"
-            ) from None
-        at = table.get("at", int, None)
-        if at is not None and condition.uses_variants:
-            raise table.error("at", "a check that compares variants is made at the end")
-        if at is not None and not 1 <= at <= scenario.iterations:
-            raise table.error("at", f"must be between 1 and the {scenario.iterations} iterations")
-        table.done()
-        scenario.expectations.append(GanExpectation(check, at))
+    scenario.expectations = kinds.expectations(source, raw, [], variant_names, scenario.iterations)
     return scenario
 
 

@@ -19,24 +19,17 @@ check = "distance(sgd) > 0.9 and distance(momentum) < 0.1"
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..data.surfaces import SURFACES, Surface
 from ..optim import OPTIMIZERS
-from ..sim.conditions import ConditionError, parse
 from ..sim.surface import SurfaceRun
+from . import kinds
 from .errors import ScenarioError
 from .schema import Source, Table
 
 TABLES = ("lesson", "surface", "optimizers", "variants", "expect")
-
-
-@dataclass
-class SurfaceExpectation:
-    check: str
-    at: int | None
 
 
 @dataclass
@@ -51,7 +44,7 @@ class SurfaceScenario:
     start: tuple[float, float]
     iterations: int
     optimizer_specs: dict[str, dict]
-    expectations: list[SurfaceExpectation] = field(default_factory=list)
+    expectations: list[kinds.Expectation] = field(default_factory=list)
     variants: dict[str, SurfaceScenario] = field(default_factory=dict)
     variant_titles: dict[str, str] = field(default_factory=dict)
     breakpoints: list[str] = field(default_factory=list)
@@ -70,47 +63,21 @@ class SurfaceScenario:
 
 
 def load_surface(source: Source, raw: dict) -> SurfaceScenario:
-    for key in raw:
-        if key not in TABLES:
-            raise source.error(
-                [key], f"a surface scenario has no [{key}] table; its tables are {list(TABLES)}"
-            )
-    root = Table(source, [], raw)
-    scenario = _surface_scenario(source, root)
-    for i, entry in enumerate(root.get("variants", list, [])):
-        variant_table = Table(source, ["variants", i], entry)
-        name = variant_table.get("name", str)
-        if not name.isidentifier():
-            raise variant_table.error("name", f"must be an identifier, got {name!r}")
-        title = variant_table.get("title", str, name)
-        overrides = {k: v for k, v in entry.items() if k not in ("name", "title")}
-        for key in overrides:
-            if key not in ("surface", "optimizers"):
-                raise variant_table.error(key, "a surface variant changes surface or optimizers")
-        merged = copy.deepcopy(raw)
-        for key, value in overrides.items():
-            merged[key] = {**merged.get(key, {}), **value}
-        variant = _surface_scenario(source, Table(source, ["variants", i], merged))
-        if name in scenario.variants:
-            raise variant_table.error("name", f"a second variant named {name!r}")
-        scenario.variants[name], scenario.variant_titles[name] = variant, title
+    kinds.check_tables(source, raw, TABLES, "a surface")
+    scenario = _surface_scenario(source, Table(source, [], raw))
+    for name, title, tables in kinds.variants(source, raw, ("surface", "optimizers")):
+        scenario.variants[name] = _surface_scenario(source, tables)
+        scenario.variant_titles[name] = title
     variant_names = {name: list(v.optimizer_specs) for name, v in scenario.variants.items()}
-    for i, entry in enumerate(root.get("expect", list, [])):
-        table = Table(source, ["expect", i], entry)
-        check = table.get("check", str)
-        try:
-            condition = parse(check, list(scenario.optimizer_specs), variant_names or None)
-        except ConditionError as err:
-            raise table.error(
-                "check", f"{err.message} at column {err.column} of {check!r}"
-            ) from None
-        at = table.get("at", int, None)
-        if at is not None and condition.uses_variants:
-            raise table.error("at", "a check that compares variants is made at the end")
-        if at is not None and not 1 <= at <= scenario.iterations:
-            raise table.error("at", f"must be between 1 and the {scenario.iterations} iterations")
-        table.done()
-        scenario.expectations.append(SurfaceExpectation(check, at))
+    scenario.expectations = kinds.expectations(
+        source,
+        raw,
+        list(scenario.optimizer_specs),
+        variant_names,
+        scenario.iterations,
+        # a surface's checks name optimisers where a network's name layers
+        lambda message: message.replace("layers", "optimisers").replace("layer", "optimiser"),
+    )
     return scenario
 
 

@@ -523,3 +523,20 @@ def parse_expression(text: str, layers: Iterable[str] = ()) -> Condition:
     tree = _Parser(text, layers).parse()
     _type(tree, text)
     return Condition(text, tree, frozenset(_dependencies(tree)))
+
+
+class Checks:
+    """``check`` and ``value`` for a Context whose conditions name ``self.names`` (layers,
+    or the optimisers of a race)."""
+
+    names: list[str]
+
+    def check(self, condition: str | Condition) -> bool:
+        """Evaluate a condition now (expectations and watches)."""
+        cond = parse(condition, self.names) if isinstance(condition, str) else condition
+        return cond.evaluate(self)
+
+    def value(self, condition: str | Condition) -> float | bool:
+        """The value a report shows for a condition (its left-hand side)."""
+        cond = parse(condition, self.names) if isinstance(condition, str) else condition
+        return cond.value(self)

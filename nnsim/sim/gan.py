@@ -26,13 +26,13 @@ import numpy as np
 from ..losses import BCELoss
 from ..model import Sequential
 from ..optim import Optimizer
-from .conditions import Condition, parse
+from .conditions import Checks
 
 GAN_METRICS = ("w_distance", "d_accuracy", "gen_mean", "gen_std")
 GAN_VARIABLES = ("iteration", "d_loss", "g_loss")
 
 
-class GanRun:
+class GanRun(Checks):
     """A generator and a discriminator and their alternating training."""
 
     def __init__(
@@ -196,11 +196,3 @@ class GanRun:
         if name == "g_loss":
             return self.g_loss
         raise KeyError(f"{name} is not measured on a GAN; use one of {GAN_VARIABLES}")
-
-    def check(self, condition: str | Condition) -> bool:
-        cond = parse(condition, self.names) if isinstance(condition, str) else condition
-        return cond.evaluate(self)
-
-    def value(self, condition: str | Condition) -> float | bool:
-        cond = parse(condition, self.names) if isinstance(condition, str) else condition
-        return cond.value(self)

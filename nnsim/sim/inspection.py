@@ -9,10 +9,10 @@ import numpy as np
 from ..layers import Layer
 from ..metrics import accuracy
 from . import diagnostics as diag
-from .conditions import Condition, parse, parse_expression
+from .conditions import Checks, Condition, parse_expression
 
 
-class Inspection:
+class Inspection(Checks):
     """Layers, their metrics, conditions and watches; the Context of nnsim.sim.conditions.
     A base class of ``Simulator``, using its state."""
 
@@ -27,15 +27,6 @@ class Inspection:
     def watch_values(self) -> dict[str, float | bool]:
         """The current value of every watch, by its text."""
         return {w.text: w.result(self) for w in self.watches}
-
-    def check(self, condition: str | Condition) -> bool:
-        """Evaluate a condition now (expectations and watches)."""
-        cond = parse(condition, self.names) if isinstance(condition, str) else condition
-        return cond.evaluate(self)
-
-    def value(self, condition: str | Condition) -> float | bool:
-        cond = parse(condition, self.names) if isinstance(condition, str) else condition
-        return cond.value(self)
 
     def layer(self, name: str) -> Layer:
         if name not in self._by_name or self._by_name[name] is self.model:

@@ -14,13 +14,13 @@ import numpy as np
 
 from ..data.surfaces import Surface
 from ..optim import Optimizer
-from .conditions import Condition, parse
+from .conditions import Checks
 
 # metrics of one optimiser's path (the condition language's layer metrics)
 SURFACE_METRICS = ("distance", "height", "step_size", "first_step", "lr_monotone")
 
 
-class SurfaceRun:
+class SurfaceRun(Checks):
     """Several optimisers from one start on one surface, stepped together."""
 
     def __init__(
@@ -141,11 +141,3 @@ class SurfaceRun:
         if name == "iteration":
             return float(self.completed)
         raise KeyError(f"{name} is not measured on a surface (it has iteration only)")
-
-    def check(self, condition: str | Condition) -> bool:
-        cond = parse(condition, self.names) if isinstance(condition, str) else condition
-        return cond.evaluate(self)
-
-    def value(self, condition: str | Condition) -> float | bool:
-        cond = parse(condition, self.names) if isinstance(condition, str) else condition
-        return cond.value(self)
