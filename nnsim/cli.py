@@ -223,7 +223,7 @@ def cmd_run(args) -> int:
         scenario, args.iterations, args.seed, progress=show_progress(args), watches=args.watch
     )
     sim = runs.main
-    if getattr(scenario, "kind", "network") in ("surface", "gan"):
+    if scenario.kind in ("surface", "gan"):
         return _report_game(args, scenario, runs, expectations)
     if args.trace:
         sim.trace.export(args.trace)
@@ -369,7 +369,7 @@ def cmd_summary(args) -> int:
 
 def _network(scenario, command: str):
     """``scenario`` if it trains a network; an optimiser race has none to inspect."""
-    kind = getattr(scenario, "kind", "network")
+    kind = scenario.kind
     if kind == "surface":
         raise UsageError(
             f"{scenario.name} races optimisers on a 2-D surface: it has no network for "

@@ -13,7 +13,8 @@ Parameters are keyed "<layer name>.<parameter>", for example "conv1.W".
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -229,6 +230,20 @@ class Sequential(Layer):
         for layer in self.walk():
             layer.training = False
         return self
+
+    @contextmanager
+    def inference(self) -> Iterator[Sequential]:
+        """Evaluation mode for the duration, leaving the training state as it was: every
+        layer's input, output and cache (what a stepped pass or an inspector reads), and
+        training mode, are restored afterwards."""
+        saved = [(lay, lay.input, lay.output, lay.cache) for lay in self.walk()]
+        self.eval()
+        try:
+            yield self
+        finally:
+            self.train()
+            for lay, inp, out, cache in saved:
+                lay.input, lay.output, lay.cache = inp, out, cache
 
     def freeze(self, *names: str, frozen: bool = True) -> Sequential:
         """Freeze the named layers (every layer inside a named block): their parameters stop

@@ -133,6 +133,8 @@ def test_grad_norms_need_a_backward_pass(rng):
     _, cache, _ = _run("rnn", a)
     with pytest.raises(ValueError, match="run the backward pass first"):
         F.grad_norms_through_time(cache)
+    with pytest.raises(ValueError, match="state must be 'h' or 'c'"):
+        F.grad_norms_through_time(cache, "x")
 
 
 def test_stepping_one_time_step_at_a_time_is_bit_identical_to_the_whole_sequence(rng):

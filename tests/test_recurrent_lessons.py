@@ -76,6 +76,9 @@ def test_cell_carry_is_the_product_of_the_forget_gates():
     # torch's default bias starts f near 0.5: nothing survives 99 steps
     default = _lstm_pass(None)
     assert cell_carry(default) < 1e-10 and cell_gradient_ratio(default) < 1e-6
+    dc = default.cache.dc  # (N, T, H): the ratio is of the per-step norms of dL/dc_t
+    norms = np.sqrt((dc**2).sum(axis=(0, 2)))  # (T,)
+    assert cell_gradient_ratio(default) == pytest.approx(norms[0] / norms[-1], rel=1e-12)
 
 
 def test_cell_metrics_are_nan_where_there_is_no_cell():

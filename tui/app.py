@@ -76,9 +76,8 @@ class NnsimApp(App):
             return
         try:
             self.lesson = load(name)
-            kind = getattr(self.lesson, "kind", "network")
-            if kind in GAME_SCREENS:
-                self.push_screen(GAME_SCREENS[kind](self.lesson))
+            if self.lesson.kind in GAME_SCREENS:
+                self.push_screen(GAME_SCREENS[self.lesson.kind](self.lesson))
                 return
             runner = Runner(self.lesson)
         except ScenarioError as err:

@@ -52,7 +52,7 @@ def compute(sim: Simulator, request: Request, index: int) -> Tensor:
 
 
 def _occlusion(sim: Simulator, index: int) -> Tensor:
-    x, y = sim.validation if sim.validation is not None else (sim.stream.x, sim.stream.y)
+    x, y = sim.evaluation_data()
     k = index % len(x)
     image, label = x[k], int(y[k])
     sensitivity = visualize.occlusion_map(sim.model, image, label)  # (H, W)

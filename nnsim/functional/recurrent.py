@@ -60,14 +60,21 @@ class RecurrentCache:
         return self.gates[:, :, j * hidden : (j + 1) * hidden]
 
 
-def grad_norms_through_time(cache: RecurrentCache) -> np.ndarray:
-    """(T,) the L2 norm of dL/dh_t over the batch and hidden units, for t = 1..T.
+def grad_norms_through_time(cache: RecurrentCache, state: str = "h") -> np.ndarray:
+    """(T,) the L2 norm of dL/dh_t (``state="c"``: of an LSTM's dL/dc_t) over the batch and
+    hidden units, for t = 1..T.
 
     The curve of vanishing and exploding gradients through time; needs a backward pass first.
     """
-    if cache.dh is None:
-        raise ValueError("grad_norms_through_time: run the backward pass first (cache.dh is empty)")
-    return np.sqrt(np.einsum("nth,nth->t", cache.dh.astype(np.float64), cache.dh))
+    if state not in ("h", "c"):
+        raise ValueError(f"grad_norms_through_time: state must be 'h' or 'c', got {state!r}")
+    grad = cache.dh if state == "h" else cache.dc
+    if grad is None:
+        raise ValueError(
+            f"grad_norms_through_time: no dL/d{state} (run the backward pass first; "
+            f"only an LSTM has a cell state c)"
+        )
+    return np.sqrt(np.einsum("nth,nth->t", grad.astype(np.float64), grad))
 
 
 # ---------------------------------------------------------------- argument checks

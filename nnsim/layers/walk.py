@@ -228,19 +228,11 @@ def pool_grad_cell(layer, k: int) -> Cell:
 def pool_routing_error(layer) -> float:
     """Everything routed by hand, summed into an input-shaped array, against the kernel's
     input_grad for example 0 (the largest difference)."""
-    routed = np.zeros(
-        (
-            layer.input_shape[0],
-            *[s + 2 * p for s, p in zip(layer.input_shape[1:], layer.padding, strict=True)],
-        )
-    )
-    (kh, kw) = layer.kernel_size
+    routed = _padded(np.zeros(layer.input_shape), layer.padding)  # (C, H + 2P, W + 2P)
+    (kh, kw), (sh, sw) = layer.kernel_size, layer.stride
     for k in range(pool_positions(layer)):
-        cell = pool_grad_cell(layer, k)
-        channels, rows, cols = layer.output_shape
-        c, i, j = np.unravel_index(k, (channels, rows, cols))
-        top, left = i * layer.stride[0], j * layer.stride[1]
-        routed[c, top : top + kh, left : left + kw] += cell.terms
+        c, i, j = np.unravel_index(k, layer.output_shape)
+        routed[c, i * sh : i * sh + kh, j * sw : j * sw + kw] += pool_grad_cell(layer, k).terms
     ph, pw = layer.padding
     inside = routed[:, ph : ph + layer.input_shape[1], pw : pw + layer.input_shape[2]]
     return float(np.max(np.abs(inside - layer.input_grad[0])))

@@ -138,6 +138,7 @@ class Expectation:
 
 @dataclass
 class Scenario:
+    kind = "network"  # the others: "surface" (scenario/surface.py), "gan" (scenario/gan.py)
     path: Path
     title: str
     text: str

@@ -151,14 +151,8 @@ class GanRun(Checks):
 
     @staticmethod
     def _evaluate(model: Sequential, x: np.ndarray) -> np.ndarray:
-        saved = [(lay, lay.input, lay.output, lay.cache) for lay in model.walk()]
-        model.eval()
-        try:
+        with model.inference():
             return model.forward(x)
-        finally:
-            model.train()
-            for lay, inp, out, cache in saved:
-                lay.input, lay.output, lay.cache = inp, out, cache
 
     def w_distance(self) -> float:
         """The 1-D Wasserstein-1 distance between the generated and the target samples: the

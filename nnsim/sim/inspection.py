@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from .. import functional as F
 from ..layers import Layer
 from ..metrics import accuracy
 from . import diagnostics as diag
@@ -60,18 +61,16 @@ class Inspection(Checks):
 
     def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """The model's outputs for ``x`` in evaluation mode; the training state is untouched."""
-        saved = [(lay, lay.input, lay.output, lay.cache) for lay in self.model.walk()]
-        self.model.eval()
-        try:
+        with self.model.inference() as model:
             preds = [
-                self.model.forward(self._model_input(x[i : i + batch_size]))
+                model.forward(self._model_input(x[i : i + batch_size]))
                 for i in range(0, len(x), batch_size)
             ]
-        finally:
-            self.model.train()
-            for lay, inp, out, cache in saved:
-                lay.input, lay.output, lay.cache = inp, out, cache
         return np.concatenate(preds)
+
+    def evaluation_data(self) -> tuple[np.ndarray, np.ndarray]:
+        """(x, y) to measure on: the validation data, or the training data without a split."""
+        return self.validation if self.validation is not None else (self.stream.x, self.stream.y)
 
     def _visual_metric(self, metric: str) -> float:
         from .. import visualize
@@ -80,7 +79,7 @@ class Inspection(Checks):
             return math.nan  # images in, class scores out only
         if metric == "class_excitation":
             return visualize.class_excitation(self.model)
-        x, y = self.validation if self.validation is not None else (self.stream.x, self.stream.y)
+        x, y = self.evaluation_data()
         return visualize.occlusion_focus(self.model, x[:16], y[:16])
 
     def weight_change(self, name: str) -> float:
@@ -104,7 +103,7 @@ class Inspection(Checks):
         """Per-step class labels (N, T) whose class 0 is a blank (the copy task): the accuracy
         on the other steps only, where something must be remembered (validation data if
         any). A model that outputs blanks everywhere scores 0 here, not its overall ~80 %."""
-        x, y = self.validation if self.validation is not None else (self.stream.x, self.stream.y)
+        x, y = self.evaluation_data()
         if y.ndim != 2 or y.dtype.kind not in "iu":
             return math.nan
         pred = self.predict(x).argmax(axis=-1)  # (N, T)
@@ -358,10 +357,9 @@ def cell_gradient_ratio(layer: Layer) -> float:
     that reaches the last cell state survives back to the first. NaN before any backward pass
     or for a layer without a cell state."""
     cache = getattr(layer, "cache", None)
-    dc = getattr(cache, "dc", None)
-    if dc is None:
+    if getattr(cache, "dc", None) is None:
         return math.nan
-    norms = np.sqrt(np.einsum("nth,nth->t", dc.astype(np.float64), dc))  # (T,)
+    norms = F.grad_norms_through_time(cache, "c")  # (T,)
     return math.nan if norms[-1] == 0 else float(norms[0] / norms[-1])
 
 
