@@ -177,3 +177,20 @@ def test_kept_columns_and_skipped_input_gradient_change_nothing_else(rng):
     np.testing.assert_array_equal(db, plain[2])
     with pytest.raises(ValueError, match=r"columns must be the float64 matrix .* \(36, 75\)"):
         F.conv2d_backward(dy, x, W, columns=columns[:, :10], **geometry)
+
+
+def test_results_and_kept_columns_survive_the_next_call_of_the_same_size(rng):
+    # the kernels reuse per-thread scratch buffers between calls; nothing they return may be one
+    geometry = dict(stride=1, padding=1)
+    x1, x2 = rng.standard_normal((2, 2, 2, 6, 6))
+    W = rng.standard_normal((3, 2, 3, 3))
+    y1, columns1 = F.conv2d(x1, W, None, keep_columns=True, **geometry)
+    dy = rng.standard_normal(y1.shape)
+    grads1 = F.conv2d_backward(dy, x1, W, **geometry)
+    kept = [a.copy() for a in (y1, columns1, *grads1)]
+    F.conv2d(x2, W, None, keep_columns=True, **geometry)
+    F.conv2d(x2, W, None, **geometry)
+    F.conv2d_backward(dy, x2, W, **geometry)
+    for before, now in zip(kept, (y1, columns1, *grads1), strict=True):
+        np.testing.assert_array_equal(before, now)
+    np.testing.assert_array_equal(F.conv2d_backward(dy, x1, W, **geometry)[0], grads1[0])

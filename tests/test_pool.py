@@ -194,3 +194,29 @@ def test_the_2x2_fast_path_keeps_every_rule_of_the_general_window(rng, shape):
     y1, arg1 = F.max_pool2d(x, 2, stride=1)
     np.testing.assert_array_equal(y, y1[:, :, ::2, ::2])
     np.testing.assert_array_equal(argmax, arg1[:, :, ::2, ::2])
+
+
+@pytest.mark.parametrize(
+    "shape, kernel, stride",
+    [
+        ((3, 4, 8, 8), 2, 2),  # every cell in exactly one 2x2 block
+        ((2, 3, 7, 9), 2, 2),  # an odd last row and column that no window reads
+        ((2, 3, 9, 9), 3, 2),  # overlapping windows: some maxima fall outside their block
+        ((2, 2, 8, 8), 1, 2),  # 1x1 windows on a stride-2 grid also fit the blocks
+    ],
+)
+def test_max_pool_backward_block_path_and_its_fallback_agree_with_the_reference(
+    rng, shape, kernel, stride
+):
+    # the 2x2 stride-2 backward writes each block once, and hands any window whose maximum
+    # lies outside its block back to the general scatter, starting that pass from zero
+    x = rng.standard_normal(shape)
+    y, argmax = F.max_pool2d(x, kernel, stride)
+    dy = rng.standard_normal(y.shape)
+    _, rarg = ref.max_pool2d(x, (kernel, kernel), (stride, stride), (0, 0), False)
+    np.testing.assert_array_equal(
+        F.max_pool2d_backward(dy, argmax, x.shape), ref.max_pool2d_backward(dy, rarg, x.shape)
+    )
+    outside_block = (argmax // shape[3]) // 2 != np.arange(y.shape[2])[:, None]
+    if kernel == 3:  # the fallback really ran
+        assert outside_block.any()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import kernel
+from .scratch import scratch
 
 
 @kernel
@@ -34,43 +35,55 @@ def _valid_range(base, step, size, count):
 
 @kernel
 def im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols):
-    # x (N, C, H, W) -> cols (C*KH*KW, N*OH*OW); zero padding.
+    # x (N, C, H, W) -> cols (C*KH*KW, N*OH*OW); zero padding. Flat unsigned offsets: a
+    # signed index makes Numba emit a negative-index wraparound test on every element, which
+    # stops vectorisation (twice as slow at LeNet and VGG sizes).
     n, channels, height, width = x.shape
+    flat_x, flat_cols = x.reshape(-1), cols.reshape(-1)  # views
     zero = x.dtype.type(0)
     positions = out_h * out_w
+    row_length = n * positions
     for c in range(channels):
-        for i in range(n):
-            for ki in range(kh):
-                for kj in range(kw):
-                    row = (c * kh + ki) * kw + kj
-                    w_base = kj * dw - pw
-                    w_lo, w_hi = _valid_range(w_base, sw, width, out_w)
+        for ki in range(kh):
+            for kj in range(kw):
+                row = (c * kh + ki) * kw + kj
+                w_base = kj * dw - pw
+                w_lo, w_hi = _valid_range(w_base, sw, width, out_w)
+                for i in range(n):
+                    plane = (i * channels + c) * height
                     for oh in range(out_h):
+                        dst = np.uintp(row * row_length + i * positions + oh * out_w)
                         ih = oh * sh - ph + ki * dh
-                        start = i * positions + oh * out_w
                         if ih < 0 or ih >= height:
                             for ow in range(out_w):
-                                cols[row, start + ow] = zero
+                                flat_cols[dst + np.uintp(ow)] = zero
                             continue
                         for ow in range(w_lo):
-                            cols[row, start + ow] = zero
+                            flat_cols[dst + np.uintp(ow)] = zero
+                        src = (plane + ih) * width + w_base
                         if sw == 1:
-                            for ow in range(w_lo, w_hi):
-                                cols[row, start + ow] = x[i, c, ih, ow + w_base]
+                            first = np.uintp(src + w_lo)
+                            out = dst + np.uintp(w_lo)
+                            for t in range(w_hi - w_lo):
+                                flat_cols[out + np.uintp(t)] = flat_x[first + np.uintp(t)]
                         else:
                             for ow in range(w_lo, w_hi):
-                                cols[row, start + ow] = x[i, c, ih, ow * sw + w_base]
+                                flat_cols[dst + np.uintp(ow)] = flat_x[np.uintp(src + ow * sw)]
                         for ow in range(w_hi, out_w):
-                            cols[row, start + ow] = zero
+                            flat_cols[dst + np.uintp(ow)] = zero
 
 
 @kernel
 def col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, dx):
-    # cols (C*KH*KW, N*OH*OW) -> dx (N, C, H, W), which must be zeroed; the adjoint of im2col.
+    # cols (C*KH*KW, N*OH*OW) -> dx (N, C, H, W), which must be zeroed; the adjoint of im2col,
+    # with im2col's unsigned flat offsets
     n, channels, height, width = dx.shape
+    flat_cols, flat_dx = cols.reshape(-1), dx.reshape(-1)  # views
     positions = out_h * out_w
-    for c in range(channels):
-        for i in range(n):
+    row_length = n * positions
+    for i in range(n):
+        for c in range(channels):
+            plane = (i * channels + c) * height
             for ki in range(kh):
                 for kj in range(kw):
                     row = (c * kh + ki) * kw + kj
@@ -80,13 +93,16 @@ def col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, dx):
                         ih = oh * sh - ph + ki * dh
                         if ih < 0 or ih >= height:
                             continue
-                        start = i * positions + oh * out_w
+                        src = np.uintp(row * row_length + i * positions + oh * out_w)
+                        dst = (plane + ih) * width + w_base
                         if sw == 1:
-                            for ow in range(w_lo, w_hi):
-                                dx[i, c, ih, ow + w_base] += cols[row, start + ow]
+                            first = np.uintp(dst + w_lo)
+                            start = src + np.uintp(w_lo)
+                            for t in range(w_hi - w_lo):
+                                flat_dx[first + np.uintp(t)] += flat_cols[start + np.uintp(t)]
                         else:
                             for ow in range(w_lo, w_hi):
-                                dx[i, c, ih, ow * sw + w_base] += cols[row, start + ow]
+                                flat_dx[np.uintp(dst + ow * sw)] += flat_cols[src + np.uintp(ow)]
 
 
 @kernel
@@ -119,9 +135,11 @@ def output_size(size: int, k: int, stride: int, pad: int, dilation: int) -> int:
     return (size + 2 * pad - dilation * (k - 1) - 1) // stride + 1
 
 
-def _columns(x, kh, kw, stride, padding, dilation, out_h, out_w):
+def _columns(x, kh, kw, stride, padding, dilation, out_h, out_w, keep=False):
+    # keep: the caller returns the matrix, so it must not be a scratch buffer
     n, channels = x.shape[:2]
-    cols = np.empty((channels * kh * kw, n * out_h * out_w), dtype=x.dtype)  # (C*KH*KW, N*P)
+    shape = (channels * kh * kw, n * out_h * out_w)  # (C*KH*KW, N*P)
+    cols = np.empty(shape, dtype=x.dtype) if keep else scratch("columns", shape, x.dtype)
     im2col(x, kh, kw, *stride, *padding, *dilation, out_h, out_w, cols)
     return cols
 
@@ -131,10 +149,10 @@ def conv2d_forward(x, W, b, stride, padding, dilation, groups, keep_columns=Fals
     filters, per_group, kh, kw = W.shape
     out_h = output_size(x.shape[2], kh, stride[0], padding[0], dilation[0])
     out_w = output_size(x.shape[3], kw, stride[1], padding[1], dilation[1])
-    cols = _columns(x, kh, kw, stride, padding, dilation, out_h, out_w)  # (C*KH*KW, N*P)
+    cols = _columns(x, kh, kw, stride, padding, dilation, out_h, out_w, keep_columns)
     f_g, k_g = filters // groups, per_group * kh * kw
     w2 = W.reshape(filters, k_g)
-    y2 = np.empty((filters, cols.shape[1]), dtype=x.dtype)  # (F, N*P)
+    y2 = scratch("filter_major", (filters, cols.shape[1]), x.dtype)  # (F, N*P)
     for g in range(groups):
         np.matmul(
             w2[g * f_g : (g + 1) * f_g],
@@ -157,13 +175,13 @@ def conv2d_backward(dy, x, W, stride, padding, dilation, groups, cols=None, need
     if cols is None:
         cols = _columns(x, kh, kw, stride, padding, dilation, out_h, out_w)  # (C*KH*KW, N*P)
     f_g, k_g = filters // groups, per_group * kh * kw
-    dy2 = np.empty((filters, cols.shape[1]), dtype=dy.dtype)  # (F, N*P)
+    dy2 = scratch("filter_major", (filters, cols.shape[1]), dy.dtype)  # (F, N*P)
     db = np.empty(filters, dtype=dy.dtype)
     filter_major(dy.reshape(n, filters, out_h * out_w), dy2, db)
 
     w2 = W.reshape(filters, k_g)
     dW = np.empty((filters, k_g), dtype=dy.dtype)  # (F, Cg*KH*KW)
-    dcols = np.empty_like(cols) if need_dx else None  # (C*KH*KW, N*P)
+    dcols = scratch("column_grads", cols.shape, dy.dtype) if need_dx else None  # like cols
     for g in range(groups):
         rows, outs = slice(g * k_g, (g + 1) * k_g), slice(g * f_g, (g + 1) * f_g)
         np.matmul(dy2[outs], cols[rows].T, out=dW[outs])
