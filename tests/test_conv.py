@@ -6,6 +6,7 @@ import reference as ref
 from numeric import assert_gradients_match
 
 import nnsim.functional as F
+from nnsim.kernels import conv as conv_kernels
 
 # (x shape, W shape, stride, padding, dilation, groups): the awkward cases included
 GEOMETRIES = [
@@ -23,6 +24,15 @@ GEOMETRIES = [
 ]
 
 
+@pytest.fixture(params=["loops", "blas"])
+def products(request, monkeypatch):
+    """Run a test through both ways of forming the products: the loop kernels of small
+    problems and BLAS over the im2col matrix."""
+    limit = 10**12 if request.param == "loops" else 0
+    monkeypatch.setattr(conv_kernels, "SMALL_PRODUCT_MACS", limit)
+    return request.param
+
+
 def _make(rng, x_shape, w_shape, dtype=np.float64):
     x = rng.standard_normal(x_shape).astype(dtype)
     W = rng.standard_normal(w_shape).astype(dtype)
@@ -31,7 +41,7 @@ def _make(rng, x_shape, w_shape, dtype=np.float64):
 
 
 @pytest.mark.parametrize("geometry", GEOMETRIES)
-def test_conv2d_matches_reference(rng, geometry):
+def test_conv2d_matches_reference(rng, geometry, products):
     x_shape, w_shape, stride, padding, dilation, groups = geometry
     x, W, b = _make(rng, x_shape, w_shape)
     y = F.conv2d(x, W, b, stride, padding, dilation, groups)
@@ -48,7 +58,7 @@ def test_conv2d_matches_reference(rng, geometry):
 
 
 @pytest.mark.parametrize("geometry", GEOMETRIES[:8])
-def test_conv2d_backward_matches_finite_differences(rng, geometry):
+def test_conv2d_backward_matches_finite_differences(rng, geometry, products):
     x_shape, w_shape, stride, padding, dilation, groups = geometry
     x, W, b = _make(rng, x_shape, w_shape)
     dy = rng.standard_normal(F.conv2d(x, W, b, stride, padding, dilation, groups).shape)
@@ -159,7 +169,7 @@ def test_integer_input_is_a_type_error():
         F.conv2d(np.zeros((1, 1, 4, 4), dtype=np.int64), np.zeros((1, 1, 3, 3)), None)
 
 
-def test_kept_columns_and_skipped_input_gradient_change_nothing_else(rng):
+def test_kept_columns_and_skipped_input_gradient_change_nothing_else(rng, products):
     x = rng.standard_normal((3, 4, 9, 9))
     W = rng.standard_normal((6, 2, 3, 3))
     geometry = dict(stride=2, padding=1, dilation=1, groups=2)
@@ -179,7 +189,7 @@ def test_kept_columns_and_skipped_input_gradient_change_nothing_else(rng):
         F.conv2d_backward(dy, x, W, columns=columns[:, :10], **geometry)
 
 
-def test_results_and_kept_columns_survive_the_next_call_of_the_same_size(rng):
+def test_results_and_kept_columns_survive_the_next_call_of_the_same_size(rng, products):
     # the kernels reuse per-thread scratch buffers between calls; nothing they return may be one
     geometry = dict(stride=1, padding=1)
     x1, x2 = rng.standard_normal((2, 2, 2, 6, 6))

@@ -17,6 +17,8 @@ import numpy as np
 
 _local = threading.local()
 
+#: smaller buffers come straight from np.empty, which is faster for them than the lookup
+MIN_KEPT_BYTES = 64 * 2**10
 #: buffers above this size are allocated fresh and not kept (a user's one huge layer should
 #: not pin its memory for the rest of the session)
 MAX_KEPT_BYTES = 256 * 2**20
@@ -27,7 +29,7 @@ def scratch(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     the same ``name`` on this thread: valid only until then."""
     dtype = np.dtype(dtype)
     size = math.prod(shape)
-    if size * dtype.itemsize > MAX_KEPT_BYTES:
+    if not MIN_KEPT_BYTES <= size * dtype.itemsize <= MAX_KEPT_BYTES:
         return np.empty(shape, dtype)
     buffers = getattr(_local, "buffers", None)
     if buffers is None:
