@@ -12,6 +12,14 @@ from nnsim.kernels import recurrent as k
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
+@pytest.fixture(params=["loops", "blas"])
+def step_products(request, monkeypatch):
+    """Run a test through both ways of stepping: Numba loops for small sequences, and BLAS
+    products with NumPy's SIMD LSTM cell for large ones."""
+    monkeypatch.setattr(k, "BLAS_STEP_MACS", 10**12 if request.param == "loops" else 0)
+    return request.param
+
+
 def _weights(rng, kind, n=3, steps=5, inputs=4, hidden=6, dtype=np.float64, scale=0.5):
     g = GATES[kind]
     return dict(
@@ -47,7 +55,7 @@ CASES = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", None), ("gru", None)]
 
 
 @pytest.mark.parametrize("kind, nonlinearity", CASES)
-def test_forward_matches_the_reference_equations(rng, kind, nonlinearity):
+def test_forward_matches_the_reference_equations(rng, kind, nonlinearity, step_products):
     a = _weights(rng, kind)
     h, cache, _ = _run(kind, a, nonlinearity or "tanh")
     if kind == "lstm":
@@ -61,7 +69,7 @@ def test_forward_matches_the_reference_equations(rng, kind, nonlinearity):
 
 
 @pytest.mark.parametrize("kind, nonlinearity", CASES)
-def test_bptt_matches_finite_differences_for_every_input(rng, kind, nonlinearity):
+def test_bptt_matches_finite_differences_for_every_input(rng, kind, nonlinearity, step_products):
     a = _weights(rng, kind, n=2, steps=4, inputs=3, hidden=3)
     h, _, backward = _run(kind, a, nonlinearity or "tanh")
     dy = rng.standard_normal(h.shape)
@@ -164,7 +172,7 @@ def test_stepping_one_time_step_at_a_time_is_bit_identical_to_the_whole_sequence
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
-def test_the_stepper_is_bit_identical_to_the_whole_sequence_functions(kind, rng):
+def test_the_stepper_is_bit_identical_to_the_whole_sequence_functions(kind, rng, step_products):
     a = _weights(rng, kind, n=2, steps=5, hidden=3)
     weights = (a["W_ih"], a["W_hh"], a["b_ih"], a["b_hh"])
     if kind == "lstm":
@@ -262,7 +270,7 @@ def test_backward_rejects_a_foreign_cache_or_a_wrong_gradient(rng):
         F.rnn_backward(h[:, :2], cache)
 
 
-def test_float32_stays_float32_and_nan_propagates(rng):
+def test_float32_stays_float32_and_nan_propagates(rng, step_products):
     a = _weights(rng, "gru", dtype=np.float32)
     h, cache, backward = _run("gru", a)
     assert h.dtype == np.float32 and cache.gates.dtype == np.float32

@@ -43,6 +43,8 @@ class RecurrentCache:
     c_seq: np.ndarray | None = None
     hh: np.ndarray | None = None
     nonlinearity: str = "tanh"
+    #: each step's hidden products by BLAS (large batch x hidden) rather than Numba loops
+    blas_steps: bool = False
     dh: np.ndarray | None = field(default=None, repr=False)
     dc: np.ndarray | None = field(default=None, repr=False)
 
@@ -149,6 +151,7 @@ def _forward_setup(fn, kind, x, h0, c0, W_ih, W_hh, b_ih, b_hh, nonlinearity="ta
     pre = np.empty_like(xw)
     h_seq = np.empty((n, steps, h0.shape[1]), dtype=x.dtype)  # (N, T, H)
     cache = RecurrentCache(kind, x, h0, W_ih, W_hh, b_ih, b_hh, h_seq, pre)
+    cache.blas_steps = k.blas_steps(n, h0.shape[1], W_hh.shape[0])
     if kind == "rnn":
         cache.nonlinearity = nonlinearity
         return cache, (xw, h0, w_hh_t, b_hh, NONLINEARITIES[nonlinearity], pre, h_seq)
@@ -207,6 +210,22 @@ def _backward_setup(fn, kind, dh_seq, cache, dc_last=None):
     return args, finish
 
 
+def _run_forward(cache: RecurrentCache, args: tuple) -> None:
+    if cache.blas_steps:
+        for t in range(cache.steps):
+            k.blas_step_forward(cache.kind, t, args)
+    else:
+        _KERNELS[cache.kind][0](*args)
+
+
+def _run_backward(cache: RecurrentCache, args: tuple) -> None:
+    if cache.blas_steps:
+        for t in range(cache.steps - 1, -1, -1):
+            k.blas_step_backward(cache.kind, t, args)
+    else:
+        _KERNELS[cache.kind][2](*args)
+
+
 # ---------------------------------------------------------------- the public functions
 
 
@@ -216,21 +235,21 @@ def rnn(x, h0, W_ih, W_hh, b_ih, b_hh, nonlinearity: str = "tanh"):
     Returns (h_seq (N, T, H), cache).
     """
     cache, args = _forward_setup("rnn", "rnn", x, h0, None, W_ih, W_hh, b_ih, b_hh, nonlinearity)
-    k.rnn_forward(*args)
+    _run_forward(cache, args)
     return cache.h_seq, cache
 
 
 def rnn_backward(dh_seq, cache: RecurrentCache):
     """(dx, dh0, dW_ih, dW_hh, db_ih, db_hh) by full BPTT; fills cache.dh with dL/dh_t."""
     args, finish = _backward_setup("rnn_backward", "rnn", dh_seq, cache)
-    k.rnn_backward(*args)
+    _run_backward(cache, args)
     return finish()
 
 
 def lstm(x, h0, c0, W_ih, W_hh, b_ih, b_hh):
     """torch.nn.LSTM's cell, gate order i, f, g, o. Returns (h_seq, c_seq, cache)."""
     cache, args = _forward_setup("lstm", "lstm", x, h0, c0, W_ih, W_hh, b_ih, b_hh)
-    k.lstm_forward(*args)
+    _run_forward(cache, args)
     return cache.h_seq, cache.c_seq, cache
 
 
@@ -241,7 +260,7 @@ def lstm_backward(dh_seq, cache: RecurrentCache, dc_last=None):
     cache.dh and cache.dc with dL/dh_t and dL/dc_t.
     """
     args, finish = _backward_setup("lstm_backward", "lstm", dh_seq, cache, dc_last)
-    k.lstm_backward(*args)
+    _run_backward(cache, args)
     return finish()
 
 
@@ -251,14 +270,14 @@ def gru(x, h0, W_ih, W_hh, b_ih, b_hh):
     Returns (h_seq, cache).
     """
     cache, args = _forward_setup("gru", "gru", x, h0, None, W_ih, W_hh, b_ih, b_hh)
-    k.gru_forward(*args)
+    _run_forward(cache, args)
     return cache.h_seq, cache
 
 
 def gru_backward(dh_seq, cache: RecurrentCache):
     """(dx, dh0, dW_ih, dW_hh, db_ih, db_hh) by full BPTT; fills cache.dh with dL/dh_t."""
     args, finish = _backward_setup("gru_backward", "gru", dh_seq, cache)
-    k.gru_backward(*args)
+    _run_backward(cache, args)
     return finish()
 
 
@@ -303,7 +322,10 @@ class RecurrentStepper:
             raise ValueError(
                 f"{self.kind}: forward step {t} out of order; next is {self.next_forward}"
             )
-        _KERNELS[self.kind][1](t, *self._forward_args)
+        if self.cache.blas_steps:
+            k.blas_step_forward(self.kind, t, self._forward_args)
+        else:
+            _KERNELS[self.kind][1](t, *self._forward_args)
         self.next_forward += 1
 
     def begin_backward(self, dh_seq, dc_last=None) -> None:
@@ -320,7 +342,10 @@ class RecurrentStepper:
             raise ValueError(
                 f"{self.kind}: backward step {t} out of order; next is {self.next_backward}"
             )
-        _KERNELS[self.kind][3](t, *self._backward_args)
+        if self.cache.blas_steps:
+            k.blas_step_backward(self.kind, t, self._backward_args)
+        else:
+            _KERNELS[self.kind][3](t, *self._backward_args)
         self.next_backward -= 1
 
     def finish_backward(self):

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import kernel
-from .activations import _sigmoid
+from .activations import _sigmoid, tanh
 from .dense import column_sums
 
 TANH, RELU = 0, 1
@@ -66,14 +66,20 @@ def _carry_back(t, dpre, w_hh, carry):
 def rnn_step_forward(t, xw, h0, w_hh_t, b_hh, nonlinearity, pre, h_seq):
     # h_t = f(xw_t + b_hh + h_{t-1} W_hh^T), f = tanh or relu
     _hidden_projection(t, h0, h_seq, w_hh_t, b_hh, pre)
-    n_batch, hidden = h0.shape
+    rnn_cell_forward(t, xw, nonlinearity, pre, h_seq)
+
+
+@kernel
+def rnn_cell_forward(t, xw, nonlinearity, pre, h_seq):
+    # the step after its hidden projection, which pre[:, t] holds on entry
+    n_batch, hidden = h_seq.shape[0], h_seq.shape[2]
     zero = xw.dtype.type(0)
     for n in range(n_batch):
         for j in range(hidden):
             v = pre[n, t, j] + xw[n, t, j]
             pre[n, t, j] = v
             if nonlinearity == TANH:
-                h_seq[n, t, j] = np.tanh(v)
+                h_seq[n, t, j] = tanh(v)
             else:
                 h_seq[n, t, j] = zero if v <= zero else v
 
@@ -81,6 +87,13 @@ def rnn_step_forward(t, xw, h0, w_hh_t, b_hh, nonlinearity, pre, h_seq):
 @kernel
 def rnn_step_backward(t, dh_seq, h_seq, w_hh, nonlinearity, carry, dh, dpre):
     # carry holds dL/dh_t from step t+1 on entry and dL/dh_{t-1} from this step on exit
+    rnn_cell_backward(t, dh_seq, h_seq, nonlinearity, carry, dh, dpre)
+    _carry_back(t, dpre, w_hh, carry)
+
+
+@kernel
+def rnn_cell_backward(t, dh_seq, h_seq, nonlinearity, carry, dh, dpre):
+    # the step before the carry through W_hh: leaves carry zeroed for it
     n_batch, hidden = carry.shape
     one = h_seq.dtype.type(1)
     zero = h_seq.dtype.type(0)
@@ -94,7 +107,6 @@ def rnn_step_backward(t, dh_seq, h_seq, w_hh, nonlinearity, carry, dh, dpre):
             else:
                 dpre[n, t, j] = total if h > zero else zero
             carry[n, j] = zero
-    _carry_back(t, dpre, w_hh, carry)
 
 
 @kernel
@@ -116,7 +128,13 @@ def rnn_backward(dh_seq, h_seq, w_hh, nonlinearity, carry, dh, dpre):
 def lstm_step_forward(t, xw, h0, c0, w_hh_t, b_hh, pre, gates, h_seq, c_seq):
     # i, f, o = sigmoid; g = tanh; c_t = f c_{t-1} + i g; h_t = o tanh(c_t)
     _hidden_projection(t, h0, h_seq, w_hh_t, b_hh, pre)
-    n_batch, hidden = h0.shape
+    lstm_cell_forward(t, xw, c0, pre, gates, h_seq, c_seq)
+
+
+@kernel
+def lstm_cell_forward(t, xw, c0, pre, gates, h_seq, c_seq):
+    # the step after its hidden projection, which pre[:, t] holds on entry
+    n_batch, hidden = c0.shape
     one = xw.dtype.type(1)
     for n in range(n_batch):
         for j in range(4 * hidden):
@@ -124,7 +142,7 @@ def lstm_step_forward(t, xw, h0, c0, w_hh_t, b_hh, pre, gates, h_seq, c_seq):
         for j in range(hidden):
             i = _sigmoid(pre[n, t, j], one)
             f = _sigmoid(pre[n, t, hidden + j], one)
-            g = np.tanh(pre[n, t, 2 * hidden + j])
+            g = tanh(pre[n, t, 2 * hidden + j])
             o = _sigmoid(pre[n, t, 3 * hidden + j], one)
             gates[n, t, j] = i
             gates[n, t, hidden + j] = f
@@ -133,12 +151,19 @@ def lstm_step_forward(t, xw, h0, c0, w_hh_t, b_hh, pre, gates, h_seq, c_seq):
             c_prev = c0[n, j] if t == 0 else c_seq[n, t - 1, j]
             c = f * c_prev + i * g
             c_seq[n, t, j] = c
-            h_seq[n, t, j] = o * np.tanh(c)
+            h_seq[n, t, j] = o * tanh(c)
 
 
 @kernel
 def lstm_step_backward(t, dh_seq, gates, c0, c_seq, w_hh, carry_h, carry_c, dh, dc, dpre):
     # carry_h / carry_c: dL/dh_t, dL/dc_t from step t+1 on entry; for t-1 on exit
+    lstm_cell_backward(t, dh_seq, gates, c0, c_seq, carry_h, carry_c, dh, dc, dpre)
+    _carry_back(t, dpre, w_hh, carry_h)
+
+
+@kernel
+def lstm_cell_backward(t, dh_seq, gates, c0, c_seq, carry_h, carry_c, dh, dc, dpre):
+    # the step before the carry through W_hh: leaves carry_h zeroed for it
     n_batch, hidden = carry_h.shape
     one = c_seq.dtype.type(1)
     zero = c_seq.dtype.type(0)
@@ -148,7 +173,7 @@ def lstm_step_backward(t, dh_seq, gates, c0, c_seq, w_hh, carry_h, carry_c, dh, 
             f = gates[n, t, hidden + j]
             g = gates[n, t, 2 * hidden + j]
             o = gates[n, t, 3 * hidden + j]
-            tanh_c = np.tanh(c_seq[n, t, j])
+            tanh_c = tanh(c_seq[n, t, j])
             d_h = dh_seq[n, t, j] + carry_h[n, j]
             d_c = carry_c[n, j] + d_h * o * (one - tanh_c * tanh_c)
             dh[n, t, j] = d_h
@@ -160,7 +185,6 @@ def lstm_step_backward(t, dh_seq, gates, c0, c_seq, w_hh, carry_h, carry_c, dh, 
             dpre[n, t, 3 * hidden + j] = d_h * tanh_c * o * (one - o)
             carry_c[n, j] = d_c * f
             carry_h[n, j] = zero
-    _carry_back(t, dpre, w_hh, carry_h)
 
 
 @kernel
@@ -182,6 +206,12 @@ def lstm_backward(dh_seq, gates, c0, c_seq, w_hh, carry_h, carry_c, dh, dc, dpre
 def gru_step_forward(t, xw, h0, w_hh_t, b_hh, hh, pre, gates, h_seq):
     # r, z = sigmoid(xw + hh); n = tanh(xw_n + r * hh_n); h_t = (1 - z) n + z h_{t-1}
     _hidden_projection(t, h0, h_seq, w_hh_t, b_hh, hh)
+    gru_cell_forward(t, xw, h0, hh, pre, gates, h_seq)
+
+
+@kernel
+def gru_cell_forward(t, xw, h0, hh, pre, gates, h_seq):
+    # the step after its hidden projection, which hh[:, t] holds on entry
     n_batch, hidden = h0.shape
     one = xw.dtype.type(1)
     for n in range(n_batch):
@@ -191,7 +221,7 @@ def gru_step_forward(t, xw, h0, w_hh_t, b_hh, hh, pre, gates, h_seq):
             r = _sigmoid(pr, one)
             z = _sigmoid(pz, one)
             pn = xw[n, t, 2 * hidden + j] + r * hh[n, t, 2 * hidden + j]
-            cand = np.tanh(pn)
+            cand = tanh(pn)
             pre[n, t, j] = pr
             pre[n, t, hidden + j] = pz
             pre[n, t, 2 * hidden + j] = pn
@@ -204,6 +234,13 @@ def gru_step_forward(t, xw, h0, w_hh_t, b_hh, hh, pre, gates, h_seq):
 
 @kernel
 def gru_step_backward(t, dh_seq, h0, h_seq, gates, hh, w_hh, carry, dh, dxw, dhh):
+    gru_cell_backward(t, dh_seq, h0, h_seq, gates, hh, carry, dh, dxw, dhh)
+    _carry_back(t, dhh, w_hh, carry)
+
+
+@kernel
+def gru_cell_backward(t, dh_seq, h0, h_seq, gates, hh, carry, dh, dxw, dhh):
+    # the step before the carry through W_hh: leaves carry = dL/dh_t z for it to add to
     n_batch, hidden = carry.shape
     one = h_seq.dtype.type(1)
     for n in range(n_batch):
@@ -224,7 +261,6 @@ def gru_step_backward(t, dh_seq, h0, h_seq, gates, hh, w_hh, carry, dh, dxw, dhh
             dhh[n, t, hidden + j] = d_z
             dhh[n, t, 2 * hidden + j] = d_n * r
             carry[n, j] = d_h * z
-    _carry_back(t, dhh, w_hh, carry)
 
 
 @kernel
@@ -268,3 +304,111 @@ def weight_gradients(x, h0, h_seq, w_ih, dxw, dhh):
     column_sums(dxw2, db_ih)
     column_sums(dhh2, db_hh)
     return dx, dw_ih, dw_hh, db_ih, db_hh
+
+
+# ---------------------------------------------------------------- steps with BLAS products
+
+#: from this many multiply-adds per step product (batch x hidden x gates) on, each step's
+#: hidden projection and carry are BLAS products called from Python around the cell kernels;
+#: below it the Numba loops win, Python's per-step call costs being larger than the product
+#: (measured: LSTM at batch 16, hidden 128: 27 ms per forward + BPTT in Numba loops, 6 ms so)
+BLAS_STEP_MACS = 200_000
+
+
+def blas_steps(n_batch: int, hidden: int, gates: int) -> bool:
+    """Whether a sequence of this size steps with BLAS products (the choice depends on the
+    shapes alone, so a stepped pass and a whole one always make the same)."""
+    return n_batch * hidden * gates >= BLAS_STEP_MACS
+
+
+def _project(t, h0, h_seq, w_hh_t, b_hh, out):
+    # out[:, t] = h_{t-1} @ W_hh^T + b_hh, strided views straight into BLAS
+    h_prev = h0 if t == 0 else h_seq[:, t - 1]  # (N, H)
+    target = out[:, t]  # (N, G)
+    np.matmul(h_prev, w_hh_t, out=target)
+    target += b_hh
+
+
+def blas_step_forward(kind: str, t: int, args: tuple) -> None:
+    """Step t of the forward pass, with the arguments of ``<kind>_step_forward``."""
+    if kind == "rnn":
+        xw, h0, w_hh_t, b_hh, nonlinearity, pre, h_seq = args
+        _project(t, h0, h_seq, w_hh_t, b_hh, pre)
+        rnn_cell_forward(t, xw, nonlinearity, pre, h_seq)
+    elif kind == "lstm":
+        xw, h0, c0, w_hh_t, b_hh, pre, gates, h_seq, c_seq = args
+        _project(t, h0, h_seq, w_hh_t, b_hh, pre)
+        _lstm_cell_forward_simd(t, xw, c0, pre, gates, h_seq, c_seq)
+    else:
+        xw, h0, w_hh_t, b_hh, hh, pre, gates, h_seq = args
+        _project(t, h0, h_seq, w_hh_t, b_hh, hh)
+        gru_cell_forward(t, xw, h0, hh, pre, gates, h_seq)
+
+
+def blas_step_backward(kind: str, t: int, args: tuple) -> None:
+    """Step t of BPTT, with the arguments of ``<kind>_step_backward``."""
+    if kind == "rnn":
+        dh_seq, h_seq, w_hh, nonlinearity, carry, dh, dpre = args
+        rnn_cell_backward(t, dh_seq, h_seq, nonlinearity, carry, dh, dpre)
+        np.matmul(dpre[:, t], w_hh, out=carry)  # carry was zeroed: dL/dh_{t-1}
+    elif kind == "lstm":
+        dh_seq, gates, c0, c_seq, w_hh, carry_h, carry_c, dh, dc, dpre = args
+        _lstm_cell_backward_simd(t, dh_seq, gates, c0, c_seq, carry_h, carry_c, dh, dc, dpre)
+        np.matmul(dpre[:, t], w_hh, out=carry_h)
+    else:
+        dh_seq, h0, h_seq, gates, hh, w_hh, carry, dh, dxw, dhh = args
+        gru_cell_backward(t, dh_seq, h0, h_seq, gates, hh, carry, dh, dxw, dhh)
+        carry += np.matmul(dhh[:, t], w_hh)  # on top of the direct path dL/dh_t z
+
+
+# The LSTM cell has five exp/tanh per unit, and Numba calls libm's scalar versions (LLVM
+# vectorises them only with Intel's SVML, which nnsim does not depend on): at batch 16, hidden
+# 128 the Numba cell took 240 us per step. NumPy's exp and tanh are SIMD (AVX2/AVX-512), so
+# for the large sizes that step with BLAS the cell is NumPy array operations on the step's
+# (N, .) slices: measured 20-30 us per step. Same formulas; the sigmoid is 1 / (1 + exp(-v)),
+# whose exp overflows to inf (and the sigmoid to 0) below v = -88 in float32, warnings off.
+
+
+def _lstm_cell_forward_simd(t, xw, c0, pre, gates, h_seq, c_seq):
+    hidden = c0.shape[1]
+    p, g = pre[:, t], gates[:, t]  # (N, 4H) views
+    p += xw[:, t]
+    with np.errstate(over="ignore"):
+        np.negative(p, out=g)
+        np.exp(g, out=g)
+    g += 1
+    np.reciprocal(g, out=g)  # sigmoid of every gate; g's block is overwritten next
+    i, f, cand, o = (g[:, k * hidden : (k + 1) * hidden] for k in range(4))
+    np.tanh(p[:, 2 * hidden : 3 * hidden], out=cand)
+    c_prev = c0 if t == 0 else c_seq[:, t - 1]  # (N, H)
+    c, h = c_seq[:, t], h_seq[:, t]
+    np.multiply(f, c_prev, out=c)
+    c += i * cand
+    np.tanh(c, out=h)
+    h *= o
+
+
+def _lstm_cell_backward_simd(t, dh_seq, gates, c0, c_seq, carry_h, carry_c, dh, dc, dpre):
+    hidden = c0.shape[1]
+    g = gates[:, t]
+    i, f, cand, o = (g[:, k * hidden : (k + 1) * hidden] for k in range(4))
+    tanh_c = np.tanh(c_seq[:, t])  # (N, H)
+    d_h, d_c = dh[:, t], dc[:, t]
+    np.add(dh_seq[:, t], carry_h, out=d_h)
+    np.multiply(tanh_c, tanh_c, out=carry_h)  # carry_h as scratch; it is overwritten after
+    np.subtract(1, carry_h, out=carry_h)
+    carry_h *= o
+    carry_h *= d_h
+    np.add(carry_c, carry_h, out=d_c)
+    c_prev = c0 if t == 0 else c_seq[:, t - 1]
+    d = dpre[:, t]
+    d_i, d_f, d_g, d_o = (d[:, k * hidden : (k + 1) * hidden] for k in range(4))
+    np.multiply(d_c, cand, out=d_i)
+    d_i *= i * (1 - i)
+    np.multiply(d_c, c_prev, out=d_f)
+    d_f *= f * (1 - f)
+    np.multiply(d_c, i, out=d_g)
+    d_g *= 1 - cand * cand
+    np.multiply(d_h, tanh_c, out=d_o)
+    d_o *= o * (1 - o)
+    np.multiply(d_c, f, out=carry_c)
