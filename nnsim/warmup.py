@@ -25,6 +25,8 @@ def _calls(dtype: np.dtype) -> list[tuple[str, Callable[[], object]]]:
         return rng.standard_normal(shape).astype(dtype)
 
     x4, w4, b = arr(2, 2, 5, 5), arr(3, 2, 3, 3), arr(3)
+    # large enough for BLAS products (small convolutions use loop kernels)
+    x_big, w_big, b_big = arr(4, 4, 12, 12), arr(8, 4, 3, 3), arr(8)
     x2, w2 = arr(4, 3), arr(3, 3)
     y_pool, argmax = F.max_pool2d(x4, 2)
     labels = np.array([0, 1, 2, 0])
@@ -70,23 +72,41 @@ def _calls(dtype: np.dtype) -> list[tuple[str, Callable[[], object]]]:
                 arr(n, steps, gates * h),
             )
             if gates == 1:
-                kr.rnn_step_forward(0, xw, h0, w_t, b_hh, kr.TANH, pre, h_seq)
-                kr.rnn_step_backward(steps - 1, d, h_seq, w, kr.TANH, carry, d.copy(), pre)
+                forward = (xw, h0, w_t, b_hh, kr.TANH, pre, h_seq)
+                backward = (d, h_seq, w, kr.TANH, carry, d.copy(), pre)
+                kr.rnn_step_forward(0, *forward)
+                kr.rnn_step_backward(steps - 1, *backward)
+                kind = "rnn"
             elif gates == 3:
-                kr.gru_step_forward(0, xw, h0, w_t, b_hh, hh, pre, act, h_seq)
-                kr.gru_step_backward(steps - 1, d, h0, h_seq, act, hh, w, carry, d.copy(), pre, hh)
+                forward = (xw, h0, w_t, b_hh, hh, pre, act, h_seq)
+                backward = (d, h0, h_seq, act, hh, w, carry, d.copy(), pre, hh)
+                kr.gru_step_forward(0, *forward)
+                kr.gru_step_backward(steps - 1, *backward)
+                kind = "gru"
             else:
-                kr.lstm_step_forward(0, xw, h0, h0, w_t, b_hh, pre, act, h_seq, c_seq)
-                kr.lstm_step_backward(
-                    steps - 1, d, act, h0, c_seq, w, carry, carry.copy(), d.copy(), d.copy(), pre
-                )
+                forward = (xw, h0, h0, w_t, b_hh, pre, act, h_seq, c_seq)
+                backward = (d, act, h0, c_seq, w, carry, carry.copy(), d.copy(), d.copy(), pre)
+                kr.lstm_step_forward(0, *forward)
+                kr.lstm_step_backward(steps - 1, *backward)
+                kind = "lstm"
+            # the cell kernels alone, as large sequences call them around BLAS products
+            kr.blas_step_forward(kind, 0, forward)
+            kr.blas_step_backward(kind, steps - 1, backward)
 
     calls: list[tuple[str, Callable[[], object]]] = [
         ("recurrent", recurrent),
         ("recurrent steps", recurrent_steps),
         ("linear", lambda: F.linear_backward(F.linear(x2, w2, b), x2, w2)),
         ("conv2d", lambda: F.conv2d_backward(F.conv2d(x4, w4, b, 1, 1), x4, w4, 1, 1)),
+        (
+            "conv2d (BLAS)",
+            lambda: F.conv2d_backward(F.conv2d(x_big, w_big, b_big, 1, 1), x_big, w_big, 1, 1),
+        ),
         ("max_pool2d", lambda: F.max_pool2d_backward(y_pool, argmax, x4.shape)),
+        (
+            "max_pool2d (overlapping)",
+            lambda: F.max_pool2d_backward(*F.max_pool2d(x4, 3, 2), x4.shape),
+        ),
         ("avg_pool2d", lambda: F.avg_pool2d_backward(F.avg_pool2d(x4, 2), x4.shape, 2)),
         ("softmax", lambda: F.softmax_backward(x2, F.softmax(x2))),
         ("log_softmax", lambda: F.log_softmax_backward(x2, F.log_softmax(x2))),

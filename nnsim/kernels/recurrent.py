@@ -128,11 +128,11 @@ def rnn_backward(dh_seq, h_seq, w_hh, nonlinearity, carry, dh, dpre):
 def lstm_step_forward(t, xw, h0, c0, w_hh_t, b_hh, pre, gates, h_seq, c_seq):
     # i, f, o = sigmoid; g = tanh; c_t = f c_{t-1} + i g; h_t = o tanh(c_t)
     _hidden_projection(t, h0, h_seq, w_hh_t, b_hh, pre)
-    lstm_cell_forward(t, xw, c0, pre, gates, h_seq, c_seq)
+    _lstm_cell_forward(t, xw, c0, pre, gates, h_seq, c_seq)
 
 
 @kernel
-def lstm_cell_forward(t, xw, c0, pre, gates, h_seq, c_seq):
+def _lstm_cell_forward(t, xw, c0, pre, gates, h_seq, c_seq):
     # the step after its hidden projection, which pre[:, t] holds on entry
     n_batch, hidden = c0.shape
     one = xw.dtype.type(1)
@@ -157,12 +157,12 @@ def lstm_cell_forward(t, xw, c0, pre, gates, h_seq, c_seq):
 @kernel
 def lstm_step_backward(t, dh_seq, gates, c0, c_seq, w_hh, carry_h, carry_c, dh, dc, dpre):
     # carry_h / carry_c: dL/dh_t, dL/dc_t from step t+1 on entry; for t-1 on exit
-    lstm_cell_backward(t, dh_seq, gates, c0, c_seq, carry_h, carry_c, dh, dc, dpre)
+    _lstm_cell_backward(t, dh_seq, gates, c0, c_seq, carry_h, carry_c, dh, dc, dpre)
     _carry_back(t, dpre, w_hh, carry_h)
 
 
 @kernel
-def lstm_cell_backward(t, dh_seq, gates, c0, c_seq, carry_h, carry_c, dh, dc, dpre):
+def _lstm_cell_backward(t, dh_seq, gates, c0, c_seq, carry_h, carry_c, dh, dc, dpre):
     # the step before the carry through W_hh: leaves carry_h zeroed for it
     n_batch, hidden = carry_h.shape
     one = c_seq.dtype.type(1)
