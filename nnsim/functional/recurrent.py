@@ -210,20 +210,35 @@ def _backward_setup(fn, kind, dh_seq, cache, dc_last=None):
     return args, finish
 
 
-def _run_forward(cache: RecurrentCache, args: tuple) -> None:
+def _forward_step(cache: RecurrentCache, t: int, args: tuple) -> None:
+    # step t by the path the cache's shapes chose, for the stepper and whole runs alike
     if cache.blas_steps:
-        for t in range(cache.steps):
-            k.blas_step_forward(cache.kind, t, args)
+        k.blas_step_forward(cache.kind, t, args)
     else:
+        _KERNELS[cache.kind][1](t, *args)
+
+
+def _backward_step(cache: RecurrentCache, t: int, args: tuple) -> None:
+    if cache.blas_steps:
+        k.blas_step_backward(cache.kind, t, args)
+    else:
+        _KERNELS[cache.kind][3](t, *args)
+
+
+def _run_forward(cache: RecurrentCache, args: tuple) -> None:
+    if not cache.blas_steps:  # the Numba loop over the same step kernels, one call
         _KERNELS[cache.kind][0](*args)
+        return
+    for t in range(cache.steps):
+        _forward_step(cache, t, args)
 
 
 def _run_backward(cache: RecurrentCache, args: tuple) -> None:
-    if cache.blas_steps:
-        for t in range(cache.steps - 1, -1, -1):
-            k.blas_step_backward(cache.kind, t, args)
-    else:
+    if not cache.blas_steps:
         _KERNELS[cache.kind][2](*args)
+        return
+    for t in range(cache.steps - 1, -1, -1):
+        _backward_step(cache, t, args)
 
 
 # ---------------------------------------------------------------- the public functions
@@ -322,10 +337,7 @@ class RecurrentStepper:
             raise ValueError(
                 f"{self.kind}: forward step {t} out of order; next is {self.next_forward}"
             )
-        if self.cache.blas_steps:
-            k.blas_step_forward(self.kind, t, self._forward_args)
-        else:
-            _KERNELS[self.kind][1](t, *self._forward_args)
+        _forward_step(self.cache, t, self._forward_args)
         self.next_forward += 1
 
     def begin_backward(self, dh_seq, dc_last=None) -> None:
@@ -342,10 +354,7 @@ class RecurrentStepper:
             raise ValueError(
                 f"{self.kind}: backward step {t} out of order; next is {self.next_backward}"
             )
-        if self.cache.blas_steps:
-            k.blas_step_backward(self.kind, t, self._backward_args)
-        else:
-            _KERNELS[self.kind][3](t, *self._backward_args)
+        _backward_step(self.cache, t, self._backward_args)
         self.next_backward -= 1
 
     def finish_backward(self):

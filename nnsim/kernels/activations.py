@@ -27,8 +27,9 @@ def _sigmoid(v, one):
     return e / (one + e)
 
 
-#: tanh x = x (1 + x^2 (c1 + x^2 (c2 + ...))): the coefficients of x^15 down to x^3
+#: tanh x = x + x^3 (c3 + x^2 (c5 + ...)): the coefficients of x^17 down to x^3
 _TANH_SERIES = (
+    6404582 / 10854718875,
     -929569 / 638512875,
     21844 / 6081075,
     -1382 / 155925,
@@ -63,7 +64,7 @@ def _tanh_overload(v):
                     return v
                 s = v * v
                 # tanh's odd Taylor series to x^17; the next term is below 5e-10 relative
-                poly = np.float32(6404582 / 10854718875)
+                poly = np.float32(0)
                 for c in _TANH_SERIES:
                     poly = poly * s + np.float32(c)
                 return v + v * s * poly

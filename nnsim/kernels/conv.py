@@ -6,8 +6,9 @@ matrix product per group over the whole batch, which BLAS runs far better than N
 y[group] (Fg, N*P) = W[group] (Fg, Cg*KH*KW) @ cols[group rows] (Cg*KH*KW, N*P).
 
 im2col and col2im are Numba; the products are BLAS through ``np.matmul``, the strategy the
-issue's probe and our benchmark found fastest at LeNet and VGG sizes. BLAS splits a product by
-output blocks, never along the reduction, so results are bit-identical run to run.
+issue's probe and our benchmark found fastest at LeNet and VGG sizes, except for small
+problems, where loop kernels beat the calls' overhead (``SMALL_PRODUCT_MACS``). BLAS splits a
+product by output blocks, never along the reduction, so results are bit-identical run to run.
 """
 
 from __future__ import annotations
@@ -178,7 +179,7 @@ def small_products_backward(dy, cols, w2, groups, need_dx, dW, db, dcols):
                     dcols[row, i * positions + p] = acc
 
 
-#: below this many multiply-adds per product, the loop kernels above beat BLAS calls (a 6x6
+#: below this many multiply-adds in a pass's products, the loop kernels above beat BLAS calls (a 6x6
 #: lesson input is 30 to 50 us of call overhead otherwise); tests set it to 0 and to a huge
 #: value to run both paths
 SMALL_PRODUCT_MACS = 20_000
@@ -207,20 +208,18 @@ def conv2d_forward(x, W, b, stride, padding, dilation, groups, keep_columns=Fals
     f_g, k_g = filters // groups, per_group * kh * kw
     w2 = W.reshape(filters, k_g)
     bias = np.zeros(filters, dtype=x.dtype) if b is None else b
-    if filters * k_g * cols.shape[1] <= SMALL_PRODUCT_MACS:
-        y = np.empty((n, filters, out_h * out_w), dtype=x.dtype)  # (N, F, P)
-        small_products_forward(w2, cols, bias, groups, y)
-        y = y.reshape(n, filters, out_h, out_w)
-        return (y, cols) if keep_columns else y
-    y2 = scratch("filter_major", (filters, cols.shape[1]), x.dtype)  # (F, N*P)
-    for g in range(groups):
-        np.matmul(
-            w2[g * f_g : (g + 1) * f_g],
-            cols[g * k_g : (g + 1) * k_g],
-            out=y2[g * f_g : (g + 1) * f_g],
-        )
     y = np.empty((n, filters, out_h * out_w), dtype=x.dtype)  # (N, F, P)
-    batch_major(y2, bias, y)
+    if w2.size * cols.shape[1] <= SMALL_PRODUCT_MACS:
+        small_products_forward(w2, cols, bias, groups, y)
+    else:
+        y2 = scratch("filter_major", (filters, cols.shape[1]), x.dtype)  # (F, N*P)
+        for g in range(groups):
+            np.matmul(
+                w2[g * f_g : (g + 1) * f_g],
+                cols[g * k_g : (g + 1) * k_g],
+                out=y2[g * f_g : (g + 1) * f_g],
+            )
+        batch_major(y2, bias, y)
     y = y.reshape(n, filters, out_h, out_w)
     return (y, cols) if keep_columns else y
 
@@ -233,16 +232,38 @@ def conv2d_backward(dy, x, W, stride, padding, dilation, groups, cols=None, need
     out_h, out_w = dy.shape[2], dy.shape[3]
     if cols is None:
         cols = _columns(x, kh, kw, stride, padding, dilation, out_h, out_w)  # (C*KH*KW, N*P)
-    f_g, k_g = filters // groups, per_group * kh * kw
-    if filters * k_g * cols.shape[1] <= SMALL_PRODUCT_MACS:
-        return _small_backward(dy, x, W, cols, groups, need_dx, kh, kw, stride, padding, dilation)
-    dy2 = scratch("filter_major", (filters, cols.shape[1]), dy.dtype)  # (F, N*P)
-    db = np.empty(filters, dtype=dy.dtype)
-    filter_major(dy.reshape(n, filters, out_h * out_w), dy2, db)
+    dy3 = dy.reshape(n, filters, out_h * out_w)  # (N, F, P)
+    w2 = W.reshape(filters, per_group * kh * kw)  # (F, Cg*KH*KW)
+    if w2.size * cols.shape[1] <= SMALL_PRODUCT_MACS:
+        dW, db, dcols = _loop_products_backward(dy3, cols, w2, groups, need_dx)
+    else:
+        dW, db, dcols = _blas_products_backward(dy3, cols, w2, groups, need_dx)
+    if not need_dx:
+        return None, dW.reshape(W.shape), db
+    dx = np.zeros(x.shape, dtype=dy.dtype)
+    col2im(dcols, kh, kw, *stride, *padding, *dilation, out_h, out_w, dx)
+    return dx, dW.reshape(W.shape), db
 
-    w2 = W.reshape(filters, k_g)
-    dW = np.empty((filters, k_g), dtype=dy.dtype)  # (F, Cg*KH*KW)
-    dcols = scratch("column_grads", cols.shape, dy.dtype) if need_dx else None  # like cols
+
+def _loop_products_backward(dy3, cols, w2, groups, need_dx):
+    # (dW, db, dcols or None) by the loop kernel
+    dW = np.empty(w2.shape, dtype=dy3.dtype)  # (F, Cg*KH*KW)
+    db = np.empty(w2.shape[0], dtype=dy3.dtype)
+    # without need_dx the kernel never writes dcols; cols stands in for its type
+    dcols = np.empty(cols.shape, dtype=dy3.dtype) if need_dx else cols
+    small_products_backward(dy3, cols, w2, groups, need_dx, dW, db, dcols)
+    return dW, db, dcols if need_dx else None
+
+
+def _blas_products_backward(dy3, cols, w2, groups, need_dx):
+    # (dW, db, dcols or None): one product per group and gradient over the whole batch
+    filters, k_g = w2.shape
+    f_g = filters // groups
+    dy2 = scratch("filter_major", (filters, cols.shape[1]), dy3.dtype)  # (F, N*P)
+    db = np.empty(filters, dtype=dy3.dtype)
+    filter_major(dy3, dy2, db)
+    dW = np.empty((filters, k_g), dtype=dy3.dtype)  # (F, Cg*KH*KW)
+    dcols = scratch("column_grads", cols.shape, dy3.dtype) if need_dx else None  # like cols
     for g in range(groups):
         rows, outs = slice(g * k_g, (g + 1) * k_g), slice(g * f_g, (g + 1) * f_g)
         # dW^T = cols dy2^T: BLAS runs this orientation faster for our skinny shapes
@@ -250,23 +271,4 @@ def conv2d_backward(dy, x, W, stride, padding, dilation, groups, cols=None, need
         dW[outs] = np.matmul(cols[rows], dy2[outs].T).T  # (Fg, Cg*KH*KW)
         if need_dx:
             np.matmul(w2[outs].T, dy2[outs], out=dcols[rows])
-    if not need_dx:
-        return None, dW.reshape(W.shape), db
-    dx = np.zeros(x.shape, dtype=dy.dtype)
-    col2im(dcols, kh, kw, *stride, *padding, *dilation, out_h, out_w, dx)
-    return dx, dW.reshape(W.shape), db
-
-
-def _small_backward(dy, x, W, cols, groups, need_dx, kh, kw, stride, padding, dilation):
-    n, filters, out_h, out_w = dy.shape
-    w2 = W.reshape(filters, -1)
-    dW = np.empty(w2.shape, dtype=dy.dtype)  # (F, Cg*KH*KW)
-    db = np.empty(filters, dtype=dy.dtype)
-    dcols = np.empty(cols.shape, dtype=dy.dtype) if need_dx else cols  # unused if not need_dx
-    dy3 = dy.reshape(n, filters, out_h * out_w)
-    small_products_backward(dy3, cols, w2, groups, need_dx, dW, db, dcols)
-    if not need_dx:
-        return None, dW.reshape(W.shape), db
-    dx = np.zeros(x.shape, dtype=dy.dtype)
-    col2im(dcols, kh, kw, *stride, *padding, *dilation, out_h, out_w, dx)
-    return dx, dW.reshape(W.shape), db
+    return dW, db, dcols
