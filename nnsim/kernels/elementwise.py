@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jit import kernel
+from ._jit import kernel, reduction
 
 
 @kernel
@@ -26,7 +26,7 @@ def clip_values(a, limit):
             a[i] = low
 
 
-@kernel
+@reduction
 def sum_of_squares(a):
     # float64 accumulation: this is a norm, read by the learner and compared against thresholds
     total = 0.0
@@ -70,49 +70,49 @@ def l2_penalty(w, strength, dw):
     return 0.5 * strength * total
 
 
-@kernel
+@reduction
 def activation_stats(y, code, unit_alive, out):
     # y (N, U) one layer's output over a batch; out = (mean, std, saturated fraction, dead
     # fraction). "Saturated": the activation's derivative is below 5 % of its peak there
     # (code 1 sigmoid: y(1-y) < 0.0125; 2 tanh: 1-y^2 < 0.05; 3 softsign: (1-|y|)^2 < 0.05;
     # 0: not an activation, reported as NaN). "Dead": units whose output is 0 for every
-    # example (code 4 ReLU only, else NaN). float64 sums, serial, so repeats are identical.
-    # unit_alive: (U,) scratch for code 4; any size for the other codes
+    # example (code 4 ReLU only, else NaN). float64 sums; one loop per quantity, so that each
+    # is a branch-free SIMD reduction. unit_alive: (U,) scratch for code 4; any size otherwise
     n, units = y.shape
+    flat = y.reshape(y.size)  # (N * U,)
+    count = flat.size
     total = 0.0
-    saturated = 0
-    if code == 4:
-        unit_alive[:] = False
-    for i in range(n):
-        for u in range(units):
-            v = float(y[i, u])
-            total += v
-            if code == 4 and v != 0.0:
-                unit_alive[u] = True
-            if code == 1:
-                if v * (1.0 - v) < 0.0125:
-                    saturated += 1
-            elif code == 2:
-                if 1.0 - v * v < 0.05:
-                    saturated += 1
-            elif code == 3:
-                if (1.0 - abs(v)) * (1.0 - abs(v)) < 0.05:
-                    saturated += 1
-    count = n * units
+    for i in range(count):
+        total += float(flat[i])
     mean = total / count
-    spread = 0.0  # second pass: no cancellation for outputs with a large mean
-    for i in range(n):
-        for u in range(units):
-            d = float(y[i, u]) - mean
-            spread += d * d
+    spread = 0.0  # a second pass: no cancellation for outputs with a large mean
+    for i in range(count):
+        d = float(flat[i]) - mean
+        spread += d * d
+    saturated = 0
+    if code == 1:
+        for i in range(count):
+            v = float(flat[i])
+            saturated += v * (1.0 - v) < 0.0125
+    elif code == 2:
+        for i in range(count):
+            v = float(flat[i])
+            saturated += 1.0 - v * v < 0.05
+    elif code == 3:
+        for i in range(count):
+            r = 1.0 - abs(float(flat[i]))
+            saturated += r * r < 0.05
     out[0] = mean
     out[1] = np.sqrt(spread / count)
     out[2] = saturated / count if code in (1, 2, 3) else np.nan
     if code == 4:
+        unit_alive[:units] = False
+        for i in range(n):
+            for u in range(units):
+                unit_alive[u] |= y[i, u] != 0
         dead = 0
         for u in range(units):
-            if not unit_alive[u]:
-                dead += 1
+            dead += not unit_alive[u]
         out[3] = dead / units
     else:
         out[3] = np.nan
@@ -120,19 +120,22 @@ def activation_stats(y, code, unit_alive, out):
 
 @kernel
 def count_nonfinite(a):
-    # (number of NaN, number of +-inf) in a flat array: the simulator's always-on check
-    nans = 0
-    infs = 0
+    # (number of NaN, number of +-inf) in a flat array: the simulator's always-on check.
+    # First a branch-free count of both together (SIMD), then, rarely, the split.
+    bad = 0
     for i in range(a.size):
         v = a[i]
-        if v != v:
-            nans += 1
-        elif v - v != 0:  # inf - inf is NaN; finite - itself is 0
-            infs += 1
-    return nans, infs
+        bad += v - v != 0  # NaN for NaN and +-inf (inf - inf); 0 for every finite value
+    if bad == 0:
+        return 0, 0
+    nans = 0
+    for i in range(a.size):
+        v = a[i]
+        nans += v != v
+    return nans, bad - nans
 
 
-@kernel
+@reduction
 def norm_and_step(p, old):
     # (sum p^2, sum (p - old)^2) in float64 in one pass: a parameter's size and the size of
     # the optimiser step that just changed it
