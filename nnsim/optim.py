@@ -27,8 +27,15 @@ class Optimizer:
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self.steps = 0
 
-    def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
-        """Update every array of ``params`` in place from the gradient of the same key."""
+    def step(
+        self,
+        params: Mapping[str, np.ndarray],
+        grads: Mapping[str, np.ndarray],
+        sizes: np.ndarray | None = None,
+    ) -> None:
+        """Update every array of ``params`` in place from the gradient of the same key.
+        ``sizes``: a (len(params), 2) float64 array that receives, for each parameter in
+        order, (sum p^2, sum step^2) after the update, measured in the same pass."""
         cls = type(self).__name__
         if set(params) != set(grads):
             missing = sorted(set(params) - set(grads))
@@ -37,8 +44,17 @@ class Optimizer:
                 f"{cls}.step: params and grads must have the same keys; "
                 f"no gradient for {missing}, no parameter for {extra}"
             )
+        if sizes is None:
+            sizes, measured = _NO_SIZES, False
+        elif sizes.shape != (len(params), 2) or sizes.dtype != np.float64:
+            raise ValueError(
+                f"{cls}.step: sizes must be a ({len(params)}, 2) float64 array, "
+                f"got {sizes.shape} {sizes.dtype}"
+            )
+        else:
+            measured = True
         self.steps += 1
-        for key, p in params.items():
+        for row, (key, p) in enumerate(params.items()):
             g = grads[key]
             if (
                 not isinstance(p, np.ndarray)
@@ -65,7 +81,7 @@ class Optimizer:
                     f"{cls}.step: params[{key!r}] has {p.size} values but the optimiser's state "
                     f"for it has {self._state_size(state)}; the parameter changed shape"
                 )
-            self._update(p.reshape(-1), g.reshape(-1), state)
+            self._update(p.reshape(-1), g.reshape(-1), state, sizes, row if measured else -1)
 
     @staticmethod
     def _state_size(state: dict[str, np.ndarray]) -> int:
@@ -74,8 +90,13 @@ class Optimizer:
     def _new_state(self, p: np.ndarray) -> dict[str, np.ndarray]:
         raise NotImplementedError
 
-    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
+    def _update(
+        self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], sizes, row: int
+    ) -> None:
         raise NotImplementedError
+
+
+_NO_SIZES = np.empty((1, 2))  # the kernels' sizes argument when nothing is measured
 
 
 def _zeros(p: np.ndarray, *slots: str) -> dict[str, np.ndarray]:
@@ -104,9 +125,17 @@ class SGD(Optimizer):
     def _new_state(self, p):
         return _zeros(p, "momentum_buffer")
 
-    def _update(self, p, g, state):
+    def _update(self, p, g, state, sizes, row):
         k.sgd_update(
-            p, g, state["momentum_buffer"], self.lr, self.momentum, self.weight_decay, self.nesterov
+            p,
+            g,
+            state["momentum_buffer"],
+            self.lr,
+            self.momentum,
+            self.weight_decay,
+            self.nesterov,
+            sizes,
+            row,
         )
 
 
@@ -132,8 +161,8 @@ class Adagrad(Optimizer):
     def _new_state(self, p):
         return {"sum": np.full(p.size, self.initial, dtype=p.dtype)}
 
-    def _update(self, p, g, state):
-        k.adagrad_update(p, g, state["sum"], self.lr, self.eps, self.weight_decay)
+    def _update(self, p, g, state, sizes, row):
+        k.adagrad_update(p, g, state["sum"], self.lr, self.eps, self.weight_decay, sizes, row)
 
 
 class RMSprop(Optimizer):
@@ -160,7 +189,7 @@ class RMSprop(Optimizer):
     def _new_state(self, p):
         return _zeros(p, "square_avg", "grad_avg", "momentum_buffer")
 
-    def _update(self, p, g, state):
+    def _update(self, p, g, state, sizes, row):
         k.rmsprop_update(
             p,
             g,
@@ -173,6 +202,8 @@ class RMSprop(Optimizer):
             self.momentum,
             self.centered,
             self.weight_decay,
+            sizes,
+            row,
         )
 
 
@@ -208,7 +239,7 @@ class Adam(Optimizer):
         state["step"] = np.zeros(1, dtype=np.int64)
         return state
 
-    def _update(self, p, g, state):
+    def _update(self, p, g, state, sizes, row):
         state["step"][0] += 1
         t = int(state["step"][0])
         step_size = self.lr / (1.0 - self.beta1**t)
@@ -224,6 +255,8 @@ class Adam(Optimizer):
             bias_correction2_sqrt,
             self.eps,
             self.weight_decay,
+            sizes,
+            row,
         )
 
 

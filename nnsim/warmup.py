@@ -14,6 +14,7 @@ from . import functional as F
 from . import optim
 from .kernels import elementwise as ke
 from .kernels import recurrent as kr
+from .kernels import verdicts as kv
 
 Progress = Callable[[int, int, str], None]
 
@@ -141,7 +142,16 @@ def _calls(dtype: np.dtype) -> list[tuple[str, Callable[[], object]]]:
             lambda: (
                 ke.activation_stats(x2, 4, np.empty(3, np.bool_), np.empty(4)),
                 ke.count_nonfinite(x2.reshape(-1)),
-                ke.norm_and_step(x2.reshape(-1), x2.reshape(-1)),
+                kv.classify_layers(
+                    np.ones((2, 7)),
+                    np.ones(2, np.bool_),
+                    1e3,
+                    1e-4,
+                    1e-8,
+                    0.4,
+                    0.5,
+                    np.empty(2, np.int8),
+                ),
             ),
         ),
     ]

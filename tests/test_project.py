@@ -32,7 +32,7 @@ def test_the_console_command_reports_its_version():
     assert out.stdout.strip() == f"nnsim {nnsim.__version__}"
 
 
-def test_every_kernel_is_nogil_and_cached_and_none_uses_fastmath():
+def test_every_kernel_is_nogil_and_cached_and_none_may_assume_finite_values():
     import nnsim.functional  # noqa: F401  (imports every kernel module)
     from nnsim import optim  # noqa: F401
 
@@ -41,7 +41,8 @@ def test_every_kernel_is_nogil_and_cached_and_none_uses_fastmath():
         options = dispatcher.targetoptions
         assert options.get("nogil") is True, dispatcher.__name__
         assert not isinstance(dispatcher._cache, NullCache), dispatcher.__name__
-        assert not options.get("fastmath"), dispatcher.__name__
+        # reductions may reassociate sums; nothing may assume away NaN or inf
+        assert options.get("fastmath", set()) <= {"reassoc"}, dispatcher.__name__
     for path in (ROOT / "nnsim").rglob("*.py"):
         assert "fastmath" not in path.read_text() or path.name == "_jit.py", path
 

@@ -31,7 +31,7 @@ def sum_of_squares(a):
     # float64 accumulation: this is a norm, read by the learner and compared against thresholds
     total = 0.0
     for i in range(a.size):
-        total += float(a[i]) * float(a[i])
+        total += np.float64(a[i]) * np.float64(a[i])
     return total
 
 
@@ -49,7 +49,7 @@ def l1_penalty(w, strength, dw):
     total = 0.0
     for i in range(w.size):
         v = w[i]
-        total += abs(float(v))
+        total += abs(np.float64(v))
         if v > 0:
             dw[i] = s
         elif v < 0:
@@ -65,7 +65,7 @@ def l2_penalty(w, strength, dw):
     s = w.dtype.type(strength)
     total = 0.0
     for i in range(w.size):
-        total += float(w[i]) * float(w[i])
+        total += np.float64(w[i]) * np.float64(w[i])
         dw[i] = s * w[i]
     return 0.5 * strength * total
 
@@ -83,24 +83,24 @@ def activation_stats(y, code, unit_alive, out):
     count = flat.size
     total = 0.0
     for i in range(count):
-        total += float(flat[i])
+        total += np.float64(flat[i])
     mean = total / count
     spread = 0.0  # a second pass: no cancellation for outputs with a large mean
     for i in range(count):
-        d = float(flat[i]) - mean
+        d = np.float64(flat[i]) - mean
         spread += d * d
     saturated = 0
     if code == 1:
         for i in range(count):
-            v = float(flat[i])
+            v = np.float64(flat[i])
             saturated += v * (1.0 - v) < 0.0125
     elif code == 2:
         for i in range(count):
-            v = float(flat[i])
+            v = np.float64(flat[i])
             saturated += 1.0 - v * v < 0.05
     elif code == 3:
         for i in range(count):
-            r = 1.0 - abs(float(flat[i]))
+            r = 1.0 - abs(np.float64(flat[i]))
             saturated += r * r < 0.05
     out[0] = mean
     out[1] = np.sqrt(spread / count)
@@ -133,17 +133,3 @@ def count_nonfinite(a):
         v = a[i]
         nans += v != v
     return nans, bad - nans
-
-
-@reduction
-def norm_and_step(p, old):
-    # (sum p^2, sum (p - old)^2) in float64 in one pass: a parameter's size and the size of
-    # the optimiser step that just changed it
-    size = 0.0
-    step = 0.0
-    for i in range(p.size):
-        v = float(p[i])
-        d = v - float(old[i])
-        size += v * v
-        step += d * d
-    return size, step

@@ -23,7 +23,7 @@ def mse_forward_backward(pred, target, dpred):
     total = 0.0
     for i in range(n):
         diff = pred[i] - target[i]
-        total += float(diff) * float(diff)
+        total += np.float64(diff) * np.float64(diff)
         dpred[i] = scale * diff
     return total / n
 
@@ -36,7 +36,7 @@ def mae_forward_backward(pred, target, dpred):
     total = 0.0
     for i in range(n):
         diff = pred[i] - target[i]
-        total += abs(float(diff))
+        total += abs(np.float64(diff))
         if diff > 0:
             dpred[i] = scale
         elif diff < 0:
@@ -55,7 +55,7 @@ def cross_entropy_forward_backward(logits, labels, weight, dlogits):
     n_rows, n_classes = logits.shape
     weight_sum = 0.0
     for r in range(n_rows):
-        weight_sum += float(weight[labels[r]])
+        weight_sum += np.float64(weight[labels[r]])
     total = 0.0
     for r in range(n_rows):
         m = logits[r, 0]
@@ -70,7 +70,7 @@ def cross_entropy_forward_backward(logits, labels, weight, dlogits):
         label = labels[r]
         w = weight[label]
         log_prob = logits[r, label] - m - np.log(exp_sum)
-        total -= float(w) * float(log_prob)
+        total -= np.float64(w) * np.float64(log_prob)
         scale = w / logits.dtype.type(weight_sum)
         for c in range(n_classes):
             dlogits[r, c] = dlogits[r, c] / exp_sum * scale
@@ -88,11 +88,11 @@ def binary_cross_entropy_forward_backward(p, target, dp):
     for i in range(n):
         pi = p[i]
         ti = target[i]
-        log_p = max(np.log(float(pi)), BCE_LOG_FLOOR)
-        log_q = max(np.log(1.0 - float(pi)), BCE_LOG_FLOOR)
+        log_p = max(np.log(np.float64(pi)), BCE_LOG_FLOOR)
+        log_q = max(np.log(1.0 - np.float64(pi)), BCE_LOG_FLOOR)
         if pi != pi:  # max() would hide a NaN probability
-            log_p = float(pi)
-        total -= float(ti) * log_p + (1.0 - float(ti)) * log_q
+            log_p = np.float64(pi)
+        total -= np.float64(ti) * log_p + (1.0 - np.float64(ti)) * log_q
         dp[i] = (pi - ti) / max((one - pi) * pi, eps) * inv_n
         if pi != pi:
             dp[i] = pi
@@ -117,11 +117,11 @@ def hinge_forward_backward(scores, labels, margin, dscores):
                 continue
             slack = scores[r, c] - correct + m
             if slack > 0:
-                total += float(slack)
+                total += np.float64(slack)
                 dscores[r, c] = inv_n
                 violations += 1
             elif slack != slack:
-                total += float(slack)
+                total += np.float64(slack)
                 dscores[r, c] = slack
         dscores[r, label] = -violations * inv_n
     return total / n_rows

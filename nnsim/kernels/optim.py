@@ -2,48 +2,81 @@
 
 Hyper-parameters arrive as Python floats and are cast to the parameter's dtype once, as
 PyTorch does with scalar arguments of float32 tensors.
+
+Every update can also measure itself: with ``row >= 0`` it writes (sum p^2, sum (p - p_before)^2)
+of the updated array, in float64, to ``sizes[row]``: the weight norm and the size of the step
+that the simulator reports every iteration, without a copy of the weights or a second pass.
+The test on ``row`` is loop-invariant, so LLVM compiles the unmeasured loop unchanged.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba.extending import register_jitable
 
 from ._jit import kernel
 
 
+@register_jitable
+def _measure(size, moved, new, old):
+    # one element's share of (sum p^2, sum step^2), in float64
+    v = np.float64(new)
+    step = v - np.float64(old)
+    return size + v * v, moved + step * step
+
+
 @kernel
-def sgd_update(p, g, buf, lr, momentum, weight_decay, nesterov):
+def sgd_update(p, g, buf, lr, momentum, weight_decay, nesterov, sizes, row):
     # g' = g + wd p; b = mu b + g'; step = g' + mu b (Nesterov) or b; p -= lr step.
     # buf starts at zero, so the first b equals g' exactly as PyTorch's clone on step 1.
     t = p.dtype.type
     lr_, mu, wd = t(lr), t(momentum), t(weight_decay)
+    size = 0.0
+    moved = 0.0
     for i in range(p.size):
-        d = g[i] + wd * p[i] if weight_decay != 0 else g[i]
+        old = p[i]
+        d = g[i] + wd * old if weight_decay != 0 else g[i]
         if momentum != 0:
             buf[i] = mu * buf[i] + d
             d = d + mu * buf[i] if nesterov else buf[i]
-        p[i] -= lr_ * d
+        p[i] = old - lr_ * d
+        if row >= 0:
+            size, moved = _measure(size, moved, p[i], old)
+    if row >= 0:
+        sizes[row, 0] = size
+        sizes[row, 1] = moved
 
 
 @kernel
-def adagrad_update(p, g, state_sum, clr, eps, weight_decay):
+def adagrad_update(p, g, state_sum, clr, eps, weight_decay, sizes, row):
     t = p.dtype.type
     clr_, eps_, wd = t(clr), t(eps), t(weight_decay)
+    size = 0.0
+    moved = 0.0
     for i in range(p.size):
-        d = g[i] + wd * p[i] if weight_decay != 0 else g[i]
+        old = p[i]
+        d = g[i] + wd * old if weight_decay != 0 else g[i]
         state_sum[i] += d * d
-        p[i] -= clr_ * d / (np.sqrt(state_sum[i]) + eps_)
+        p[i] = old - clr_ * d / (np.sqrt(state_sum[i]) + eps_)
+        if row >= 0:
+            size, moved = _measure(size, moved, p[i], old)
+    if row >= 0:
+        sizes[row, 0] = size
+        sizes[row, 1] = moved
 
 
 @kernel
 def rmsprop_update(
-    p, g, square_avg, grad_avg, buf, lr, alpha, eps, momentum, centered, weight_decay
+    p, g, square_avg, grad_avg, buf, lr, alpha, eps, momentum, centered, weight_decay, sizes, row
 ):
     t = p.dtype.type
     lr_, a, eps_, mu, wd = t(lr), t(alpha), t(eps), t(momentum), t(weight_decay)
     one = t(1)
+    size = 0.0
+    moved = 0.0
     for i in range(p.size):
-        d = g[i] + wd * p[i] if weight_decay != 0 else g[i]
+        old = p[i]
+        d = g[i] + wd * old if weight_decay != 0 else g[i]
         square_avg[i] = a * square_avg[i] + (one - a) * d * d
         if centered:
             grad_avg[i] = a * grad_avg[i] + (one - a) * d
@@ -52,14 +85,30 @@ def rmsprop_update(
             avg = np.sqrt(square_avg[i]) + eps_
         if momentum > 0:
             buf[i] = mu * buf[i] + d / avg
-            p[i] -= lr_ * buf[i]
+            p[i] = old - lr_ * buf[i]
         else:
-            p[i] -= lr_ * d / avg
+            p[i] = old - lr_ * d / avg
+        if row >= 0:
+            size, moved = _measure(size, moved, p[i], old)
+    if row >= 0:
+        sizes[row, 0] = size
+        sizes[row, 1] = moved
 
 
 @kernel
 def adam_update(
-    p, g, exp_avg, exp_avg_sq, step_size, beta1, beta2, bias_correction2_sqrt, eps, weight_decay
+    p,
+    g,
+    exp_avg,
+    exp_avg_sq,
+    step_size,
+    beta1,
+    beta2,
+    bias_correction2_sqrt,
+    eps,
+    weight_decay,
+    sizes,
+    row,
 ):
     # m = lerp(m, g, 1 - b1); v = b2 v + (1 - b2) g^2;
     # p -= (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)   (torch.optim.Adam)
@@ -73,8 +122,16 @@ def adam_update(
         t(eps),
         t(weight_decay),
     )
+    size = 0.0
+    moved = 0.0
     for i in range(p.size):
-        d = g[i] + wd * p[i] if weight_decay != 0 else g[i]
+        old = p[i]
+        d = g[i] + wd * old if weight_decay != 0 else g[i]
         exp_avg[i] += b1c * (d - exp_avg[i])
         exp_avg_sq[i] = b2 * exp_avg_sq[i] + b2c * d * d
-        p[i] -= ss * exp_avg[i] / (np.sqrt(exp_avg_sq[i]) / bc2 + eps_)
+        p[i] = old - ss * exp_avg[i] / (np.sqrt(exp_avg_sq[i]) / bc2 + eps_)
+        if row >= 0:
+            size, moved = _measure(size, moved, p[i], old)
+    if row >= 0:
+        sizes[row, 0] = size
+        sizes[row, 1] = moved

@@ -57,34 +57,52 @@ class Thresholds:
     saturated: float = 0.5
 
 
+def square(array: np.ndarray) -> float:
+    """The sum of squares of an array, accumulated in float64."""
+    return ke.sum_of_squares(array.reshape(-1))  # a copy only if ``array`` is not contiguous
+
+
 def norm(arrays) -> float:
-    """The L2 norm of several arrays together, accumulated in float64."""
+    """The L2 norm of several arrays together."""
     total = 0.0
     for a in arrays:
-        total += ke.sum_of_squares(a.reshape(-1))  # a copy only if ``a`` is not contiguous
+        total += ke.sum_of_squares(a.reshape(-1))
     return math.sqrt(total)
 
 
 _NOT_APPLICABLE = (math.nan,) * 4
-_NO_UNITS = np.empty(1, dtype=np.bool_)
+NO_UNITS = np.empty(1, dtype=np.bool_)  # the per-unit scratch of a layer that is not a ReLU
+RELU_CODE = 4
+
+
+def activation_code(layer: Layer) -> int:
+    """How ``ke.activation_stats`` reads a layer's output: 1 sigmoid, 2 tanh, 3 softsign (for
+    saturation), 4 ReLU-like (for dead units), 0 anything else."""
+    if type(layer).__name__ == "ReLU":
+        return RELU_CODE
+    return _ACTIVATION_CODES.get(getattr(layer, "function", ""), 0)
+
+
+def measure_output(y, code: int, alive: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Write (act_mean, act_std, saturation, dead_fraction) of output ``y`` into ``out`` (4,)
+    (NaN where ``y`` is not a non-empty float array). ``alive``: scratch of at least one value
+    per unit for a ReLU layer; returns it, grown if it was too small."""
+    if not isinstance(y, np.ndarray) or y.dtype.kind != "f" or y.size == 0:
+        out[:] = math.nan
+        return alive
+    y2 = y.reshape(y.shape[0], -1)  # (N, units)
+    if not y2.flags.c_contiguous:
+        y2 = np.ascontiguousarray(y2)
+    if code == RELU_CODE and alive.size < y2.shape[1]:
+        alive = np.empty(y2.shape[1], dtype=np.bool_)
+    ke.activation_stats(y2, code, alive, out)
+    return alive
 
 
 def activation_stats(layer: Layer) -> tuple[float, float, float, float]:
     """(act_mean, act_std, saturation, dead_fraction) of the layer's last output."""
-    y = layer.output
-    if not isinstance(y, np.ndarray) or y.dtype.kind != "f" or y.size == 0:
-        return _NOT_APPLICABLE
-    code = (
-        4
-        if type(layer).__name__ == "ReLU"
-        else _ACTIVATION_CODES.get(getattr(layer, "function", ""), 0)
-    )
-    y2 = y.reshape(y.shape[0], -1)  # (N, units)
-    if not y2.flags.c_contiguous:
-        y2 = np.ascontiguousarray(y2)
-    alive = np.empty(y2.shape[1], dtype=np.bool_) if code == 4 else _NO_UNITS
     out = np.empty(4)
-    ke.activation_stats(y2, code, alive, out)
+    measure_output(layer.output, activation_code(layer), NO_UNITS, out)
     return tuple(out.tolist())
 
 

@@ -21,6 +21,7 @@ from ..layers import Layer
 from ..layers.steps import Child, Op, run_child
 from . import diagnostics as diag
 from .events import Event, Stop
+from .sweep import all_finite
 
 
 def quiet(command):
@@ -339,30 +340,27 @@ class Machine:
         self._frames = []  # the iteration's own program is not used
         iteration, layers = self.completed + 1, self.model.layers
         self._histories[iteration] = ["op"] * (2 * len(layers) + 4)
-        effects = _Effects()
         x, _ = self._load_batch()
-        effects.arrays.append((None, "batch.x", self.batch[0], None))
         h = self._model_input(x)
         for layer in layers:
             h = layer.forward(h)
-        for layer in layers:
-            effects.merge(self._layer_effects(layer, "forward", whole=True))
+        finite = self._sweep.forward(self._act)
         d = self._compute_loss(h)
-        effects.arrays.append((None, "loss", np.array([self.loss_value]), None))
         for layer in reversed(layers):
             d = layer.backward(d)
-        for layer in reversed(layers):
-            effects.merge(self._layer_effects(layer, "backward", whole=True))
-        self._clip()
+        finite = self._sweep.backward(self._grad_norms, self._dh_norms) and finite
+        self._clip(self._sweep.squares)
         self._update()
-        for lay in self.leaves:
-            norm = self._weight_norms.get(lay.name)
-            for key, p in lay.params.items():
-                effects.arrays.append((lay.name, f"{lay.name}.{key}", p, norm))
         self._end_iteration()
         self.event_index += 2 * len(layers) + 4
         if not self._nonfinite_seen and not self._replaying:
-            if self._nonfinite_stop(iteration, "update", effects.arrays) is not None:
+            finite = (
+                finite
+                and math.isfinite(self.loss_value)
+                and all(math.isfinite(norm) for norm in self._weight_norms.values())
+                and all_finite(self.batch[0])
+            )
+            if not finite:
                 return self._find_nonfinite()
         stop, self._pending_stop = self._pending_stop, None
         event = Event(

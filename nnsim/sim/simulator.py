@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import functional as F
 from ..data import BatchStream, Dataset
-from ..kernels import elementwise as ke
+from ..kernels import verdicts as kv
 from ..layers.recurrent import Recurrent
 from ..layers.steps import Child, Op
 from ..losses import Loss
@@ -43,6 +43,7 @@ from .events import PHASES, Event, Stop
 from .inspection import Inspection
 from .machine import Frame, Machine, quiet
 from .snapshots import Snapshot, SnapshotStore
+from .sweep import Sweep
 from .trace import Trace
 
 
@@ -120,6 +121,8 @@ class Simulator(Machine, Inspection):
         self.thresholds = thresholds or diag.Thresholds()
         self.leaves = list(model.leaves())
         self._has_params = np.array([bool(lay.param_shapes()) for lay in self.leaves])
+        self._leaf_names = [lay.name for lay in self.leaves]
+        self._sweep = Sweep(model.layers)
         self.names = [layer.name for layer in model.walk() if layer is not model]
         self._by_name = {layer.name: layer for layer in model.walk()}
         recurrent = {
@@ -166,7 +169,7 @@ class Simulator(Machine, Inspection):
         self._dh_norms: dict[str, np.ndarray] = {}
         self._fresh: set[tuple[str, str | None]] = set()
         self._nonfinite_seen = False
-        self._diagnostics: tuple[np.ndarray, list[str], float] | None = None
+        self._diagnostics: tuple[np.ndarray, np.ndarray, float] | None = None
 
     # What a snapshot keeps of the simulator itself. Everything else it tracks (losses,
     # metrics, verdicts) is recomputed by the replay that always follows a restore: a rewind
@@ -237,29 +240,34 @@ class Simulator(Machine, Inspection):
         self.accuracy = accuracy(prediction, self.batch[1], self.loss)
         return np.ascontiguousarray(dpred, dtype=self.model.dtype)
 
-    def _clip(self) -> None:
+    def _clip(self, squares: list[float] | None = None) -> None:
+        """Record the global gradient norm and clip. ``squares``: each gradient's sum of
+        squares in ``model.gradients()`` order, when a sweep has already measured them."""
         grads = self.model.gradients()
-        self.global_grad_norm = F.global_norm(grads) if grads else math.nan
+        if squares is None:
+            squares = [diag.square(g) for g in grads.values()]
+        self.global_grad_norm = math.sqrt(sum(squares)) if grads else math.nan
         if self.clip_norm is not None:
             F.clip_grad_norm(grads, self.clip_norm)
         if self.clip_value is not None:
             F.clip_grad_value(grads, self.clip_value)
 
     def _update(self) -> None:
+        """The optimiser step; it also measures each layer's weight norm and step size."""
         params = self.model.trainable_parameters()
-        before = {k: v.copy() for k, v in params.items()}
-        self.optimizer.step(params, self.model.gradients())
+        sizes = np.empty((len(params), 2))  # (params, (sum p^2, sum step^2)), in params order
+        self.optimizer.step(params, self.model.gradients(), sizes)
+        sizes, row = sizes.tolist(), 0
         for layer in self.leaves:
             if not layer.params:
                 continue
-            size = moved = 0.0
-            for key, p in layer.params.items():
-                old = before.get(f"{layer.name}.{key}", p)  # a frozen layer did not move
-                sq, step = ke.norm_and_step(p.reshape(-1), old.reshape(-1))
-                size, moved = size + sq, moved + step
-            self._weight_norms[layer.name] = math.sqrt(size)
-            if not layer.frozen:
-                self._update_norms[layer.name] = math.sqrt(moved)
+            if layer.frozen:  # not stepped: measured apart
+                self._weight_norms[layer.name] = diag.norm(list(layer.params.values()))
+                continue
+            end = row + len(layer.params)
+            self._weight_norms[layer.name] = math.sqrt(sum(s[0] for s in sizes[row:end]))
+            self._update_norms[layer.name] = math.sqrt(sum(s[1] for s in sizes[row:end]))
+            row = end
 
     def _end_iteration(self) -> None:
         self.completed += 1
@@ -303,18 +311,30 @@ class Simulator(Machine, Inspection):
         )
 
     def _record_diagnostics(self) -> None:
-        nan = math.nan
-        rows = np.empty((len(self.leaves), len(diag.METRICS)))  # (layers, metrics)
-        for i, layer in enumerate(self.leaves):
-            name = layer.name
-            weights = self._weight_norms.get(name, nan)
-            update = self._update_norms.get(name)
-            rows[i, :4] = self._act.get(name, (nan, nan, nan, nan))
-            rows[i, 4] = self._grad_norms.get(name, nan)
-            rows[i, 5] = weights
-            rows[i, 6] = update / weights if update is not None and weights > 0 else nan
-        largest = diag.largest_grad_norm(rows, self._has_params)
-        verdicts = [diag.classify_row(row, largest, self.thresholds) for row in rows.tolist()]
+        act, grads = self._act, self._grad_norms
+        weights, updates = self._weight_norms, self._update_norms
+        nan, none = math.nan, (math.nan,) * 4
+        rows = np.array(  # (layers, metrics); the last column holds the update norm for now
+            [
+                (*act.get(n, none), grads.get(n, nan), weights.get(n, nan), updates.get(n, nan))
+                for n in self._leaf_names
+            ]
+        ).reshape(len(self._leaf_names), len(diag.METRICS))
+        ratio = np.full(len(rows), nan)  # (layers,) update / weights where weights > 0
+        np.divide(rows[:, 6], rows[:, 5], out=ratio, where=rows[:, 5] > 0)
+        rows[:, 6] = ratio
+        verdicts = np.empty(len(rows), dtype=np.int8)  # (layers,) index in VERDICTS
+        t = self.thresholds
+        largest = kv.classify_layers(
+            rows,
+            self._has_params,
+            float(t.exploding),
+            float(t.vanishing),
+            float(t.vanishing_absolute),
+            float(t.dead),
+            float(t.saturated),
+            verdicts,
+        )
         self._diagnostics = (rows, verdicts, largest)
         model_values = {
             "loss": self.loss_value,
@@ -337,7 +357,9 @@ class Simulator(Machine, Inspection):
             layer.name: diag.Report(
                 dict(zip(diag.METRICS, row, strict=True)), verdict, largest, self.thresholds
             )
-            for layer, row, verdict in zip(self.leaves, rows.tolist(), verdicts, strict=True)
+            for layer, row, verdict in zip(
+                self.leaves, rows.tolist(), [diag.VERDICTS[v] for v in verdicts], strict=True
+            )
         }
 
     @quiet

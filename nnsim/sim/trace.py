@@ -59,7 +59,7 @@ class Trace:
         iteration: int,
         model: dict[str, float],
         metrics: np.ndarray,
-        verdicts: list[str],
+        verdicts: list[str] | np.ndarray,
         dh_norms: dict[str, np.ndarray],
     ) -> None:
         """Record one iteration (unless the current stride thins it away)."""
@@ -79,7 +79,10 @@ class Trace:
         for name, column in self.model.items():
             column[row] = model.get(name, math.nan)
         self.metrics[row] = metrics
-        self.verdicts[row] = [VERDICTS.index(v) for v in verdicts]
+        if isinstance(verdicts, np.ndarray):  # indices in VERDICTS already
+            self.verdicts[row] = verdicts
+        else:
+            self.verdicts[row] = [VERDICTS.index(v) for v in verdicts]
         for name, norms in dh_norms.items():
             self.dh_norms[name][row] = norms
         self.count += 1
