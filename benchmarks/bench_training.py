@@ -7,9 +7,10 @@ Cases (float32, the same architecture, batch size and optimiser on both sides):
 - "CNN": a LeNet-style digits CNN (conv 6@5x5 pad 2, ReLU, max pool, conv 16@5x5, ReLU, max
   pool, dense 120, 84, 10) on the digits upsampled to 32x32, batch 64, SGD.
 For each: iterations per second of the Simulator (full diagnostics, trace, snapshots,
-non-finite checks), of a bare loop over the same layers (forward, backward, optimiser step,
-nothing else), and of PyTorch; then the ratios. ``--long`` also runs 100 000 iterations of a
-small model through the Simulator and reports the resident memory.
+non-finite checks; called as ``nnsim run`` calls it, see CLI_CHUNK), of a bare loop over the
+same layers (forward, backward, optimiser step, nothing else), and of PyTorch; then the ratios.
+``--long`` also runs 100 000 iterations of a small model through the Simulator and reports the
+resident memory.
 
 Targets: the simulator at least half of PyTorch's throughput on the CNN, ahead of it on the
 MLP; diagnostics costing under 25 % of the bare loop.
@@ -71,20 +72,26 @@ def cnn_case():
     return Sequential(layers, input_shape=(1, 32, 32), dtype=DT), (x, digits.y), 64
 
 
-def per_second(step, seconds: float) -> float:
+def per_second(step, seconds: float, per_call: int = 1) -> float:
+    """Iterations per second of ``step``, which runs ``per_call`` iterations."""
     for _ in range(3):
         step()
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         step()
-        count += 1
+        count += per_call
     return count / (time.perf_counter() - start)
+
+
+# ``nnsim run`` calls Simulator.run in chunks of 1 % of the run, to update its progress bar;
+# each call ends with a snapshot for a later step back. 10: a 1000-iteration run.
+CLI_CHUNK = 10
 
 
 def simulator_rate(make, seconds):
     model, data, batch = make()
     sim = Simulator(model, CrossEntropyLoss(), SGD(0.05), data, batch_size=batch, iterations=10**9)
-    return per_second(lambda: sim.run(1), seconds)
+    return per_second(lambda: sim.run(CLI_CHUNK), seconds, CLI_CHUNK)
 
 
 def bare_rate(make, seconds):

@@ -173,7 +173,8 @@ class Layer:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Compute the output for a batch, keeping what backward needs."""
-        self.materialize()
+        if not getattr(self, "_ready", False):  # a leaf's parameters exist once it is ready
+            self.materialize()
         self.input = x
         self.output = self.compute(x)
         return self.output

@@ -115,7 +115,8 @@ class Machine:
             every, factor = self.lr_decay
             self.optimizer.lr = self.base_lr * factor ** (self.completed // every)
         keep = self.completed - self.snapshots.recent
-        self._histories = {k: v for k, v in self._histories.items() if k > keep}
+        for old in [k for k in self._histories if k <= keep]:  # usually one
+            del self._histories[old]
         self._histories[self.completed + 1] = []
         self._fresh = set()
         frame = Frame(self._iteration_program(), None, "batch", 0)
