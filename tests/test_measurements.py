@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnsim.kernels import elementwise as ke
-from nnsim.kernels import verdicts as kv
 from nnsim.optim import SGD, Adagrad, Adam, RMSprop
 from nnsim.sim import diagnostics as diag
 
@@ -88,6 +87,21 @@ finite_or_not = st.one_of(
 )
 
 
+def documented_verdict(row, largest, t):
+    """The rules of nnsim.sim.diagnostics' docstring, in their order of precedence."""
+    g = row[diag.METRICS.index("grad_norm")]
+    if not math.isnan(g):
+        if not math.isfinite(g) or g > t.exploding:
+            return "exploding"
+        if g < t.vanishing_absolute or (g / largest if largest > 0 else 1.0) < t.vanishing:
+            return "vanishing"
+    if row[diag.METRICS.index("dead_fraction")] > t.dead:
+        return "dead"
+    if row[diag.METRICS.index("saturation")] > t.saturated:
+        return "saturated"
+    return "healthy"
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(
@@ -96,27 +110,20 @@ finite_or_not = st.one_of(
         max_size=8,
     )
 )
-def test_classify_layers_gives_the_verdicts_of_classify_row(layers):
+def test_every_layer_gets_the_verdict_of_the_documented_rules(layers):
     thresholds = diag.Thresholds()
     rows = np.full((len(layers), len(diag.METRICS)), np.nan)
-    for i, (grad, saturation, dead, with_sat, with_dead) in enumerate(layers):
-        rows[i, diag.METRICS.index("grad_norm")] = grad
+    grad = diag.METRICS.index("grad_norm")
+    for i, (grad_norm, saturation, dead, with_sat, with_dead) in enumerate(layers):
+        rows[i, grad] = grad_norm
         rows[i, diag.METRICS.index("saturation")] = saturation if with_sat else np.nan
         rows[i, diag.METRICS.index("dead_fraction")] = dead if with_dead else np.nan
     has_params = np.array([i % 2 == 0 for i in range(len(layers))])
-    codes = np.empty(len(layers), np.int8)
-    largest = kv.classify_layers(
-        rows,
-        has_params,
-        thresholds.exploding,
-        thresholds.vanishing,
-        thresholds.vanishing_absolute,
-        thresholds.dead,
-        thresholds.saturated,
-        codes,
-    )
-    assert largest == diag.largest_grad_norm(rows, has_params)
-    expected = [diag.classify_row(row, largest, thresholds) for row in rows.tolist()]
+    codes, largest = diag.classify(rows, has_params, thresholds)
+    scales = rows[has_params, grad]
+    scales = scales[np.isfinite(scales)]
+    assert largest == (scales.max() if scales.size else 0.0)  # the vanishing scale
+    expected = [documented_verdict(row, largest, thresholds) for row in rows.tolist()]
     assert [diag.VERDICTS[c] for c in codes] == expected
 
 

@@ -35,11 +35,15 @@ REGISTRY: list[numba.core.registry.CPUDispatcher] = []
 REDUCTION_OPTIONS: dict[str, object] = {**KERNEL_OPTIONS, "fastmath": {"reassoc"}}
 
 
-def kernel(fn: F) -> F:
-    """Compile ``fn`` as a serial nnsim kernel."""
-    dispatcher = numba.njit(**KERNEL_OPTIONS)(fn)
+def _compile(fn: F, options: dict[str, object]) -> F:
+    dispatcher = numba.njit(**options)(fn)
     REGISTRY.append(dispatcher)
     return dispatcher  # type: ignore[return-value]
+
+
+def kernel(fn: F) -> F:
+    """Compile ``fn`` as a serial nnsim kernel."""
+    return _compile(fn, KERNEL_OPTIONS)
 
 
 def reduction(fn: F) -> F:
@@ -48,6 +52,4 @@ def reduction(fn: F) -> F:
     waits four cycles per element. The order of the additions is fixed by the compiled code
     and the array's length, so a repeated call gives the same bits on the same machine (what
     bit-identical replays need); it differs from a serial sum by rounding only."""
-    dispatcher = numba.njit(**REDUCTION_OPTIONS)(fn)
-    REGISTRY.append(dispatcher)
-    return dispatcher  # type: ignore[return-value]
+    return _compile(fn, REDUCTION_OPTIONS)

@@ -25,6 +25,13 @@ def _measure(size, moved, new, old):
     return size + v * v, moved + step * step
 
 
+@register_jitable
+def _record(sizes, row, size, moved):
+    if row >= 0:
+        sizes[row, 0] = size
+        sizes[row, 1] = moved
+
+
 @kernel
 def sgd_update(p, g, buf, lr, momentum, weight_decay, nesterov, sizes, row):
     # g' = g + wd p; b = mu b + g'; step = g' + mu b (Nesterov) or b; p -= lr step.
@@ -42,9 +49,7 @@ def sgd_update(p, g, buf, lr, momentum, weight_decay, nesterov, sizes, row):
         p[i] = old - lr_ * d
         if row >= 0:
             size, moved = _measure(size, moved, p[i], old)
-    if row >= 0:
-        sizes[row, 0] = size
-        sizes[row, 1] = moved
+    _record(sizes, row, size, moved)
 
 
 @kernel
@@ -60,9 +65,7 @@ def adagrad_update(p, g, state_sum, clr, eps, weight_decay, sizes, row):
         p[i] = old - clr_ * d / (np.sqrt(state_sum[i]) + eps_)
         if row >= 0:
             size, moved = _measure(size, moved, p[i], old)
-    if row >= 0:
-        sizes[row, 0] = size
-        sizes[row, 1] = moved
+    _record(sizes, row, size, moved)
 
 
 @kernel
@@ -90,9 +93,7 @@ def rmsprop_update(
             p[i] = old - lr_ * d / avg
         if row >= 0:
             size, moved = _measure(size, moved, p[i], old)
-    if row >= 0:
-        sizes[row, 0] = size
-        sizes[row, 1] = moved
+    _record(sizes, row, size, moved)
 
 
 @kernel
@@ -132,6 +133,4 @@ def adam_update(
         p[i] = old - ss * exp_avg[i] / (np.sqrt(exp_avg_sq[i]) / bc2 + eps_)
         if row >= 0:
             size, moved = _measure(size, moved, p[i], old)
-    if row >= 0:
-        sizes[row, 0] = size
-        sizes[row, 1] = moved
+    _record(sizes, row, size, moved)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..kernels import elementwise as ke
+from ..kernels import verdicts as kv
 from ..layers import Layer
 
 METRICS = (
@@ -66,7 +67,7 @@ def norm(arrays) -> float:
     """The L2 norm of several arrays together."""
     total = 0.0
     for a in arrays:
-        total += ke.sum_of_squares(a.reshape(-1))
+        total += square(a)
     return math.sqrt(total)
 
 
@@ -114,41 +115,39 @@ def grad_norm(layer: Layer) -> float:
     return norm([passed]) if isinstance(passed, np.ndarray) else math.nan
 
 
+def block_grad_norm(block: Layer, grad_norms: dict[str, float]) -> float:
+    """A block's grad_norm from the norms already measured for the leaves inside it that have
+    gradients (``grad_norm`` of the block when none has)."""
+    norms = [
+        grad_norms.get(leaf.name, 0.0)
+        for leaf in block.walk()
+        if not leaf.children() and leaf.grads
+    ]
+    return math.sqrt(sum(g * g for g in norms)) if norms else grad_norm(block)
+
+
 def weight_norm(layer: Layer) -> float:
     params = [p for leaf in layer.walk() for p in leaf.params.values()]
     return norm(params) if params else math.nan
 
 
-def classify(metrics: dict[str, float], largest_grad_norm: float, thresholds: Thresholds) -> str:
-    """The verdict for one layer's metrics (the rules of the module docstring)."""
-    return classify_row([metrics[m] for m in METRICS], largest_grad_norm, thresholds)
-
-
-_SATURATION, _DEAD = METRICS.index("saturation"), METRICS.index("dead_fraction")
-_GRAD = METRICS.index("grad_norm")
-
-
-def classify_row(row: list[float], largest_grad_norm: float, thresholds: Thresholds) -> str:
-    """``classify`` for a row of values in the order of METRICS."""
-    g = row[_GRAD]
-    if not math.isnan(g):
-        if not math.isfinite(g) or g > thresholds.exploding:
-            return "exploding"
-        relative = g / largest_grad_norm if largest_grad_norm > 0 else 1.0
-        if g < thresholds.vanishing_absolute or relative < thresholds.vanishing:
-            return "vanishing"
-    if row[_DEAD] > thresholds.dead:
-        return "dead"
-    if row[_SATURATION] > thresholds.saturated:
-        return "saturated"
-    return "healthy"
-
-
-def largest_grad_norm(rows: np.ndarray, has_params: np.ndarray) -> float:
-    """The largest finite grad_norm among the layers with parameters (the vanishing scale)."""
-    norms = rows[has_params, _GRAD]
-    norms = norms[np.isfinite(norms)]
-    return float(norms.max()) if norms.size else 0.0
+def classify(
+    rows: np.ndarray, has_params: np.ndarray, thresholds: Thresholds
+) -> tuple[np.ndarray, float]:
+    """Every layer's verdict (the rules of the module docstring) from ``rows`` (layers,
+    METRICS): (index in VERDICTS per layer, the largest grad_norm they were judged against)."""
+    codes = np.empty(len(rows), dtype=np.int8)  # (layers,)
+    largest = kv.classify_layers(
+        rows,
+        has_params,
+        float(thresholds.exploding),
+        float(thresholds.vanishing),
+        float(thresholds.vanishing_absolute),
+        float(thresholds.dead),
+        float(thresholds.saturated),
+        codes,
+    )
+    return codes, largest
 
 
 def explain(
@@ -186,14 +185,6 @@ def explain(
     if not math.isnan(metrics["update_ratio"]):
         parts.append(f"updates {metrics['update_ratio']:.1e} of the weights")
     return ("; ".join(parts) or "nothing out of range") + "."
-
-
-def verdict(
-    metrics: dict[str, float], largest_grad_norm: float, thresholds: Thresholds
-) -> tuple[str, str]:
-    """(verdict, one-line explanation) for one layer's metrics."""
-    kind = classify(metrics, largest_grad_norm, thresholds)
-    return kind, explain(kind, metrics, largest_grad_norm, thresholds)
 
 
 class Report(dict):

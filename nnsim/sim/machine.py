@@ -16,12 +16,11 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
-from ..kernels import elementwise as ke
 from ..layers import Layer
 from ..layers.steps import Child, Op, run_child
 from . import diagnostics as diag
 from .events import Event, Stop
-from .sweep import all_finite
+from .sweep import all_finite, nonfinite_counts
 
 
 def quiet(command):
@@ -193,14 +192,7 @@ class Machine:
             return effects
         for lay in reversed(layers):  # children before the blocks that hold them
             if lay.children():
-                norms = [
-                    self._grad_norms.get(leaf.name, 0.0)
-                    for leaf in lay.walk()
-                    if not leaf.children() and leaf.grads
-                ]
-                self._grad_norms[lay.name] = (
-                    math.sqrt(sum(g * g for g in norms)) if norms else (diag.grad_norm(lay))
-                )
+                self._grad_norms[lay.name] = diag.block_grad_norm(lay, self._grad_norms)
             else:
                 norm = self._grad_norms[lay.name] = diag.grad_norm(lay)
                 for key, grad in lay.grads.items():
@@ -291,9 +283,7 @@ class Machine:
         for owner, label, array, summary in arrays:
             if summary is not None and math.isfinite(summary):
                 continue  # a finite sum over the array: every value in it is finite
-            if not isinstance(array, np.ndarray) or array.dtype.kind != "f" or not array.size:
-                continue
-            nans, infs = ke.count_nonfinite(np.ascontiguousarray(array).reshape(-1))
+            nans, infs = nonfinite_counts(array)
             if nans or infs:
                 self._nonfinite_seen = True
                 detail = f"{label} has {nans} NaN and {infs} inf of {array.size} values"

@@ -29,7 +29,6 @@ import numpy as np
 
 from .. import functional as F
 from ..data import BatchStream, Dataset
-from ..kernels import verdicts as kv
 from ..layers.recurrent import Recurrent
 from ..layers.steps import Child, Op
 from ..losses import Loss
@@ -244,9 +243,12 @@ class Simulator(Machine, Inspection):
         """Record the global gradient norm and clip. ``squares``: each gradient's sum of
         squares in ``model.gradients()`` order, when a sweep has already measured them."""
         grads = self.model.gradients()
-        if squares is None:
-            squares = [diag.square(g) for g in grads.values()]
-        self.global_grad_norm = math.sqrt(sum(squares)) if grads else math.nan
+        if not grads:
+            self.global_grad_norm = math.nan
+        elif squares is None:
+            self.global_grad_norm = F.global_norm(grads)
+        else:
+            self.global_grad_norm = math.sqrt(sum(squares))  # F.global_norm's arithmetic
         if self.clip_norm is not None:
             F.clip_grad_norm(grads, self.clip_norm)
         if self.clip_value is not None:
@@ -323,18 +325,7 @@ class Simulator(Machine, Inspection):
         ratio = np.full(len(rows), nan)  # (layers,) update / weights where weights > 0
         np.divide(rows[:, 6], rows[:, 5], out=ratio, where=rows[:, 5] > 0)
         rows[:, 6] = ratio
-        verdicts = np.empty(len(rows), dtype=np.int8)  # (layers,) index in VERDICTS
-        t = self.thresholds
-        largest = kv.classify_layers(
-            rows,
-            self._has_params,
-            float(t.exploding),
-            float(t.vanishing),
-            float(t.vanishing_absolute),
-            float(t.dead),
-            float(t.saturated),
-            verdicts,
-        )
+        verdicts, largest = diag.classify(rows, self._has_params, self.thresholds)
         self._diagnostics = (rows, verdicts, largest)
         model_values = {
             "loss": self.loss_value,

@@ -28,14 +28,11 @@ class Sweep:
 
     def __init__(self, top_layers: list[Layer]) -> None:
         self.nodes = [layer for top in top_layers for layer in top.walk()]  # forward order
-        self.plan = [(layer.name, layer, diag.activation_code(layer)) for layer in self.nodes]
+        self.names = [layer.name for layer in self.nodes]
+        self.codes = [diag.activation_code(layer) for layer in self.nodes]
         self.leaves = [layer for layer in self.nodes if not layer.children()]
         # blocks after everything inside them: their norms combine their leaves' norms
         self.blocks = [layer for layer in reversed(self.nodes) if layer.children()]
-        self.block_leaves = {
-            block.name: [leaf for leaf in block.walk() if not leaf.children()]
-            for block in self.blocks
-        }
         self.stats = np.empty((len(self.nodes), 4))  # (nodes, act_mean .. dead_fraction)
         self.alive = [diag.NO_UNITS] * len(self.nodes)  # per-unit scratch of ReLU layers
         self.squares: list[float] = []  # of each gradient, in model.gradients() order
@@ -44,14 +41,14 @@ class Sweep:
         """Fill ``act`` with every layer's (act_mean, act_std, saturation, dead_fraction);
         False when some float output holds NaN or inf (its mean is then not finite)."""
         stats, alive = self.stats, self.alive
-        for i, (_, layer, code) in enumerate(self.plan):
+        for i, (layer, code) in enumerate(zip(self.nodes, self.codes, strict=True)):
             alive[i] = diag.measure_output(layer.output, code, alive[i], stats[i])
         rows = stats.tolist()
-        act.update(zip([name for name, _, _ in self.plan], map(tuple, rows), strict=True))
+        act.update(zip(self.names, map(tuple, rows), strict=True))
         # NaN means of layers without a float output are not values: test the outputs
         return all(
             math.isfinite(row[0]) or not _is_float(layer.output)
-            for row, (_, layer, _) in zip(rows, self.plan, strict=True)
+            for row, layer in zip(rows, self.nodes, strict=True)
         )
 
     def backward(self, grad_norms: dict[str, float], dh_norms: dict[str, np.ndarray]) -> bool:
@@ -76,11 +73,7 @@ class Sweep:
             if isinstance(cache, F.RecurrentCache) and cache.dh is not None:
                 dh_norms[layer.name] = F.grad_norms_through_time(cache)
         for block in self.blocks:
-            leaves = self.block_leaves[block.name]
-            norms = [grad_norms.get(leaf.name, 0.0) for leaf in leaves if leaf.grads]
-            grad_norms[block.name] = (
-                math.sqrt(sum(g * g for g in norms)) if norms else diag.grad_norm(block)
-            )
+            grad_norms[block.name] = diag.block_grad_norm(block, grad_norms)
             ok = ok and all_finite(block.input_grad)
         return ok
 
@@ -89,9 +82,13 @@ def _is_float(array) -> bool:
     return isinstance(array, np.ndarray) and array.dtype.kind == "f" and array.size > 0
 
 
+def nonfinite_counts(array) -> tuple[int, int]:
+    """(NaN count, inf count) of a float array; (0, 0) for anything else."""
+    if not _is_float(array):
+        return 0, 0
+    return ke.count_nonfinite(np.ascontiguousarray(array).reshape(-1))
+
+
 def all_finite(array) -> bool:
     """True unless ``array`` is a float array holding NaN or inf."""
-    if not _is_float(array):
-        return True
-    nans, infs = ke.count_nonfinite(np.ascontiguousarray(array).reshape(-1))
-    return not (nans or infs)
+    return nonfinite_counts(array) == (0, 0)
