@@ -91,8 +91,8 @@ def _calls(dtype: np.dtype) -> list[tuple[str, Callable[[], object]]]:
                 kr.lstm_step_backward(steps - 1, *backward)
                 kind = "lstm"
             # the cell kernels alone, as large sequences call them around BLAS products
-            kr.blas_step_forward(kind, 0, forward)
-            kr.blas_step_backward(kind, steps - 1, backward)
+            kr.blas_step_forward(kind, 0, forward, w)
+            kr.blas_step_backward(kind, steps - 1, backward, w_t)
 
     calls: list[tuple[str, Callable[[], object]]] = [
         ("recurrent", recurrent),

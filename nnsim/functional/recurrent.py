@@ -45,6 +45,8 @@ class RecurrentCache:
     nonlinearity: str = "tanh"
     #: each step's hidden products by BLAS (large batch x hidden) rather than Numba loops
     blas_steps: bool = False
+    #: W_hh^T (H, G*H), contiguous: the hidden projection's right operand
+    w_hh_t: np.ndarray | None = field(default=None, repr=False)
     dh: np.ndarray | None = field(default=None, repr=False)
     dc: np.ndarray | None = field(default=None, repr=False)
 
@@ -152,6 +154,7 @@ def _forward_setup(fn, kind, x, h0, c0, W_ih, W_hh, b_ih, b_hh, nonlinearity="ta
     h_seq = np.empty((n, steps, h0.shape[1]), dtype=x.dtype)  # (N, T, H)
     cache = RecurrentCache(kind, x, h0, W_ih, W_hh, b_ih, b_hh, h_seq, pre)
     cache.blas_steps = k.blas_steps(n, h0.shape[1], W_hh.shape[0])
+    cache.w_hh_t = w_hh_t
     if kind == "rnn":
         cache.nonlinearity = nonlinearity
         return cache, (xw, h0, w_hh_t, b_hh, NONLINEARITIES[nonlinearity], pre, h_seq)
@@ -213,14 +216,14 @@ def _backward_setup(fn, kind, dh_seq, cache, dc_last=None):
 def _forward_step(cache: RecurrentCache, t: int, args: tuple) -> None:
     # step t by the path the cache's shapes chose, for the stepper and whole runs alike
     if cache.blas_steps:
-        k.blas_step_forward(cache.kind, t, args)
+        k.blas_step_forward(cache.kind, t, args, cache.W_hh)
     else:
         _KERNELS[cache.kind][1](t, *args)
 
 
 def _backward_step(cache: RecurrentCache, t: int, args: tuple) -> None:
     if cache.blas_steps:
-        k.blas_step_backward(cache.kind, t, args)
+        k.blas_step_backward(cache.kind, t, args, cache.w_hh_t)
     else:
         _KERNELS[cache.kind][3](t, *args)
 

@@ -2,84 +2,25 @@
 
 The callers pass ravelled C-contiguous views, so every kernel is a single loop that LLVM can
 vectorise. Comparisons are written so that NaN passes through unchanged, as in PyTorch
-(``relu(nan)`` is nan, not 0): the simulator must see a NaN where it appears.
+(``relu(nan)`` is nan, not 0): the simulator must see a NaN where it appears. Sigmoid and tanh
+come from ``vmath``, whose branch-free versions vectorise where libm's calls would not.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import types
-from numba.extending import overload
 
 from ._jit import kernel
+from .vmath import vsigmoid, vtanh
 
 # PyTorch's softplus switches to the identity above this input (beta = 1).
 SOFTPLUS_THRESHOLD = 20.0
 
 
 @kernel
-def _sigmoid(v, one):
-    # One value, without overflow for any v. ``one`` arrives typed by the caller (float32 or
-    # float64) so a float32 computation stays float32. Shared with the recurrent gates.
-    if v >= 0:
-        return one / (one + np.exp(-v))
-    e = np.exp(v)  # also reached by NaN, which stays NaN
-    return e / (one + e)
-
-
-#: tanh x = x + x^3 (c3 + x^2 (c5 + ...)): the coefficients of x^17 down to x^3
-_TANH_SERIES = (
-    6404582 / 10854718875,
-    -929569 / 638512875,
-    21844 / 6081075,
-    -1382 / 155925,
-    62 / 2835,
-    -17 / 315,
-    2 / 15,
-    -1 / 3,
-)
-
-
-def tanh(v):
-    """tanh of one value inside a kernel: libm's in float64; in float32, from exp.
-
-    Why: LLVM turns a float32 tanh into calls of glibc's tanhf, measured at 32 ns each (exp:
-    4 ns), and the tanh calls dominated the LSTM and GRU steps. The float32 version is exact to
-    a few ulp (see the measured bound in tests/test_activations.py): an odd Taylor polynomial
-    below |v| = 0.5, where 1 - 2/(e^2|v| + 1) would cancel, and that formula above it (e^2|v|
-    overflows to inf and tanh to +-1 past |v| = 44). NaN stays NaN, -0 stays -0.
-    """
-    return np.tanh(v)
-
-
-@overload(tanh, jit_options={"cache": True})
-def _tanh_overload(v):
-    if v == types.float32:
-
-        def tanh_float32(v):
-            one, two = np.float32(1), np.float32(2)
-            a = abs(v)
-            if a < np.float32(0.5):
-                if a == 0:  # keeps the sign of -0
-                    return v
-                s = v * v
-                # tanh's odd Taylor series to x^17; the next term is below 5e-10 relative
-                poly = np.float32(0)
-                for c in _TANH_SERIES:
-                    poly = poly * s + np.float32(c)
-                return v + v * s * poly
-            r = one - two / (np.exp(two * a) + one)  # NaN stays NaN
-            return r if v >= 0 else -r
-
-        return tanh_float32
-    return lambda v: np.tanh(v)
-
-
-@kernel
 def sigmoid_forward(x, y):
-    one = x.dtype.type(1)
     for i in range(x.size):
-        y[i] = _sigmoid(x[i], one)
+        y[i] = vsigmoid(x[i])
 
 
 @kernel
@@ -92,7 +33,7 @@ def sigmoid_backward(dy, y, dx):
 @kernel
 def tanh_forward(x, y):
     for i in range(x.size):
-        y[i] = tanh(x[i])
+        y[i] = vtanh(x[i])
 
 
 @kernel

@@ -27,8 +27,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import kernel
-from .activations import _sigmoid, tanh
 from .dense import column_sums
+from .vmath import vsigmoid, vtanh
 
 TANH, RELU = 0, 1
 
@@ -37,27 +37,35 @@ TANH, RELU = 0, 1
 def _hidden_projection(t, h0, h_seq, w_hh_t, b_hh, out):
     # out[n, t, :] = b_hh + h_{t-1}[n] @ W_hh^T, with h_{-1} = h0; w_hh_t is W_hh^T (H, G)
     n_batch, hidden = h0.shape
-    gates = w_hh_t.shape[1]
     for n in range(n_batch):
-        for j in range(gates):
-            out[n, t, j] = b_hh[j]
+        row = out[n, t]  # (G,)
+        h_prev = h0[n] if t == 0 else h_seq[n, t - 1]  # (H,)
+        row[:] = b_hh
         for k in range(hidden):
-            hk = h0[n, k] if t == 0 else h_seq[n, t - 1, k]
-            for j in range(gates):
-                out[n, t, j] += hk * w_hh_t[k, j]
+            hk = h_prev[k]
+            w = w_hh_t[k]  # (G,)
+            for j in range(row.size):
+                row[j] += hk * w[j]
 
 
 @kernel
 def _carry_back(t, dpre, w_hh, carry):
     # carry[n, :] += dpre[n, t, :] @ W_hh: the gradient reaching h_{t-1} through W_hh
     n_batch, hidden = carry.shape
-    gates = w_hh.shape[0]
     for n in range(n_batch):
-        for j in range(gates):
-            d = dpre[n, t, j]
+        d = dpre[n, t]  # (G,)
+        row = carry[n]  # (H,)
+        for j in range(d.size):
+            dj = d[j]
+            w = w_hh[j]  # (H,)
             for k in range(hidden):
-                carry[n, k] += d * w_hh[j, k]
+                row[k] += dj * w[k]
 
+
+# The cells work on one batch row at a time, as 1-D views, in short loops that each write one or
+# two arrays: LLVM vectorises a loop only after proving at run time that its arrays do not
+# overlap, and gives up when a loop touches too many of them (one fused LSTM loop over eight
+# arrays ran scalar, 5x slower). The results do not depend on how the loops are split.
 
 # ---------------------------------------------------------------- vanilla RNN
 
@@ -72,16 +80,17 @@ def rnn_step_forward(t, xw, h0, w_hh_t, b_hh, nonlinearity, pre, h_seq):
 @kernel
 def rnn_cell_forward(t, xw, nonlinearity, pre, h_seq):
     # the step after its hidden projection, which pre[:, t] holds on entry
-    n_batch, hidden = h_seq.shape[0], h_seq.shape[2]
     zero = xw.dtype.type(0)
-    for n in range(n_batch):
-        for j in range(hidden):
-            v = pre[n, t, j] + xw[n, t, j]
-            pre[n, t, j] = v
-            if nonlinearity == TANH:
-                h_seq[n, t, j] = tanh(v)
-            else:
-                h_seq[n, t, j] = zero if v <= zero else v
+    for n in range(h_seq.shape[0]):
+        p, x, h = pre[n, t], xw[n, t], h_seq[n, t]  # (H,) each
+        for j in range(p.size):
+            p[j] += x[j]
+        if nonlinearity == TANH:
+            for j in range(p.size):
+                h[j] = vtanh(p[j])
+        else:
+            for j in range(p.size):
+                h[j] = zero if p[j] <= zero else p[j]
 
 
 @kernel
@@ -94,19 +103,24 @@ def rnn_step_backward(t, dh_seq, h_seq, w_hh, nonlinearity, carry, dh, dpre):
 @kernel
 def rnn_cell_backward(t, dh_seq, h_seq, nonlinearity, carry, dh, dpre):
     # the step before the carry through W_hh: leaves carry zeroed for it
-    n_batch, hidden = carry.shape
     one = h_seq.dtype.type(1)
     zero = h_seq.dtype.type(0)
-    for n in range(n_batch):
-        for j in range(hidden):
-            total = dh_seq[n, t, j] + carry[n, j]
-            dh[n, t, j] = total
-            h = h_seq[n, t, j]
-            if nonlinearity == TANH:
-                dpre[n, t, j] = total * (one - h * h)
-            else:
-                dpre[n, t, j] = total if h > zero else zero
-            carry[n, j] = zero
+    for n in range(carry.shape[0]):
+        d_h, h, d = dh[n, t], h_seq[n, t], dpre[n, t]  # (H,) each
+        _add(dh_seq[n, t], carry[n], d_h)
+        if nonlinearity == TANH:
+            for j in range(d.size):
+                d[j] = d_h[j] * (one - h[j] * h[j])
+        else:
+            for j in range(d.size):
+                d[j] = d_h[j] if h[j] > zero else zero
+        carry[n, :] = zero
+
+
+@kernel
+def _add(a, b, out):
+    for j in range(out.size):
+        out[j] = a[j] + b[j]
 
 
 @kernel
@@ -134,24 +148,23 @@ def lstm_step_forward(t, xw, h0, c0, w_hh_t, b_hh, pre, gates, h_seq, c_seq):
 @kernel
 def _lstm_cell_forward(t, xw, c0, pre, gates, h_seq, c_seq):
     # the step after its hidden projection, which pre[:, t] holds on entry
-    n_batch, hidden = c0.shape
-    one = xw.dtype.type(1)
-    for n in range(n_batch):
-        for j in range(4 * hidden):
-            pre[n, t, j] += xw[n, t, j]
+    hidden = c0.shape[1]
+    for n in range(c0.shape[0]):
+        p, x, g = pre[n, t], xw[n, t], gates[n, t]  # (4H,) each
+        c_prev = c0[n] if t == 0 else c_seq[n, t - 1]  # (H,)
+        c, h = c_seq[n, t], h_seq[n, t]  # (H,) each
+        for j in range(p.size):
+            p[j] += x[j]
+        for j in range(2 * hidden):  # i, f
+            g[j] = vsigmoid(p[j])
+        for j in range(2 * hidden, 3 * hidden):  # g
+            g[j] = vtanh(p[j])
+        for j in range(3 * hidden, 4 * hidden):  # o
+            g[j] = vsigmoid(p[j])
         for j in range(hidden):
-            i = _sigmoid(pre[n, t, j], one)
-            f = _sigmoid(pre[n, t, hidden + j], one)
-            g = tanh(pre[n, t, 2 * hidden + j])
-            o = _sigmoid(pre[n, t, 3 * hidden + j], one)
-            gates[n, t, j] = i
-            gates[n, t, hidden + j] = f
-            gates[n, t, 2 * hidden + j] = g
-            gates[n, t, 3 * hidden + j] = o
-            c_prev = c0[n, j] if t == 0 else c_seq[n, t - 1, j]
-            c = f * c_prev + i * g
-            c_seq[n, t, j] = c
-            h_seq[n, t, j] = o * tanh(c)
+            c[j] = g[hidden + j] * c_prev[j] + g[j] * g[2 * hidden + j]
+        for j in range(hidden):
+            h[j] = g[3 * hidden + j] * vtanh(c[j])
 
 
 @kernel
@@ -164,27 +177,30 @@ def lstm_step_backward(t, dh_seq, gates, c0, c_seq, w_hh, carry_h, carry_c, dh, 
 @kernel
 def _lstm_cell_backward(t, dh_seq, gates, c0, c_seq, carry_h, carry_c, dh, dc, dpre):
     # the step before the carry through W_hh: leaves carry_h zeroed for it
-    n_batch, hidden = carry_h.shape
+    hidden = c0.shape[1]
     one = c_seq.dtype.type(1)
     zero = c_seq.dtype.type(0)
-    for n in range(n_batch):
+    for n in range(c0.shape[0]):
+        g, d = gates[n, t], dpre[n, t]  # (4H,) each
+        c, d_h, d_c = c_seq[n, t], dh[n, t], dc[n, t]  # (H,) each
+        c_prev = c0[n] if t == 0 else c_seq[n, t - 1]  # (H,)
+        _add(dh_seq[n, t], carry_h[n], d_h)
+        for j in range(hidden):  # tanh(c_t) waits in d_o's slot
+            d[3 * hidden + j] = vtanh(c[j])
         for j in range(hidden):
-            i = gates[n, t, j]
-            f = gates[n, t, hidden + j]
-            g = gates[n, t, 2 * hidden + j]
-            o = gates[n, t, 3 * hidden + j]
-            tanh_c = tanh(c_seq[n, t, j])
-            d_h = dh_seq[n, t, j] + carry_h[n, j]
-            d_c = carry_c[n, j] + d_h * o * (one - tanh_c * tanh_c)
-            dh[n, t, j] = d_h
-            dc[n, t, j] = d_c
-            c_prev = c0[n, j] if t == 0 else c_seq[n, t - 1, j]
-            dpre[n, t, j] = d_c * g * i * (one - i)
-            dpre[n, t, hidden + j] = d_c * c_prev * f * (one - f)
-            dpre[n, t, 2 * hidden + j] = d_c * i * (one - g * g)
-            dpre[n, t, 3 * hidden + j] = d_h * tanh_c * o * (one - o)
-            carry_c[n, j] = d_c * f
-            carry_h[n, j] = zero
+            tanh_c, o = d[3 * hidden + j], g[3 * hidden + j]
+            d_c[j] = carry_c[n, j] + d_h[j] * o * (one - tanh_c * tanh_c)
+        for j in range(hidden):
+            o = g[3 * hidden + j]
+            d[3 * hidden + j] = d_h[j] * d[3 * hidden + j] * o * (one - o)
+        for j in range(hidden):
+            i, f, cand = g[j], g[hidden + j], g[2 * hidden + j]
+            d[j] = d_c[j] * cand * i * (one - i)
+            d[hidden + j] = d_c[j] * c_prev[j] * f * (one - f)
+            d[2 * hidden + j] = d_c[j] * i * (one - cand * cand)
+        for j in range(hidden):
+            carry_c[n, j] = d_c[j] * g[hidden + j]
+        carry_h[n, :] = zero
 
 
 @kernel
@@ -212,24 +228,23 @@ def gru_step_forward(t, xw, h0, w_hh_t, b_hh, hh, pre, gates, h_seq):
 @kernel
 def gru_cell_forward(t, xw, h0, hh, pre, gates, h_seq):
     # the step after its hidden projection, which hh[:, t] holds on entry
-    n_batch, hidden = h0.shape
+    hidden = h0.shape[1]
     one = xw.dtype.type(1)
-    for n in range(n_batch):
+    for n in range(h0.shape[0]):
+        x, u, p, g = xw[n, t], hh[n, t], pre[n, t], gates[n, t]  # (3H,) each
+        h_prev = h0[n] if t == 0 else h_seq[n, t - 1]  # (H,)
+        h = h_seq[n, t]
+        for j in range(2 * hidden):  # r, z
+            p[j] = x[j] + u[j]
+        for j in range(2 * hidden):
+            g[j] = vsigmoid(p[j])
+        for j in range(hidden):  # n
+            p[2 * hidden + j] = x[2 * hidden + j] + g[j] * u[2 * hidden + j]
         for j in range(hidden):
-            pr = xw[n, t, j] + hh[n, t, j]
-            pz = xw[n, t, hidden + j] + hh[n, t, hidden + j]
-            r = _sigmoid(pr, one)
-            z = _sigmoid(pz, one)
-            pn = xw[n, t, 2 * hidden + j] + r * hh[n, t, 2 * hidden + j]
-            cand = tanh(pn)
-            pre[n, t, j] = pr
-            pre[n, t, hidden + j] = pz
-            pre[n, t, 2 * hidden + j] = pn
-            gates[n, t, j] = r
-            gates[n, t, hidden + j] = z
-            gates[n, t, 2 * hidden + j] = cand
-            h_prev = h0[n, j] if t == 0 else h_seq[n, t - 1, j]
-            h_seq[n, t, j] = (one - z) * cand + z * h_prev
+            g[2 * hidden + j] = vtanh(p[2 * hidden + j])
+        for j in range(hidden):
+            z = g[hidden + j]
+            h[j] = (one - z) * g[2 * hidden + j] + z * h_prev[j]
 
 
 @kernel
@@ -241,26 +256,26 @@ def gru_step_backward(t, dh_seq, h0, h_seq, gates, hh, w_hh, carry, dh, dxw, dhh
 @kernel
 def gru_cell_backward(t, dh_seq, h0, h_seq, gates, hh, carry, dh, dxw, dhh):
     # the step before the carry through W_hh: leaves carry = dL/dh_t z for it to add to
-    n_batch, hidden = carry.shape
+    hidden = h0.shape[1]
     one = h_seq.dtype.type(1)
-    for n in range(n_batch):
+    for n in range(h0.shape[0]):
+        g, u, dx, du = gates[n, t], hh[n, t], dxw[n, t], dhh[n, t]  # (3H,) each
+        h_prev = h0[n] if t == 0 else h_seq[n, t - 1]  # (H,)
+        d_h = dh[n, t]  # (H,)
+        _add(dh_seq[n, t], carry[n], d_h)
         for j in range(hidden):
-            r = gates[n, t, j]
-            z = gates[n, t, hidden + j]
-            cand = gates[n, t, 2 * hidden + j]
-            h_prev = h0[n, j] if t == 0 else h_seq[n, t - 1, j]
-            d_h = dh_seq[n, t, j] + carry[n, j]
-            dh[n, t, j] = d_h
-            d_n = d_h * (one - z) * (one - cand * cand)
-            d_z = d_h * (h_prev - cand) * z * (one - z)
-            d_r = d_n * hh[n, t, 2 * hidden + j] * r * (one - r)
-            dxw[n, t, j] = d_r
-            dxw[n, t, hidden + j] = d_z
-            dxw[n, t, 2 * hidden + j] = d_n
-            dhh[n, t, j] = d_r
-            dhh[n, t, hidden + j] = d_z
-            dhh[n, t, 2 * hidden + j] = d_n * r
-            carry[n, j] = d_h * z
+            z, cand = g[hidden + j], g[2 * hidden + j]
+            dx[2 * hidden + j] = d_h[j] * (one - z) * (one - cand * cand)  # d_n
+            dx[hidden + j] = d_h[j] * (h_prev[j] - cand) * z * (one - z)  # d_z
+        for j in range(hidden):
+            r = g[j]
+            dx[j] = dx[2 * hidden + j] * u[2 * hidden + j] * r * (one - r)  # d_r
+        for j in range(2 * hidden):
+            du[j] = dx[j]
+        for j in range(hidden):
+            du[2 * hidden + j] = dx[2 * hidden + j] * g[j]
+        for j in range(hidden):
+            carry[n, j] = d_h[j] * g[hidden + j]
 
 
 @kernel
@@ -322,94 +337,65 @@ def blas_steps(n_batch: int, hidden: int, gates: int) -> bool:
     return n_batch * hidden * gates >= BLAS_STEP_MACS
 
 
-def _project(t, h0, h_seq, w_hh_t, b_hh, out):
-    # out[:, t] = h_{t-1} @ W_hh^T + b_hh, strided views straight into BLAS
+#: The step products are computed transposed, W_hh (G, H) @ h_{t-1}^T (H, N) and
+#: W_hh^T (H, G) @ dpre_t^T (G, N): OpenBLAS takes 20-28 us for these shapes at N = 16,
+#: H = 128 against 34-40 us for the same products untransposed (its packing of a 16-row left
+#: operand is the slow part). Small kernels put the (., N) results back into batch-major rows.
+
+
+@kernel
+def _add_bias_transposed(t, proj_t, b_hh, out):
+    # out[n, t, :] = proj_t[:, n] + b_hh; proj_t (G, N)
+    for n in range(out.shape[0]):
+        row = out[n, t]  # (G,)
+        for j in range(row.size):
+            row[j] = proj_t[j, n] + b_hh[j]
+
+
+@kernel
+def _accumulate_transposed(src_t, dst):
+    # dst[n, :] += src_t[:, n]; src_t (H, N), dst (N, H)
+    for n in range(dst.shape[0]):
+        row = dst[n]  # (H,)
+        for k in range(row.size):
+            row[k] += src_t[k, n]
+
+
+def _project(t, h0, h_seq, w_hh, b_hh, out):
+    # out[:, t] = h_{t-1} @ W_hh^T + b_hh
     h_prev = h0 if t == 0 else h_seq[:, t - 1]  # (N, H)
-    target = out[:, t]  # (N, G)
-    np.matmul(h_prev, w_hh_t, out=target)
-    target += b_hh
+    _add_bias_transposed(t, np.matmul(w_hh, h_prev.T), b_hh, out)  # product (G, N)
 
 
-def blas_step_forward(kind: str, t: int, args: tuple) -> None:
-    """Step t of the forward pass, with the arguments of ``<kind>_step_forward``."""
+def blas_step_forward(kind: str, t: int, args: tuple, w_hh: np.ndarray) -> None:
+    """Step t of the forward pass, with the arguments of ``<kind>_step_forward`` and W_hh
+    (G, H) itself (the arguments hold its transpose)."""
     if kind == "rnn":
-        xw, h0, w_hh_t, b_hh, nonlinearity, pre, h_seq = args
-        _project(t, h0, h_seq, w_hh_t, b_hh, pre)
+        xw, h0, _, b_hh, nonlinearity, pre, h_seq = args
+        _project(t, h0, h_seq, w_hh, b_hh, pre)
         rnn_cell_forward(t, xw, nonlinearity, pre, h_seq)
     elif kind == "lstm":
-        xw, h0, c0, w_hh_t, b_hh, pre, gates, h_seq, c_seq = args
-        _project(t, h0, h_seq, w_hh_t, b_hh, pre)
-        _lstm_cell_forward_simd(t, xw, c0, pre, gates, h_seq, c_seq)
+        xw, h0, c0, _, b_hh, pre, gates, h_seq, c_seq = args
+        _project(t, h0, h_seq, w_hh, b_hh, pre)
+        _lstm_cell_forward(t, xw, c0, pre, gates, h_seq, c_seq)
     else:
-        xw, h0, w_hh_t, b_hh, hh, pre, gates, h_seq = args
-        _project(t, h0, h_seq, w_hh_t, b_hh, hh)
+        xw, h0, _, b_hh, hh, pre, gates, h_seq = args
+        _project(t, h0, h_seq, w_hh, b_hh, hh)
         gru_cell_forward(t, xw, h0, hh, pre, gates, h_seq)
 
 
-def blas_step_backward(kind: str, t: int, args: tuple) -> None:
-    """Step t of BPTT, with the arguments of ``<kind>_step_backward``."""
+def blas_step_backward(kind: str, t: int, args: tuple, w_hh_t: np.ndarray) -> None:
+    """Step t of BPTT, with the arguments of ``<kind>_step_backward`` and W_hh^T (H, G)."""
     if kind == "rnn":
-        dh_seq, h_seq, w_hh, nonlinearity, carry, dh, dpre = args
+        dh_seq, h_seq, _, nonlinearity, carry, dh, dpre = args
         rnn_cell_backward(t, dh_seq, h_seq, nonlinearity, carry, dh, dpre)
-        np.matmul(dpre[:, t], w_hh, out=carry)  # carry was zeroed: dL/dh_{t-1}
+        d = dpre  # carry was zeroed: it becomes dL/dh_{t-1}
     elif kind == "lstm":
-        dh_seq, gates, c0, c_seq, w_hh, carry_h, carry_c, dh, dc, dpre = args
-        _lstm_cell_backward_simd(t, dh_seq, gates, c0, c_seq, carry_h, carry_c, dh, dc, dpre)
-        np.matmul(dpre[:, t], w_hh, out=carry_h)
+        dh_seq, gates, c0, c_seq, _, carry, carry_c, dh, dc, dpre = args
+        _lstm_cell_backward(t, dh_seq, gates, c0, c_seq, carry, carry_c, dh, dc, dpre)
+        d = dpre
     else:
-        dh_seq, h0, h_seq, gates, hh, w_hh, carry, dh, dxw, dhh = args
+        dh_seq, h0, h_seq, gates, hh, _, carry, dh, dxw, dhh = args
         gru_cell_backward(t, dh_seq, h0, h_seq, gates, hh, carry, dh, dxw, dhh)
-        carry += np.matmul(dhh[:, t], w_hh)  # on top of the direct path dL/dh_t z
-
-
-# The LSTM cell has five exp/tanh per unit, and Numba calls libm's scalar versions (LLVM
-# vectorises them only with Intel's SVML, which nnsim does not depend on): at batch 16, hidden
-# 128 the Numba cell took 240 us per step. NumPy's exp and tanh are SIMD (AVX2/AVX-512), so
-# for the large sizes that step with BLAS the cell is NumPy array operations on the step's
-# (N, .) slices: measured 20-30 us per step. Same formulas; the sigmoid is 1 / (1 + exp(-v)),
-# whose exp overflows to inf (and the sigmoid to 0) below v = -88 in float32, warnings off.
-
-
-def _lstm_cell_forward_simd(t, xw, c0, pre, gates, h_seq, c_seq):
-    hidden = c0.shape[1]
-    p, g = pre[:, t], gates[:, t]  # (N, 4H) views
-    p += xw[:, t]
-    with np.errstate(over="ignore"):
-        np.negative(p, out=g)
-        np.exp(g, out=g)
-    g += 1
-    np.reciprocal(g, out=g)  # sigmoid of every gate; g's block is overwritten next
-    i, f, cand, o = (g[:, k * hidden : (k + 1) * hidden] for k in range(4))
-    np.tanh(p[:, 2 * hidden : 3 * hidden], out=cand)
-    c_prev = c0 if t == 0 else c_seq[:, t - 1]  # (N, H)
-    c, h = c_seq[:, t], h_seq[:, t]
-    np.multiply(f, c_prev, out=c)
-    c += i * cand
-    np.tanh(c, out=h)
-    h *= o
-
-
-def _lstm_cell_backward_simd(t, dh_seq, gates, c0, c_seq, carry_h, carry_c, dh, dc, dpre):
-    hidden = c0.shape[1]
-    g = gates[:, t]
-    i, f, cand, o = (g[:, k * hidden : (k + 1) * hidden] for k in range(4))
-    tanh_c = np.tanh(c_seq[:, t])  # (N, H)
-    d_h, d_c = dh[:, t], dc[:, t]
-    np.add(dh_seq[:, t], carry_h, out=d_h)
-    np.multiply(tanh_c, tanh_c, out=carry_h)  # carry_h as scratch; it is overwritten after
-    np.subtract(1, carry_h, out=carry_h)
-    carry_h *= o
-    carry_h *= d_h
-    np.add(carry_c, carry_h, out=d_c)
-    c_prev = c0 if t == 0 else c_seq[:, t - 1]
-    d = dpre[:, t]
-    d_i, d_f, d_g, d_o = (d[:, k * hidden : (k + 1) * hidden] for k in range(4))
-    np.multiply(d_c, cand, out=d_i)
-    d_i *= i * (1 - i)
-    np.multiply(d_c, c_prev, out=d_f)
-    d_f *= f * (1 - f)
-    np.multiply(d_c, i, out=d_g)
-    d_g *= 1 - cand * cand
-    np.multiply(d_h, tanh_c, out=d_o)
-    d_o *= o * (1 - o)
-    np.multiply(d_c, f, out=carry_c)
+        d = dhh  # on top of the direct path dL/dh_t z
+    _accumulate_transposed(np.matmul(w_hh_t, d[:, t].T), carry)  # product (H, N)
