@@ -1,6 +1,7 @@
 """Kernel benchmark: nnsim against PyTorch CPU and a NumPy im2col baseline, in one run.
 
-Forward plus backward, float32, medians after warm-up. Prints a table and writes JSON.
+Forward plus backward, float32, medians after warm-up, the sides timed in mirrored blocks.
+Prints a table and writes JSON.
 
     python benchmarks/bench_kernels.py [--repeats 30] [--json benchmarks/results/kernels.json]
 
@@ -13,7 +14,7 @@ import argparse
 import json
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,21 +41,59 @@ TARGETS = {
 }
 
 
-def median_time(fn: Callable[[], object], repeats: int, min_seconds: float = 0.02) -> float:
-    """Median seconds per call; each sample loops enough calls to last min_seconds."""
+def _calls_per_sample(fn: Callable[[], object], min_seconds: float) -> int:
     for _ in range(3):
         fn()
     start = time.perf_counter()
     fn()
     once = max(time.perf_counter() - start, 1e-7)
-    inner = max(1, int(min_seconds / once))
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(inner):
+    return max(1, int(min_seconds / once))
+
+
+def _sample(fn: Callable[[], object], inner: int) -> float:
+    start = time.perf_counter()
+    for _ in range(inner):
+        fn()
+    return (time.perf_counter() - start) / inner
+
+
+def median_time(fn: Callable[[], object], repeats: int, min_seconds: float = 0.02) -> float:
+    """Median seconds per call; each sample loops enough calls to last min_seconds."""
+    inner = _calls_per_sample(fn, min_seconds)
+    return statistics.median(_sample(fn, inner) for _ in range(repeats))
+
+
+#: untimed running of a side before each block of its samples in :func:`paired_median_times`:
+#: longer than the other side's thread pools keep spinning after their last call (OpenBLAS's
+#: workers spin for up to about 0.1 s), which would otherwise take a core from the timed side
+SETTLE_SECONDS = 0.25
+
+
+def paired_median_times(
+    fns: Sequence[Callable[[], object] | None], repeats: int, min_seconds: float = 0.02
+) -> list[float | None]:
+    """Median seconds per call of each function (None stays None), in mirrored blocks.
+
+    Why: these shared machines drift in speed by 1.5x over seconds, so timing all of one
+    side's samples and then all of the other's lets a drift land on one side only. Here each
+    side takes half its samples in the order given and the other half in reverse order
+    (A B B A), so a steady drift reaches every side alike. Sampling in strict turns was worse:
+    each side then ran in the wake of the other's spinning threads and both slowed by 2x.
+    """
+    inners = [_calls_per_sample(fn, min_seconds) if fn else 0 for fn in fns]
+    samples: list[list[float]] = [[] for _ in fns]
+    first = (repeats + 1) // 2
+    order = [(i, first) for i in range(len(fns))]
+    order += [(i, repeats - first) for i in reversed(range(len(fns)))]
+    for i, count in order:
+        fn = fns[i]
+        if fn is None or count == 0:
+            continue
+        deadline = time.perf_counter() + SETTLE_SECONDS
+        while time.perf_counter() < deadline:
             fn()
-        samples.append((time.perf_counter() - start) / inner)
-    return statistics.median(samples)
+        samples[i].extend(_sample(fn, inners[i]) for _ in range(count))
+    return [statistics.median(own) if own else None for own in samples]
 
 
 # ---------------------------------------------------------------- NumPy baselines
@@ -242,9 +281,9 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     for name, (ours, theirs, baseline) in cases.items():
-        t_ours = median_time(ours, args.repeats)
-        t_torch = median_time(theirs, args.repeats) if torch is not None and theirs else None
-        t_np = median_time(baseline, args.repeats) if baseline else None
+        t_ours, t_torch, t_np = paired_median_times(
+            (ours, theirs if torch is not None else None, baseline), args.repeats
+        )
         r_torch = t_ours / t_torch if t_torch else None
         r_np = t_ours / t_np if t_np else None
         target = TARGETS.get(name)

@@ -1,6 +1,7 @@
 """Recurrent benchmark: forward plus full BPTT against torch.nn.RNN / LSTM / GRU, in one run.
 
-T = 50, input 16, hidden 32 and 128, batch 1 and 16, float32, medians after warm-up.
+T = 50, input 16, hidden 32 and 128, batch 1 and 16, float32, medians after warm-up, nnsim and
+PyTorch timed in mirrored blocks (bench_kernels.paired_median_times).
 
     python benchmarks/bench_recurrent.py [--repeats 20] [--json benchmarks/results/recurrent.json]
 
@@ -14,7 +15,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from bench_kernels import median_time, torch
+from bench_kernels import paired_median_times, torch
 
 import nnsim.functional as F
 
@@ -74,8 +75,7 @@ def main() -> None:
         for batch in (1, 16):
             for hidden in (32, 128):
                 ours, theirs = case(kind, batch, hidden)
-                t_ours = median_time(ours, args.repeats)
-                t_torch = median_time(theirs, args.repeats) if theirs else None
+                t_ours, t_torch = paired_median_times((ours, theirs), args.repeats)
                 ratio = t_ours / t_torch if t_torch else None
                 goal = target(batch, hidden)
                 met = ratio is not None and ratio <= goal
