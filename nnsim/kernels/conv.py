@@ -77,19 +77,21 @@ def im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols):
 @kernel
 def col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, dx):
     # cols (C*KH*KW, N*OH*OW) -> dx (N, C, H, W), which must be zeroed; the adjoint of im2col,
-    # with im2col's unsigned flat offsets
+    # with im2col's unsigned flat offsets. One row of cols at a time, read front to back
+    # (example-outermost order read 150 rows in turn at the second LeNet layer: 1.0 against
+    # 0.64 ms). Each dx element still receives its terms in (ki, kj) order.
     n, channels, height, width = dx.shape
     flat_cols, flat_dx = cols.reshape(-1), dx.reshape(-1)  # views
     positions = out_h * out_w
     row_length = n * positions
-    for i in range(n):
-        for c in range(channels):
-            plane = (i * channels + c) * height
-            for ki in range(kh):
-                for kj in range(kw):
-                    row = (c * kh + ki) * kw + kj
-                    w_base = kj * dw - pw
-                    w_lo, w_hi = _valid_range(w_base, sw, width, out_w)
+    for c in range(channels):
+        for ki in range(kh):
+            for kj in range(kw):
+                row = (c * kh + ki) * kw + kj
+                w_base = kj * dw - pw
+                w_lo, w_hi = _valid_range(w_base, sw, width, out_w)
+                for i in range(n):
+                    plane = (i * channels + c) * height
                     for oh in range(out_h):
                         ih = oh * sh - ph + ki * dh
                         if ih < 0 or ih >= height:
