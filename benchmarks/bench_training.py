@@ -1,6 +1,6 @@
 """Training throughput: the simulator against a hand-written PyTorch CPU loop, side by side.
 
-    python benchmarks/bench_training.py [--seconds 3] [--long] [--json FILE]
+    python benchmarks/bench_training.py [--rounds 15] [--sample-seconds 0.2] [--long] [--json FILE]
 
 Cases (float32, the same architecture, batch size and optimiser on both sides):
 - "MLP": the vanishing lesson's 12 x 32 sigmoid MLP on spirals, batch 50, SGD;
@@ -8,7 +8,8 @@ Cases (float32, the same architecture, batch size and optimiser on both sides):
   pool, dense 120, 84, 10) on the digits upsampled to 32x32, batch 64, SGD.
 For each: iterations per second of the Simulator (full diagnostics, trace, snapshots,
 non-finite checks; called as ``nnsim run`` calls it, see CLI_CHUNK), of a bare loop over the
-same layers (forward, backward, optimiser step, nothing else), and of PyTorch; then the ratios.
+same layers (forward, backward, optimiser step, nothing else), and of PyTorch; then the ratios,
+each the median of the ratios within the rounds (see rate_samples).
 ``--long`` also runs 100 000 iterations of a small model through the Simulator and reports the
 resident memory.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -72,15 +74,34 @@ def cnn_case():
     return Sequential(layers, input_shape=(1, 32, 32), dtype=DT), (x, digits.y), 64
 
 
-def per_second(step, seconds: float, per_call: int = 1) -> float:
-    """Iterations per second of ``step``, which runs ``per_call`` iterations."""
-    for _ in range(3):
-        step()
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        step()
-        count += per_call
-    return count / (time.perf_counter() - start)
+def rate_samples(steppers, rounds: int, sample_seconds: float) -> list[list[float]]:
+    """Iterations per second of each ``(step, iterations per call)``, one short sample per
+    round, the sides in mirrored order (A B C, C B A, ...). Why: these shared machines drift
+    in speed by 1.5x over seconds, so three 3-second runs one after the other measured the
+    drift as much as the code (the MLP's overhead read anywhere from 5 % to 74 %); samples
+    taken side by side in every round put each round's drift on all sides alike. Each sample
+    starts after a short untimed run (the other side's thread pools spin for a while after
+    their last call)."""
+    for step, _ in steppers:
+        for _ in range(3):
+            step()
+    rates: list[list[float]] = [[] for _ in steppers]
+    for r in range(rounds):
+        order = range(len(steppers)) if r % 2 == 0 else reversed(range(len(steppers)))
+        for i in order:
+            step, per_call = steppers[i]
+            settle = time.perf_counter() + SETTLE_SECONDS
+            while time.perf_counter() < settle:
+                step()
+            count, start = 0, time.perf_counter()
+            while time.perf_counter() - start < sample_seconds:
+                step()
+                count += per_call
+            rates[i].append(count / (time.perf_counter() - start))
+    return rates
+
+
+SETTLE_SECONDS = 0.05
 
 
 # ``nnsim run`` calls Simulator.run in chunks of 1 % of the run, to update its progress bar;
@@ -88,13 +109,13 @@ def per_second(step, seconds: float, per_call: int = 1) -> float:
 CLI_CHUNK = 10
 
 
-def simulator_rate(make, seconds):
+def simulator_stepper(make):
     model, data, batch = make()
     sim = Simulator(model, CrossEntropyLoss(), SGD(0.05), data, batch_size=batch, iterations=10**9)
-    return per_second(lambda: sim.run(CLI_CHUNK), seconds, CLI_CHUNK)
+    return lambda: sim.run(CLI_CHUNK), CLI_CHUNK
 
 
-def bare_rate(make, seconds):
+def bare_stepper(make):
     model, (x, y), batch = make()
     loss, opt = CrossEntropyLoss(), SGD(0.05)
     rng = np.random.default_rng(0)
@@ -106,10 +127,10 @@ def bare_rate(make, seconds):
         model.backward(d)
         opt.step(model.trainable_parameters(), model.gradients())
 
-    return per_second(step, seconds)
+    return step, 1
 
 
-def torch_rate(kind, seconds):
+def torch_stepper(kind):
     if torch is None:
         return None
     nn = torch.nn
@@ -148,7 +169,7 @@ def torch_rate(kind, seconds):
         loss_fn(net(x[rows]), y[rows]).backward()
         opt.step()
 
-    return per_second(step, seconds)
+    return step, 1
 
 
 def long_run_memory(iterations: int = 100_000) -> tuple[float, float]:
@@ -185,23 +206,33 @@ def main() -> None:
         _long_child(int(sys.argv[2]))
         return
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--sample-seconds", type=float, default=0.2)
     parser.add_argument("--long", action="store_true")
     parser.add_argument("--json", default="benchmarks/results/training.json")
     args = parser.parse_args()
     rows = []
     threads = torch.get_num_threads() if torch else "-"
-    print(f"iterations per second, float32; torch threads {threads}")
+    print(
+        f"iterations per second, float32, medians of {args.rounds} rounds of "
+        f"{args.sample_seconds} s samples; torch threads {threads}"
+    )
     columns = ("simulator", "bare", "torch", "sim/torch")
     header = f"{'case':6s} " + " ".join(f"{c:>10s}" for c in columns) + f" {'overhead':>9s}"
     print(header)
     print("-" * len(header))
     for kind, make in (("MLP", mlp_case), ("CNN", cnn_case)):
-        sim = simulator_rate(make, args.seconds)
-        bare = bare_rate(make, args.seconds)
-        theirs = torch_rate(kind, args.seconds)
-        overhead = bare / sim - 1  # extra time per iteration, as a fraction of the bare loop
-        ratio = sim / theirs if theirs else None
+        steppers = [simulator_stepper(make), bare_stepper(make)]
+        if torch is not None:
+            steppers.append(torch_stepper(kind))
+        rates = rate_samples(steppers, args.rounds, args.sample_seconds)
+        sim, bare = statistics.median(rates[0]), statistics.median(rates[1])
+        # ratios within each round, then their median: a round's samples share its drift
+        overhead = statistics.median(b / s - 1 for s, b in zip(rates[0], rates[1], strict=True))
+        theirs = ratio = None
+        if torch is not None:
+            theirs = statistics.median(rates[2])
+            ratio = statistics.median(s / t for s, t in zip(rates[0], rates[2], strict=True))
         rows.append(
             {
                 "case": kind,

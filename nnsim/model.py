@@ -193,8 +193,15 @@ class Sequential(Layer):
     def parameters(self) -> dict[str, np.ndarray]:
         """Every parameter, frozen ones included, keyed "<layer>.<param>"; allocates weights."""
         self._require_compiled()
-        self.materialize()
+        self._materialized_leaves()
         return {f"{lay.name}.{k}": v for lay in self.leaves() for k, v in lay.params.items()}
+
+    def _materialized_leaves(self) -> None:
+        # materialize() walks every block and asks each layer; when every leaf is ready (every
+        # call after the first) one attribute read per leaf says so: the simulator snapshots
+        # the parameters at each run's end
+        if not all(getattr(leaf, "_ready", False) for leaf in self.leaves()):
+            self.materialize()
 
     def trainable_parameters(self) -> dict[str, np.ndarray]:
         """The parameters of unfrozen layers: the keys ``gradients()`` has after backward."""
@@ -216,7 +223,7 @@ class Sequential(Layer):
 
     def buffers(self) -> dict[str, np.ndarray]:
         """Saved state that is not trained (BatchNorm's running statistics)."""
-        self.materialize()
+        self._materialized_leaves()
         return {f"{lay.name}.{k}": v for lay in self.leaves() for k, v in lay.running.items()}
 
     def train(self) -> Sequential:
@@ -273,7 +280,7 @@ class Sequential(Layer):
 
     def penalty(self) -> float:
         """The sum of every layer's L1 and L2 penalty: add it to the data loss."""
-        return sum(layer.penalty() for layer in self.leaves())
+        return sum(layer.penalty() for layer in self.leaves() if layer.l1 or layer.l2)
 
     def summary(self) -> Summary:
         """Per-layer output shape, parameters, receptive field and FLOPs; print it or read

@@ -140,8 +140,13 @@ def _calls(dtype: np.dtype) -> list[tuple[str, Callable[[], object]]]:
         (
             "diagnostics",
             lambda: (
+                # the simulator measures outputs as they are: dense (N, U), sequences
+                # (N, T, H), feature maps (N, C, H, W)
                 ke.activation_stats(x2, 4, np.empty(3, np.bool_), np.empty(4)),
+                ke.activation_stats(x3, 1, np.empty(9, np.bool_), np.empty(4)),
+                ke.activation_stats(x4, 4, np.empty(50, np.bool_), np.empty(4)),
                 ke.count_nonfinite(x2.reshape(-1)),
+                ke.gradient_squares(x2.reshape(-1), x2[0], x2[:0].reshape(-1), np.empty(3)),
                 kv.classify_layers(
                     np.ones((2, 7)),
                     np.ones(2, np.bool_),

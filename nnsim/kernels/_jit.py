@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import numba
+from numba.extending import register_jitable
 
 F = TypeVar("F", bound=Callable)
 
@@ -53,3 +54,11 @@ def reduction(fn: F) -> F:
     and the array's length, so a repeated call gives the same bits on the same machine (what
     bit-identical replays need); it differs from a serial sum by rounding only."""
     return _compile(fn, REDUCTION_OPTIONS)
+
+
+def summing_helper(fn: F) -> F:
+    """Make ``fn`` a helper inlined into kernels whose own additions LLVM may reassociate:
+    an accumulation step (``total + x * x``) inside a loop that must otherwise stay exact. The
+    flag is per instruction and survives inlining, so the calling kernel's arithmetic is
+    untouched while its running sums may be split into SIMD lanes."""
+    return register_jitable(fastmath=REDUCTION_OPTIONS["fastmath"])(fn)

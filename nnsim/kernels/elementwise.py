@@ -72,14 +72,17 @@ def l2_penalty(w, strength, dw):
 
 @reduction
 def activation_stats(y, code, unit_alive, out):
-    # y (N, U) one layer's output over a batch; out = (mean, std, saturated fraction, dead
+    # y (N, ...) one layer's output over a batch, U values per example; out = (mean, std, saturated fraction, dead
     # fraction). "Saturated": the activation's derivative is below 5 % of its peak there
     # (code 1 sigmoid: y(1-y) < 0.0125; 2 tanh: 1-y^2 < 0.05; 3 softsign: (1-|y|)^2 < 0.05;
     # 0: not an activation, reported as NaN). "Dead": units whose output is 0 for every
     # example (code 4 ReLU only, else NaN). float64 sums; one loop per quantity, so that each
-    # is a branch-free SIMD reduction. unit_alive: (U,) scratch for code 4; any size otherwise
-    n, units = y.shape
-    flat = y.reshape(y.size)  # (N * U,)
+    # is a branch-free SIMD reduction. unit_alive: (U,) scratch for code 4; any size otherwise.
+    # Any shape and layout: the simulator passes outputs as they are (a reshape and a
+    # contiguity test in Python cost more than the statistics of a small layer)
+    n = y.shape[0]
+    flat = np.ascontiguousarray(y).reshape(y.size)  # (N * U,); a copy only if not contiguous
+    units = flat.size // n
     count = flat.size
     total = 0.0
     for i in range(count):
@@ -109,7 +112,7 @@ def activation_stats(y, code, unit_alive, out):
         unit_alive[:units] = False
         for i in range(n):
             for u in range(units):
-                unit_alive[u] |= y[i, u] != 0
+                unit_alive[u] |= flat[i * units + u] != 0
         dead = 0
         for u in range(units):
             dead += not unit_alive[u]
@@ -133,3 +136,15 @@ def count_nonfinite(a):
         v = a[i]
         nans += v != v
     return nans, bad - nans
+
+
+@reduction
+def gradient_squares(first, second, passed, out):
+    # One layer's backward measurements in one call (the simulator's sweep pays about 1 us of
+    # dispatch per call): out = (sum first^2, sum second^2, NaN/inf count of passed), flat
+    # arrays; an empty array stands for a missing one. The sums are sum_of_squares' own, so
+    # they equal what stepping measures array by array, bit for bit.
+    out[0] = sum_of_squares(first)
+    out[1] = sum_of_squares(second)
+    nans, infs = count_nonfinite(passed)
+    out[2] = nans + infs

@@ -7,6 +7,8 @@ Every update can also measure itself: with ``row >= 0`` it writes (sum p^2, sum 
 of the updated array, in float64, to ``sizes[row]``: the weight norm and the size of the step
 that the simulator reports every iteration, without a copy of the weights or a second pass.
 The test on ``row`` is loop-invariant, so LLVM compiles the unmeasured loop unchanged.
+The sums are the only reassociated arithmetic (see ``_measure``), so their rounding may differ
+from a serial sum; the updates themselves are bit-identical measured or not.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from __future__ import annotations
 import numpy as np
 from numba.extending import register_jitable
 
-from ._jit import kernel
+from ._jit import kernel, summing_helper
 
 
-@register_jitable
+@summing_helper
 def _measure(size, moved, new, old):
-    # one element's share of (sum p^2, sum step^2), in float64
+    # one element's share of (sum p^2, sum step^2), in float64. Reassociating these additions
+    # alone lets LLVM split the two sums into SIMD lanes, while the update's own arithmetic
+    # stays exactly as written: a measured SGD step of 1024 weights went from 4.0 to 1.6-2.5 us
+    # (unmeasured: 0.9-1.4 us).
     v = np.float64(new)
     step = v - np.float64(old)
     return size + v * v, moved + step * step

@@ -91,12 +91,9 @@ def measure_output(y, code: int, alive: np.ndarray, out: np.ndarray) -> np.ndarr
     if not isinstance(y, np.ndarray) or y.dtype.kind != "f" or y.size == 0:
         out[:] = math.nan
         return alive
-    y2 = y.reshape(y.shape[0], -1)  # (N, units)
-    if not y2.flags.c_contiguous:
-        y2 = np.ascontiguousarray(y2)
-    if code == RELU_CODE and alive.size < y2.shape[1]:
-        alive = np.empty(y2.shape[1], dtype=np.bool_)
-    ke.activation_stats(y2, code, alive, out)
+    if code == RELU_CODE and alive.size < y.size // y.shape[0]:
+        alive = np.empty(y.size // y.shape[0], dtype=np.bool_)
+    ke.activation_stats(y, code, alive, out)
     return alive
 
 

@@ -242,13 +242,14 @@ class Simulator(Machine, Inspection):
     def _clip(self, squares: list[float] | None = None) -> None:
         """Record the global gradient norm and clip. ``squares``: each gradient's sum of
         squares in ``model.gradients()`` order, when a sweep has already measured them."""
+        if squares is not None:  # one per gradient: none means the model has none
+            self.global_grad_norm = math.sqrt(sum(squares)) if squares else math.nan
+        clipping = self.clip_norm is not None or self.clip_value is not None
+        if squares is not None and not clipping:
+            return  # model.gradients() builds a dict: about 8 us on a 25-layer MLP
         grads = self.model.gradients()
-        if not grads:
-            self.global_grad_norm = math.nan
-        elif squares is None:
-            self.global_grad_norm = F.global_norm(grads)
-        else:
-            self.global_grad_norm = math.sqrt(sum(squares))  # F.global_norm's arithmetic
+        if squares is None:
+            self.global_grad_norm = F.global_norm(grads) if grads else math.nan
         if self.clip_norm is not None:
             F.clip_grad_norm(grads, self.clip_norm)
         if self.clip_value is not None:
@@ -316,12 +317,12 @@ class Simulator(Machine, Inspection):
         act, grads = self._act, self._grad_norms
         weights, updates = self._weight_norms, self._update_norms
         nan, none = math.nan, (math.nan,) * 4
-        rows = np.array(  # (layers, metrics); the last column holds the update norm for now
-            [
-                (*act.get(n, none), grads.get(n, nan), weights.get(n, nan), updates.get(n, nan))
-                for n in self._leaf_names
-            ]
-        ).reshape(len(self._leaf_names), len(diag.METRICS))
+        flat: list[float] = []  # one flat list: a third faster than a list of tuples
+        for n in self._leaf_names:
+            flat += act.get(n, none)
+            flat += (grads.get(n, nan), weights.get(n, nan), updates.get(n, nan))
+        # (layers, metrics); the last column holds the update norm for now
+        rows = np.array(flat).reshape(len(self._leaf_names), len(diag.METRICS))
         ratio = np.full(len(rows), nan)  # (layers,) update / weights where weights > 0
         np.divide(rows[:, 6], rows[:, 5], out=ratio, where=rows[:, 5] > 0)
         rows[:, 6] = ratio

@@ -34,41 +34,52 @@ class Sweep:
         # blocks after everything inside them: their norms combine their leaves' norms
         self.blocks = [layer for layer in reversed(self.nodes) if layer.children()]
         self.stats = np.empty((len(self.nodes), 4))  # (nodes, act_mean .. dead_fraction)
+        self.rows = list(self.stats)  # each node's (4,) view, made once
         self.alive = [diag.NO_UNITS] * len(self.nodes)  # per-unit scratch of ReLU layers
         self.squares: list[float] = []  # of each gradient, in model.gradients() order
+        self.measured = np.empty(3)  # one layer's (square, square, non-finite count)
 
     def forward(self, act: dict[str, tuple[float, float, float, float]]) -> bool:
         """Fill ``act`` with every layer's (act_mean, act_std, saturation, dead_fraction);
         False when some float output holds NaN or inf (its mean is then not finite)."""
-        stats, alive = self.stats, self.alive
+        stats, rows, alive = self.stats, self.rows, self.alive
         for i, (layer, code) in enumerate(zip(self.nodes, self.codes, strict=True)):
-            alive[i] = diag.measure_output(layer.output, code, alive[i], stats[i])
-        rows = stats.tolist()
-        act.update(zip(self.names, map(tuple, rows), strict=True))
-        # NaN means of layers without a float output are not values: test the outputs
-        return all(
-            math.isfinite(row[0]) or not _is_float(layer.output)
-            for row, layer in zip(rows, self.nodes, strict=True)
+            y = layer.output
+            # diag.measure_output inlined: a Python call costs as much as a small layer's
+            # statistics, and this runs for every layer of every iteration
+            if not (isinstance(y, np.ndarray) and y.dtype.kind == "f" and y.size):
+                rows[i][:] = math.nan  # not a value: nothing to check either
+            elif code == diag.RELU_CODE:
+                alive[i] = diag.measure_output(y, code, alive[i], rows[i])
+            else:
+                ke.activation_stats(y, code, alive[i], rows[i])
+        # a NaN mean is a non-finite output, except for the rows of non-float outputs
+        means = stats[:, 0]
+        finite = bool(np.isfinite(means).all()) or all(
+            math.isfinite(mean) or not _is_float(layer.output)
+            for mean, layer in zip(means.tolist(), self.nodes, strict=True)
         )
+        act.update(zip(self.names, map(tuple, stats.tolist()), strict=True))
+        return finite
 
     def backward(self, grad_norms: dict[str, float], dh_norms: dict[str, np.ndarray]) -> bool:
         """Fill ``grad_norms`` (and ``dh_norms`` for recurrent layers) as ``diag.grad_norm``
         would, keep each gradient's sum of squares in ``squares`` for the global norm; False
         when a gradient, or a gradient passed back, holds NaN or inf."""
-        ok = True
+        ok, measured = True, self.measured
         self.squares = squares = []
         for layer in self.leaves:
             if layer.grads:
-                total = 0.0
-                for grad in layer.grads.values():
-                    square = diag.square(grad)
-                    total += square
-                    squares.append(square)
-                grad_norms[layer.name] = math.sqrt(total)
-                ok = ok and math.isfinite(total) and all_finite(layer.input_grad)
+                norm, passed_ok = _gradient_norm(layer, squares, measured)
+                ok = ok and math.isfinite(norm) and passed_ok
             else:  # measured on the gradient it passes back, which the norm then covers
-                grad_norms[layer.name] = norm = diag.grad_norm(layer)
+                passed = layer.input_grad if layer.input_grad is not None else layer.output_grad
+                if _is_float(passed):  # diag.grad_norm's value, without its walk
+                    norm = math.sqrt(ke.sum_of_squares(passed.reshape(-1)))
+                else:
+                    norm = diag.grad_norm(layer)
                 ok = ok and (math.isfinite(norm) or all_finite(layer.input_grad))
+            grad_norms[layer.name] = norm
             cache = layer.cache
             if isinstance(cache, F.RecurrentCache) and cache.dh is not None:
                 dh_norms[layer.name] = F.grad_norms_through_time(cache)
@@ -76,6 +87,28 @@ class Sweep:
             grad_norms[block.name] = diag.block_grad_norm(block, grad_norms)
             ok = ok and all_finite(block.input_grad)
         return ok
+
+
+def _gradient_norm(layer: Layer, squares: list[float], out: np.ndarray) -> tuple[float, bool]:
+    """(grad_norm of a layer with gradients, whether the gradient it passed back is finite),
+    appending each gradient's sum of squares to ``squares``: one kernel call per two
+    gradients. The norm adds the squares in ``diag.grad_norm``'s order, so it is its value."""
+    grads = [g.reshape(-1) for g in layer.grads.values()]
+    passed = layer.input_grad
+    passed = passed.reshape(-1) if _is_float(passed) else grads[0][:0]
+    total, passed_ok = 0.0, True
+    for k in range(0, len(grads), 2):
+        first = grads[k]
+        second = grads[k + 1] if k + 1 < len(grads) else first[:0]
+        ke.gradient_squares(first, second, passed if k == 0 else first[:0], out)
+        square_first, square_second, bad = out.tolist()
+        squares.append(square_first)
+        total += square_first
+        if k + 1 < len(grads):
+            squares.append(square_second)
+            total += square_second
+        passed_ok = passed_ok and bad == 0
+    return math.sqrt(total), passed_ok
 
 
 def _is_float(array) -> bool:
