@@ -145,6 +145,7 @@ def _calls(dtype: np.dtype) -> list[tuple[str, Callable[[], object]]]:
                 ke.activation_stats(x2, 4, np.empty(3, np.bool_), np.empty(4)),
                 ke.activation_stats(x3, 1, np.empty(9, np.bool_), np.empty(4)),
                 ke.activation_stats(x4, 4, np.empty(50, np.bool_), np.empty(4)),
+                [ke.sum_of_squares(a) for a in (b, x2, x3, x4)],
                 ke.count_nonfinite(x2.reshape(-1)),
                 ke.gradient_squares(x2.reshape(-1), x2[0], x2[:0].reshape(-1), np.empty(3)),
                 kv.classify_layers(

@@ -25,6 +25,21 @@ def test_sum_of_squares_is_the_float64_sum_and_repeats_exactly(rng, dtype, size)
     assert ke.sum_of_squares(a) == ke.sum_of_squares(a.copy())  # same bits every call
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", SIZES)
+def test_a_norm_does_not_depend_on_the_arrays_shape_or_layout(rng, dtype, size):
+    # the sweep measures gradients and outputs as they are, stepping measures them flattened:
+    # a trace must not change with the path
+    a = rng.standard_normal((size, 6)).astype(dtype)
+    flat = ke.sum_of_squares(a.reshape(-1))
+    assert ke.sum_of_squares(a) == flat
+    assert ke.sum_of_squares(a.reshape(size, 2, 3, 1)) == flat
+    assert ke.sum_of_squares(a.T) == ke.sum_of_squares(np.ascontiguousarray(a.T).reshape(-1))
+    out = np.empty(3)
+    ke.gradient_squares(a.reshape(-1), a[0], a[:0].reshape(-1), out)
+    assert out[0] == flat and out[1] == ke.sum_of_squares(a[0]) and out[2] == 0
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_sums_still_see_nan_and_inf(rng, bad):
     a = rng.standard_normal(1001).astype(np.float32)

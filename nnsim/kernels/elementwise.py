@@ -28,10 +28,12 @@ def clip_values(a, limit):
 
 @reduction
 def sum_of_squares(a):
-    # float64 accumulation: this is a norm, read by the learner and compared against thresholds
+    # float64 accumulation: this is a norm, read by the learner and compared against thresholds.
+    # Any shape (a copy only if not contiguous): the simulator passes gradients as they are
+    flat = np.ascontiguousarray(a).reshape(a.size)
     total = 0.0
-    for i in range(a.size):
-        total += np.float64(a[i]) * np.float64(a[i])
+    for i in range(flat.size):
+        total += np.float64(flat[i]) * np.float64(flat[i])
     return total
 
 

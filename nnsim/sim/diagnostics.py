@@ -60,7 +60,7 @@ class Thresholds:
 
 def square(array: np.ndarray) -> float:
     """The sum of squares of an array, accumulated in float64."""
-    return ke.sum_of_squares(array.reshape(-1))  # a copy only if ``array`` is not contiguous
+    return ke.sum_of_squares(array)
 
 
 def norm(arrays) -> float:

@@ -261,15 +261,23 @@ class Simulator(Machine, Inspection):
         sizes = np.empty((len(params), 2))  # (params, (sum p^2, sum step^2)), in params order
         self.optimizer.step(params, self.model.gradients(), sizes)
         sizes, row = sizes.tolist(), 0
+        weight_norms, update_norms = self._weight_norms, self._update_norms
         for layer in self.leaves:
-            if not layer.params:
+            params = layer.params
+            if not params:
                 continue
             if layer.frozen:  # not stepped: measured apart
-                self._weight_norms[layer.name] = diag.norm(list(layer.params.values()))
+                weight_norms[layer.name] = diag.norm(list(params.values()))
                 continue
-            end = row + len(layer.params)
-            self._weight_norms[layer.name] = math.sqrt(sum(s[0] for s in sizes[row:end]))
-            self._update_norms[layer.name] = math.sqrt(sum(s[1] for s in sizes[row:end]))
+            if len(params) == 2:  # weights and biases: the sums below, without a generator
+                (w0, u0), (w1, u1) = sizes[row], sizes[row + 1]
+                weight_norms[layer.name] = math.sqrt(w0 + w1)
+                update_norms[layer.name] = math.sqrt(u0 + u1)
+                row += 2
+                continue
+            end = row + len(params)
+            weight_norms[layer.name] = math.sqrt(sum(s[0] for s in sizes[row:end]))
+            update_norms[layer.name] = math.sqrt(sum(s[1] for s in sizes[row:end]))
             row = end
 
     def _end_iteration(self) -> None:

@@ -74,14 +74,14 @@ class Sweep:
                 ok = ok and math.isfinite(norm) and passed_ok
             else:  # measured on the gradient it passes back, which the norm then covers
                 passed = layer.input_grad if layer.input_grad is not None else layer.output_grad
-                if _is_float(passed):  # diag.grad_norm's value, without its walk
-                    norm = math.sqrt(ke.sum_of_squares(passed.reshape(-1)))
+                if isinstance(passed, np.ndarray) and passed.dtype.kind == "f" and passed.size:
+                    norm = math.sqrt(ke.sum_of_squares(passed))  # diag.grad_norm's value
                 else:
                     norm = diag.grad_norm(layer)
                 ok = ok and (math.isfinite(norm) or all_finite(layer.input_grad))
             grad_norms[layer.name] = norm
             cache = layer.cache
-            if isinstance(cache, F.RecurrentCache) and cache.dh is not None:
+            if type(cache) is F.RecurrentCache and cache.dh is not None:
                 dh_norms[layer.name] = F.grad_norms_through_time(cache)
         for block in self.blocks:
             grad_norms[block.name] = diag.block_grad_norm(block, grad_norms)
@@ -93,9 +93,14 @@ def _gradient_norm(layer: Layer, squares: list[float], out: np.ndarray) -> tuple
     """(grad_norm of a layer with gradients, whether the gradient it passed back is finite),
     appending each gradient's sum of squares to ``squares``: one kernel call per two
     gradients. The norm adds the squares in ``diag.grad_norm``'s order, so it is its value."""
-    grads = [g.reshape(-1) for g in layer.grads.values()]
+    grads = [g.reshape(-1) for g in layer.grads.values()]  # (size,) views
     passed = layer.input_grad
     passed = passed.reshape(-1) if _is_float(passed) else grads[0][:0]
+    if len(grads) == 2:  # weights and biases: the common case, in one call
+        ke.gradient_squares(grads[0], grads[1], passed, out)
+        square_first, square_second, bad = out.tolist()
+        squares += (square_first, square_second)
+        return math.sqrt(square_first + square_second), bad == 0
     total, passed_ok = 0.0, True
     for k in range(0, len(grads), 2):
         first = grads[k]
