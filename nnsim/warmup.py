@@ -103,6 +103,8 @@ def _calls(dtype: np.dtype) -> list[tuple[str, Callable[[], object]]]:
             "conv2d (BLAS)",
             lambda: F.conv2d_backward(F.conv2d(x_big, w_big, b_big, 1, 1), x_big, w_big, 1, 1),
         ),
+        # vertical stride 2: the one-stage im2col (stride 1 unfolds the rows first)
+        ("conv2d (strided)", lambda: F.conv2d_backward(F.conv2d(x4, w4, b, 2), x4, w4, 2)),
         ("max_pool2d", lambda: F.max_pool2d_backward(y_pool, argmax, x4.shape)),
         (
             "max_pool2d (overlapping)",

@@ -28,6 +28,21 @@ def _pad(x, ph, pw, value=0.0):
     return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
 
 
+def im2col(x, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
+    """(C*KH*KW, N*OH*OW): rows (channel, ki, kj), columns (example, oh, ow)."""
+    n, c, h, w = x.shape
+    xp = _pad(x, *padding)
+    oh = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    ow = (w + 2 * padding[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    cols = np.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
+    for ki in range(kh):
+        for kj in range(kw):
+            rows = ki * dilation[0] + stride[0] * np.arange(oh)
+            columns = kj * dilation[1] + stride[1] * np.arange(ow)
+            cols[:, ki, kj] = xp[:, :, rows][:, :, :, columns].transpose(1, 0, 2, 3)
+    return cols.reshape(c * kh * kw, n * oh * ow)
+
+
 def conv2d(x, W, b, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
     x = x.astype(np.float64)
     W = W.astype(np.float64)

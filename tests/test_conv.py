@@ -204,3 +204,24 @@ def test_results_and_kept_columns_survive_the_next_call_of_the_same_size(rng, pr
     for before, now in zip(kept, (y1, columns1, *grads1), strict=True):
         np.testing.assert_array_equal(before, now)
     np.testing.assert_array_equal(F.conv2d_backward(dy, x1, W, **geometry)[0], grads1[0])
+
+
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        *GEOMETRIES,
+        ((2, 2, 6, 9), (3, 2, 3, 2), (1, 3), (2, 1), (1, 2), 1),  # strided, dilated columns only
+        ((3, 1, 4, 4), (1, 1, 2, 2), (1, 1), (3, 3), (1, 1), 1),  # padding wider than the kernel
+    ],
+)
+def test_both_ways_of_building_the_columns_give_the_same_matrix(rng, geometry, monkeypatch):
+    # vertical stride and dilation 1 go through unfold_rows when the copy is small enough
+    x_shape, w_shape, stride, padding, dilation, _ = geometry
+    x = rng.standard_normal(x_shape)
+    out_h, out_w = F.conv2d_output_shape(x_shape, w_shape, stride, padding, dilation)[2:]
+    args = (x, *w_shape[2:], stride, padding, dilation, out_h, out_w)
+    chosen = conv_kernels._columns(*args, keep=True)
+    monkeypatch.setattr(conv_kernels, "UNFOLD_MAX_BYTES", -1)
+    one_stage = conv_kernels._columns(*args, keep=True)
+    np.testing.assert_array_equal(chosen, one_stage)
+    np.testing.assert_array_equal(one_stage, ref.im2col(x, *w_shape[2:], stride, padding, dilation))

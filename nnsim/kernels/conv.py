@@ -13,6 +13,8 @@ product by output blocks, never along the reduction, so results are bit-identica
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._jit import kernel
@@ -72,6 +74,63 @@ def im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols):
                                 flat_cols[dst + np.uintp(ow)] = flat_x[np.uintp(src + ow * sw)]
                         for ow in range(w_hi, out_w):
                             flat_cols[dst + np.uintp(ow)] = zero
+
+
+@kernel
+def unfold_rows(x, kw, sw, pw, dw, ph, out_w, u):
+    # x (N, C, H, W) -> u (C, KW, N, H + 2 ph, OW) with u[c, kj, i, hp, ow] =
+    # x[i, c, hp - ph, ow * sw + kj * dw - pw], zero outside: every input row shifted for each
+    # kernel column, so that im2col_unfolded copies whole (OH, OW) blocks (flat unsigned
+    # offsets, as im2col)
+    n, channels, height, width = x.shape
+    padded = height + 2 * ph
+    flat_x, flat_u = x.reshape(-1), u.reshape(-1)  # views
+    zero = x.dtype.type(0)
+    for c in range(channels):
+        for kj in range(kw):
+            base = kj * dw - pw
+            lo, hi = _valid_range(base, sw, width, out_w)
+            for i in range(n):
+                block = ((c * kw + kj) * n + i) * padded * out_w
+                for hp in range(padded):
+                    dst = np.uintp(block + hp * out_w)
+                    h = hp - ph
+                    if h < 0 or h >= height:
+                        for t in range(out_w):
+                            flat_u[dst + np.uintp(t)] = zero
+                        continue
+                    for t in range(lo):
+                        flat_u[dst + np.uintp(t)] = zero
+                    src = ((i * channels + c) * height + h) * width + base
+                    if sw == 1:
+                        first = np.uintp(src + lo)
+                        out = dst + np.uintp(lo)
+                        for t in range(hi - lo):
+                            flat_u[out + np.uintp(t)] = flat_x[first + np.uintp(t)]
+                    else:
+                        for t in range(lo, hi):
+                            flat_u[dst + np.uintp(t)] = flat_x[np.uintp(src + t * sw)]
+                    for t in range(hi, out_w):
+                        flat_u[dst + np.uintp(t)] = zero
+
+
+@kernel
+def im2col_unfolded(u, kh, out_h, out_w, cols):
+    # cols[(c, ki, kj), (i, oh, ow)] = u[c, kj, i, oh + ki, ow]: im2col for vertical stride
+    # and dilation 1, one contiguous (OH * OW) block per row and example
+    channels, kw, n, padded = u.shape[:4]
+    positions = out_h * out_w
+    row_length = n * positions
+    flat_u, flat_cols = u.reshape(-1), cols.reshape(-1)  # views
+    for c in range(channels):
+        for ki in range(kh):
+            for kj in range(kw):
+                row = np.uintp(((c * kh + ki) * kw + kj) * row_length)
+                for i in range(n):
+                    src = np.uintp(((c * kw + kj) * n + i) * padded * out_w + ki * out_w)
+                    dst = row + np.uintp(i * positions)
+                    for t in range(positions):
+                        flat_cols[dst + np.uintp(t)] = flat_u[src + np.uintp(t)]
 
 
 @kernel
@@ -192,12 +251,26 @@ def output_size(size: int, k: int, stride: int, pad: int, dilation: int) -> int:
     return (size + 2 * pad - dilation * (k - 1) - 1) // stride + 1
 
 
+#: im2col goes through the row-shifted copy ``unfold_rows`` when the convolution has vertical
+#: stride and dilation 1 and that copy stays this small (in cache for the second stage):
+#: output rows are then copied as whole (OH, OW) blocks instead of OW values at a time.
+#: Measured: 0.96 -> 0.54 ms at the second LeNet layer, 0.73 -> 0.53 at the first; at the
+#: small VGG size (a 13 MB copy, rows of 32) the one-stage im2col stays faster.
+UNFOLD_MAX_BYTES = 4 * 2**20
+
+
 def _columns(x, kh, kw, stride, padding, dilation, out_h, out_w, keep=False):
     # keep: the caller returns the matrix, so it must not be a scratch buffer
-    n, channels = x.shape[:2]
+    n, channels, height = x.shape[:3]
     shape = (channels * kh * kw, n * out_h * out_w)  # (C*KH*KW, N*P)
     cols = np.empty(shape, dtype=x.dtype) if keep else scratch("columns", shape, x.dtype)
-    im2col(x, kh, kw, *stride, *padding, *dilation, out_h, out_w, cols)
+    unfolded = (channels, kw, n, height + 2 * padding[0], out_w)  # (C, KW, N, Hp, OW)
+    if stride[0] == 1 and dilation[0] == 1 and math.prod(unfolded) * x.itemsize <= UNFOLD_MAX_BYTES:
+        u = scratch("unfolded rows", unfolded, x.dtype)
+        unfold_rows(x, kw, stride[1], padding[1], dilation[1], padding[0], out_w, u)
+        im2col_unfolded(u, kh, out_h, out_w, cols)
+    else:
+        im2col(x, kh, kw, *stride, *padding, *dilation, out_h, out_w, cols)
     return cols
 
 
