@@ -189,6 +189,28 @@ async def test_nnsim_without_a_scenario_opens_the_lesson_picker():
         assert app.screen.runner.scenario.name == shipped_lessons()[0].stem  # curriculum order
 
 
+async def test_the_first_lesson_warms_only_its_own_dtypes_kernels(monkeypatch):
+    # compiling every kernel in both float32 and float64 took about a minute on a first start
+    import tui.screens.loading as loading
+
+    warmed = []
+
+    def fake_warm_up(dtypes, progress):
+        warmed.append(tuple(dtypes))
+        progress(1, 1, "all")
+        return 1
+
+    monkeypatch.setattr(loading, "warm_up", fake_warm_up)
+    app = NnsimApp("vanishing_sigmoid", warm=True)
+    async with app.run_test(size=(120, 30)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, MainScreen):
+                break
+        assert isinstance(app.screen, MainScreen)
+        assert warmed == [("float64",)] and app.warmed == {"float64"}
+
+
 def test_main_screen_snapshot(snap_compare):
     async def step(pilot):
         await pilot.pause()

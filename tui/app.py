@@ -63,6 +63,7 @@ class NnsimApp(App):
         super().__init__()
         self.scenario_name = scenario
         self.warm = warm
+        self.warmed: set[str] = set()  # the dtypes whose kernels are compiled or loaded
         self.lesson = None  # the scenario opened, whose variants the palette can compare
 
     def on_mount(self) -> None:
@@ -86,8 +87,10 @@ class NnsimApp(App):
                 self.exit(return_code=2, message=str(err))
             return
         main = MainScreen(runner)
-        if self.warm:
-            self.push_screen(LoadingScreen(), lambda _: self.push_screen(main))
+        dtype = runner.sim.model.dtype.name
+        if self.warm and dtype not in self.warmed:
+            self.warmed.add(dtype)  # later lessons of this dtype open at once
+            self.push_screen(LoadingScreen((dtype,)), lambda _: self.push_screen(main))
         else:
             self.push_screen(main)
 
