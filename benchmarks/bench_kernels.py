@@ -203,7 +203,8 @@ def mlp_case(rng):
             if i < 2:
                 d = F.activation_backward("relu", d, acts[i + 1], acts[i + 1])
             inp = acts[i]
-            d, grads[f"W{i}"], grads[f"b{i}"] = F.linear_backward(d, inp, Ws[i])
+            # like PyTorch, no gradient for the input batch (it does not require one)
+            d, grads[f"W{i}"], grads[f"b{i}"] = F.linear_backward(d, inp, Ws[i], input_grad=i > 0)
         opt.step(params, grads)
 
     tparams = None

@@ -28,6 +28,28 @@ def test_linear_without_bias_and_in_float32(rng):
     np.testing.assert_allclose(y, x @ W.T.astype(np.float32), rtol=1e-6)
 
 
+def test_a_skipped_input_gradient_changes_nothing_else(rng):
+    x, W, dy = rng.standard_normal((5, 4)), rng.standard_normal((3, 4)), rng.standard_normal((5, 3))
+    dx, dW, db = F.linear_backward(dy, x, W)
+    skipped, dW2, db2 = F.linear_backward(dy, x, W, input_grad=False)
+    assert skipped is None and dx.shape == x.shape
+    np.testing.assert_array_equal(dW2, dW)
+    np.testing.assert_array_equal(db2, db)
+
+
+def test_a_models_first_dense_layer_passes_a_gradient_back_only_when_asked(rng):
+    from nnsim.layers import Dense, ReLU
+    from nnsim.model import Sequential
+
+    x = rng.standard_normal((6, 3))
+    for asked in (False, True):
+        model = Sequential([Dense(4), ReLU(), Dense(2)], input_shape=(3,), input_gradients=asked)
+        model.backward(np.ones_like(model.forward(x)))
+        first = model.layers[0]
+        assert (first.input_grad is not None) == asked
+        assert first.grads["W"].shape == (4, 3)
+
+
 @pytest.mark.parametrize(
     "call, fragment",
     [

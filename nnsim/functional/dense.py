@@ -27,9 +27,13 @@ def linear(x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> np.ndarray:
 
 
 def linear_backward(
-    dy: np.ndarray, x: np.ndarray, W: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gradients (dx (N, D), dW (H, D), db (H,)) of y = x W^T + b given dy (N, H)."""
+    dy: np.ndarray, x: np.ndarray, W: np.ndarray, *, input_grad: bool = True
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Gradients (dx (N, D), dW (H, D), db (H,)) of y = x W^T + b given dy (N, H).
+
+    ``input_grad=False`` skips dx (returned as None), a third of the work, for a model's first
+    layer, as ``conv2d_backward`` does.
+    """
     x = check.primary("linear_backward", "x", x, ndim=2)
     dy = check.secondary("linear_backward", "dy", dy, x.dtype, ndim=2)
     W = check.secondary("linear_backward", "W", W, x.dtype, ndim=2)
@@ -43,4 +47,4 @@ def linear_backward(
             f"linear_backward: dy must be (N, H) = {(x.shape[0], W.shape[0])}; "
             f"x {x.shape}, W {W.shape}, dy {dy.shape}"
         )
-    return k.dense_backward(dy, x, W)
+    return k.dense_backward(dy, x, W, bool(input_grad))

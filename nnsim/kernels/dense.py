@@ -41,9 +41,9 @@ def dense_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> np.ndar
 
 
 def dense_backward(
-    dy: np.ndarray, x: np.ndarray, W: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    dx = np.matmul(dy, W)  # (N, D)
+    dy: np.ndarray, x: np.ndarray, W: np.ndarray, need_dx: bool = True
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    dx = np.matmul(dy, W) if need_dx else None  # (N, D)
     dW = np.matmul(dy.T, x)  # (H, D)
     db = np.empty(dy.shape[1], dtype=dy.dtype)  # (H,)
     column_sums(dy, db)

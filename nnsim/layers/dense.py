@@ -97,11 +97,16 @@ class Dense(Layer):
 
     def differentiate(self, dy):
         x2 = self.input.reshape(-1, self.input.shape[-1])
-        dx, dw, db = F.linear_backward(dy.reshape(-1, self.units), x2, self.weight_for_forward())
+        dx, dw, db = F.linear_backward(
+            dy.reshape(-1, self.units),
+            x2,
+            self.weight_for_forward(),
+            input_grad=self.needs_input_grad,  # a model's first layer passes nothing back
+        )
         grads = {"W": dw}
         if self.bias:
             grads["b"] = db
-        return dx.reshape(self.input.shape), grads
+        return (None if dx is None else dx.reshape(self.input.shape)), grads
 
     def macs(self):
         return math.prod(self.output_shape) * self.input_shape[-1]
