@@ -25,6 +25,7 @@ and hidden-side pre-activations.
 from __future__ import annotations
 
 import numpy as np
+from numba.extending import register_jitable
 
 from ._jit import kernel
 from .dense import column_sums
@@ -74,17 +75,34 @@ def _carry_back(t, dpre, w_hh, carry):
 def rnn_step_forward(t, xw, h0, w_hh_t, b_hh, nonlinearity, pre, h_seq):
     # h_t = f(xw_t + b_hh + h_{t-1} W_hh^T), f = tanh or relu
     _hidden_projection(t, h0, h_seq, w_hh_t, b_hh, pre)
-    rnn_cell_forward(t, xw, nonlinearity, pre, h_seq)
+    rnn_cell_forward(t, xw, nonlinearity, _no_projection(xw), b_hh, pre, h_seq)
 
 
 @kernel
-def rnn_cell_forward(t, xw, nonlinearity, pre, h_seq):
-    # the step after its hidden projection, which pre[:, t] holds on entry
+def _no_projection(xw):
+    # the cells' proj_t argument when pre[:, t] already holds the hidden projection
+    return np.empty((0, 0), dtype=xw.dtype)
+
+
+@register_jitable
+def _pre_activation(n, t, proj_t, b_hh, x, p):
+    # p = (W_hh h_{t-1} + b_hh) + x for batch row n: from proj_t (G, N), the step's product
+    # computed transposed by BLAS, or (proj_t empty) from p itself, which holds its first term
+    if proj_t.size:
+        for j in range(p.size):
+            p[j] = (proj_t[j, n] + b_hh[j]) + x[j]
+    else:
+        for j in range(p.size):
+            p[j] += x[j]
+
+
+@kernel
+def rnn_cell_forward(t, xw, nonlinearity, proj_t, b_hh, pre, h_seq):
+    # the step after its hidden projection (see _pre_activation)
     zero = xw.dtype.type(0)
     for n in range(h_seq.shape[0]):
         p, x, h = pre[n, t], xw[n, t], h_seq[n, t]  # (H,) each
-        for j in range(p.size):
-            p[j] += x[j]
+        _pre_activation(n, t, proj_t, b_hh, x, p)
         if nonlinearity == TANH:
             for j in range(p.size):
                 h[j] = vtanh(p[j])
@@ -142,19 +160,18 @@ def rnn_backward(dh_seq, h_seq, w_hh, nonlinearity, carry, dh, dpre):
 def lstm_step_forward(t, xw, h0, c0, w_hh_t, b_hh, pre, gates, h_seq, c_seq):
     # i, f, o = sigmoid; g = tanh; c_t = f c_{t-1} + i g; h_t = o tanh(c_t)
     _hidden_projection(t, h0, h_seq, w_hh_t, b_hh, pre)
-    _lstm_cell_forward(t, xw, c0, pre, gates, h_seq, c_seq)
+    _lstm_cell_forward(t, xw, c0, _no_projection(xw), b_hh, pre, gates, h_seq, c_seq)
 
 
 @kernel
-def _lstm_cell_forward(t, xw, c0, pre, gates, h_seq, c_seq):
-    # the step after its hidden projection, which pre[:, t] holds on entry
+def _lstm_cell_forward(t, xw, c0, proj_t, b_hh, pre, gates, h_seq, c_seq):
+    # the step after its hidden projection (see _pre_activation)
     hidden = c0.shape[1]
     for n in range(c0.shape[0]):
         p, x, g = pre[n, t], xw[n, t], gates[n, t]  # (4H,) each
         c_prev = c0[n] if t == 0 else c_seq[n, t - 1]  # (H,)
         c, h = c_seq[n, t], h_seq[n, t]  # (H,) each
-        for j in range(p.size):
-            p[j] += x[j]
+        _pre_activation(n, t, proj_t, b_hh, x, p)
         for j in range(2 * hidden):  # i, f
             g[j] = vsigmoid(p[j])
         for j in range(2 * hidden, 3 * hidden):  # g
@@ -222,16 +239,20 @@ def lstm_backward(dh_seq, gates, c0, c_seq, w_hh, carry_h, carry_c, dh, dc, dpre
 def gru_step_forward(t, xw, h0, w_hh_t, b_hh, hh, pre, gates, h_seq):
     # r, z = sigmoid(xw + hh); n = tanh(xw_n + r * hh_n); h_t = (1 - z) n + z h_{t-1}
     _hidden_projection(t, h0, h_seq, w_hh_t, b_hh, hh)
-    gru_cell_forward(t, xw, h0, hh, pre, gates, h_seq)
+    gru_cell_forward(t, xw, h0, _no_projection(xw), b_hh, hh, pre, gates, h_seq)
 
 
 @kernel
-def gru_cell_forward(t, xw, h0, hh, pre, gates, h_seq):
-    # the step after its hidden projection, which hh[:, t] holds on entry
+def gru_cell_forward(t, xw, h0, proj_t, b_hh, hh, pre, gates, h_seq):
+    # the step after its hidden projection, which hh[:, t] holds on entry unless proj_t (G, N)
+    # brings it, W_hh h_{t-1} computed transposed by BLAS, to add b_hh to
     hidden = h0.shape[1]
     one = xw.dtype.type(1)
     for n in range(h0.shape[0]):
         x, u, p, g = xw[n, t], hh[n, t], pre[n, t], gates[n, t]  # (3H,) each
+        if proj_t.size:
+            for j in range(u.size):
+                u[j] = proj_t[j, n] + b_hh[j]
         h_prev = h0[n] if t == 0 else h_seq[n, t - 1]  # (H,)
         h = h_seq[n, t]
         for j in range(2 * hidden):  # r, z
@@ -341,15 +362,8 @@ def blas_steps(n_batch: int, hidden: int, gates: int) -> bool:
 #: W_hh^T (H, G) @ dpre_t^T (G, N): OpenBLAS takes 20-28 us for these shapes at N = 16,
 #: H = 128 against 34-40 us for the same products untransposed (its packing of a 16-row left
 #: operand is the slow part). Small kernels put the (., N) results back into batch-major rows.
-
-
-@kernel
-def _add_bias_transposed(t, proj_t, b_hh, out):
-    # out[n, t, :] = proj_t[:, n] + b_hh; proj_t (G, N)
-    for n in range(out.shape[0]):
-        row = out[n, t]  # (G,)
-        for j in range(row.size):
-            row[j] = proj_t[j, n] + b_hh[j]
+#: operand is the slow part). The cells read the forward product transposed (_pre_activation);
+#: _accumulate_transposed puts the backward one back into batch-major rows.
 
 
 @kernel
@@ -361,10 +375,10 @@ def _accumulate_transposed(src_t, dst):
             row[k] += src_t[k, n]
 
 
-def _project(t, h0, h_seq, w_hh, b_hh, out):
-    # out[:, t] = h_{t-1} @ W_hh^T + b_hh
+def _project(t, h0, h_seq, w_hh):
+    # W_hh h_{t-1}^T (G, N): the cells add it, transposed back, to b_hh and the input side
     h_prev = h0 if t == 0 else h_seq[:, t - 1]  # (N, H)
-    _add_bias_transposed(t, np.matmul(w_hh, h_prev.T), b_hh, out)  # product (G, N)
+    return np.matmul(w_hh, h_prev.T)
 
 
 def blas_step_forward(kind: str, t: int, args: tuple, w_hh: np.ndarray) -> None:
@@ -372,16 +386,16 @@ def blas_step_forward(kind: str, t: int, args: tuple, w_hh: np.ndarray) -> None:
     (G, H) itself (the arguments hold its transpose)."""
     if kind == "rnn":
         xw, h0, _, b_hh, nonlinearity, pre, h_seq = args
-        _project(t, h0, h_seq, w_hh, b_hh, pre)
-        rnn_cell_forward(t, xw, nonlinearity, pre, h_seq)
+        proj_t = _project(t, h0, h_seq, w_hh)
+        rnn_cell_forward(t, xw, nonlinearity, proj_t, b_hh, pre, h_seq)
     elif kind == "lstm":
         xw, h0, c0, _, b_hh, pre, gates, h_seq, c_seq = args
-        _project(t, h0, h_seq, w_hh, b_hh, pre)
-        _lstm_cell_forward(t, xw, c0, pre, gates, h_seq, c_seq)
+        proj_t = _project(t, h0, h_seq, w_hh)
+        _lstm_cell_forward(t, xw, c0, proj_t, b_hh, pre, gates, h_seq, c_seq)
     else:
         xw, h0, _, b_hh, hh, pre, gates, h_seq = args
-        _project(t, h0, h_seq, w_hh, b_hh, hh)
-        gru_cell_forward(t, xw, h0, hh, pre, gates, h_seq)
+        proj_t = _project(t, h0, h_seq, w_hh)
+        gru_cell_forward(t, xw, h0, proj_t, b_hh, hh, pre, gates, h_seq)
 
 
 def blas_step_backward(kind: str, t: int, args: tuple, w_hh_t: np.ndarray) -> None:
