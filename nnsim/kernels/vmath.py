@@ -81,15 +81,6 @@ def vexp(x):
     return np.exp(x)
 
 
-@overload(vexp, jit_options=_OVERLOAD_OPTIONS)
-def _vexp_overload(x):
-    if x == types.float32:
-        return _exp_float32
-    if x == types.float64:
-        return lambda x: np.exp(x)
-    return None
-
-
 def _make_sigmoid(one):
     def sigmoid(x):
         # e^-|x| never overflows: 1 / (1 + e) for x >= 0 (PyTorch's formula), e / (1 + e)
@@ -103,15 +94,6 @@ def _make_sigmoid(one):
 def vsigmoid(x):
     """1 / (1 + e^-x), vectorisable, without overflow for any x."""
     return 1 / (1 + np.exp(-x))
-
-
-@overload(vsigmoid, jit_options=_OVERLOAD_OPTIONS)
-def _vsigmoid_overload(x):
-    if x == types.float32:
-        return _make_sigmoid(np.float32(1))
-    if x == types.float64:
-        return _make_sigmoid(np.float64(1))
-    return None
 
 
 #: e^y - 1 is -1 to the last bit for y below this; the clamp keeps 2^n normal
@@ -144,10 +126,18 @@ def vtanh(x):
     return np.tanh(x)
 
 
-@overload(vtanh, jit_options=_OVERLOAD_OPTIONS)
-def _vtanh_overload(x):
-    if x == types.float32:
-        return _tanh_float32
-    if x == types.float64:
-        return lambda x: np.tanh(x)
-    return None
+def _implement(stub, float32_version, float64_version) -> None:
+    """Give ``stub`` its Numba implementations, one per float type (others: no match)."""
+
+    @overload(stub, jit_options=_OVERLOAD_OPTIONS)
+    def _by_type(x):
+        if x == types.float32:
+            return float32_version
+        if x == types.float64:
+            return float64_version
+        return None
+
+
+_implement(vexp, _exp_float32, lambda x: np.exp(x))
+_implement(vsigmoid, _make_sigmoid(np.float32(1)), _make_sigmoid(np.float64(1)))
+_implement(vtanh, _tanh_float32, lambda x: np.tanh(x))
