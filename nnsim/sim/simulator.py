@@ -269,15 +269,13 @@ class Simulator(Machine, Inspection):
             if layer.frozen:  # not stepped: measured apart
                 weight_norms[layer.name] = diag.norm(list(params.values()))
                 continue
-            if len(params) == 2:  # weights and biases: the sums below, without a generator
-                (w0, u0), (w1, u1) = sizes[row], sizes[row + 1]
-                weight_norms[layer.name] = math.sqrt(w0 + w1)
-                update_norms[layer.name] = math.sqrt(u0 + u1)
-                row += 2
-                continue
             end = row + len(params)
-            weight_norms[layer.name] = math.sqrt(sum(s[0] for s in sizes[row:end]))
-            update_norms[layer.name] = math.sqrt(sum(s[1] for s in sizes[row:end]))
+            weight_squares = step_squares = 0.0
+            for weight_square, step_square in sizes[row:end]:
+                weight_squares += weight_square
+                step_squares += step_square
+            weight_norms[layer.name] = math.sqrt(weight_squares)
+            update_norms[layer.name] = math.sqrt(step_squares)
             row = end
 
     def _end_iteration(self) -> None:

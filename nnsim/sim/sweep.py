@@ -47,7 +47,7 @@ class Sweep:
             y = layer.output
             # diag.measure_output inlined: a Python call costs as much as a small layer's
             # statistics, and this runs for every layer of every iteration
-            if not (isinstance(y, np.ndarray) and y.dtype.kind == "f" and y.size):
+            if not _is_float(y):
                 rows[i][:] = math.nan  # not a value: nothing to check either
             elif code == diag.RELU_CODE:
                 alive[i] = diag.measure_output(y, code, alive[i], rows[i])
@@ -74,7 +74,7 @@ class Sweep:
                 ok = ok and math.isfinite(norm) and passed_ok
             else:  # measured on the gradient it passes back, which the norm then covers
                 passed = layer.input_grad if layer.input_grad is not None else layer.output_grad
-                if isinstance(passed, np.ndarray) and passed.dtype.kind == "f" and passed.size:
+                if _is_float(passed):
                     norm = math.sqrt(ke.sum_of_squares(passed))  # diag.grad_norm's value
                 else:
                     norm = diag.grad_norm(layer)
@@ -96,11 +96,6 @@ def _gradient_norm(layer: Layer, squares: list[float], out: np.ndarray) -> tuple
     grads = [g.reshape(-1) for g in layer.grads.values()]  # (size,) views
     passed = layer.input_grad
     passed = passed.reshape(-1) if _is_float(passed) else grads[0][:0]
-    if len(grads) == 2:  # weights and biases: the common case, in one call
-        ke.gradient_squares(grads[0], grads[1], passed, out)
-        square_first, square_second, bad = out.tolist()
-        squares += (square_first, square_second)
-        return math.sqrt(square_first + square_second), bad == 0
     total, passed_ok = 0.0, True
     for k in range(0, len(grads), 2):
         first = grads[k]
