@@ -4,7 +4,8 @@ Why these options:
 - ``nogil=True``: the TUI runs training in a worker thread; a kernel holding the GIL would
   freeze the interface for the whole call.
 - ``cache=True``: cold compilation of the full kernel set costs tens of seconds; the on-disk
-  cache turns that into a fraction of a second on every later start.
+  cache turns that into a fraction of a second on every later start. It is discarded whenever
+  any kernel source changes (:func:`forget_stale_cache`).
 - ``error_model="numpy"``: division by zero gives inf/NaN as in NumPy instead of raising, so
   non-finite values reach the simulator's detectors rather than becoming exceptions.
 - No ``fastmath``: its ``nnan``/``ninf`` flags let LLVM assume finite values and delete the very
@@ -17,7 +18,9 @@ signatures stays deliberate: at most two per kernel.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import numba
@@ -38,8 +41,50 @@ REDUCTION_OPTIONS: dict[str, object] = {**KERNEL_OPTIONS, "fastmath": {"reassoc"
 
 def _compile(fn: F, options: dict[str, object]) -> F:
     dispatcher = numba.njit(**options)(fn)
+    if not REGISTRY:
+        forget_stale_cache(dispatcher)
     REGISTRY.append(dispatcher)
     return dispatcher  # type: ignore[return-value]
+
+
+#: written next to the kernels' cached machine code: the fingerprint of the sources it came from
+STAMP_NAME = "nnsim-kernels.sha256"
+
+
+def sources_fingerprint() -> str:
+    """SHA-256 of every source file of ``nnsim.kernels``."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def forget_stale_cache(dispatcher: numba.core.registry.CPUDispatcher) -> bool:
+    """Delete the kernels' cached machine code if any kernel source changed since it was
+    written; True if it did. Why: Numba checks a cached kernel against its own source file
+    only, but kernels inline functions from other files (``vmath``, ``_jit``), so after an
+    update that changed only those (``git pull`` on an editable install), the others would
+    keep running the old code. Every cache file of the directory is nnsim's: Numba keeps one
+    directory per source directory."""
+    try:
+        directory = Path(dispatcher._cache._cache_path)  # where Numba caches this module
+    except AttributeError:  # a Numba without this layout: nothing to compare against
+        return False
+    stamp, fingerprint = directory / STAMP_NAME, sources_fingerprint()
+    try:
+        if stamp.read_text() == fingerprint:
+            return False
+    except OSError:
+        pass  # no stamp yet: whatever is cached may predate this guard
+    stale = [*directory.glob("*.nbi"), *directory.glob("*.nbc")]
+    try:
+        for path in stale:
+            path.unlink(missing_ok=True)
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(fingerprint)
+    except OSError:  # a read-only cache directory: Numba will not write there either
+        return False
+    return bool(stale)
 
 
 def kernel(fn: F) -> F:

@@ -19,9 +19,8 @@ the last ulp matters more than speed (tanh' = 1 - tanh^2 magnifies a 2-ulp tanh 
 near |x| = 7).
 
 The functions are inlined into kernels' loops (``@overload``, one implementation per type).
-Numba's on-disk cache checks only the file of the kernel it compiled: after editing this module,
-delete the ``*.nbi``/``*.nbc`` files under ``nnsim/kernels/__pycache__`` (a fresh install or
-checkout has none).
+Numba's on-disk cache checks only the file of the kernel it compiled, so
+``_jit.forget_stale_cache`` discards every cached kernel when any kernel source changes.
 """
 
 from __future__ import annotations
