@@ -57,12 +57,6 @@ def _sample(fn: Callable[[], object], inner: int) -> float:
     return (time.perf_counter() - start) / inner
 
 
-def median_time(fn: Callable[[], object], repeats: int, min_seconds: float = 0.02) -> float:
-    """Median seconds per call; each sample loops enough calls to last min_seconds."""
-    inner = _calls_per_sample(fn, min_seconds)
-    return statistics.median(_sample(fn, inner) for _ in range(repeats))
-
-
 #: untimed running of a side before each block of its samples in :func:`paired_median_times`:
 #: longer than the other side's thread pools keep spinning after their last call (OpenBLAS's
 #: workers spin for up to about 0.1 s), which would otherwise take a core from the timed side

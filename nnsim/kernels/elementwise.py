@@ -74,8 +74,8 @@ def l2_penalty(w, strength, dw):
 
 @reduction
 def activation_stats(y, code, unit_alive, out):
-    # y (N, ...) one layer's output over a batch, U values per example; out = (mean, std, saturated fraction, dead
-    # fraction). "Saturated": the activation's derivative is below 5 % of its peak there
+    # y (N, ...) one layer's output over a batch, U values per example; out = (mean, std,
+    # saturated fraction, dead fraction). "Saturated": the activation's derivative is below 5 % of its peak there
     # (code 1 sigmoid: y(1-y) < 0.0125; 2 tanh: 1-y^2 < 0.05; 3 softsign: (1-|y|)^2 < 0.05;
     # 0: not an activation, reported as NaN). "Dead": units whose output is 0 for every
     # example (code 4 ReLU only, else NaN). float64 sums; one loop per quantity, so that each

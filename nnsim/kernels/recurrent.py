@@ -361,7 +361,6 @@ def blas_steps(n_batch: int, hidden: int, gates: int) -> bool:
 #: The step products are computed transposed, W_hh (G, H) @ h_{t-1}^T (H, N) and
 #: W_hh^T (H, G) @ dpre_t^T (G, N): OpenBLAS takes 20-28 us for these shapes at N = 16,
 #: H = 128 against 34-40 us for the same products untransposed (its packing of a 16-row left
-#: operand is the slow part). Small kernels put the (., N) results back into batch-major rows.
 #: operand is the slow part). The cells read the forward product transposed (_pre_activation);
 #: _accumulate_transposed puts the backward one back into batch-major rows.
 

@@ -108,8 +108,14 @@ def grad_norm(layer: Layer) -> float:
     grads = [g for leaf in layer.walk() for g in leaf.grads.values()]
     if grads:
         return norm(grads)
+    return passed_grad_norm(layer)
+
+
+def passed_grad_norm(layer: Layer) -> float:
+    """The grad_norm of a layer without gradients of its own: the norm of the gradient it
+    passes back (of the one it received, when it passes none)."""
     passed = layer.input_grad if layer.input_grad is not None else layer.output_grad
-    return norm([passed]) if isinstance(passed, np.ndarray) else math.nan
+    return math.sqrt(square(passed)) if isinstance(passed, np.ndarray) else math.nan
 
 
 def block_grad_norm(block: Layer, grad_norms: dict[str, float]) -> float:

@@ -44,15 +44,7 @@ class Sweep:
         False when some float output holds NaN or inf (its mean is then not finite)."""
         stats, rows, alive = self.stats, self.rows, self.alive
         for i, (layer, code) in enumerate(zip(self.nodes, self.codes, strict=True)):
-            y = layer.output
-            # diag.measure_output inlined: a Python call costs as much as a small layer's
-            # statistics, and this runs for every layer of every iteration
-            if not _is_float(y):
-                rows[i][:] = math.nan  # not a value: nothing to check either
-            elif code == diag.RELU_CODE:
-                alive[i] = diag.measure_output(y, code, alive[i], rows[i])
-            else:
-                ke.activation_stats(y, code, alive[i], rows[i])
+            alive[i] = diag.measure_output(layer.output, code, alive[i], rows[i])
         # a NaN mean is a non-finite output, except for the rows of non-float outputs
         means = stats[:, 0]
         finite = bool(np.isfinite(means).all()) or all(
@@ -73,11 +65,7 @@ class Sweep:
                 norm, passed_ok = _gradient_norm(layer, squares, measured)
                 ok = ok and math.isfinite(norm) and passed_ok
             else:  # measured on the gradient it passes back, which the norm then covers
-                passed = layer.input_grad if layer.input_grad is not None else layer.output_grad
-                if _is_float(passed):
-                    norm = math.sqrt(ke.sum_of_squares(passed))  # diag.grad_norm's value
-                else:
-                    norm = diag.grad_norm(layer)
+                norm = diag.passed_grad_norm(layer)
                 ok = ok and (math.isfinite(norm) or all_finite(layer.input_grad))
             grad_norms[layer.name] = norm
             cache = layer.cache
