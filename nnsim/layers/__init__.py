@@ -21,6 +21,7 @@ from .conv import AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d
 from .dense import Dense, DropConnect, Embedding, Flatten
 from .norm import BatchNorm, Dropout
 from .recurrent import GRU, LSTM, RNN
+from .sequential import Sequential
 
 __all__ = [
     "AttentionDecoder",
@@ -47,6 +48,7 @@ __all__ = [
     "ReLU",
     "Residual",
     "RNN",
+    "Sequential",
     "ShapeError",
     "Sigmoid",
     "Softmax",

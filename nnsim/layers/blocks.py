@@ -1,4 +1,4 @@
-"""The blocks Residual and Concat, and the helpers every container (Sequential too) shares.
+"""The blocks Residual and Concat (the helpers every container shares are in sequential.py).
 
 A container is itself a Layer, so blocks nest: a Residual holds a Sequential, a Concat holds
 one Sequential per branch. Shapes are threaded through every child when the outermost model is
@@ -12,35 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .base import Layer, Shape, ShapeError
+from .base import Layer, ShapeError
+from .sequential import as_block, build_child
 from .steps import Child, Op, drive
-
-
-class BuildError(ShapeError):
-    """A ShapeError already located at a named layer (not re-wrapped by outer containers)."""
-
-
-def as_block(layers: Layer | Sequence[Layer]) -> Layer:
-    """A Layer, or a list of layers wrapped in a Sequential."""
-    if isinstance(layers, Layer):
-        return layers
-    if isinstance(layers, (list, tuple)):
-        from ..model import Sequential
-
-        return Sequential(layers)
-    raise TypeError(f"expected a Layer or a list of layers, got {type(layers).__name__}")
-
-
-def build_child(child: Layer, shape: Shape, dtype: np.dtype, source: str) -> Shape:
-    """Build ``child`` on ``shape`` (which comes from ``source``), locating any shape error."""
-    try:
-        return child.build(shape, dtype)
-    except BuildError:
-        raise
-    except ShapeError as err:
-        raise BuildError(
-            f"{child.name} ({type(child).__name__}) {err} (the input comes from {source})"
-        ) from None
 
 
 class Residual(Layer):

@@ -8,7 +8,6 @@ from .. import functional as F
 from . import walk
 from .base import Layer, Shape, ShapeError, as_pair, positive
 from .dense import check_init, weight_and_bias
-from .steps import Op
 
 
 def _spatial(layer: Layer, input_shape: Shape) -> None:
@@ -20,41 +19,27 @@ def _pair_text(pair: tuple[int, int]) -> str:
     return str(pair[0]) if pair[0] == pair[1] else str(pair)
 
 
-class _Walked:
-    """Stepping into a conv or pooling layer on inputs up to 16 x 16: the kernel computes
-    the whole batch, then every position of the first example is worked out by hand, one
-    micro-op each (``walk_cell`` holds the last one, for the interface)."""
+class _Walkable(Layer):
+    """A conv or pooling layer only computes; stepped into on an input up to 16 x 16, it is
+    walked position by position by a ``walk.Walk``, kept here while it is shown."""
 
-    walk_cell: walk.Cell | None = None
+    stepped_walk: walk.Walk | None = None  # the walk of the last stepped pass
 
-    def _show(self, cell: walk.Cell) -> walk.Cell:
-        self.walk_cell = cell
-        return cell
+    @property
+    def walk_cell(self) -> walk.Cell | None:
+        """The position worked out by hand last (for the interface), or None."""
+        return None if self.stepped_walk is None else self.stepped_walk.cell
 
-    def _walk_forward(self, x, positions: int, cell_of):
-        self.materialize()
-        self.input = x
-        self.walk_cell = None
-        y = yield Op("the kernel computes the whole batch", lambda: self.compute(x))
-        self.output = y
-        for k in range(positions):
-            yield Op(f"position {k + 1} of {positions}", lambda k=k: self._show(cell_of(k)))
-        yield Op("every position worked out: leave the layer", lambda: None)
-        return y
+    def forward_steps(self, x):
+        self.stepped_walk = walk.Walk.of(self)
+        return None if self.stepped_walk is None else self.stepped_walk.forward(x)
 
-    def _walk_backward(self, dy, walks):
-        self.output_grad = dy
-        self.walk_cell = None
-        dx, grads = yield Op("the kernel computes the gradients", lambda: self.differentiate(dy))
-        dx = self.keep_gradients(dx, grads)
-        for what, positions, cell_of in walks():
-            for k in range(positions):
-                yield Op(f"{what} {k + 1} of {positions}", lambda k=k, f=cell_of: self._show(f(k)))
-        self.walk_cell = None
-        return dx
+    def backward_steps(self, dy):
+        self.stepped_walk = walk.Walk.of(self)
+        return None if self.stepped_walk is None else self.stepped_walk.backward(dy)
 
 
-class Conv2d(_Walked, Layer):
+class Conv2d(_Walkable):
     """Cross-correlation with ``filters`` kernels, like torch.nn.Conv2d.
 
     W (filters, in_channels/groups, KH, KW), b (filters,). ``in_channels`` may be left out and
@@ -153,27 +138,6 @@ class Conv2d(_Walked, Layer):
         self.cache = None  # rebuilt in backward
         return F.conv2d(x, W, b, *self._geometry())
 
-    def forward_steps(self, x):
-        if not walk.walkable(self, self.input_shape):
-            return None
-        return self._walk_forward(x, walk.conv_positions(self), lambda k: walk.conv_cell(self, k))
-
-    def backward_steps(self, dy):
-        if not walk.walkable(self, self.input_shape):
-            return None
-
-        def walks():
-            raw = self.raw_weight_grad
-            yield (
-                "dW",
-                walk.conv_weight_positions(self),
-                lambda k: walk.conv_weight_cell(self, k, raw),
-            )
-            if walk.conv_input_walkable(self):
-                yield "dX", walk.conv_input_positions(self), lambda k: walk.conv_input_cell(self, k)
-
-        return self._walk_backward(dy, walks)
-
     def differentiate(self, dy):
         dx, dw, db = F.conv2d_backward(
             dy,
@@ -211,7 +175,7 @@ class Conv2d(_Walked, Layer):
         return text
 
 
-class _Pool(_Walked, Layer):
+class _Pool(_Walkable):
     def __init__(
         self,
         kernel_size: int | tuple[int, int],
@@ -239,20 +203,6 @@ class _Pool(_Walked, Layer):
 
     def _args(self):
         return self.kernel_size, self.stride, self.padding, self.ceil_mode
-
-    def forward_steps(self, x):
-        if not walk.pool_walkable(self, self.input_shape):
-            return None
-        return self._walk_forward(x, walk.pool_positions(self), lambda k: walk.pool_cell(self, k))
-
-    def backward_steps(self, dy):
-        if not walk.pool_walkable(self, self.input_shape):
-            return None
-
-        def walks():
-            yield "dY", walk.pool_positions(self), lambda k: walk.pool_grad_cell(self, k)
-
-        return self._walk_backward(dy, walks)
 
     def elementwise_flops(self):
         return self._output_elements() * math.prod(self.kernel_size)

@@ -10,16 +10,24 @@ Backward cells show where gradients come from: dW as the correlation of the inpu
 dX as the full convolution of dY with the flipped kernel (stride 1, dilation 1, one group),
 and for pooling the routing of each output gradient to the argmax cell (max) or evenly over
 the window (average).
+
+Stepping into such a layer runs a ``Walk``: the layer only computes, and the walk, created for
+the layer when it is stepped into, runs the kernel in one micro-op, then shows one position per
+micro-op and holds the cell shown (``Walk.cell``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from .steps import Op, Program
+
 MAX_SIDE = 16  # inputs up to 16 x 16 are walked; larger ones run whole
+POOLS = ("maxpool", "avgpool", "gap")
 
 
 @dataclass(frozen=True)
@@ -248,7 +256,7 @@ def walk_error(layer) -> float:
         return math.nan
     if layer.kind == "conv":
         cells = [conv_cell(layer, k) for k in range(conv_positions(layer))]
-    elif layer.kind in ("maxpool", "avgpool", "gap") and pool_walkable(layer, layer.input_shape):
+    elif layer.kind in POOLS and pool_walkable(layer, layer.input_shape):
         cells = [pool_cell(layer, k) for k in range(pool_positions(layer))]
     else:
         return math.nan
@@ -276,8 +284,92 @@ def grad_walk_error(layer) -> float:
                 for cell in (conv_input_cell(layer, k) for k in range(conv_input_positions(layer)))
             ]
         return max(errors)
-    if layer.kind in ("maxpool", "avgpool", "gap") and pool_walkable(layer, layer.input_shape):
+    if layer.kind in POOLS and pool_walkable(layer, layer.input_shape):
         if not isinstance(layer.input_grad, np.ndarray):
             return math.nan
         return pool_routing_error(layer)
     return math.nan
+
+
+# ---------------------------------------------------------------- stepping through the positions
+
+Positions = tuple[str, int, Callable[[int], Cell]]  # (label, how many, the cell of position k)
+
+
+class Walk:
+    """A conv or pooling layer stepped into: the kernel computes the whole batch (or the
+    gradients) in one micro-op, then each position of the first example is worked out by hand
+    in a micro-op of its own. ``cell`` is the position shown last: None before the first, kept
+    after a forward walk ends and cleared when a backward walk ends."""
+
+    def __init__(self, layer) -> None:
+        self.layer = layer
+        self.cell: Cell | None = None
+
+    @staticmethod
+    def of(layer) -> Walk | None:
+        """The walk for stepping into ``layer``; None where the layer runs whole (not a conv or
+        pooling layer, an input over 16 x 16, or a pooling mode that is not walked)."""
+        if layer.kind == "conv" and walkable(layer, layer.input_shape):
+            return ConvWalk(layer)
+        if layer.kind in POOLS and pool_walkable(layer, layer.input_shape):
+            return PoolWalk(layer)
+        return None
+
+    def forward_positions(self) -> Positions:
+        raise NotImplementedError
+
+    def backward_positions(self) -> Iterator[Positions]:
+        """Read once the kernel's gradients exist."""
+        raise NotImplementedError
+
+    def _show(self, cell: Cell) -> Cell:
+        self.cell = cell
+        return cell
+
+    def forward(self, x: np.ndarray) -> Program:
+        """The forward pass as a step program (see layers/steps.py)."""
+        layer = self.layer
+        layer.materialize()
+        layer.input = x
+        self.cell = None
+        y = yield Op("the kernel computes the whole batch", lambda: layer.compute(x))
+        layer.output = y
+        what, positions, cell_of = self.forward_positions()
+        for k in range(positions):
+            yield Op(f"{what} {k + 1} of {positions}", lambda k=k: self._show(cell_of(k)))
+        yield Op("every position worked out: leave the layer", lambda: None)
+        return y
+
+    def backward(self, dy: np.ndarray) -> Program:
+        """The backward pass as a step program."""
+        layer = self.layer
+        layer.output_grad = dy
+        self.cell = None
+        dx, grads = yield Op("the kernel computes the gradients", lambda: layer.differentiate(dy))
+        dx = layer.keep_gradients(dx, grads)
+        for what, positions, cell_of in self.backward_positions():
+            for k in range(positions):
+                yield Op(f"{what} {k + 1} of {positions}", lambda k=k, f=cell_of: self._show(f(k)))
+        self.cell = None
+        return dx
+
+
+class ConvWalk(Walk):
+    def forward_positions(self) -> Positions:
+        return "position", conv_positions(self.layer), lambda k: conv_cell(self.layer, k)
+
+    def backward_positions(self) -> Iterator[Positions]:
+        layer = self.layer
+        raw = layer.raw_weight_grad
+        yield "dW", conv_weight_positions(layer), lambda k: conv_weight_cell(layer, k, raw)
+        if conv_input_walkable(layer):
+            yield "dX", conv_input_positions(layer), lambda k: conv_input_cell(layer, k)
+
+
+class PoolWalk(Walk):
+    def forward_positions(self) -> Positions:
+        return "position", pool_positions(self.layer), lambda k: pool_cell(self.layer, k)
+
+    def backward_positions(self) -> Iterator[Positions]:
+        yield "dY", pool_positions(self.layer), lambda k: pool_grad_cell(self.layer, k)
