@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from nnsim.data import spirals
-from nnsim.layers import LSTM, Dense, Dropout, Flatten, ReLU, Residual, Tanh
+from nnsim.layers import LSTM, Conv2d, Dense, Dropout, Flatten, MaxPool2d, ReLU, Residual, Tanh
 from nnsim.losses import CrossEntropyLoss, MSELoss
 from nnsim.model import Sequential
 from nnsim.optim import SGD, Adam
@@ -152,6 +152,31 @@ def test_running_whole_iterations_counts_micro_ops_like_stepping():
         event = slow.step()
     assert (last.index, last.phase, last.iteration) == (event.index, event.phase, 3)
     np.testing.assert_array_equal(fast.trace.metrics[:3], slow.trace.metrics[:3])
+
+
+def cnn_sim():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((12, 1, 6, 6)), rng.integers(0, 3, 12)
+    block = Residual([Conv2d(2, 3, padding=1), ReLU()])
+    layers = [Conv2d(2, 3, padding=1), ReLU(), block, MaxPool2d(2), Flatten(), Dense(3)]
+    model = Sequential(layers, input_shape=(1, 6, 6))
+    return Simulator(model, CrossEntropyLoss(), SGD(0.1), (x, y), batch_size=6, iterations=5)
+
+
+@pytest.mark.parametrize("make", [mlp_sim, cnn_sim, lstm_sim], ids=["mlp", "cnn", "lstm"])
+def test_a_whole_iteration_counts_the_micro_ops_of_its_program(make):
+    # event numbers stay those of stepping whatever the model: a step back, a rewind and the
+    # interface's event list rely on them
+    fast, slow = make(), make()
+    steps = 0
+    while slow.completed < 2:
+        steps += 1
+        event = slow.step()
+    last = fast.run(2)
+    assert (last.index, last.phase, last.iteration) == (steps, event.phase, 2)
+    np.testing.assert_array_equal(fast.trace.metrics[:2], slow.trace.metrics[:2])
+    for column in ("loss", "global_grad_norm"):
+        np.testing.assert_array_equal(fast.trace.model[column][:2], slow.trace.model[column][:2])
 
 
 def test_breakpoints_fire_at_the_micro_op_that_makes_them_true():
@@ -393,3 +418,35 @@ def test_early_stopping_restores_the_weights_of_the_best_validation_loss():
     again.run(best)
     for key, value in again.model.parameters().items():
         np.testing.assert_array_equal(sim.model.parameters()[key], value)
+
+
+def test_a_breakpoint_on_val_accuracy_alone_stops_at_the_evaluation_where_it_first_holds():
+    data = spirals(60, seed=2)
+
+    def make():
+        model = Sequential([Dense(16), ReLU(), Dense(2)], input_shape=(2,))
+        return Simulator(
+            model,
+            CrossEntropyLoss(),
+            SGD(0.5),
+            data,
+            batch_size=20,
+            iterations=60,
+            validation=spirals(30, seed=3),
+            eval_every=5,
+        )
+
+    plain = make()
+    accuracies = []
+    while plain.completed < 60:
+        plain.run(5)
+        accuracies.append(plain.val_accuracy)
+    threshold = float((min(accuracies) + max(accuracies)) / 2)  # first held mid-run
+    first = 5 * next(i + 1 for i, value in enumerate(accuracies) if value > threshold)
+    assert first > 5  # the breakpoint has evaluations to let pass
+    sim = make()
+    sim.add_breakpoint(f"val_accuracy > {threshold!r}")
+    event = sim.continue_()
+    assert event.stop is not None and event.stop.reason == "breakpoint"
+    assert (event.iteration, event.phase, sim.completed) == (first, "update", first)
+    assert sim.val_accuracy == accuracies[first // 5 - 1] > threshold

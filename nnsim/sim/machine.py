@@ -63,6 +63,25 @@ class _Effects:
         self.arrays += other.arrays
 
 
+def drive(program, request, before_op) -> int:
+    """Run the iteration's program from its pending ``request`` to the end without stopping,
+    every request carried out whole (as ``layers.steps.drive`` runs a block);
+    ``before_op(request)`` runs before each of the program's own operations. Returns the
+    number of micro-ops the program held."""
+    ops = 0
+    try:
+        while True:
+            if isinstance(request, Child):
+                result = run_child(request)
+            else:
+                before_op(request)
+                result = request.run()
+            ops += 1
+            request = program.send(result)
+    except StopIteration:
+        return ops
+
+
 def _name(layer: Layer | None) -> str | None:
     return None if layer is None else layer.name
 
@@ -154,23 +173,25 @@ class Machine:
             layer_name, label = _name(frame.layer), request.label
             what = "op" if frame.layer is not None else phase
             t = None if request.t is None else request.t + 1
-        for layer, layer_phase in self._advance(frame, result):
+        finished, ended = self._advance(frame, result)
+        for layer, layer_phase in finished:
             effects.merge(self._layer_effects(layer, layer_phase, whole=False))
+        effects.refreshed |= ended  # what the iteration's end refreshed (validation)
         return self._emit(iteration, phase, layer_name, what, label, depth, t, effects)
 
-    def _advance(self, frame: Frame, result) -> list[tuple[Layer, str]]:
+    def _advance(self, frame: Frame, result) -> tuple[list[tuple[Layer, str]], set]:
         """Send ``result`` to the frame's program and pop the programs that finish; returns
-        the (layer, phase) of each block or recurrent layer that finished by stepping."""
+        the (layer, phase) of each block or recurrent layer that finished by stepping, and
+        what the end of the iteration refreshed if it ended."""
         finished = []
         while True:
             try:
                 frame.pending = frame.program.send(result)
-                return finished
+                return finished, set()
             except StopIteration as stop:
                 self._frames.pop()
                 if frame.layer is None:  # the iteration's own program: the iteration is done
-                    self._end_iteration()
-                    return finished
+                    return finished, self._end_iteration()
                 finished.append((frame.layer, frame.phase))
                 frame, result = self._frames[-1], stop.value
 
@@ -318,6 +339,16 @@ class Machine:
             return self._primitive("op")
         return self._whole_iteration(snapshot=last)
 
+    def _measure_pass(self, request: Op) -> None:
+        """Before the loss, measure the forward pass that ran whole; before the clip, the
+        backward pass (its sums of squares give the clip the global norm)."""
+        if request.phase == "loss":
+            self._finite = self._sweep.forward(self._act)
+        elif request.phase == "clip":
+            backward = self._sweep.backward(self._grad_norms, self._dh_norms)
+            self._finite = backward and self._finite
+            self._squares = self._sweep.squares
+
     def _whole_iteration(self, snapshot: bool = True) -> Event:
         """One iteration without stopping between its micro-ops: the layers' forward and
         backward passes run back to back and the diagnostics are measured in one sweep after
@@ -328,22 +359,15 @@ class Machine:
         ``snapshot`` (or on the store's sparse grid): a long run keeps only those, and a
         rewind replays from the nearest one."""
         self._begin_iteration(snapshot)
-        self._frames = []  # the iteration's own program is not used
-        iteration, layers = self.completed + 1, self.model.layers
-        self._histories[iteration] = ["op"] * (2 * len(layers) + 4)
-        x, _ = self._load_batch()
-        h = self._model_input(x)
-        for layer in layers:
-            h = layer.forward(h)
-        finite = self._sweep.forward(self._act)
-        d = self._compute_loss(h)
-        for layer in reversed(layers):
-            d = layer.backward(d)
-        finite = self._sweep.backward(self._grad_norms, self._dh_norms) and finite
-        self._clip(self._sweep.squares)
-        self._update()
+        (frame,) = self._frames
+        self._frames = []  # driven here, without frames or events
+        iteration = self.completed + 1
+        self._finite = True
+        ops = drive(frame.program, frame.pending, self._measure_pass)
+        self._histories[iteration] = ["op"] * ops
         self._end_iteration()
-        self.event_index += 2 * len(layers) + 4
+        self.event_index += ops
+        finite = self._finite
         if not self._nonfinite_seen and not self._replaying:
             finite = (
                 finite

@@ -167,6 +167,7 @@ class Simulator(Machine, Inspection):
         self._update_norms: dict[str, float] = {}
         self._dh_norms: dict[str, np.ndarray] = {}
         self._fresh: set[tuple[str, str | None]] = set()
+        self._squares: list[float] | None = None
         self._nonfinite_seen = False
         self._diagnostics: tuple[np.ndarray, np.ndarray, float] | None = None
 
@@ -239,9 +240,10 @@ class Simulator(Machine, Inspection):
         self.accuracy = accuracy(prediction, self.batch[1], self.loss)
         return np.ascontiguousarray(dpred, dtype=self.model.dtype)
 
-    def _clip(self, squares: list[float] | None = None) -> None:
-        """Record the global gradient norm and clip. ``squares``: each gradient's sum of
+    def _clip(self) -> None:
+        """Record the global gradient norm and clip. ``_squares``: each gradient's sum of
         squares in ``model.gradients()`` order, when a sweep has already measured them."""
+        squares, self._squares = self._squares, None
         if squares is not None:  # one per gradient: none means the model has none
             self.global_grad_norm = math.sqrt(sum(squares)) if squares else math.nan
         clipping = self.clip_norm is not None or self.clip_value is not None
@@ -278,18 +280,22 @@ class Simulator(Machine, Inspection):
             update_norms[layer.name] = math.sqrt(step_squares)
             row = end
 
-    def _end_iteration(self) -> None:
+    def _end_iteration(self) -> set[tuple[str, str | None]]:
+        """Count the iteration, evaluate if due and record the trace row; returns the refresh
+        kinds it made current (for the breakpoints of the micro-op that ended it)."""
         self.completed += 1
+        refreshed = set()
         if (
             self.validation is not None
             and self.eval_every
             and self.completed % self.eval_every == 0
         ):
             self.val_loss, self.val_accuracy = self.evaluate(*self.validation)
-            self._fresh.add(("validation", None))
+            refreshed.add(("validation", None))
             if self.early_stopping is not None:
                 self._early_stopping()
         self._record_diagnostics()
+        return refreshed
 
     def _early_stopping(self) -> None:
         """Keep the weights of the best validation loss; after ``early_stopping`` evaluations
