@@ -61,6 +61,36 @@ def test_letters_are_distinct_and_the_plot_shows_every_optimiser():
     assert "S" in text and "M" in text and "*" in text and "S sgd" in text
 
 
+def test_the_race_trace_holds_each_optimisers_point_height_and_step(tmp_path):
+    saddle = SURFACES["saddle"]
+    run = SurfaceRun(saddle, {"adam": Adam(0.02), "sgd": SGD(0.05)}, saddle.start, 10)
+    run.run(4)
+    columns = run.trace.columns()
+    assert columns["iteration"].tolist() == [0, 1, 2, 3, 4]  # 0: the start
+    for name in ("adam", "sgd"):
+        path = run.path(name)
+        np.testing.assert_array_equal(columns[f"{name}.x"], path[:, 0])
+        np.testing.assert_array_equal(columns[f"{name}.y"], path[:, 1])
+        np.testing.assert_array_equal(columns[f"{name}.height"], saddle.value(path))
+        assert math.isnan(columns[f"{name}.step_size"][0])
+        np.testing.assert_array_equal(columns[f"{name}.step_size"][1:], run.step_sizes(name))
+        assert columns[f"{name}.height"][-1] == run.layer_metric("height", name)
+
+    with open(run.trace.export(tmp_path / "race.csv"), newline="") as handle:
+        header, *rows = list(__import__("csv").reader(handle))
+    table = np.array(rows, dtype=np.float64)
+    assert header[:3] == ["iteration", "adam.x", "adam.y"] and len(rows) == 5
+    for i, name in enumerate(header):
+        np.testing.assert_array_equal(table[:, i], columns[name])
+    with np.load(run.trace.export(tmp_path / "race.npz"), allow_pickle=False) as data:
+        for name in header:
+            np.testing.assert_array_equal(data[name], columns[name])
+    lines = run.trace.export(tmp_path / "race.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    assert first["iteration"] == 0 and first["sgd.step_size"] is None
+    assert first["sgd.x"] == saddle.start[0]
+
+
 SCENARIO = """
 [surface]
 name = "saddle"
@@ -116,6 +146,12 @@ def test_network_commands_explain_that_a_race_has_no_network(capsys, command):
             r"unknown optimiser 'adam'",
         ),
         ("[[variants]]", "[data]\nsource = 'spirals'\n[[variants]]", r"has no \[data\] table"),
+        (
+            'check = "distance(sgd) > 0.5"',
+            'check = "grad_norm(sgd) > 0.5"',
+            r"race.toml:12: expect\[0\].check: grad_norm\(optimiser\) is measured in network "
+            r"scenarios \(\[model\]\); this is an optimiser-race scenario; known: distance",
+        ),
     ],
 )
 def test_bad_surface_scenarios_name_the_problem(tmp_path, old, new, message):

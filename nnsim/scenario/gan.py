@@ -104,7 +104,9 @@ def load_gan(source: Source, raw: dict) -> GanScenario:
         scenario.variants[name] = _gan_scenario(source, tables, tables.keys)
         scenario.variant_titles[name] = title
     variant_names = {name: [] for name in scenario.variants}
-    scenario.expectations = kinds.expectations(source, raw, [], variant_names, scenario.iterations)
+    scenario.expectations = kinds.expectations(
+        source, raw, [], variant_names, scenario.iterations, kind="gan"
+    )
     return scenario
 
 

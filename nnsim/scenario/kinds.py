@@ -59,6 +59,7 @@ def expectations(
     variant_names: dict[str, list[str]],
     iterations: int,
     rename: Callable[[str], str] = lambda message: message,
+    kind: str = "network",
 ) -> list[Expectation]:
     """The [[expect]] checks, parsed against ``names`` (and the variants' names); ``rename``
     words a parse error for this kind (optimisers, not layers)."""
@@ -67,7 +68,7 @@ def expectations(
         table = Table(source, ["expect", i], entry)
         check = table.get("check", str)
         try:
-            condition = parse(check, names, variant_names or None)
+            condition = parse(check, names, variant_names or None, kind=kind)
         except ConditionError as err:
             message = f"{rename(err.message)} at column {err.column} of {check!r}"
             raise table.error("check", message) from None

@@ -15,6 +15,11 @@ class Runs:
     main: Simulator
     variants: dict[str, Simulator] = field(default_factory=dict)
 
+    @property
+    def kind(self) -> str:
+        """The scenario kind of the runs ("network", "surface", "gan"): what checks can read."""
+        return getattr(self.main, "kind", "network")
+
     # the Context protocol of nnsim.sim.conditions: plain names read the lesson's own run
     def layer_metric(self, metric: str, layer: str) -> float:
         return self.main.layer_metric(metric, layer)
@@ -31,5 +36,5 @@ class Runs:
     def check(self, text: str) -> tuple[bool, float | bool]:
         """(passed, the value of the check's left-hand side) for one [[expect]] check."""
         layers = {name: sim.names for name, sim in self.variants.items()}
-        condition = parse(text, self.main.names, layers or None)
+        condition = parse(text, self.main.names, layers or None, kind=self.kind)
         return bool(condition.evaluate(self)), condition.value(self)

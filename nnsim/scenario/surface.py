@@ -77,6 +77,7 @@ def load_surface(source: Source, raw: dict) -> SurfaceScenario:
         scenario.iterations,
         # a surface's checks name optimisers where a network's name layers
         lambda message: message.replace("layers", "optimisers").replace("layer", "optimiser"),
+        kind="surface",
     )
     return scenario
 

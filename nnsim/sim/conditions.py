@@ -28,191 +28,58 @@ NaN makes every comparison false), so a breakpoint never crashes a run.
 from __future__ import annotations
 
 import difflib
-import math
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Protocol
 
-#: Metrics of one layer, with what refreshes them (see Condition.dependencies).
-LAYER_METRICS = {
-    "grad_norm": "gradient",  # L2 norm of the parameter gradients (or of dL/dinput)
-    "weight_norm": "weight",  # L2 norm of the parameters
-    "update_ratio": "weight",  # ||update|| / ||weights|| of the last optimiser step
-    "act_mean": "activation",  # mean of the layer's output over the batch
-    "act_std": "activation",
-    "saturation": "activation",  # fraction of outputs in a flat region of the activation
-    "dead_fraction": "activation",  # fraction of units that are 0 for every example
-    "dh_ratio": "gradient",  # recurrent: ||dL/dh_1|| / ||dL/dh_T||
-    "forget_gate": "activation",  # LSTM: mean forget-gate value over batch, steps and units
-    "cell_carry": "activation",  # LSTM: mean of f_2 f_3 ... f_T, what the cell path carries
-    "dc_ratio": "gradient",  # LSTM: ||dL/dc_1|| / ||dL/dc_T||, the gradient along the cell
-    "weight_change": "weight",  # largest |w - w at iteration 0| of the layer's parameters
-    "small_weights": "weight",  # fraction of weights below 1 % of the largest (L1 sparsity)
-    "sign_agreement": "gradient",  # fraction of units whose weight gradients share a sign
-    "unit_spread": "weight",  # largest difference between two units' weights (0: symmetric)
-    "filter_smoothness": "weight",  # neighbouring kernel weights' correlation (0: noise)
-    "peak_derivative": "activation",  # max f'(z) of an activation over the inputs it saw
-    "params": "batch",  # the layer's (or block's) parameter count
-    "walk_error": "activation",  # conv/pool: max |by-hand window sums - the kernel's output|
-    "grad_walk_error": "gradient",  # the same for dW, dX (conv) or the routed gradient (pool)
-    "positions": "batch",  # conv/pool: output values per example (the steps of a walk)
-    "anti_diagonal": "activation",  # attention: mean weight on output t -> input T - 1 - t
-    "diagonal": "activation",  # attention: mean weight on output t -> input t
-    "grad_reach": "gradient",  # fraction of the layer's input cells that get a gradient
-    # optimisers on a 2-D surface (nnsim.sim.surface), whose "layers" are the optimisers
-    "distance": "weight",  # from the optimiser's point to the nearest minimum
-    "height": "weight",  # the surface's value at the point
-    "step_size": "weight",  # the length of the last step
-    "first_step": "weight",  # the length of the first step
-    "lr_monotone": "weight",  # fraction of steps whose effective learning rate did not grow
-    "rf": "batch",  # receptive field (height) of the layer's outputs, from the summary
-    "flops": "batch",  # FLOPs of one forward pass of the layer for one example
-}
-#: Metrics of the whole model, written with empty parentheses.
-MODEL_METRICS = {
-    "nonfinite": "any",
-    # GANs (nnsim.sim.gan)
-    "w_distance": "weight",  # 1-D Wasserstein distance between generated and target samples
-    "d_accuracy": "weight",  # the discriminator's accuracy on real and generated samples
-    "gen_mean": "weight",  # mean of the generated samples
-    "gen_std": "weight",
-    "global_grad_norm": "gradient",
-    "gradcheck": "loss",  # worst relative error of backprop against finite differences
-    "collapse_error": "weight",  # distance of a layers-without-activations net from one matrix
-    "params": "batch",  # the model's parameter count
-    "published_params": "batch",  # a classic architecture's count at its published size
-    "occlusion_focus": "weight",  # CNNs: correlation of occlusion maps with the digits' ink
-    "class_excitation": "weight",  # CNNs: min over classes of p(class) of a maximised input
-    "recall_accuracy": "weight",  # per-step labels: accuracy where the label is not 0 (blank)
-    "known_words": "weight",  # character models: fraction of sampled words found in the corpus
-}
-#: Plain variables.
-VARIABLES = {
-    "d_loss": "loss",  # GANs: the discriminator's loss in its last step
-    "g_loss": "loss",  # the generator's loss in its last step
-    "loss": "loss",
-    "accuracy": "loss",
-    "iteration": "batch",
-    "epoch": "batch",
-    "val_loss": "validation",
-    "val_accuracy": "validation",
-    "loss_roughness": "loss",  # mean |step-to-step change| / mean of the loss curve
-    "first_loss": "loss",  # the loss of iteration 1, to say "the loss fell to a tenth"
-    "lr": "batch",  # the learning rate of the current iteration (step decay changes it)
-    "minority_recall": "weight",  # recall of the rarest class (on validation data if any)
-    "input_covariance_error": "batch",  # max |Cov(training inputs) - I|: 0 when whitened
-    "stopped_early": "validation",  # 1 once early stopping ended the run, else 0
-    "best_val_loss": "validation",  # the lowest validation loss so far (early stopping)
-    "best_iteration": "validation",  # the iteration that reached it
-}
-BOOLEAN_METRICS = {"nonfinite"}
-
-_TOKEN = re.compile(
-    r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
-    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<op><=|>=|==|!=|[<>()+\-*/,.])"
-    r"|(?P<bad>\S))"
+from . import registry
+from .condition_tree import (
+    _COMPARISONS,
+    Binary,
+    Boolean,
+    Condition,
+    ConditionError,
+    Context,
+    Metric,
+    Node,
+    Number,
+    Unary,
+    Variable,
+    _dependencies,
+    _Token,
+    _tokens,
+    _type,
 )
 
-
-class ConditionError(ValueError):
-    """A condition that cannot be parsed or does not fit the model; ``column`` is 1-based."""
-
-    def __init__(self, text: str, column: int, message: str) -> None:
-        self.text, self.column, self.message = text, column, message
-        caret = " " * (column - 1) + "^"
-        super().__init__(f"{message} (column {column})\n  {text}\n  {caret}")
-
-
-class Context(Protocol):
-    """What a condition reads: implemented by the simulator (and, with ``variant``, by the
-    runs of a lesson and its variants; see nnsim.scenario.runs)."""
-
-    def layer_metric(self, metric: str, layer: str) -> float: ...
-
-    def model_metric(self, metric: str) -> float | bool: ...
-
-    def variable(self, name: str) -> float: ...
-
-
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # number, name, op, end
-    text: str
-    column: int
-
-
-def _tokens(text: str) -> list[_Token]:
-    tokens, pos = [], 0
-    while pos < len(text):
-        match = _TOKEN.match(text, pos)
-        if match is None or match.end() == pos:  # only trailing spaces remain
-            break
-        kind = match.lastgroup
-        column = match.start(kind) + 1
-        if kind == "bad":
-            raise ConditionError(text, column, f"unexpected character {match.group(kind)!r}")
-        tokens.append(_Token(kind, match.group(kind), column))
-        pos = match.end()
-    tokens.append(_Token("end", "", len(text) + 1))
-    return tokens
-
-
-# ---------------------------------------------------------------- the tree
-
-
-@dataclass(frozen=True)
-class Node:
-    column: int
-
-
-@dataclass(frozen=True)
-class Number(Node):
-    value: float
-
-
-@dataclass(frozen=True)
-class Boolean(Node):
-    value: bool
-
-
-@dataclass(frozen=True)
-class Variable(Node):
-    name: str
-    variant: str | None = None  # "relu.loss": the run of variant relu
-
-
-@dataclass(frozen=True)
-class Metric(Node):
-    name: str
-    layer: str | None
-    variant: str | None = None
-
-
-@dataclass(frozen=True)
-class Unary(Node):
-    op: str  # "-" or "not"
-    operand: Node
-
-
-@dataclass(frozen=True)
-class Binary(Node):
-    op: str  # + - * / < <= > >= == != and or
-    left: Node
-    right: Node
-
-
-_COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
+__all__ = [
+    "Binary",
+    "Boolean",
+    "Checks",
+    "Condition",
+    "ConditionError",
+    "Context",
+    "Metric",
+    "Node",
+    "Number",
+    "Unary",
+    "Variable",
+    "parse",
+    "parse_expression",
+]
 
 
 class _Parser:
     def __init__(
-        self, text: str, layers: Iterable[str], variants: dict[str, list[str]] | None = None
+        self,
+        text: str,
+        layers: Iterable[str],
+        variants: dict[str, list[str]] | None = None,
+        kind: str = "network",
     ) -> None:
+        if kind not in registry.KINDS:
+            raise ValueError(f"kind must be one of {registry.KINDS}, got {kind!r}")
         self.text = text
         self.layers = list(layers)
         self.variants = variants
+        self.kind = kind
         self.variant: str | None = None  # inside "name." while parsing its atom
         self.tokens = _tokens(text)
         self.i = 0
@@ -310,11 +177,13 @@ class _Parser:
                 return self.in_variant(token)
             if self.peek().text == "(":
                 return self.call(token)
-            if token.text in VARIABLES:
+            if registry.lookup("variable", token.text) is not None:
+                self.answerable(token, "variable")
                 return Variable(token.column, token.text, self.variant)
-            if token.text in LAYER_METRICS or token.text in MODEL_METRICS:
+            if registry.lookup("layer", token.text) or registry.lookup("model", token.text):
                 raise self.error(token, f"{token.text} is a metric: write {token.text}(...)")
-            raise self.error(token, _unknown("name", token.text, VARIABLES))
+            known = registry.answered("variable", self.kind)
+            raise self.error(token, _unknown("name", token.text, known))
         if token.kind == "end":
             raise self.error(token, "the condition ends too early; expected a value")
         raise self.error(token, f"unexpected {token.text!r}; expected a value")
@@ -346,17 +215,29 @@ class _Parser:
         if close.text == ",":
             raise self.error(close, f"{name.text} takes one layer name")
         self.expect(")")
-        if name.text in MODEL_METRICS and (arg is None or name.text not in LAYER_METRICS):
+        model = registry.lookup("model", name.text)
+        layer = registry.lookup("layer", name.text)
+        if model is layer is None:
+            known = registry.answered("layer", self.kind)
+            raise self.error(name, _unknown("metric", name.text, known))
+        # "params" is both: params() of the model, params(dense1) of a layer
+        if model is not None and (arg is None or layer is None):
+            self.answerable(name, "model")
             if arg is not None:
                 raise self.error(arg, f"{name.text}() takes no layer; write {name.text}()")
             return Metric(name.column, name.text, None, self.variant)
-        if name.text in LAYER_METRICS:
-            if arg is None:
-                raise self.error(close, f"{name.text} needs a layer name, e.g. {name.text}(dense1)")
-            if arg.text not in self.layers:
-                raise self.error(arg, _unknown("layer", arg.text, self.layers))
-            return Metric(name.column, name.text, arg.text, self.variant)
-        raise self.error(name, _unknown("metric", name.text, [*LAYER_METRICS, *MODEL_METRICS]))
+        self.answerable(name, "layer")
+        if arg is None:
+            raise self.error(close, f"{name.text} needs a layer name, e.g. {name.text}(dense1)")
+        if arg.text not in self.layers:
+            raise self.error(arg, _unknown("layer", arg.text, self.layers))
+        return Metric(name.column, name.text, arg.text, self.variant)
+
+    def answerable(self, name: _Token, scope: str) -> None:
+        """Refuse a name that scenarios of this kind do not measure (``w_distance()`` in a
+        network scenario), rather than let a run answer it with something else."""
+        if self.kind not in registry.lookup(scope, name.text).answers:
+            raise self.error(name, registry.refusal(scope, name.text, self.kind))
 
 
 def _unknown(what: str, name: str, known: Iterable[str]) -> str:
@@ -366,149 +247,19 @@ def _unknown(what: str, name: str, known: Iterable[str]) -> str:
     return f"unknown {what} {name!r}{hint}"
 
 
-# ---------------------------------------------------------------- types and evaluation
-
-
-def _type(node: Node, text: str) -> str:
-    """'number' or 'bool', or ConditionError where the operands do not fit."""
-    if isinstance(node, Number | Variable):
-        return "number"
-    if isinstance(node, Boolean):
-        return "bool"
-    if isinstance(node, Metric):
-        return "bool" if node.name in BOOLEAN_METRICS else "number"
-    if isinstance(node, Unary):
-        inner = _type(node.operand, text)
-        wanted = "bool" if node.op == "not" else "number"
-        if inner != wanted:
-            raise ConditionError(text, node.column, f"{node.op!r} needs a {_noun(wanted)}")
-        return wanted
-    left, right = _type(node.left, text), _type(node.right, text)
-    if node.op in ("and", "or"):
-        if left != "bool" or right != "bool":
-            raise ConditionError(
-                text, node.column, f"{node.op!r} joins conditions: compare values first"
-            )
-        return "bool"
-    if left != "number" or right != "number":
-        raise ConditionError(text, node.column, f"{node.op!r} needs numbers on both sides")
-    return "bool" if node.op in _COMPARISONS else "number"
-
-
-def _noun(kind: str) -> str:
-    return "condition" if kind == "bool" else "number"
-
-
-def _divide(a: float, b: float) -> float:
-    # IEEE division, which Python's float refuses for b == 0
-    if b != 0:
-        return a / b
-    if a == 0 or math.isnan(a):
-        return math.nan
-    return math.copysign(math.inf, a) * math.copysign(1.0, b)
-
-
-def _evaluate(node: Node, ctx: Context) -> float | bool:
-    if isinstance(node, Number | Boolean):
-        return node.value
-    if isinstance(node, Variable | Metric) and node.variant is not None:
-        ctx = ctx.variant(node.variant)
-    if isinstance(node, Variable):
-        return float(ctx.variable(node.name))
-    if isinstance(node, Metric):
-        if node.layer is None:
-            return ctx.model_metric(node.name)
-        return float(ctx.layer_metric(node.name, node.layer))
-    if isinstance(node, Unary):
-        value = _evaluate(node.operand, ctx)
-        return (not value) if node.op == "not" else -value
-    if node.op == "and":
-        return bool(_evaluate(node.left, ctx)) and bool(_evaluate(node.right, ctx))
-    if node.op == "or":
-        return bool(_evaluate(node.left, ctx)) or bool(_evaluate(node.right, ctx))
-    a, b = _evaluate(node.left, ctx), _evaluate(node.right, ctx)
-    if node.op == "+":
-        return a + b
-    if node.op == "-":
-        return a - b
-    if node.op == "*":
-        return a * b
-    if node.op == "/":
-        return _divide(a, b)
-    return {
-        "<": a < b,
-        "<=": a <= b,
-        ">": a > b,
-        ">=": a >= b,
-        "==": a == b,
-        "!=": a != b,
-    }[node.op]
-
-
-def _uses_variants(node: Node) -> bool:
-    if isinstance(node, Variable | Metric):
-        return node.variant is not None
-    if isinstance(node, Unary):
-        return _uses_variants(node.operand)
-    if isinstance(node, Binary):
-        return _uses_variants(node.left) or _uses_variants(node.right)
-    return False
-
-
-def _dependencies(node: Node) -> set[tuple[str, str | None]]:
-    if isinstance(node, Variable):
-        return {(VARIABLES[node.name], None)}
-    if isinstance(node, Metric):
-        if node.layer is None:
-            return {(MODEL_METRICS[node.name], None)}
-        return {(LAYER_METRICS[node.name], node.layer)}
-    if isinstance(node, Unary):
-        return _dependencies(node.operand)
-    if isinstance(node, Binary):
-        return _dependencies(node.left) | _dependencies(node.right)
-    return set()
-
-
-@dataclass(frozen=True)
-class Condition:
-    """A parsed, checked condition. ``dependencies`` are the (refresh kind, layer) pairs its
-    value depends on, so the simulator re-evaluates it only after an operation that changed one
-    of them: kinds "activation", "gradient", "weight" per layer; "loss", "batch",
-    "validation", "gradient" and "any" for the model."""
-
-    text: str
-    tree: Node
-    dependencies: frozenset[tuple[str, str | None]]
-
-    def evaluate(self, ctx: Context) -> bool:
-        return bool(_evaluate(self.tree, ctx))
-
-    @property
-    def uses_variants(self) -> bool:
-        """Whether it reads another run (``name.value``): only a whole lesson's runs can answer."""
-        return _uses_variants(self.tree)
-
-    def result(self, ctx: Context) -> float | bool:
-        """The whole expression's value: a number, or true/false for a condition."""
-        return _evaluate(self.tree, ctx)
-
-    def value(self, ctx: Context) -> float | bool:
-        """The value of the left side of a top-level comparison (for reports), else the
-        expression's own value."""
-        node = self.tree
-        if isinstance(node, Binary) and node.op in _COMPARISONS:
-            return _evaluate(node.left, ctx)
-        return _evaluate(node, ctx)
-
-
 def parse(
-    text: str, layers: Iterable[str] = (), variants: dict[str, list[str]] | None = None
+    text: str,
+    layers: Iterable[str] = (),
+    variants: dict[str, list[str]] | None = None,
+    kind: str = "network",
 ) -> Condition:
     """Parse ``text`` and check it against the model's layer names; ``variants`` (name to
-    layer names) allows ``name.value`` references to a lesson's variant runs."""
+    layer names) allows ``name.value`` references to a lesson's variant runs. A metric or
+    variable that scenarios of ``kind`` ("network", "surface", "gan") do not measure is a
+    ConditionError at its column (see nnsim.sim.registry)."""
     if not isinstance(text, str):
         raise TypeError(f"a condition is a string, got {type(text).__name__}")
-    tree = _Parser(text, layers, variants).parse()
+    tree = _Parser(text, layers, variants, kind).parse()
     if _type(tree, text) != "bool":
         raise ConditionError(
             text, 1, "a condition must be true or false: compare the value, e.g. loss > 10"
@@ -516,27 +267,54 @@ def parse(
     return Condition(text, tree, frozenset(_dependencies(tree)))
 
 
-def parse_expression(text: str, layers: Iterable[str] = ()) -> Condition:
+def parse_expression(text: str, layers: Iterable[str] = (), kind: str = "network") -> Condition:
     """Parse a watch: any expression of the language, a number or a condition."""
     if not isinstance(text, str):
         raise TypeError(f"an expression is a string, got {type(text).__name__}")
-    tree = _Parser(text, layers).parse()
+    tree = _Parser(text, layers, None, kind).parse()
     _type(tree, text)
     return Condition(text, tree, frozenset(_dependencies(tree)))
 
 
 class Checks:
     """``check`` and ``value`` for a Context whose conditions name ``self.names`` (layers,
-    or the optimisers of a race)."""
+    or the optimisers of a race), and the Context protocol answered through the registry
+    for runs of scenario ``kind``."""
 
     names: list[str]
+    kind: str = "network"
 
     def check(self, condition: str | Condition) -> bool:
         """Evaluate a condition now (expectations and watches)."""
-        cond = parse(condition, self.names) if isinstance(condition, str) else condition
-        return cond.evaluate(self)
+        return self._parsed(condition).evaluate(self)
 
     def value(self, condition: str | Condition) -> float | bool:
         """The value a report shows for a condition (its left-hand side)."""
-        cond = parse(condition, self.names) if isinstance(condition, str) else condition
-        return cond.value(self)
+        return self._parsed(condition).value(self)
+
+    def _parsed(self, condition: str | Condition) -> Condition:
+        if isinstance(condition, Condition):
+            return condition
+        return parse(condition, self.names, kind=self.kind)
+
+    def layer_metric(self, metric: str, layer: str) -> float:
+        return float(registry.answer(self, self.kind, "layer", metric, layer))
+
+    def model_metric(self, metric: str) -> float | bool:
+        return registry.answer(self, self.kind, "model", metric)
+
+    def variable(self, name: str) -> float:
+        return float(registry.answer(self, self.kind, "variable", name))
+
+
+_LEGACY_VIEWS = {"LAYER_METRICS": "layer", "MODEL_METRICS": "model", "VARIABLES": "variable"}
+
+
+def __getattr__(name: str):
+    """LAYER_METRICS, MODEL_METRICS, VARIABLES ({name: refresh}) and BOOLEAN_METRICS, as
+    they were before the registry: views of it, for code that imported them."""
+    if name in _LEGACY_VIEWS:
+        return registry.names(_LEGACY_VIEWS[name])
+    if name == "BOOLEAN_METRICS":
+        return {e.name for e in registry.entries("model") if e.boolean}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

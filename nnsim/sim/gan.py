@@ -26,14 +26,19 @@ import numpy as np
 from ..losses import BCELoss
 from ..model import Sequential
 from ..optim import Optimizer
+from .column_trace import ColumnTrace
 from .conditions import Checks
+from .registry import register
 
 GAN_METRICS = ("w_distance", "d_accuracy", "gen_mean", "gen_std")
 GAN_VARIABLES = ("iteration", "d_loss", "g_loss")
 
 
 class GanRun(Checks):
-    """A generator and a discriminator and their alternating training."""
+    """A generator and a discriminator and their alternating training; ``trace`` holds the
+    losses of every iteration and the measures of every ``trace.measure_every``-th."""
+
+    kind = "gan"
 
     def __init__(
         self,
@@ -82,6 +87,7 @@ class GanRun(Checks):
         self.history: list[tuple[int, str, float]] = []  # (iteration, "D" or "G", loss)
         self.stopped = None
         self.names: list[str] = []  # no layer names in its checks
+        self.trace = GanTrace(self.iterations)
         generator.train()
         discriminator.train()
 
@@ -109,6 +115,7 @@ class GanRun(Checks):
             self._g_step()
             self.substep = 0
             self.completed += 1
+            self.trace.record(self)
         return which
 
     def _d_step(self) -> None:
@@ -157,36 +164,88 @@ class GanRun(Checks):
     def w_distance(self) -> float:
         """The 1-D Wasserstein-1 distance between the generated and the target samples: the
         mean gap between their sorted values (equal-sized samples)."""
-        return float(np.mean(np.abs(np.sort(self.samples()) - np.sort(self.real_samples()))))
+        return self._w_distance(self.samples())
 
     def d_accuracy(self) -> float:
         """D's accuracy on the evaluation samples, real ones (> 0.5 is right) and generated
         ones (< 0.5 is right): 1 when it separates them, 0.5 when it cannot."""
+        return self._d_accuracy(self.samples())
+
+    def measures(self) -> tuple[float, float, float, float]:
+        """(w_distance, d_accuracy, gen_mean, gen_std), generating the samples once."""
+        samples = self.samples()
+        return (
+            self._w_distance(samples),
+            self._d_accuracy(samples),
+            float(samples.mean()),
+            float(samples.std()),
+        )
+
+    def _w_distance(self, samples: np.ndarray) -> float:
+        return float(np.mean(np.abs(np.sort(samples) - np.sort(self.real_samples()))))
+
+    def _d_accuracy(self, samples: np.ndarray) -> float:
         real = self._evaluate(self.discriminator, self.eval_real)[:, 0]
-        fake = self._evaluate(self.discriminator, self.samples()[:, None])[:, 0]
+        fake = self._evaluate(self.discriminator, samples[:, None])[:, 0]
         return float((np.sum(real > 0.5) + np.sum(fake <= 0.5)) / (len(real) + len(fake)))
 
-    def layer_metric(self, metric: str, layer: str) -> float:
-        raise KeyError(f"a GAN's checks read {', '.join(GAN_METRICS)}(), not layer metrics")
 
-    def model_metric(self, metric: str) -> float | bool:
-        if metric == "w_distance":
-            return self.w_distance()
-        if metric == "d_accuracy":
-            return self.d_accuracy()
-        if metric == "gen_mean":
-            return float(self.samples().mean())
-        if metric == "gen_std":
-            return float(self.samples().std())
-        if metric == "nonfinite":
-            return not (math.isfinite(self.d_loss) or self.completed == 0)
-        raise KeyError(f"{metric}() is not measured on a GAN; use one of {GAN_METRICS}")
+class GanTrace(ColumnTrace):
+    """Per completed iteration: the last D step's and the G step's losses, and every
+    ``measure_every`` iterations (and at the first and the last) the measures of
+    ``GanRun.measures``, NaN in between: measuring every iteration would double the run's
+    time. Set ``measure_every = 1`` before running for every row."""
 
-    def variable(self, name: str) -> float:
-        if name == "iteration":
-            return float(self.completed)
-        if name == "d_loss":
-            return self.d_loss
-        if name == "g_loss":
-            return self.g_loss
-        raise KeyError(f"{name} is not measured on a GAN; use one of {GAN_VARIABLES}")
+    MEASURES = GAN_METRICS
+
+    def __init__(self, iterations: int) -> None:
+        self.iterations = iterations
+        self.measure_every = max(1, iterations // 100)
+        self._rows: list[tuple[float, ...]] = []  # (iteration, d_loss, g_loss, *MEASURES)
+
+    def record(self, run: GanRun) -> None:
+        t = run.completed
+        wanted = t == 1 or t == self.iterations or t % self.measure_every == 0
+        measures = run.measures() if wanted else (math.nan,) * len(self.MEASURES)
+        self._rows.append((t, run.d_loss, run.g_loss, *measures))
+
+    def columns(self) -> dict[str, np.ndarray]:
+        names = ("d_loss", "g_loss", *self.MEASURES)
+        table = np.array(self._rows, dtype=np.float64).reshape(-1, 1 + len(names))
+        columns = {"iteration": table[:, 0].astype(np.int64)}
+        columns.update({name: table[:, i + 1] for i, name in enumerate(names)})
+        return columns
+
+
+def _nonfinite(run: GanRun) -> bool:
+    return not (math.isfinite(run.d_loss) or run.completed == 0)
+
+
+# (name, scope, refresh, function, doc) of what a GAN's checks read
+_ENTRIES = [
+    ("w_distance", "model", "weight", lambda run: run.w_distance(),
+     "1-D Wasserstein distance between generated and target samples"),
+    ("d_accuracy", "model", "weight", lambda run: run.d_accuracy(),
+     "the discriminator's accuracy on real and generated samples (0.5: chance)"),
+    ("gen_mean", "model", "weight", lambda run: float(run.samples().mean()),
+     "mean of the generated samples"),
+    ("gen_std", "model", "weight", lambda run: float(run.samples().std()),
+     "standard deviation of the generated samples"),
+    ("iteration", "variable", "batch", lambda run: float(run.completed),
+     "iterations completed so far"),
+    ("d_loss", "variable", "loss", lambda run: run.d_loss,
+     "the discriminator's loss in its last step"),
+    ("g_loss", "variable", "loss", lambda run: run.g_loss,
+     "the generator's loss in its last step"),
+]  # fmt: skip
+for _name, _scope, _refresh, _function, _doc in _ENTRIES:
+    register(_name, _scope, "gan", _refresh, _doc, _function)
+register(
+    "nonfinite",
+    "model",
+    "gan",
+    "any",
+    "true once a NaN or inf appeared in the run",
+    _nonfinite,
+    boolean=True,
+)

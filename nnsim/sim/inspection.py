@@ -10,6 +10,7 @@ from .. import functional as F
 from ..layers import Layer
 from ..metrics import accuracy
 from . import diagnostics as diag
+from . import registry
 from .conditions import Checks, Condition, parse_expression
 
 
@@ -126,68 +127,15 @@ class Inspection(Checks):
         chosen = pred.argmax(axis=-1) if pred.shape[-1] > 1 else (pred[:, 0] > 0.5).astype(int)
         return float(np.mean(chosen == rare))
 
-    # the Context protocol of nnsim.sim.conditions
+    # the Context protocol of nnsim.sim.conditions, answered by the functions registered in
+    # nnsim.sim.registry (nnsim.sim.probes); a name a network does not measure raises
+    # registry.Unanswerable, never falls back to another value
 
     def layer_metric(self, metric: str, layer: str) -> float:
-        if metric == "dh_ratio":
-            norms = self._dh_norms.get(layer)
-            if norms is None or norms[-1] == 0:
-                return math.nan
-            return float(norms[0] / norms[-1])
-        if metric == "positions":
-            shape = self.layer(layer).output_shape
-            return float(math.prod(shape)) if shape else math.nan
-        if metric in ("anti_diagonal", "diagonal"):
-            return attention_alignment(self.layer(layer), anti=metric == "anti_diagonal")
-        if metric == "grad_reach":
-            grad = self.layer(layer).input_grad
-            return float(np.mean(grad != 0)) if isinstance(grad, np.ndarray) else math.nan
-        if metric in ("walk_error", "grad_walk_error"):
-            from ..layers import walk
-
-            lay = self.layer(layer)
-            return walk.walk_error(lay) if metric == "walk_error" else walk.grad_walk_error(lay)
-        if metric == "weight_change":
-            return self.weight_change(layer)
-        if metric == "dc_ratio":
-            return cell_gradient_ratio(self.layer(layer))
-        if metric == "cell_carry":
-            return cell_carry(self.layer(layer))
-        if metric == "forget_gate":
-            return forget_gate_mean(self.layer(layer))
-        if metric in WEIGHT_SHAPE_METRICS:
-            return WEIGHT_SHAPE_METRICS[metric](self.layer(layer))
-        if metric in ("params", "rf", "flops"):
-            row = next(r for r in self.model.summary().rows if r["name"] == layer)
-            if metric == "rf":
-                return (
-                    math.nan if row["receptive_field"] is None else float(row["receptive_field"][0])
-                )
-            return float(row[metric])
-        return self.layer_metrics(layer)[metric]
+        return float(registry.answer(self, "network", "layer", metric, layer))
 
     def model_metric(self, metric: str) -> float | bool:
-        if metric == "nonfinite":
-            return self._nonfinite_seen
-        if metric == "gradcheck":
-            return self._gradcheck()
-        if metric == "params":
-            return float(self.model.summary().totals["params"])
-        if metric in ("occlusion_focus", "class_excitation"):
-            return self._visual_metric(metric)
-        if metric == "recall_accuracy":
-            return self.recall_accuracy()
-        if metric == "known_words":
-            sample = self.sample_text()
-            return math.nan if sample is None else self.sampler.known_words(sample)
-        if metric == "published_params":
-            from ..architectures import ARCHITECTURES
-
-            build = ARCHITECTURES.get(self.model.name)
-            return math.nan if build is None else float(build().summary().totals["params"])
-        if metric == "collapse_error":
-            return collapse_error(self.model, None if self.batch is None else self.batch[0])
-        return self.global_grad_norm
+        return registry.answer(self, "network", "model", metric)
 
     def _gradcheck(self) -> float:
         """The worst relative error of the analytic gradients against central differences,
@@ -211,33 +159,7 @@ class Inspection(Checks):
         return max(errors.values()) if errors else math.nan
 
     def variable(self, name: str) -> float:
-        if name == "iteration":
-            return float(self.iteration)
-        if name == "epoch":
-            return float(self.stream.epoch)
-        if name == "loss_roughness":
-            return loss_roughness(self.trace.series("loss")[1])
-        if name == "lr":
-            return float(self.optimizer.lr)
-        if name == "minority_recall":
-            return self.minority_recall()
-        if name == "stopped_early":
-            return float(self.stopped_early)
-        if name in ("best_val_loss", "best_iteration"):
-            return float(getattr(self, name))
-        if name == "input_covariance_error":
-            return input_covariance_error(self.stream.x)
-        if name == "first_loss":
-            losses = self.trace.series("loss")[1]
-            return float(losses[0]) if len(losses) else math.nan
-        return float(
-            {
-                "loss": self.loss_value,
-                "accuracy": self.accuracy,
-                "val_loss": self.val_loss,
-                "val_accuracy": self.val_accuracy,
-            }[name]
-        )
+        return float(registry.answer(self, "network", "variable", name))
 
 
 def _weights(layer: Layer) -> np.ndarray | None:

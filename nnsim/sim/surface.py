@@ -14,14 +14,19 @@ import numpy as np
 
 from ..data.surfaces import Surface
 from ..optim import Optimizer
+from .column_trace import ColumnTrace
 from .conditions import Checks
+from .registry import register
 
 # metrics of one optimiser's path (the condition language's layer metrics)
 SURFACE_METRICS = ("distance", "height", "step_size", "first_step", "lr_monotone")
 
 
 class SurfaceRun(Checks):
-    """Several optimisers from one start on one surface, stepped together."""
+    """Several optimisers from one start on one surface, stepped together; ``trace`` gives
+    every optimiser's point, height and step length per iteration."""
+
+    kind = "surface"
 
     def __init__(
         self,
@@ -47,6 +52,7 @@ class SurfaceRun(Checks):
         self.diverged: dict[str, int] = {}  # optimiser -> iteration its point became non-finite
         self.completed = 0
         self.stopped = None  # the Simulator's protocol: a surface run never stops early
+        self.trace = SurfaceTrace(self)
 
     @property
     def iteration(self) -> int:
@@ -118,26 +124,64 @@ class SurfaceRun(Checks):
         grew = comparable & (current > previous * (1 + 1e-9))
         return float(1.0 - np.mean(grew.any(axis=1)))
 
-    def layer_metric(self, metric: str, name: str) -> float:
-        if metric == "distance":
-            return self.distance(name)
-        if metric == "height":
-            return float(self.surface.value(self.paths[self._index(name), self.completed]))
-        if metric in ("step_size", "first_step"):
-            sizes = self.step_sizes(name)
-            if not len(sizes):
-                return math.nan
-            return float(sizes[-1] if metric == "step_size" else sizes[0])
-        if metric == "lr_monotone":
-            return self.lr_monotone(name)
-        raise KeyError(f"{metric} is not measured on a surface; use one of {SURFACE_METRICS}")
+    def height(self, name: str) -> float:
+        """The surface's value at the optimiser's point."""
+        return float(self.surface.value(self.paths[self._index(name), self.completed]))
 
-    def model_metric(self, metric: str) -> float | bool:
-        if metric == "nonfinite":
-            return bool(self.diverged)
-        raise KeyError(f"{metric}() is not measured on a surface")
+    def step_size(self, name: str, first: bool = False) -> float:
+        """The length of the last step (of the first, with ``first``); NaN before any."""
+        sizes = self.step_sizes(name)
+        if not len(sizes):
+            return math.nan
+        return float(sizes[0] if first else sizes[-1])
 
-    def variable(self, name: str) -> float:
-        if name == "iteration":
-            return float(self.completed)
-        raise KeyError(f"{name} is not measured on a surface (it has iteration only)")
+
+class SurfaceTrace(ColumnTrace):
+    """Per iteration (0: the start) and optimiser: ``name.x``, ``name.y``, ``name.height``
+    and ``name.step_size`` (the step that led there; NaN at the start). Read from the run's
+    paths, which it keeps anyway: tracing costs the race nothing."""
+
+    def __init__(self, run: SurfaceRun) -> None:
+        self.run = run
+
+    def columns(self) -> dict[str, np.ndarray]:
+        run = self.run
+        columns = {"iteration": np.arange(run.completed + 1, dtype=np.int64)}
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverged path is NaN or inf
+            for i, name in enumerate(run.names):
+                path = run.paths[i, : run.completed + 1]  # (t + 1, 2)
+                steps = np.linalg.norm(np.diff(path, axis=0), axis=1)  # (t,)
+                columns[f"{name}.x"] = path[:, 0].copy()
+                columns[f"{name}.y"] = path[:, 1].copy()
+                columns[f"{name}.height"] = np.asarray(run.surface.value(path), np.float64)
+                columns[f"{name}.step_size"] = np.concatenate([[math.nan], steps])
+        return columns
+
+
+# (name, refresh, function, doc) of what a race's checks read of one optimiser, named where
+# a network's checks name a layer: distance(sgd)
+_OPTIMISER_METRICS = [
+    ("distance", "weight", SurfaceRun.distance,
+     "surfaces: from the optimiser's point to the nearest minimum"),
+    ("height", "weight", SurfaceRun.height, "surfaces: the surface's value at the point"),
+    ("step_size", "weight", SurfaceRun.step_size, "surfaces: the length of the last step"),
+    ("first_step", "weight", lambda run, name: run.step_size(name, first=True),
+     "surfaces: the length of the first step"),
+    ("lr_monotone", "weight", SurfaceRun.lr_monotone,
+     "surfaces: fraction of steps whose effective learning rate did not grow"),
+]  # fmt: skip
+for _name, _refresh, _function, _doc in _OPTIMISER_METRICS:
+    register(_name, "layer", "surface", _refresh, _doc, _function)
+register(
+    "nonfinite",
+    "model",
+    "surface",
+    "any",
+    "true once a NaN or inf appeared in the run",
+    lambda run: bool(run.diverged),
+    boolean=True,
+)
+register(
+    "iteration", "variable", "surface", "batch", "iterations completed so far",
+    lambda run: float(run.completed),
+)  # fmt: skip

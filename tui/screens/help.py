@@ -8,6 +8,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
+from nnsim.sim.registry import metric_table
+
 HELP = """
 # nnsim keys
 
@@ -40,6 +42,22 @@ pass runs next and ◀ in the backward pass; badges mark vanishing, exploding, s
 dead layers.
 """
 
+CONDITIONS = """
+# What conditions read
+
+Breakpoints (`B`), watches and a lesson's checks are conditions such as
+`grad_norm(dense1) < 1e-6 and iteration > 10`: numbers, `+ - * /`, comparisons, `and`, `or`,
+`not`, and the names below. A layer metric names its layer (an optimiser in a race); a model
+metric takes `()`. A lesson refuses, when it loads, a name its kind of scenario does not
+measure.
+
+"""
+
+
+def help_text() -> str:
+    """The keys, then every name of the condition language from the metric registry."""
+    return HELP + CONDITIONS + metric_table()
+
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss(None)", "close")]
@@ -51,4 +69,4 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Markdown(HELP)
+            yield Markdown(help_text())
