@@ -1,10 +1,13 @@
 """Facts about the project itself: the README's commands, CI, the CLI and the kernel rules."""
 
+import ast
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from numba.core.caching import NullCache
 
 import nnsim
@@ -48,8 +51,114 @@ def test_every_kernel_is_nogil_and_cached_and_none_may_assume_finite_values():
 
 
 def test_the_engine_never_imports_the_interface():
+    interface = r"^\s*(import|from)\s+(textual|tui|nnsim\.tui|\.+tui)\b"  # tui/ is nnsim.tui
     for path in (ROOT / "nnsim").rglob("*.py"):
-        assert not re.search(r"^\s*(import|from)\s+(textual|tui)\b", path.read_text(), re.M), path
+        assert not re.search(interface, path.read_text(), re.M), path
+
+
+INTERFACE = ["textual", "tui", "nnsim.tui"]  # the repository's tui/ installs as nnsim.tui
+
+
+def imported_modules(source: str, module: str, is_package: bool = False) -> set[str]:
+    """Every module that ``source`` (the text of ``module``) imports, at the top or inside a
+    function, relative imports resolved: ``from . import walk`` in nnsim.layers.conv gives
+    nnsim.layers and nnsim.layers.walk (an imported name may be a module, so it is kept)."""
+    package = module if is_package else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            parts = package.split(".")
+            parts = parts[: len(parts) - node.level + 1] if node.level else []
+            base = ".".join([*parts, *([node.module] if node.module else [])])
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _within(name: str, packages: Sequence[str]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in packages)
+
+
+def assert_no_imports(
+    from_package: str, forbidden: Sequence[str], allowed: Sequence[str] = ()
+) -> None:
+    """No module in the folder of ``from_package`` imports anything in (or below) a package
+    of ``forbidden``, unless it is in one of ``allowed``."""
+    folder = ROOT.joinpath(*from_package.split("."))
+    paths = sorted(folder.rglob("*.py"))
+    assert paths, folder
+    offences = []
+    for path in paths:
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        is_package = parts[-1] == "__init__"
+        module = ".".join(parts[:-1] if is_package else parts)
+        for name in sorted(imported_modules(path.read_text(), module, is_package)):
+            if _within(name, forbidden) and not _within(name, allowed):
+                offences.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert offences == [], "\n".join(offences)
+
+
+def test_the_import_scanner_resolves_relative_imports_and_sees_those_inside_functions():
+    source = (
+        "from . import walk\n"
+        "from .base import Layer\n"
+        "def lazy():\n"
+        "    from ..sim.machine import Machine\n"
+        "    import textual.app\n"
+    )
+    found = imported_modules(source, "nnsim.layers.conv")
+    assert {"nnsim.layers.walk", "nnsim.layers.base", "nnsim.sim.machine", "textual.app"} <= found
+    assert "nnsim.sim" in imported_modules("from ..sim import x", "nnsim.layers", is_package=True)
+    assert imported_modules("from .. import functional", "nnsim.layers.base") >= {
+        "nnsim.functional"
+    }
+
+
+def test_the_kernels_import_nothing_of_nnsim_but_the_kernels():
+    assert_no_imports("nnsim.kernels", forbidden=["nnsim"], allowed=["nnsim.kernels"])
+
+
+@pytest.mark.parametrize("package", ["nnsim.layers", "nnsim.functional"])
+def test_layers_and_functional_never_import_the_simulator_or_what_drives_it(package):
+    above = ["nnsim.sim", "nnsim.scenario", "nnsim.session", "nnsim.cli", *INTERFACE]
+    assert_no_imports(package, forbidden=above)
+
+
+def test_the_layers_never_import_the_model_module_so_sequential_and_the_blocks_have_no_cycle():
+    assert_no_imports("nnsim.layers", forbidden=["nnsim.model"])
+
+
+def test_no_engine_module_imports_textual_or_the_interface():
+    assert_no_imports("nnsim", forbidden=INTERFACE)
+
+
+@pytest.mark.xfail(strict=True, reason="until the interface is on the Session")
+def test_the_interface_reaches_the_engine_through_the_session_and_the_scenario_catalogue():
+    assert_no_imports("tui", forbidden=["nnsim.kernels", "nnsim.functional", "nnsim.layers"])
+
+
+MAX_LINES = 400
+# Modules over the limit when issue 15's redesign began (their lengths then), being split by it
+# this session; remove an entry once its file is under the limit.
+OVER_THE_LIMIT = {
+    "nnsim/cli.py",  # 450
+    "nnsim/kernels/recurrent.py",  # 414
+    "nnsim/scenario/__init__.py",  # 601
+    "nnsim/sim/conditions.py",  # 542
+    "nnsim/sim/simulator.py",  # 522
+}
+
+
+def test_no_module_is_over_400_lines():
+    lengths = {
+        str(path.relative_to(ROOT)): len(path.read_text().splitlines())
+        for folder in ("nnsim", "tui")
+        for path in (ROOT / folder).rglob("*.py")
+    }
+    too_long = {n: k for n, k in lengths.items() if k > MAX_LINES and n not in OVER_THE_LIMIT}
+    assert too_long == {}
 
 
 def test_warm_up_compiles_every_kernel_so_first_use_never_stalls():

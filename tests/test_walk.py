@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from nnsim.layers import AvgPool2d, Conv2d, Dense, Flatten, MaxPool2d, Tanh, walk
+from nnsim.layers.steps import drive
 from nnsim.losses import CrossEntropyLoss
 from nnsim.model import Sequential
 from nnsim.optim import SGD
@@ -111,6 +112,42 @@ def test_stepping_into_a_conv_walks_every_position_and_changes_nothing(rng):
     stepped.run(1)
     for key, value in whole.model.parameters().items():
         np.testing.assert_array_equal(stepped.model.parameters()[key], value)
+
+
+@pytest.mark.parametrize(
+    "layer, side, expected",
+    [
+        (Conv2d(2, 3, name="probe"), 5, walk.ConvWalk),
+        (MaxPool2d(2, name="probe"), 6, walk.PoolWalk),
+        (AvgPool2d(2, name="probe"), 6, walk.PoolWalk),
+        (Conv2d(2, 3, name="probe"), 17, None),  # over 16 x 16: runs whole
+        (AvgPool2d(2, padding=1, name="probe"), 6, None),  # divisor depends on the padding
+        (MaxPool2d(2, ceil_mode=True, name="probe"), 5, None),
+        (Tanh(name="probe"), 5, None),
+    ],
+)
+def test_a_walk_is_made_only_for_the_conv_and_pooling_layers_it_can_work_out(layer, side, expected):
+    Sequential([layer, Flatten(), Dense(2)], input_shape=(1, side, side))
+    made = walk.Walk.of(layer)
+    assert made is None if expected is None else type(made) is expected
+
+
+def test_a_walk_run_to_its_end_computes_exactly_what_the_layer_computes_whole(rng):
+    x, dy = rng.standard_normal((2, 1, 5, 5)), rng.standard_normal((2, 2, 5, 5))
+
+    def conv():
+        layer = Conv2d(2, 3, padding=1, name="conv")
+        Sequential([layer, Flatten(), Dense(3)], input_shape=(1, 5, 5), input_gradients=True)
+        return layer
+
+    whole, walked = conv(), conv()
+    y, dx = whole.forward(x), whole.backward(dy)
+    np.testing.assert_array_equal(drive(walked.forward_steps(x)), y)
+    assert walked.walk_cell.target == "output[0, 1, 4, 4]"  # the last position stays shown
+    np.testing.assert_array_equal(drive(walked.backward_steps(dy)), dx)
+    for key, grad in whole.grads.items():
+        np.testing.assert_array_equal(walked.grads[key], grad)
+    assert walked.walk_cell is None  # a backward walk clears the cell when it ends
 
 
 def test_layer_values_start_a_layer_from_given_numbers():
