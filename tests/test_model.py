@@ -27,6 +27,16 @@ def rf_column(model):
     return {row["name"]: row["receptive_field"] for row in model.summary().rows}
 
 
+def test_sequential_lives_with_the_layers_and_the_old_imports_still_find_it():
+    import nnsim
+    import nnsim.layers
+    import nnsim.model
+
+    assert nnsim.layers.Sequential is nnsim.model.Sequential is nnsim.Sequential is Sequential
+    model = Sequential([[Dense(3), ReLU()], Dense(2)], input_shape=(4,))  # a list is a block
+    assert type(model.layers[0]) is nnsim.layers.Sequential
+
+
 # ---------------------------------------------------------------- build-time shape checks
 
 
