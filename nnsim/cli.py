@@ -431,7 +431,7 @@ def cmd_gradcheck(args) -> int:
 
 def cmd_tui(args) -> int:
     raise UsageError(
-        "the interface is started by the `nnsim` console command (or `python -m tui`); "
+        "the interface is started by the `nnsim` console command (or `python -m nnsim.tui`); "
         "this module is the headless part"
     )
 

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from tui.app import NnsimApp
-from tui.screens.breakpoints import BreakpointScreen
-from tui.screens.help import HelpScreen
-from tui.screens.main import MainScreen
-from tui.screens.picker import PickerScreen
+from nnsim.tui.app import NnsimApp
+from nnsim.tui.screens.breakpoints import BreakpointScreen
+from nnsim.tui.screens.help import HelpScreen
+from nnsim.tui.screens.main import MainScreen
+from nnsim.tui.screens.picker import PickerScreen
 
 LSTM_SCENARIO = """
 [lesson]
@@ -191,7 +191,7 @@ async def test_nnsim_without_a_scenario_opens_the_lesson_picker():
 
 async def test_the_first_lesson_warms_only_its_own_dtypes_kernels(monkeypatch):
     # compiling every kernel in both float32 and float64 took about a minute on a first start
-    import tui.screens.loading as loading
+    import nnsim.tui.screens.loading as loading
 
     warmed = []
 
@@ -368,7 +368,7 @@ async def test_the_palette_shows_an_occlusion_map_and_a_maximised_class(tmp_path
 
 
 async def test_a_surface_lesson_opens_the_race_screen_and_steps_every_optimiser():
-    from tui.screens.surface import SurfaceScreen
+    from nnsim.tui.screens.surface import SurfaceScreen
 
     app = app_for("optimizers_2d")
     async with app.run_test(size=(160, 45)) as pilot:
@@ -414,7 +414,7 @@ async def test_stepping_into_a_conv_shows_each_position_worked_out_by_hand():
 
 
 async def test_a_gan_lesson_steps_the_discriminator_then_the_generator():
-    from tui.screens.gan import GanScreen
+    from nnsim.tui.screens.gan import GanScreen
 
     app = app_for("gan_1d")
     async with app.run_test(size=(160, 45)) as pilot:

@@ -1,4 +1,4 @@
-"""`python -m tui [SCENARIO]`."""
+"""`python -m nnsim.tui [SCENARIO]` (or `python -m tui` in a checkout)."""
 
 import sys
 

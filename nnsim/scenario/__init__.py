@@ -64,6 +64,7 @@ from ..model import Sequential
 from ..optim import OPTIMIZERS, Optimizer
 from ..sim import ConditionError, Simulator, Thresholds, parse
 from ..text import TextSampler
+from .catalogue import SAMPLES, find, lesson_sections, shipped_lessons
 from .data import Data, load_data
 from .errors import ScenarioError, did_you_mean
 from .layers import build_layers
@@ -78,52 +79,6 @@ __all__ = [
     "load",
     "shipped_lessons",
 ]
-
-#: Where the shipped lessons live (the repository's samples/ folder).
-SAMPLES = Path(__file__).resolve().parent.parent.parent / "samples"
-
-
-def lesson_sections() -> list[tuple[str, list[Path]]]:
-    """The shipped lessons in curriculum order, by section (samples/index.toml); lessons
-    not in the index come last under "Other scenarios"."""
-    if not SAMPLES.is_dir():
-        return []
-    files = {p.stem: p for p in SAMPLES.glob("*.toml") if p.name != "index.toml"}
-    sections, listed = [], set()
-    index = SAMPLES / "index.toml"
-    if index.exists():
-        for section in tomllib.loads(index.read_text(encoding="utf-8")).get("section", []):
-            present = [files[name] for name in section.get("lessons", []) if name in files]
-            listed.update(p.stem for p in present)
-            if present:
-                sections.append((section.get("title", ""), present))
-    others = sorted(p for name, p in files.items() if name not in listed)
-    if others:
-        sections.append(("Other scenarios", others))
-    return sections
-
-
-def shipped_lessons() -> list[Path]:
-    """The lesson files under samples/, in curriculum order."""
-    return [path for _, paths in lesson_sections() for path in paths]
-
-
-def find(name: str | Path) -> Path:
-    """A scenario file's path, or the file of the shipped lesson called ``name``."""
-    path = Path(name)
-    if path.exists() or path.suffix == ".toml" or len(path.parts) > 1:
-        return path
-    for lesson in shipped_lessons():
-        if lesson.stem == str(name):
-            return lesson
-    names = [p.stem for p in shipped_lessons()]
-    raise ScenarioError(
-        path,
-        None,
-        [],
-        f"neither a scenario file nor a shipped lesson{did_you_mean(str(name), names)}",
-    )
-
 
 TABLES = ["lesson", "data", "model", "train", "diagnostics", "breakpoints", "expect", "variants"]
 # a scenario with a [surface] table is an optimiser race instead (nnsim/scenario/surface.py)
