@@ -31,7 +31,6 @@ from .conditions import Checks
 from .registry import register
 
 GAN_METRICS = ("w_distance", "d_accuracy", "gen_mean", "gen_std")
-GAN_VARIABLES = ("iteration", "d_loss", "g_loss")
 
 
 class GanRun(Checks):

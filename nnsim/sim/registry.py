@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -131,7 +130,7 @@ def names(scope: str, kind: str | None = None) -> dict[str, str]:
 def answer(run, kind: str, scope: str, name: str, layer: str | None = None) -> float | bool:
     """The value of ``name`` on ``run``, a run of scenario ``kind``; Unanswerable (a KeyError)
     for a name its kind does not measure, never another value in its place."""
-    entry = lookup(scope, name)
+    entry = _ENTRIES.get((scope, name)) if _loaded else lookup(scope, name)
     function = None if entry is None else entry.answers.get(kind)
     if function is None:
         raise Unanswerable(refusal(scope, name, kind))
@@ -202,8 +201,3 @@ def metric_table(kind: str | None = None, markdown: bool = True) -> str:
     for row in rows:
         lines.append("  ".join(row[c].ljust(widths.get(c, 0)) for c in columns).rstrip())
     return "\n".join(lines)
-
-
-def nan_unless(value: float | None) -> float:
-    """A float, or NaN for None (what a metric is where it does not apply)."""
-    return math.nan if value is None else float(value)

@@ -18,9 +18,6 @@ from .column_trace import ColumnTrace
 from .conditions import Checks
 from .registry import register
 
-# metrics of one optimiser's path (the condition language's layer metrics)
-SURFACE_METRICS = ("distance", "height", "step_size", "first_step", "lr_monotone")
-
 
 class SurfaceRun(Checks):
     """Several optimisers from one start on one surface, stepped together; ``trace`` gives
