@@ -151,3 +151,14 @@ def test_parser_rejects_arbitrary_text_cleanly(text):
         parse(text, LAYERS)
     except ConditionError:
         pass
+
+
+def test_a_condition_is_checked_against_its_scenario_kind_even_in_a_variant():
+    variants = {"fast": ["sgd"]}
+    assert parse("fast.distance(sgd) < distance(sgd)", ["sgd"], variants, kind="surface")
+    with pytest.raises(ConditionError) as info:
+        parse("distance(sgd) < fast.w_distance()", ["sgd"], variants, kind="surface")
+    assert info.value.column == 22  # at the metric, after the variant's prefix
+    assert info.value.message.startswith("w_distance() is measured in GAN scenarios ([gan])")
+    with pytest.raises(ValueError, match="kind must be one of"):
+        parse("loss > 1", kind="rnn")
