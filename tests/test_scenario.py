@@ -330,3 +330,165 @@ def test_verify_runs_the_variants_and_checks_across_them(tmp_path, capsys):
     assert main(["verify", str(path), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows[-1]["check"].startswith("relu.grad_norm") and rows[-1]["passed"]
+
+
+def _count_reading_and_building(monkeypatch):
+    """Counters of layer tables read and models built while scenarios load."""
+    import nnsim.scenario.layers as layer_tables
+    import nnsim.scenario.spec as spec
+
+    counts = {"tables": 0, "models": 0}
+    read_one, sequential = layer_tables._parse_one, spec.Sequential
+
+    def counted_read(*args):
+        counts["tables"] += 1
+        return read_one(*args)
+
+    def counted_model(*args, **kwargs):
+        counts["models"] += 1
+        return sequential(*args, **kwargs)
+
+    monkeypatch.setattr(layer_tables, "_parse_one", counted_read)
+    monkeypatch.setattr(spec, "Sequential", counted_model)
+    return counts
+
+
+def test_loading_reads_each_layer_table_once_and_builds_each_model_once(monkeypatch):
+    counts = _count_reading_and_building(monkeypatch)
+    lesson = load("activations")  # one layer table of its own, and one in each of 3 variants
+    assert counts == {"tables": 4, "models": 4}
+    assert list(lesson.variants) == ["tanh", "relu", "softmax"]
+    counts.update(tables=0, models=0)
+    lesson = load("learning_rate")  # variants that change only [train]
+    assert counts == {"tables": len(lesson.model.layers), "models": 1}
+    for variant in lesson.variants.values():  # the lesson's model and data, not copies
+        assert variant.model is lesson.model and variant.data is lesson.data
+    assert lesson.variants["too_large"].optimizer.lr == 100.0
+    lesson.build_model()
+    assert counts["tables"] == len(lesson.model.layers)  # a model is built from its specs
+
+
+def test_expectations_hold_their_parsed_condition(tmp_path):
+    from nnsim.sim.conditions import Condition
+
+    scenario = load(write(tmp_path, VARIANTS))
+    first, across = scenario.expectations
+    assert isinstance(first.condition, Condition) and first.condition.text == first.check
+    assert (first.at, first.condition.uses_variants) == (6, False)
+    assert across.at is None and across.condition.uses_variants
+
+
+def test_specs_are_frozen_and_a_variant_is_a_changed_copy(tmp_path):
+    import dataclasses
+
+    scenario = load(write(tmp_path, GOOD))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        scenario.optimizer.lr = 1.0
+    faster = scenario.variant(lr=0.5)
+    assert faster.optimizer.lr == 0.5 and faster.build_optimizer().momentum == 0.9
+    assert scenario.optimizer.lr == 0.05 and faster.model is scenario.model
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("lr = 0.05", "lr = 0", r":21: train.lr: must be greater than 0, got 0"),
+        ("lr = 0.05", "lr = inf", r":21: train.lr: must be a finite number, got inf"),
+        (
+            'optimizer = { type = "sgd", momentum = 0.9 }\nlr = 0.05',
+            'optimizer = { type = "sgd", momentum = 0.9, lr = 0 }',
+            r":20: train.optimizer.lr: must be greater than 0, got 0",
+        ),
+    ],
+)
+def test_every_learning_rate_follows_one_rule(tmp_path, old, new, message):
+    assert old in GOOD
+    with pytest.raises(ScenarioError, match=message):
+        load(write(tmp_path, GOOD.replace(old, new)))
+    with pytest.raises(ValueError, match="the learning rate must be greater than 0, got 0"):
+        load(write(tmp_path, GOOD)).variant(lr=0.0)
+
+
+def test_a_variant_table_naming_its_type_replaces_the_lessons_and_others_merge(tmp_path):
+    text = VARIANTS.replace(
+        'name = "slow"\ntrain = { lr = 0.001 }',
+        'name = "slow"\ntrain = { lr = 0.001 }\n\n[[variants]]\nname = "adam"\n'
+        'train = { optimizer = { type = "adam" } }',
+    )
+    scenario = load(write(tmp_path, text))
+    adam = scenario.variants["adam"]  # the lesson's momentum is not carried into Adam
+    assert adam.optimizer_spec == {"type": "adam", "options": {"lr": 0.05}}
+
+
+def test_a_data_source_is_a_registered_loader(tmp_path, monkeypatch):
+    from nnsim.data import Dataset
+    from nnsim.scenario import data
+
+    def ramp(table, seed):
+        n = table.integer("n", 4, minimum=1)
+        return Dataset("ramp", np.arange(n, dtype=float)[:, None], np.arange(n) % 2, ("a", "b"))
+
+    monkeypatch.setitem(data.SOURCES, "ramp", ramp)
+    text = """
+    [data]
+    source = "ramp"
+    n = 6
+    [model]
+    layers = [ { type = "dense", units = 2 } ]
+    loss = "cross_entropy"
+    """
+    scenario = load(write(tmp_path, text))
+    assert scenario.data.source == "ramp" and scenario.data.train.x[:, 0].tolist() == [
+        0,
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
+
+
+GAN = """
+[gan]
+iterations = 10
+[generator]
+layers = [ { type = "dense", units = 4, activation = "tanh" }, { type = "dense", units = 1 } ]
+optimizer = { type = "adam", lr = 0.002, betas = [0.5, 0.999] }
+[discriminator]
+layers = [ { type = "dense", units = 4 }, { type = "dense", units = 1, activation = "sigmoid" } ]
+[[variants]]
+name = "slow"
+generator = { optimizer = { lr = 0.0001 } }
+[[expect]]
+check = "slow.d_loss > 0"
+at = "end"
+"""
+
+RACE = """
+[surface]
+name = "saddle"
+[optimizers]
+sgd = { type = "sgd", lr = 0.05 }
+[[variants]]
+name = "valley"
+surface = { name = "quadratic" }
+[[expect]]
+check = "valley.distance(sgd) >= 0"
+at = "end"
+"""
+
+
+def test_every_kind_reads_variants_and_checks_with_one_grammar(tmp_path):
+    gan = load(write(tmp_path, GAN, "gan.toml"))
+    slow = gan.variants["slow"].networks["generator"].optimizer  # merged into the lesson's
+    assert (slow.type, slow.lr, dict(slow.options)["betas"]) == ("adam", 0.0001, (0.5, 0.999))
+    assert gan.variants["slow"].networks["discriminator"] is gan.networks["discriminator"]
+    assert gan.expectations[0].at is None and gan.expectations[0].condition.uses_variants
+    race = load(write(tmp_path, RACE, "race.toml"))
+    assert race.expectations[0].at is None and race.variants["valley"].surface.name == "quadratic"
+    for text, name in ((GAN, "gan.toml"), (RACE, "race.toml"), (VARIANTS, "net.toml")):
+        bad = text.replace('name = "slow"', 'name = "loss"').replace(
+            'name = "valley"', 'name = "loss"'
+        )
+        with pytest.raises(ScenarioError, match=r"variants\[\d\]\.name: must be a plain name"):
+            load(write(tmp_path, bad, name))

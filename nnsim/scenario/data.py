@@ -30,6 +30,7 @@ from __future__ import annotations
 import csv
 import inspect
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,23 +40,23 @@ from .. import data as D
 from .errors import ScenarioError, did_you_mean
 from .schema import Table
 
-GENERATORS = {
-    "logic": D.logic_gate,
-    "spirals": D.spirals,
-    "moons": D.moons,
-    "blobs": D.blobs,
-    "imbalanced": D.imbalanced,
-    "sine_waves": D.sine_waves,
-    "adding_problem": D.adding_problem,
-    "copy_task": D.copy_task,
-    "reverse_sequences": D.reverse_sequences,
-}
-SHIPPED = {"digits": D.load_digits, "iris": D.load_iris, "breast_cancer": D.load_breast_cancer}
-SOURCES = (*GENERATORS, *SHIPPED, "corpus", "file", "inline", "grid", "random")
+#: A data source: reads its own options from the [data] table and makes the examples.
+DataSource = Callable[[Table, int], D.Dataset]
+
+#: Every [data] source by name; ``register`` adds one.
+SOURCES: dict[str, DataSource] = {}
 
 
-@dataclass
-class Data:
+def register(name: str, loader: DataSource) -> None:
+    """Make ``source = name`` in a [data] table call ``loader(table, seed)``."""
+    SOURCES[name] = loader
+
+
+@dataclass(frozen=True, eq=False)
+class DataSpec:
+    """The [data] table, read and its examples made: the source and the splits."""
+
+    source: str
     train: D.Dataset
     validation: D.Dataset | None
     test: D.Dataset | None
@@ -67,7 +68,7 @@ class Data:
         return self.train.num_classes
 
 
-def load_data(t: Table, seed: int) -> Data:
+def load_data(t: Table, seed: int) -> DataSpec:
     source = t.choice("source", SOURCES)
     validation = t.number("validation", 0.0, minimum=0.0)
     test = t.number("test", 0.0, minimum=0.0)
@@ -82,7 +83,6 @@ def load_data(t: Table, seed: int) -> Data:
     sort_by_class = t.get("sort_by_class", bool, False)
     keep_classes = t.get("keep_classes", list, None)
     oversample = t.get("oversample", bool, False)
-    text = None
     augment_table = t.table("augment", None)
     augment = None
     if augment_table is not None:
@@ -91,45 +91,8 @@ def load_data(t: Table, seed: int) -> Data:
             augment_table.get("flip", bool, False),
         )
         augment_table.done()
-    if source == "file":
-        path = t.get("path", str)
-        label_column = t.get("label_column", str, None)
-        dataset = _read_file(t, (t.source.path.parent / path), label_column)
-    elif source == "inline":
-        dataset = _inline(t)
-    elif source == "random":
-        shape = t.get("shape", list)
-        if not shape or not all(isinstance(v, int) and v > 0 for v in shape):
-            raise t.error(
-                "shape", f"expected positive sizes per example, e.g. [1, 28, 28], got {shape!r}"
-            )
-        n, classes = t.integer("n", 8, minimum=1), t.integer("classes", 2, minimum=2)
-        rng = np.random.default_rng(seed)
-        dataset = D.Dataset(
-            "random",
-            rng.standard_normal((n, *shape)),
-            rng.integers(0, classes, n),
-            tuple(str(c) for c in range(classes)),
-        )
-    elif source == "corpus":
-        steps = t.integer("steps", 32, minimum=1)
-        stride = t.integer("stride", 1, minimum=1)
-        text = D.load_corpus()
-        indices, alphabet = D.encode_text(text)
-        if steps >= len(indices):
-            raise t.error("steps", f"must be below the corpus's {len(indices)} characters")
-        x, y = D.text_windows(indices, steps)  # (M, steps) each
-        dataset = D.Dataset("corpus", x[::stride], y[::stride], alphabet)
-    elif source == "grid":
-        low, high = t.number("low", -10.0), t.number("high", 10.0)
-        n = t.integer("n", 201, minimum=2)
-        if not low < high:
-            raise t.error("high", f"must be above low ({low:g}), got {high:g}")
-        x = np.linspace(low, high, n)[:, None]  # (n, 1): one input value per example
-        dataset = D.Dataset("grid", x, np.zeros((n, 1)))
-    else:
-        options = t.rest()
-        dataset = _generate(t, source, options, seed)
+    dataset = SOURCES[source](t, seed)
+    text = D.load_corpus() if source == "corpus" else None  # what the model's samples imitate
     t.done()
     if upsample > 1:
         if dataset.x.ndim != 4:
@@ -171,7 +134,7 @@ def load_data(t: Table, seed: int) -> Data:
         raise t.error(
             "augment", f"shifts and flips need images (N, C, H, W); the data is {train.x.shape}"
         )
-    return Data(train, val, tst, augment, text)
+    return DataSpec(source, train, val, tst, augment, text)
 
 
 def _keep_classes(t: Table, d: D.Dataset, keep: list, has_classes: bool) -> D.Dataset:
@@ -223,7 +186,7 @@ def _standardize(train, val, test):
     )
 
 
-def _inline(t: Table) -> D.Dataset:
+def _inline(t: Table, seed: int) -> D.Dataset:
     """x and y written in the scenario itself: a handful of examples to follow by hand."""
     try:
         x = np.array(t.get("x", list), dtype=np.float64)
@@ -253,8 +216,16 @@ def _whiten(train, val, test):
     )
 
 
-def _generate(t: Table, source: str, options: dict, seed: int) -> D.Dataset:
-    fn = SHIPPED.get(source) or GENERATORS[source]
+def _generated(source: str, fn: Callable[..., D.Dataset]) -> DataSource:
+    """A generator or shipped set of nnsim.data, its keyword arguments the table's options."""
+
+    def load(t: Table, seed: int) -> D.Dataset:
+        return _generate(t, source, fn, t.rest(), seed)
+
+    return load
+
+
+def _generate(t: Table, source: str, fn, options: dict, seed: int) -> D.Dataset:
     accepted = [p for p in inspect.signature(fn).parameters if p not in ("seed", "dtype")]
     for key in options:
         if key not in accepted:
@@ -266,6 +237,46 @@ def _generate(t: Table, source: str, options: dict, seed: int) -> D.Dataset:
         return fn(**kwargs)
     except (TypeError, ValueError) as err:
         raise t.error(None, f"{source}: {err}") from None
+
+
+def _file(t: Table, seed: int) -> D.Dataset:
+    path = t.source.path.parent / t.get("path", str)
+    return _read_file(t, path, t.get("label_column", str, None))
+
+
+def _random(t: Table, seed: int) -> D.Dataset:
+    shape = t.get("shape", list)
+    if not shape or not all(isinstance(v, int) and v > 0 for v in shape):
+        raise t.error(
+            "shape", f"expected positive sizes per example, e.g. [1, 28, 28], got {shape!r}"
+        )
+    n, classes = t.integer("n", 8, minimum=1), t.integer("classes", 2, minimum=2)
+    rng = np.random.default_rng(seed)
+    return D.Dataset(
+        "random",
+        rng.standard_normal((n, *shape)),
+        rng.integers(0, classes, n),
+        tuple(str(c) for c in range(classes)),
+    )
+
+
+def _corpus(t: Table, seed: int) -> D.Dataset:
+    steps = t.integer("steps", 32, minimum=1)
+    stride = t.integer("stride", 1, minimum=1)
+    indices, alphabet = D.encode_text(D.load_corpus())
+    if steps >= len(indices):
+        raise t.error("steps", f"must be below the corpus's {len(indices)} characters")
+    x, y = D.text_windows(indices, steps)  # (M, steps) each
+    return D.Dataset("corpus", x[::stride], y[::stride], alphabet)
+
+
+def _grid(t: Table, seed: int) -> D.Dataset:
+    low, high = t.number("low", -10.0), t.number("high", 10.0)
+    n = t.integer("n", 201, minimum=2)
+    if not low < high:
+        raise t.error("high", f"must be above low ({low:g}), got {high:g}")
+    x = np.linspace(low, high, n)[:, None]  # (n, 1): one input value per example
+    return D.Dataset("grid", x, np.zeros((n, 1)))
 
 
 def _read_file(t: Table, path: Path, label_column: str | None) -> D.Dataset:
@@ -339,3 +350,28 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+for _name, _fn in {
+    "logic": D.logic_gate,
+    "spirals": D.spirals,
+    "moons": D.moons,
+    "blobs": D.blobs,
+    "imbalanced": D.imbalanced,
+    "sine_waves": D.sine_waves,
+    "adding_problem": D.adding_problem,
+    "copy_task": D.copy_task,
+    "reverse_sequences": D.reverse_sequences,
+    "digits": D.load_digits,
+    "iris": D.load_iris,
+    "breast_cancer": D.load_breast_cancer,
+}.items():
+    register(_name, _generated(_name, _fn))
+for _name, _loader in {
+    "corpus": _corpus,
+    "file": _file,
+    "inline": _inline,
+    "grid": _grid,
+    "random": _random,
+}.items():
+    register(_name, _loader)

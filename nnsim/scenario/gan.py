@@ -22,51 +22,65 @@ optimizer = { type = "adam", lr = 0.002, betas = [0.5, 0.999] }
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 
 from ..data.synthetic import GAN_TARGETS_1D, gan_target_1d
 from ..layers import ShapeError
 from ..model import Sequential
-from ..optim import OPTIMIZERS
 from ..sim.gan import GanRun
-from . import kinds
-from .layers import build_layers
+from . import checks
+from .layers import LayerSpec, build_layers, parse_layers
+from .network import optimizer_spec, read_lesson
 from .schema import Source, Table
-from .surface import optimizer_spec
+from .spec import Expectation, LessonSpec, OptimizerSpec
 
 TABLES = ("lesson", "gan", "generator", "discriminator", "variants", "expect")
+ROLES = ("generator", "discriminator")
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
+class NetworkSpec:
+    """The generator or the discriminator: its checked layers and its optimiser."""
+
+    layers: tuple[LayerSpec, ...]
+    optimizer: OptimizerSpec
+
+
+@dataclass(frozen=True, eq=False)
 class GanScenario:
     """A checked GAN scenario; ``simulator()`` makes a fresh GanRun."""
 
-    name: str
+    kind: ClassVar[str] = "gan"
     path: Path
-    title: str
-    text: str
+    lesson: LessonSpec
     target: str
     noise_dim: int
     batch_size: int
     iterations: int
     d_steps: int
     seed: int
-    networks: dict[str, dict]  # "generator"/"discriminator" -> layers, keys, optimizer spec
-    source: Source
-    expectations: list[kinds.Expectation] = field(default_factory=list)
+    networks: dict[str, NetworkSpec]  # "generator" and "discriminator"
+    expectations: tuple[Expectation, ...] = ()
     variants: dict[str, GanScenario] = field(default_factory=dict)
     variant_titles: dict[str, str] = field(default_factory=dict)
-    breakpoints: list[str] = field(default_factory=list)
-    kind = "gan"
+    breakpoints: tuple[str, ...] = ()
+    tables: dict = field(default_factory=dict, compare=False, repr=False)
+
+    name = property(lambda self: self.path.stem)
+    title = property(lambda self: self.lesson.title)
+    text = property(lambda self: self.lesson.text)
 
     def build(self, role: str, seed: int) -> Sequential:
-        network = self.networks[role]
-        layers = build_layers(self.source, network["keys"], network["layers"])
         shape = (self.noise_dim,) if role == "generator" else (1,)
         # the discriminator passes the gradient on to the generator: it needs dL/dinput
         return Sequential(
-            layers, shape, seed=seed, input_gradients=role == "discriminator", name=role
+            build_layers(self.networks[role].layers),
+            shape,
+            seed=seed,
+            input_gradients=role == "discriminator",
+            name=role,
         )
 
     def simulator(
@@ -78,15 +92,11 @@ class GanScenario:
         def target(n, rng):
             return gan_target_1d(n, kind, seed=rng)
 
-        optimizers = {
-            role: OPTIMIZERS[net["optimizer"]["type"]](**net["optimizer"]["options"])
-            for role, net in self.networks.items()
-        }
         return GanRun(
             self.build("generator", seed),
             self.build("discriminator", seed + 1),
-            optimizers["generator"],
-            optimizers["discriminator"],
+            self.networks["generator"].optimizer.build(),
+            self.networks["discriminator"].optimizer.build(),
             target,
             noise_dim=self.noise_dim,
             batch_size=self.batch_size,
@@ -97,23 +107,26 @@ class GanScenario:
 
 
 def load_gan(source: Source, raw: dict) -> GanScenario:
-    kinds.check_tables(source, raw, TABLES, "a GAN")
-    scenario = _gan_scenario(source, Table(source, [], raw), [])
-    changeable = ("gan", "generator", "discriminator")
-    for name, title, tables in kinds.variants(source, raw, changeable):
-        scenario.variants[name] = _gan_scenario(source, tables, tables.keys)
-        scenario.variant_titles[name] = title
-    variant_names = {name: [] for name in scenario.variants}
-    scenario.expectations = kinds.expectations(
-        source, raw, [], variant_names, scenario.iterations, kind="gan"
+    checks.check_tables(source, raw, TABLES, "a GAN")
+    tables = {k: v for k, v in raw.items() if k in ("lesson", "gan", *ROLES)}
+    scenario = _gan_scenario(source, Table(source, [], tables), tables)
+    variants, titles = {}, {}
+    for entry in checks.variant_entries(source, raw, ("gan", *ROLES)):
+        root = Table(source, entry.keys, entry.tables)
+        variants[entry.name] = _gan_scenario(source, root, entry.tables, scenario)
+        titles[entry.name] = entry.title
+    expectations = checks.expectations(
+        source, raw, [], {name: [] for name in variants}, scenario.iterations, GanScenario.kind
     )
-    return scenario
+    return replace(scenario, expectations=expectations, variants=variants, variant_titles=titles)
 
 
-def _gan_scenario(source: Source, root: Table, where: list) -> GanScenario:
-    lesson = root.table("lesson", {})
-    title, text = lesson.get("title", str, source.path.stem), lesson.get("text", str, "")
-    lesson.done()
+def _gan_scenario(
+    source: Source, root: Table, tables: dict, base: GanScenario | None = None
+) -> GanScenario:
+    """The scenario of one set of tables; with a ``base``, a network whose table (and input)
+    is the base's is the base's, not read and built again."""
+    lesson = read_lesson(root.table("lesson", {}), source)
     gan = root.table("gan")
     target = gan.choice("target", list(GAN_TARGETS_1D), "bimodal")
     noise_dim = gan.integer("noise_dim", 4, minimum=1)
@@ -123,22 +136,15 @@ def _gan_scenario(source: Source, root: Table, where: list) -> GanScenario:
     seed = gan.integer("seed", 0)
     gan.done()
     networks = {}
-    for role in ("generator", "discriminator"):
-        table = root.table(role)
-        specs = table.get("layers", list)
-        keys = [*table.keys, "layers"]
-        build_layers(source, keys, specs)  # every layer table checked, with its position
-        spec = table.get("optimizer", (str, dict), "adam")
-        opt_table = Table(
-            source, [*table.keys, "optimizer"], {"type": spec} if isinstance(spec, str) else spec
-        )
-        networks[role] = {"layers": specs, "keys": keys, "optimizer": optimizer_spec(opt_table)}
-        table.done()
-    scenario = GanScenario(
-        source.path.stem,
+    for role in ROLES:
+        same_input = role == "discriminator" or (base is not None and noise_dim == base.noise_dim)
+        if base is not None and same_input and tables.get(role) == base.tables.get(role):
+            networks[role] = base.networks[role]
+        else:
+            networks[role] = _network(root.table(role), role, noise_dim)
+    return GanScenario(
         source.path,
-        title,
-        text,
+        lesson,
         target,
         noise_dim,
         batch_size,
@@ -146,23 +152,38 @@ def _gan_scenario(source: Source, root: Table, where: list) -> GanScenario:
         d_steps,
         seed,
         networks,
-        source,
+        tables=tables,
     )
-    for role in ("generator", "discriminator"):
-        try:
-            model = scenario.build(role, seed)
-        except (ShapeError, ValueError) as err:
-            raise source.error([*where, role, "layers"], str(err)) from None
-        wanted = (1,)
-        if model.output_shape != wanted:
-            raise source.error(
-                [*where, role, "layers"],
-                f"the {role} must output {wanted}"
-                + (
-                    " (one sample)"
-                    if role == "generator"
-                    else " (a probability: end with a dense unit and a sigmoid)"
-                )
-                + f", but it outputs {model.output_shape}",
-            )
-    return scenario
+
+
+def _network(table: Table, role: str, noise_dim: int) -> NetworkSpec:
+    """A network's table: its layers (checked, and built once to check the output) and its
+    optimiser (adam unless it says)."""
+    keys = [*table.keys, "layers"]
+    layers = parse_layers(table.source, keys, table.get("layers", list))
+    spec = table.get("optimizer", (str, dict), "adam")
+    opt_table = Table(
+        table.source,
+        [*table.keys, "optimizer"],
+        {"type": spec} if isinstance(spec, str) else spec,
+    )
+    network = NetworkSpec(layers, optimizer_spec(opt_table))
+    table.done()
+    shape = (noise_dim,) if role == "generator" else (1,)
+    try:
+        model = Sequential(build_layers(layers), shape, input_gradients=role == "discriminator")
+    except (ShapeError, ValueError) as err:
+        raise table.source.error(keys, str(err)) from None
+    if model.output_shape != (1,):
+        what = (
+            " (one sample)"
+            if role == "generator"
+            else " (a probability: end with a dense unit and a sigmoid)"
+        )
+        raise table.source.error(
+            keys, f"the {role} must output (1,){what}, but it outputs {model.output_shape}"
+        )
+    return network
+
+
+__all__ = ["GanScenario", "load_gan"]

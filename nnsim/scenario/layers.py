@@ -32,6 +32,8 @@ initialiser (reshaped to the parameter; the count must match), to follow a kerne
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -67,6 +69,9 @@ from ..layers import (
 from .errors import ScenarioError, did_you_mean
 from .schema import Source, Table
 
+#: How to make a checked layer: its class with the table's arguments bound.
+Recipe = Callable[[], Layer]
+
 SIMPLE_ACTIVATIONS = {
     "sigmoid": Sigmoid,
     "tanh": Tanh,
@@ -98,16 +103,18 @@ def _weights(t: Table) -> dict:
     }
 
 
-def _dense(t: Table) -> Layer:
-    return Dense(
-        t.integer("units", minimum=1), t.integer("in_features", None, minimum=1), **_weights(t)
+def _dense(t: Table) -> Recipe:
+    return partial(
+        Dense,
+        t.integer("units", minimum=1),
+        t.integer("in_features", None, minimum=1),
+        **_weights(t),
     )
 
 
-def _dropconnect(t: Table) -> Layer:
-    return DropConnect(
-        t.integer("units", minimum=1), p=t.number("p", 0.5, minimum=0.0), **_weights(t)
-    )
+def _dropconnect(t: Table) -> Recipe:
+    units, p = t.integer("units", minimum=1), t.number("p", 0.5, minimum=0.0)
+    return partial(DropConnect, units, p=p, **_weights(t))
 
 
 def _kernel(t: Table):
@@ -117,8 +124,9 @@ def _kernel(t: Table):
     return kernel
 
 
-def _conv(t: Table) -> Layer:
-    return Conv2d(
+def _conv(t: Table) -> Recipe:
+    return partial(
+        Conv2d,
         t.integer("filters", minimum=1),
         _kernel(t),
         stride=_pair(t, "stride", 1),
@@ -129,12 +137,13 @@ def _conv(t: Table) -> Layer:
     )
 
 
-def _pool(cls) -> Callable[[Table], Layer]:
-    def build(t: Table) -> Layer:
+def _pool(cls) -> Callable[[Table], Recipe]:
+    def build(t: Table) -> Recipe:
         kwargs = {}
         if cls is AvgPool2d:
             kwargs["count_include_pad"] = t.get("count_include_pad", bool, True)
-        return cls(
+        return partial(
+            cls,
             _kernel(t),
             _pair(t, "stride", None),
             _pair(t, "padding", 0),
@@ -145,15 +154,16 @@ def _pool(cls) -> Callable[[Table], Layer]:
     return build
 
 
-def _recurrent(cls) -> Callable[[Table], Layer]:
-    def build(t: Table) -> Layer:
+def _recurrent(cls) -> Callable[[Table], Recipe]:
+    def build(t: Table) -> Recipe:
         kwargs = {}
         if cls is RNN:
             kwargs["nonlinearity"] = t.choice("nonlinearity", ("tanh", "relu"), "tanh")
         if cls is LSTM:
             kwargs["forget_bias"] = t.number("forget_bias", None)
         radius = t.number("radius", None, above=0.0)
-        return cls(
+        return partial(
+            cls,
             t.integer("hidden", minimum=1),
             return_sequences=t.get("return_sequences", bool, True),
             init=t.get("init", str, "default"),
@@ -166,58 +176,103 @@ def _recurrent(cls) -> Callable[[Table], Layer]:
     return build
 
 
-def _activation(name: str) -> Callable[[Table], Layer]:
-    def build(t: Table) -> Layer:
+def _activation(name: str) -> Callable[[Table], Recipe]:
+    def build(t: Table) -> Recipe:
         if name in ("leaky_relu", "elu"):
-            return SIMPLE_ACTIVATIONS[name](
-                t.number("alpha", 0.01 if name == "leaky_relu" else 1.0)
-            )
-        return SIMPLE_ACTIVATIONS[name]()
+            alpha = t.number("alpha", 0.01 if name == "leaky_relu" else 1.0)
+            return partial(SIMPLE_ACTIVATIONS[name], alpha)
+        return partial(SIMPLE_ACTIVATIONS[name])
 
     return build
 
 
-BUILDERS: dict[str, Callable[[Table], Layer]] = {
+BUILDERS: dict[str, Callable[[Table], Recipe]] = {
     "dense": _dense,
     "dropconnect": _dropconnect,
     "conv": _conv,
     "maxpool": _pool(MaxPool2d),
     "avgpool": _pool(AvgPool2d),
-    "gap": lambda t: GlobalAvgPool2d(),
-    "flatten": lambda t: Flatten(),
-    "batchnorm": lambda t: BatchNorm(
+    "gap": lambda t: partial(GlobalAvgPool2d),
+    "flatten": lambda t: partial(Flatten),
+    "batchnorm": lambda t: partial(
+        BatchNorm,
         t.number("momentum", 0.1, minimum=0.0),
         t.number("eps", 1e-5, above=0.0),
         frozen=t.get("frozen", bool, False),
     ),
-    "dropout": lambda t: Dropout(t.number("p", 0.5, minimum=0.0)),
+    "dropout": lambda t: partial(Dropout, t.number("p", 0.5, minimum=0.0)),
     "rnn": _recurrent(RNN),
     "lstm": _recurrent(LSTM),
     "gru": _recurrent(GRU),
-    "embedding": lambda t: Embedding(t.integer("num", minimum=1), t.integer("dim", minimum=1)),
-    "attention": lambda t: AttentionDecoder(
+    "embedding": lambda t: partial(
+        Embedding, t.integer("num", minimum=1), t.integer("dim", minimum=1)
+    ),
+    "attention": lambda t: partial(
+        AttentionDecoder,
         t.integer("steps", minimum=1),
         t.choice("score", ("dot", "additive"), "dot"),
         frozen=t.get("frozen", bool, False),
     ),
-    "maxout": lambda t: Maxout(t.integer("pieces", minimum=1)),
+    "maxout": lambda t: partial(Maxout, t.integer("pieces", minimum=1)),
     **{name: _activation(name) for name in SIMPLE_ACTIVATIONS},
 }
 _BLOCKS = ("residual", "concat")
 
 
-def build_layers(source: Source, keys: list, specs) -> list[Layer]:
-    """The layers of a list of inline tables (``repeat`` expanded, activations appended)."""
-    if not isinstance(specs, list) or not specs:
+@dataclass(frozen=True, eq=False)
+class LayerSpec:
+    """One checked layer table: how to make its layer (``repeat`` times, each followed by
+    ``activation``), the table as written (a variant rewrites it) and where it is."""
+
+    type: str
+    table: dict  # as written; never changed (a variant rewrites a copy)
+    keys: tuple
+    recipe: Recipe | None  # None for a residual or concat block
+    repeat: int = 1
+    name: str | None = None
+    activation: str | None = None
+    values: dict | None = None  # numbers to start from (``values = { W = ... }``)
+    # a residual's (layers, shortcut if any), a concat's branches
+    blocks: tuple[tuple[LayerSpec, ...], ...] = ()
+
+    def build(self) -> list[Layer]:
+        """New layers, as many as ``repeat`` (and their activations)."""
+        layers: list[Layer] = []
+        for _ in range(self.repeat):
+            layers.append(self._layer())
+            if self.activation is not None:
+                layers.append(SIMPLE_ACTIVATIONS[self.activation]())
+        return layers
+
+    def _layer(self) -> Layer:
+        if self.type == "residual":
+            shortcut = build_layers(self.blocks[1]) if len(self.blocks) > 1 else None
+            layer: Layer = Residual(build_layers(self.blocks[0]), shortcut)
+        elif self.type == "concat":
+            layer = Concat([build_layers(branch) for branch in self.blocks])
+        else:
+            layer = self.recipe()
+            if self.values is not None:
+                layer.set_values(self.values)
+        if self.name is not None:
+            layer.name = self.name
+        return layer
+
+
+def build_layers(specs: tuple[LayerSpec, ...]) -> list[Layer]:
+    """New layers of checked layer specs (nothing is read or checked again)."""
+    return [layer for spec in specs for layer in spec.build()]
+
+
+def parse_layers(source: Source, keys: list, tables) -> tuple[LayerSpec, ...]:
+    """The checked specs of a list of inline layer tables; every mistake names its position."""
+    if not isinstance(tables, list) or not tables:
         raise source.error(keys, "expected a non-empty list of layer tables")
-    layers: list[Layer] = []
-    for i, spec in enumerate(specs):
-        layers += _build_one(source, [*keys, i], spec)
-    return layers
+    return tuple(_parse_one(source, [*keys, i], table) for i, table in enumerate(tables))
 
 
-def _build_one(source: Source, keys: list, spec) -> list[Layer]:
-    t = Table(source, keys, spec)
+def _parse_one(source: Source, keys: list, table) -> LayerSpec:
+    t = Table(source, keys, table)
     kind = t.get("type", str)
     if kind not in BUILDERS and kind not in _BLOCKS:
         raise t.error(
@@ -233,39 +288,32 @@ def _build_one(source: Source, keys: list, spec) -> list[Layer]:
             "activation",
             f"unknown activation {activation!r}{did_you_mean(activation, SIMPLE_ACTIVATIONS)}",
         )
-    layers: list[Layer] = []
-    for _ in range(repeat):
-        t.taken.clear()
-        t.taken |= {"type", "repeat", "name", "activation"}
-        if kind == "residual":
-            layer: Layer = Residual(
-                build_layers(source, [*keys, "layers"], t.get("layers", list)),
-                _shortcut(source, keys, t),
-            )
-        elif kind == "concat":
-            branches = t.get("branches", list)
-            if len(branches) < 2:
-                raise t.error("branches", "a concat needs at least two branches")
-            layer = Concat(
-                [build_layers(source, [*keys, "branches", j], b) for j, b in enumerate(branches)]
-            )
-        else:
-            try:
-                layer = BUILDERS[kind](t)
-            except ScenarioError:
-                raise
-            except ValueError as err:  # the layer's own check, e.g. an unknown init scheme
-                raise t.error(None, str(err)) from None
-            values = t.get("values", dict, None)
-            if values is not None:
-                layer.set_values(_values(t, values))
-        t.done()
-        if name is not None:
-            layer.name = name
-        layers.append(layer)
-        if activation is not None:
-            layers.append(SIMPLE_ACTIVATIONS[activation]())
-    return layers
+    recipe, values, blocks = None, None, ()
+    if kind == "residual":
+        blocks = (parse_layers(source, [*keys, "layers"], t.get("layers", list)),)
+        shortcut = t.get("shortcut", list, None)
+        if shortcut is not None:
+            blocks += (parse_layers(source, [*keys, "shortcut"], shortcut),)
+    elif kind == "concat":
+        branches = t.get("branches", list)
+        if len(branches) < 2:
+            raise t.error("branches", "a concat needs at least two branches")
+        blocks = tuple(
+            parse_layers(source, [*keys, "branches", j], b) for j, b in enumerate(branches)
+        )
+    else:
+        try:
+            recipe = BUILDERS[kind](t)
+            recipe()  # the layer's own checks, e.g. an unknown init scheme
+        except ScenarioError:
+            raise
+        except ValueError as err:
+            raise t.error(None, str(err)) from None
+        values = t.get("values", dict, None)
+        if values is not None:
+            values = _values(t, values)
+    t.done()
+    return LayerSpec(kind, table, tuple(keys), recipe, repeat, name, activation, values, blocks)
 
 
 def _values(t: Table, values: dict) -> dict:
@@ -280,8 +328,3 @@ def _values(t: Table, values: dict) -> dict:
             raise t.error("values", f"{key} must be a (nested) list of finite numbers")
         checked[key] = array
     return checked
-
-
-def _shortcut(source: Source, keys: list, t: Table):
-    spec = t.get("shortcut", list, None)
-    return None if spec is None else build_layers(source, [*keys, "shortcut"], spec)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..sim import Simulator, parse
+from ..sim.conditions import Condition
 
 
 @dataclass
@@ -33,8 +34,10 @@ class Runs:
     def variant(self, name: str) -> Simulator:
         return self.variants[name]
 
-    def check(self, text: str) -> tuple[bool, float | bool]:
+    def check(self, text: str | Condition) -> tuple[bool, float | bool]:
         """(passed, the value of the check's left-hand side) for one [[expect]] check."""
-        layers = {name: sim.names for name, sim in self.variants.items()}
-        condition = parse(text, self.main.names, layers or None, kind=self.kind)
+        condition = text
+        if not isinstance(condition, Condition):  # a text: parsed here
+            layers = {name: sim.names for name, sim in self.variants.items()}
+            condition = parse(text, self.main.names, layers or None, kind=self.kind)
         return bool(condition.evaluate(self)), condition.value(self)

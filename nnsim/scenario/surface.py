@@ -19,77 +19,73 @@ check = "distance(sgd) > 0.9 and distance(momentum) < 0.1"
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 
 from ..data.surfaces import SURFACES, Surface
-from ..optim import OPTIMIZERS
 from ..sim.surface import SurfaceRun
-from . import kinds
-from .errors import ScenarioError
+from . import checks
+from .network import optimizer_spec, read_lesson
 from .schema import Source, Table
+from .spec import Expectation, LessonSpec, OptimizerSpec
 
 TABLES = ("lesson", "surface", "optimizers", "variants", "expect")
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class SurfaceScenario:
     """A checked surface scenario; ``simulator()`` makes a fresh SurfaceRun."""
 
-    name: str
+    kind: ClassVar[str] = "surface"
     path: Path
-    title: str
-    text: str
+    lesson: LessonSpec
     surface: Surface
     start: tuple[float, float]
     iterations: int
-    optimizer_specs: dict[str, dict]
-    expectations: list[kinds.Expectation] = field(default_factory=list)
+    optimizers: dict[str, OptimizerSpec]  # the racers, by name
+    expectations: tuple[Expectation, ...] = ()
     variants: dict[str, SurfaceScenario] = field(default_factory=dict)
     variant_titles: dict[str, str] = field(default_factory=dict)
-    breakpoints: list[str] = field(default_factory=list)
-    kind = "surface"
+    breakpoints: tuple[str, ...] = ()
+
+    name = property(lambda self: self.path.stem)
+    title = property(lambda self: self.lesson.title)
+    text = property(lambda self: self.lesson.text)
 
     def simulator(
         self, iterations: int | None = None, seed: int | None = None, breakpoints: bool = True
     ) -> SurfaceRun:
         """A new run (``seed`` is accepted for the Scenario protocol: nothing is random)."""
-        optimizers = {
-            name: OPTIMIZERS[spec["type"]](**spec["options"])
-            for name, spec in self.optimizer_specs.items()
-        }
+        optimizers = {name: spec.build() for name, spec in self.optimizers.items()}
         total = self.iterations if iterations is None else iterations
         return SurfaceRun(self.surface, optimizers, self.start, total)
 
 
 def load_surface(source: Source, raw: dict) -> SurfaceScenario:
-    kinds.check_tables(source, raw, TABLES, "a surface")
+    checks.check_tables(source, raw, TABLES, "a surface")
     scenario = _surface_scenario(source, Table(source, [], raw))
-    for name, title, tables in kinds.variants(source, raw, ("surface", "optimizers")):
-        scenario.variants[name] = _surface_scenario(source, tables)
-        scenario.variant_titles[name] = title
-    variant_names = {name: list(v.optimizer_specs) for name, v in scenario.variants.items()}
-    scenario.expectations = kinds.expectations(
+    variants, titles = {}, {}
+    for entry in checks.variant_entries(source, raw, ("surface", "optimizers")):
+        variants[entry.name] = _surface_scenario(source, Table(source, entry.keys, entry.tables))
+        titles[entry.name] = entry.title
+    expectations = checks.expectations(
         source,
         raw,
-        list(scenario.optimizer_specs),
-        variant_names,
+        list(scenario.optimizers),
+        {name: list(v.optimizers) for name, v in variants.items()},
         scenario.iterations,
+        SurfaceScenario.kind,
         # a surface's checks name optimisers where a network's name layers
         lambda message: message.replace("layers", "optimisers").replace("layer", "optimiser"),
-        kind="surface",
     )
-    return scenario
+    return replace(scenario, expectations=expectations, variants=variants, variant_titles=titles)
 
 
 def _surface_scenario(source: Source, root: Table) -> SurfaceScenario:
-    lesson = root.table("lesson", {})
-    title = lesson.get("title", str, source.path.stem)
-    text = lesson.get("text", str, "")
-    lesson.done()
+    lesson = read_lesson(root.table("lesson", {}), source)
     table = root.table("surface")
-    name = table.choice("name", list(SURFACES))
-    surface = SURFACES[name]
+    surface = SURFACES[table.choice("name", list(SURFACES))]
     start = table.get("start", list, list(surface.start))
     if len(start) != 2 or not all(isinstance(v, (int, float)) for v in start):
         raise table.error("start", f"expected a point [x, y], got {start!r}")
@@ -106,23 +102,7 @@ def _surface_scenario(source: Source, root: Table) -> SurfaceScenario:
     if not specs:
         raise optimizers.error(None, 'name at least one optimiser, e.g. sgd = { type = "sgd" }')
     point = (float(start[0]), float(start[1]))
-    return SurfaceScenario(
-        source.path.stem, source.path, title, text, surface, point, iterations, specs
-    )
+    return SurfaceScenario(source.path, lesson, surface, point, iterations, specs)
 
 
-def optimizer_spec(table: Table) -> dict:
-    """An optimiser table ({ type = "adam", lr = 0.01, ... }) checked as [train]'s is."""
-    from . import _checked_options
-
-    kind = table.choice("type", list(OPTIMIZERS))
-    options = _checked_options(table, OPTIMIZERS[kind], table.rest())
-    options.setdefault("lr", 0.01)  # as in [train]
-    try:
-        OPTIMIZERS[kind](**options)
-    except (TypeError, ValueError) as err:
-        raise table.error(None, str(err)) from None
-    return {"type": kind, "options": options}
-
-
-__all__ = ["ScenarioError", "SurfaceScenario", "load_surface"]
+__all__ = ["SurfaceScenario", "load_surface"]
