@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
 
 from . import __version__
 from .scenario import SAMPLES, ScenarioError, find, shipped_lessons
+from .session.lesson import finite
 
 GRADCHECK_TOLERANCE = 1e-4  # worst relative error allowed by `nnsim gradcheck`
 
@@ -36,7 +36,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", help="a scenario file, or the name of a shipped lesson")
     run.add_argument("--iterations", type=int, help="override [train] iterations")
     run.add_argument("--seed", type=int, help="override [train] seed")
-    run.add_argument("--trace", help="write the trace to FILE.csv, FILE.npz or FILE.jsonl")
+    run.add_argument(
+        "--trace",
+        metavar="FILE",
+        help="write the trace to FILE.csv, FILE.npz or FILE.jsonl (each variant's beside it, "
+        "as FILE.<variant>.csv)",
+    )
+    run.add_argument(
+        "--ignore-breakpoints",
+        action="store_true",
+        help="run through the scenario's breakpoints (by default the run stops at the first)",
+    )
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.add_argument("--save", metavar="FILE", help="save the final weights to FILE.npz")
@@ -107,12 +117,6 @@ def load(name: str):
     return load_scenario(resolve(name))
 
 
-def finite(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def console(stderr: bool = False):
     from rich.console import Console
 
@@ -129,109 +133,70 @@ def show_progress(args) -> bool:
 # ---------------------------------------------------------------- running
 
 
-def train(scenario, iterations=None, seed=None, breakpoints=True, progress=False, watches=()):
-    """Run a scenario (and then its variants) to the end or the first stop; returns (the
-    runs: the scenario's simulator and its variants', the expectation results). ``watches``
-    are recorded on the scenario's own run."""
-    from .scenario.runs import Runs
+class _ProgressBars:
+    """One rich progress bar per run of a lesson (its own, then each variant's)."""
 
-    sim, results = _run(scenario, iterations, seed, breakpoints, progress, scenario.name, watches)
-    runs = Runs(sim)
-    for name, variant in scenario.variants.items():
-        runs.variants[name] = _run(
-            variant, iterations, seed, False, progress, f"{scenario.name}:{name}"
-        )[0]
-    for i, expectation in enumerate(scenario.expectations):
-        if i in results:
-            continue
-        if expectation.at is None:
-            passed, value = runs.check(expectation.check)
-            results[i] = {
-                "check": expectation.check,
-                "passed": passed,
-                "value": finite(_number(value)),
-            }
-        else:
-            results[i] = {
-                "check": expectation.check,
-                "passed": False,
-                "value": None,
-                "note": f"not reached: the run stopped at iteration {sim.iteration}",
-            }
-    return runs, [results[i] for i in range(len(scenario.expectations))]
+    def __init__(self, enabled: bool) -> None:
+        self.bars, self.tasks = None, {}
+        if enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+            self.bars = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=console(True),
+            )
 
-def _run(scenario, iterations, seed, breakpoints, progress, label, watches=()):
-    """One simulator run, checking the expectations that name an iteration as it passes."""
-    from .sim.conditions import ConditionError
-
-    sim = scenario.simulator(iterations, seed, breakpoints=breakpoints)
-    for expression in watches:
-        try:
-            sim.add_watch(expression)
-        except ConditionError as err:
-            raise UsageError(f"--watch {expression!r}: {err}") from None
-    checkpoints = sorted({e.at for e in scenario.expectations if e.at is not None})
-    results: dict[int, dict] = {}
-    bar = _progress_bar(sim.iterations) if progress else None
-    with bar or _nothing():
-        task = bar.add_task(label, total=sim.iterations) if bar else None
-        while sim.completed < sim.iterations:
-            upcoming = [c for c in checkpoints if c > sim.completed]
-            chunk = max(1, sim.iterations // 100)
-            stop_at = min([sim.completed + chunk, sim.iterations, *upcoming])
-            event = sim.run(stop_at - sim.completed)
-            for i, expectation in enumerate(scenario.expectations):
-                if expectation.at == sim.completed and i not in results:
-                    results[i] = {
-                        "check": expectation.check,
-                        "passed": bool(sim.check(expectation.check)),
-                        "value": finite(_number(sim.value(expectation.check))),
-                    }
-            if bar:
-                bar.update(task, completed=sim.completed)
-            if event is not None and event.stop is not None:
-                break
-    return sim, results
-
-
-def _number(value):
-    return float(value) if not isinstance(value, bool) else value
-
-
-def _progress_bar(total):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console(True)
-    )
-
-
-class _nothing:
     def __enter__(self):
-        return None
+        if self.bars is not None:
+            self.bars.__enter__()
+        return self.update if self.bars is not None else None
 
     def __exit__(self, *exc):
-        return False
+        return self.bars.__exit__(*exc) if self.bars is not None else False
+
+    def update(self, label: str, done: int, total: int) -> None:
+        if label not in self.tasks:
+            self.tasks[label] = self.bars.add_task(label, total=total)
+        self.bars.update(self.tasks[label], completed=done, total=total)
+
+
+def run_with_progress(scenario, args, **options):
+    """``run_lesson`` with a progress bar on a terminal; --watch errors are usage errors."""
+    from .session.lesson import WatchError, run_lesson
+
+    try:
+        with _ProgressBars(show_progress(args)) as progress:
+            return run_lesson(scenario, progress=progress, **options)
+    except WatchError as err:
+        raise UsageError(f"--{err}") from None
 
 
 def cmd_run(args) -> int:
     scenario = load(args.scenario)
     if args.iterations is not None and args.iterations < 0:
         raise UsageError(f"--iterations must be >= 0, got {args.iterations}")
-    runs, expectations = train(
-        scenario, args.iterations, args.seed, progress=show_progress(args), watches=args.watch
+    if scenario.kind != "network" and (args.save or args.watch):
+        what = {"surface": "optimiser races", "gan": "GANs"}[scenario.kind]
+        raise UsageError(f"--save and --watch are for network scenarios, not {what}")
+    result = run_with_progress(
+        scenario,
+        args,
+        iterations=args.iterations,
+        seed=args.seed,
+        breakpoints=not args.ignore_breakpoints,
+        watches=tuple(args.watch),
     )
-    sim = runs.main
+    written = write_traces(args.trace, result) if args.trace else []
+    expectations = [r.as_dict() for r in result.expectations]
     if scenario.kind in ("surface", "gan"):
-        return _report_game(args, scenario, runs, expectations)
-    if args.trace:
-        sim.trace.export(args.trace)
+        return _report_game(args, scenario, result, expectations)
+    sim = result.main
     if args.save:
         from .checkpoint import save
 
         save(args.save, sim.model, sim.optimizer)
-    failed = any(not e["passed"] for e in expectations)
     if args.json:
         report = {
             "scenario": scenario.name,
@@ -255,13 +220,52 @@ def cmd_run(args) -> int:
         if scenario.expectations:
             report["expect"] = expectations
         print(json.dumps(report, allow_nan=False))
+        for path in written[1:]:  # the variants' traces, beside the one asked for
+            print(f"nnsim run: trace written to {path}", file=sys.stderr)
     else:
         from .report import print_run, print_variants
 
-        print_run(console(), scenario, sim, expectations)
+        out = console()
+        print_run(out, scenario, sim, expectations)
         if scenario.variants:
-            print_variants(console(), scenario, runs)
-    return 1 if failed else 0
+            print_variants(out, scenario, result.runs)
+        _say_where_it_stopped(out, result)
+        for path in written:
+            out.print(f"trace written to {path}")
+    return 1 if result.failed else 0
+
+
+def _say_where_it_stopped(out, result) -> None:
+    if not result.stopped_early:
+        return
+    sim = result.main
+    unreached = sum(r.passed is None for r in result.expectations)
+    out.print(
+        f"[bold yellow]Stopped at iteration {sim.completed} of {sim.iterations}[/]: "
+        f"{sim.stopped}. "
+        + (f"{unreached} end-of-run check(s) not reached. " if unreached else "")
+        + "--ignore-breakpoints runs through."
+    )
+
+
+def write_traces(path: str, result) -> list[str]:
+    """The lesson's trace to ``path`` and each variant's beside it (``FILE.<variant>.csv``);
+    returns the files written."""
+    target = Path(path)
+    runs = [("", result.main), *result.runs.variants.items()]
+    written = []
+    for name, run in runs:
+        trace = getattr(run, "trace", None)
+        if trace is None:
+            raise UsageError(f"--trace: {type(run).__name__} runs keep no trace")
+        out = target if not name else target.with_name(f"{target.stem}.{name}{target.suffix}")
+        trace.export(out)
+        written.append(str(out))
+    return written
+
+
+def _number(value):
+    return float(value) if not isinstance(value, bool) else value
 
 
 def _surface_summary(run) -> dict:
@@ -286,14 +290,11 @@ def _gan_summary(run) -> dict:
     }
 
 
-def _report_game(args, scenario, runs, expectations) -> int:
+def _report_game(args, scenario, result, expectations) -> int:
     """`nnsim run` on an optimiser race or a GAN: its summary (JSON) or its drawing."""
     from .report import print_gan_run, print_surface_run
 
-    what = {"surface": "surfaces", "gan": "GANs"}[scenario.kind]
-    if args.trace or args.save or args.watch:
-        raise UsageError(f"--trace, --save and --watch are for network scenarios, not {what}")
-    run = runs.main
+    run = result.main
     if args.json:
         summary = _surface_summary if scenario.kind == "surface" else _gan_summary
         report = {"scenario": scenario.name, "iterations": run.completed, **summary(run)}
@@ -303,7 +304,7 @@ def _report_game(args, scenario, runs, expectations) -> int:
     else:
         printer = print_surface_run if scenario.kind == "surface" else print_gan_run
         printer(console(), scenario, run, expectations)
-    return 1 if any(not e["passed"] for e in expectations) else 0
+    return 1 if result.failed else 0
 
 
 def cmd_verify(args) -> int:
@@ -316,8 +317,9 @@ def cmd_verify(args) -> int:
     for path in paths:
         scenario = load_scenario(path)
         start = time.perf_counter()
-        _, expectations = train(scenario, breakpoints=False, progress=show_progress(args))
+        result = run_with_progress(scenario, args, breakpoints=False)
         seconds = time.perf_counter() - start
+        expectations = [r.as_dict() for r in result.expectations]
         if not expectations:
             expectations = [{"check": "(no expectations)", "passed": False, "value": None}]
         for e in expectations:

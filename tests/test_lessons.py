@@ -2,7 +2,7 @@
 
 import pytest
 
-from nnsim.cli import train
+from nnsim.session import run_lesson
 from nnsim.scenario import lesson_sections, load, shipped_lessons
 
 LESSONS = [path.stem for path in shipped_lessons()]
@@ -13,8 +13,8 @@ def test_lesson_keeps_its_promises(name):
     scenario = load(name)
     assert scenario.expectations, f"{name} promises nothing"
     assert len(scenario.text) > 400, f"{name} needs a text for the learner"
-    _, results = train(scenario, breakpoints=False)
-    failed = [r for r in results if not r["passed"]]
+    result = run_lesson(scenario, breakpoints=False)
+    failed = [r for r in result.expectations if not r.passed]
     assert not failed, failed
 
 

@@ -62,7 +62,7 @@ async def test_n_steps_through_a_whole_iteration_of_the_vanishing_lesson():
     app = app_for()
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot, app)
-        sim = app.screen.runner.sim
+        sim = app.screen.session.sim
         micro_ops = 2 * len(sim.model.layers) + 4
         await press(pilot, app, *["n"] * (micro_ops - 1))
         assert sim.next_op == ("update", None) and sim.completed == 0
@@ -77,14 +77,14 @@ async def test_s_steps_into_the_time_steps_of_an_lstm(lstm_path):
     app = app_for(lstm_path)
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot, app)
-        sim = app.screen.runner.sim
+        sim = app.screen.session.sim
         await press(pilot, app, "n", "s", "n", "n", "n")  # batch, enter, projection, t=1, t=2
         event = sim.events[-1]
         assert (event.layer, event.t, event.depth) == ("lstm1", 2, 1)
-        runner = app.screen.runner
-        runner.selected = "lstm1"
+        session = app.screen.session
+        session.select("lstm1")
         await press(pilot, app, "4")
-        view = runner.view()
+        view = session.view()
         assert view.tensor.array.shape == (5, 4)  # (time, unit) of example 0
         await press(pilot, app, "o")  # step out finishes the layer
         assert sim.next_op == ("forward", "dense1") and sim.depth == 0
@@ -105,7 +105,7 @@ async def test_a_breakpoint_added_in_the_editor_fires_during_continue():
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
         await press(pilot, app, "c")
-        sim = app.screen.runner.sim
+        sim = app.screen.session.sim
         assert sim.stopped.condition == "loss > 0 and iteration == 3"
         assert (sim.stopped.iteration, sim.stopped.phase) == (3, "loss")
 
@@ -115,9 +115,9 @@ async def test_b_sets_a_breakpoint_on_the_highlighted_layer():
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot, app)
         await press(pilot, app, "d", "d")  # dense1 -> sigmoid1 -> dense2
-        assert app.screen.runner.selected == "dense2"
+        assert app.screen.session.selected == "dense2"
         await press(pilot, app, "b", "c")
-        sim = app.screen.runner.sim
+        sim = app.screen.session.sim
         assert sim.stopped.condition == "at dense2" and sim.next_op == ("forward", "dense2")
 
 
@@ -135,7 +135,7 @@ async def test_p_pauses_a_running_continue(tmp_path):
         assert app.screen.running == "continue"
         await pilot.press("p")
         await settle(pilot, app)
-        sim = app.screen.runner.sim
+        sim = app.screen.session.sim
         assert 0 < sim.completed < 100000 and app.screen.running is None
 
 
@@ -144,7 +144,7 @@ async def test_back_and_forward_through_history():
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot, app)
         await press(pilot, app, "n", "n", "n")
-        sim = app.screen.runner.sim
+        sim = app.screen.session.sim
         index = sim.events[-1].index
         await press(pilot, app, "left_square_bracket")
         assert sim.events[-1].index == index - 1 and sim.next_op == ("forward", "sigmoid1")
@@ -168,12 +168,12 @@ async def test_help_palette_and_a_small_terminal():
         await pilot.press("enter")
         await settle(pilot, app)
         assert isinstance(app.screen, MainScreen)
-        assert app.screen.runner.sim.events[-1].phase == "batch"  # the palette ran "step into"
+        assert app.screen.session.sim.events[-1].phase == "batch"  # the palette ran "step into"
         await pilot.resize_terminal(60, 20)
         await pilot.pause()
         assert app.screen.has_class("compact")
         await press(pilot, app, "n", "n")
-        assert app.screen.runner.sim.events[-1].layer == "sigmoid1"
+        assert app.screen.session.sim.events[-1].layer == "sigmoid1"
 
 
 async def test_nnsim_without_a_scenario_opens_the_lesson_picker():
@@ -186,7 +186,7 @@ async def test_nnsim_without_a_scenario_opens_the_lesson_picker():
         assert isinstance(app.screen, MainScreen)
         from nnsim.scenario import shipped_lessons
 
-        assert app.screen.runner.scenario.name == shipped_lessons()[0].stem  # curriculum order
+        assert app.screen.session.scenario.name == shipped_lessons()[0].stem  # curriculum order
 
 
 async def test_the_first_lesson_warms_only_its_own_dtypes_kernels(monkeypatch):
@@ -230,19 +230,19 @@ async def test_what_if_sigmoid_becomes_relu_and_the_old_run_stays_as_overlay():
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot, app)
         await press(pilot, app, "c")
-        before = app.screen.runner.sim.latest["dense1"]["grad_norm"]
+        before = app.screen.session.sim.latest["dense1"]["grad_norm"]
         app.action_what_if("activation")
         await pilot.pause()
         await pilot.press(*"sigmoid relu", "enter")
         await pilot.pause(0.3)
         screen = app.screen
         assert (
-            isinstance(screen, MainScreen) and screen.previous["label"] == "the scenario's settings"
+            isinstance(screen, MainScreen) and screen.session.previous["label"] == "the scenario's settings"
         )
-        assert type(screen.runner.sim.model.layers[1]).__name__ == "ReLU"
-        assert screen.runner.sim.completed == 0
+        assert type(screen.session.sim.model.layers[1]).__name__ == "ReLU"
+        assert screen.session.sim.completed == 0
         await press(pilot, app, "c")
-        after = screen.runner.sim.latest["dense1"]["grad_norm"]
+        after = screen.session.sim.latest["dense1"]["grad_norm"]
         assert after > 1e4 * before  # ReLU keeps the first layer's gradient alive
         assert "was" in str(screen.query_one("#curves").render())
         assert "what if: sigmoid -> relu" in str(screen.query_one("#status").render())
@@ -270,12 +270,12 @@ async def test_the_palette_compares_a_lessons_variants():
         commands["Variant: leaky"].callback()
         await pilot.pause(0.3)
         screen = app.screen
-        assert screen.previous is not None and "LeakyReLU" in [
-            type(layer).__name__ for layer in screen.runner.sim.model.leaves()
+        assert screen.session.previous is not None and "LeakyReLU" in [
+            type(layer).__name__ for layer in screen.session.sim.model.leaves()
         ]
         assert "what if: variant leaky" in str(screen.query_one("#status").render())
         await press(pilot, app, "c")
-        assert screen.runner.sim.layer_metric("dead_fraction", "leaky_relu2") < 0.05
+        assert screen.session.sim.layer_metric("dead_fraction", "leaky_relu2") < 0.05
 
 
 CHAR_SCENARIO = """
@@ -310,11 +310,11 @@ async def test_the_lesson_pane_shows_text_sampled_from_a_character_model(tmp_pat
         await press(pilot, app, "c")
         await pilot.pause(0.2)
         shown = str(box.render())
-        runner = app.screen.runner
+        session = app.screen.session
         assert box.display and "Generated after iteration 3" in shown
         # the text shown is what the model writes from the corpus's opening, not a copy
-        with runner.lock:
-            assert runner.sim.sample_text().replace("\n", "") in shown.replace("\n", "")
+        with session.lock:
+            assert session.sim.sample_text().replace("\n", "") in shown.replace("\n", "")
 
 
 CNN_SCENARIO = """
@@ -351,18 +351,18 @@ async def test_the_palette_shows_an_occlusion_map_and_a_maximised_class(tmp_path
         commands = {c.title: c for c in app.get_system_commands(app.screen)}
         commands["Occlusion map"].callback()
         await pilot.pause(0.2)
-        runner = app.screen.runner
-        view = runner.view()
-        assert runner.tab == "visual" and "the fall of p" in view.tensor.title
-        x, y = runner.sim.validation
-        expected = visualize.occlusion_map(runner.sim.model, x[0], int(y[0]))  # (8, 8)
+        session = app.screen.session
+        view = session.view()
+        assert session.tab == "visual" and "the fall of p" in view.tensor.title
+        x, y = session.sim.validation
+        expected = visualize.occlusion_map(session.sim.model, x[0], int(y[0]))  # (8, 8)
         np.testing.assert_array_equal(view.tensor.array[:, 9:], expected)
         await press(pilot, app, "full_stop")  # the next example
-        assert runner.view().tensor.title.startswith("example 2/")
+        assert session.view().tensor.title.startswith("example 2/")
         app._maximise_class("3")
         await pilot.pause(0.2)
-        view = runner.view()
-        found = visualize.maximize_class(runner.sim.model, 3)
+        view = session.view()
+        found = visualize.maximize_class(session.sim.model, 3)
         assert "maximising class 3" in view.tensor.title
         np.testing.assert_array_equal(view.tensor.array, found.image[0])
 
@@ -399,8 +399,8 @@ async def test_stepping_into_a_conv_shows_each_position_worked_out_by_hand():
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot, app)
         await press(pilot, app, "n", "s", "n", "n")  # batch, into conv1, kernel, position 1
-        runner = app.screen.runner
-        cell = runner.view().walk
+        session = app.screen.session
+        cell = session.view().walk
         assert cell is not None and cell.target == "output[0, 0, 0, 0]"
         console = Console(width=120, record=True, file=io.StringIO())
         console.print(app.screen.query_one("#numbers").content)
@@ -408,9 +408,9 @@ async def test_stepping_into_a_conv_shows_each_position_worked_out_by_hand():
         assert "input window" in shown and "kernel" in shown and "products" in shown
         assert "the kernel wrote output[0, 0, 0, 0] = 0" in shown and "✓ the same" in shown
         await press(pilot, app, "n")
-        assert runner.view().walk.target == "output[0, 0, 0, 1]"
+        assert session.view().walk.target == "output[0, 0, 0, 1]"
         await press(pilot, app, "o")  # leave the layer: the inspector shows tensors again
-        assert runner.view().walk is None
+        assert session.view().walk is None
 
 
 async def test_a_gan_lesson_steps_the_discriminator_then_the_generator():
@@ -452,10 +452,10 @@ async def test_the_time_tab_of_an_attention_layer_shows_its_attention_matrix(tmp
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot, app)
         await press(pilot, app, "c")
-        runner = app.screen.runner
-        runner.selected = "att"
+        session = app.screen.session
+        session.select("att")
         await press(pilot, app, "4")
-        tensor = runner.view().tensor
+        tensor = session.view().tensor
         assert "att attention, example 0" in tensor.title and tensor.array.shape == (5, 5)
         np.testing.assert_allclose(tensor.array.sum(axis=1), 1.0)
-        np.testing.assert_array_equal(tensor.array, runner.sim.layer("att").attention[0])
+        np.testing.assert_array_equal(tensor.array, session.sim.layer("att").attention[0])

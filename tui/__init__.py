@@ -1,2 +1,2 @@
-"""The nnsim terminal interface (Textual). It reads the engine only through the Simulator, its
-Events and its Trace, via ``runner.Runner``; the engine never imports it."""
+"""The nnsim terminal interface (Textual). It drives the engine only through
+``nnsim.session.Session``: commands in, immutable views out. The engine never imports it."""

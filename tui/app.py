@@ -9,9 +9,9 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from nnsim.scenario import ScenarioError, load
+from nnsim.scenario import ScenarioError
+from nnsim.session import CommandError, Request, Session
 
-from .runner import Runner
 from .screens.ask import AskScreen
 from .screens.gan import GanScreen
 from .screens.help import HelpScreen
@@ -19,7 +19,6 @@ from .screens.loading import LoadingScreen
 from .screens.main import MainScreen
 from .screens.picker import PickerScreen
 from .screens.surface import SurfaceScreen
-from .visual import Request
 from .widgets.inspector import Inspector
 
 GAME_SCREENS = {"surface": SurfaceScreen, "gan": GanScreen}  # scenarios without one network
@@ -76,18 +75,18 @@ class NnsimApp(App):
         if name is None:
             return
         try:
-            self.lesson = load(name)
-            if self.lesson.kind in GAME_SCREENS:
-                self.push_screen(GAME_SCREENS[self.lesson.kind](self.lesson))
+            session = Session.open(name)
+            self.lesson = session.scenario
+            if session.kind in GAME_SCREENS:
+                self.push_screen(GAME_SCREENS[session.kind](session))
                 return
-            runner = Runner(self.lesson)
         except ScenarioError as err:
             self.notify(str(err), title="cannot open the scenario", severity="error", timeout=20)
             if self.scenario_name is not None:
                 self.exit(return_code=2, message=str(err))
             return
-        main = MainScreen(runner)
-        dtype = runner.sim.model.dtype.name
+        main = MainScreen(session)
+        dtype = session.dtype
         if self.warm and dtype not in self.warmed:
             self.warmed.add(dtype)  # later lessons of this dtype open at once
             self.push_screen(LoadingScreen((dtype,)), lambda _: self.push_screen(main))
@@ -116,22 +115,21 @@ class NnsimApp(App):
             return
         if answer is None:
             return
-        main = self.screen
-        scenario = main.runner.scenario
+        session = self.screen.session
         try:
             if kind == "lr":
-                changed, label = scenario.variant(lr=float(answer)), f"lr {answer}"
+                following = session.what_if(lr=float(answer))
             elif kind == "optimizer":
-                changed, label = scenario.variant(optimizer=answer), f"optimiser {answer}"
+                following = session.what_if(optimizer=answer)
             elif kind == "activation":
                 old, new = answer.split()
-                changed, label = scenario.variant(activation=(old, new)), f"{old} -> {new}"
+                following = session.what_if(activation=(old, new))
             else:
-                changed, label = scenario.variant(init=answer), f"init {answer}"
+                following = session.what_if(init=answer)
         except (ValueError, ScenarioError) as err:
             self.notify(str(err), title="what if", severity="error")
             return
-        self._restart(changed, label)
+        self._restart(following)
 
     def _maximise_class(self, answer: str | None) -> None:
         if answer is None or not isinstance(self.screen, MainScreen):
@@ -151,8 +149,8 @@ class NnsimApp(App):
         if not isinstance(self.screen, MainScreen):
             return
         screen = self.screen
-        name = screen.runner.selected
-        shape = screen.runner.sim.layer(name).output_shape if name else None
+        name = screen.session.selected
+        shape = screen.session.layer_output_shape(name)
         if not shape or len(shape) != 3:
             self.notify(
                 f"highlight a layer with feature maps (C, H, W); {name} outputs {shape}",
@@ -166,28 +164,27 @@ class NnsimApp(App):
     def compare(self, variant: str | None) -> None:
         """Open one of the lesson's variants (None: the lesson itself); the current run stays
         on the curves, faint, for comparison."""
-        if isinstance(self.screen, (SurfaceScreen, GanScreen)):
-            scenario = self.lesson if variant is None else self.lesson.variants[variant]
-            self.switch_screen(type(self.screen)(scenario, variant or ""))
+        screen = self.screen
+        if not isinstance(screen, (SurfaceScreen, GanScreen, MainScreen)):
             return
-        if not isinstance(self.screen, MainScreen):
+        try:
+            following = screen.session.variant(variant)
+        except CommandError as err:
+            self.notify(str(err), title="variant", severity="error")
             return
-        if variant is None:
-            self._restart(self.lesson, "the lesson itself")
+        if isinstance(screen, MainScreen):
+            self._restart(following)
         else:
-            self._restart(self.lesson.variants[variant], f"variant {variant}")
+            self.switch_screen(type(screen)(following))
 
     def action_rerun(self) -> None:
         if isinstance(self.screen, MainScreen):
-            self._restart(self.screen.runner.scenario, "the same settings")
+            self._restart(self.screen.session.rerun())
 
-    def _restart(self, scenario, label: str) -> None:
-        """A new run from iteration 0 with the same seed; the old one becomes the overlay."""
-        old = self.screen
-        previous = old.runner.overlay(old.runner_label)
-        runner = Runner(scenario)
-        self.switch_screen(MainScreen(runner, previous=previous, label=label))
-        self.notify(f"re-running from iteration 0 with {label}", title="what if")
+    def _restart(self, session: Session) -> None:
+        """A new run from iteration 0 with the same seed; the old one is its overlay."""
+        self.switch_screen(MainScreen(session))
+        self.notify(f"re-running from iteration 0 with {session.label}", title="what if")
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

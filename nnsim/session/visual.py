@@ -8,10 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnsim import visualize
-from nnsim.sim import Simulator
-
-from .view import Tensor
+from .. import visualize
+from ..sim import Simulator
+from .views import Tensor, frozen_copy
 
 KINDS = ("occlusion", "class", "filter")
 
@@ -39,13 +38,13 @@ def compute(sim: Simulator, request: Request, index: int) -> Tensor:
             return Tensor(
                 f"input maximising class {request.target}: p = {found.probability:.3f} "
                 f"(channel {index % found.image.shape[0] + 1})",
-                found.image[index % found.image.shape[0]].copy(),
+                frozen_copy(found.image[index % found.image.shape[0]]),
             )
         found = visualize.maximize_filter(model, request.layer, request.target)
         return Tensor(
             f"input maximising {request.layer} channel {request.target}: mean activation "
             f"{found.objective:.3g}",
-            found.image[0].copy(),
+            frozen_copy(found.image[0]),
         )
     except ValueError as err:  # a layer that is not a top-level conv, a class out of range
         return Tensor(f"visual: {err}", None)
@@ -64,5 +63,5 @@ def _occlusion(sim: Simulator, index: int) -> Tensor:
     return Tensor(
         f"example {k + 1}/{len(x)}, class {label} (p = {p:.2f}): the digit | the fall of p "
         f"when a patch hides each pixel   (, and . for other examples)",
-        side_by_side,
+        frozen_copy(side_by_side),
     )

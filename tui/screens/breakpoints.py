@@ -12,9 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from nnsim.sim import ConditionError
-
-from ..runner import Runner
+from nnsim.session import ConditionError, Session
 
 
 class BreakpointScreen(ModalScreen[None]):
@@ -31,9 +29,9 @@ class BreakpointScreen(ModalScreen[None]):
     BreakpointScreen #error { color: $error; height: auto; }
     """
 
-    def __init__(self, runner: Runner) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__()
-        self.runner = runner
+        self.session = session
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -50,15 +48,15 @@ class BreakpointScreen(ModalScreen[None]):
         self.query_one(Input).focus()
 
     def _fill(self) -> None:
-        sim = self.runner.sim
+        conditions, layers = self.session.breakpoints()
         listing = self.query_one(OptionList)
         listing.clear_options()
-        for bp in sim.breakpoints:
-            mark = "●" if bp.enabled else "○"
-            listing.add_option(Option(f"{mark} {bp.text}   hits {bp.hits}"))
-        for name in sorted(sim.layer_breakpoints):
+        for text, enabled, hits in conditions:
+            mark = "●" if enabled else "○"
+            listing.add_option(Option(f"{mark} {text}   hits {hits}"))
+        for name in layers:
             listing.add_option(Option(f"● at {name}   (b on the layer removes it)", disabled=True))
-        if not sim.breakpoints and not sim.layer_breakpoints:
+        if not conditions and not layers:
             listing.add_option(Option("no breakpoints yet", disabled=True))
 
     @on(Input.Submitted)
@@ -68,8 +66,7 @@ class BreakpointScreen(ModalScreen[None]):
             return
         error = self.query_one("#error", Static)
         try:
-            with self.runner.lock:
-                self.runner.sim.add_breakpoint(text)
+            self.session.add_breakpoint(text)
         except ConditionError as err:
             error.update(Text(str(err)))
             return
@@ -79,18 +76,18 @@ class BreakpointScreen(ModalScreen[None]):
 
     def _highlighted_breakpoint(self):
         index = self.query_one(OptionList).highlighted
-        breakpoints = self.runner.sim.breakpoints
-        return breakpoints[index] if index is not None and index < len(breakpoints) else None
+        conditions, _ = self.session.breakpoints()
+        return conditions[index] if index is not None and index < len(conditions) else None
 
     def action_toggle(self) -> None:
         bp = self._highlighted_breakpoint()
         if bp is not None:
-            bp.enabled = not bp.enabled
+            text, enabled, _ = bp
+            self.session.enable_breakpoint(text, not enabled)
             self._fill()
 
     def action_delete(self) -> None:
         bp = self._highlighted_breakpoint()
         if bp is not None:
-            with self.runner.lock:
-                self.runner.sim.remove_breakpoint(bp.text)
+            self.session.remove_breakpoint(bp[0])
             self._fill()

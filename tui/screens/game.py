@@ -6,14 +6,14 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.screen import Screen
 
-from nnsim.sim.conditions import ConditionError
+from nnsim.session import Session
 
 from ..widgets.lesson import LessonPane
 
 
 class GameScreen(Screen):
     """A run without one network: ``advance`` makes one step, ``tick`` one frame of play,
-    ``draw`` shows the run; the scenario's ``simulator()`` makes a fresh run."""
+    ``draw`` shows the run; the session's ``rerun()`` makes a fresh one."""
 
     BINDINGS = [
         Binding("n", "step", "step"),
@@ -23,10 +23,13 @@ class GameScreen(Screen):
     ]
     PLAY_INTERVAL = 0.05  # seconds between frames while playing
 
-    def __init__(self, scenario, label: str = "") -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__()
-        self.scenario, self.label = scenario, label
-        self.run = scenario.simulator()
+        self.session = session
+        self.scenario = session.scenario
+        # the variant's name in the status line ("" for the lesson itself)
+        self.label = session.label.removeprefix("variant ") if session.previous else ""
+        self.run = session.run
         self.timer = None
 
     def on_mount(self) -> None:
@@ -75,20 +78,11 @@ class GameScreen(Screen):
 
     def action_restart(self) -> None:
         self.action_pause()
-        self.run = self.scenario.simulator()
+        self.session = self.session.rerun()
+        self.run = self.session.run
         self.restarted()
         self.refresh_view()
 
     def refresh_view(self) -> None:
         self.draw()
-        checks = []
-        for expectation in self.scenario.expectations:
-            met = None
-            reached = expectation.at is None or self.run.completed >= expectation.at
-            if self.run.completed and reached:
-                try:
-                    met = bool(self.run.check(expectation.check))
-                except (KeyError, ConditionError):  # compares variants: `nnsim verify` does
-                    met = None
-            checks.append((expectation.check, met))
-        self.query_one(LessonPane).show_expectations(checks)
+        self.query_one(LessonPane).show_expectations(self.session.expectations())

@@ -25,8 +25,8 @@ class GanScreen(GameScreen):
     PLAY_INTERVAL = 0.03
     ITERATIONS_PER_TICK = 10
 
-    def __init__(self, scenario, label: str = "") -> None:
-        super().__init__(scenario, label)
+    def __init__(self, session) -> None:
+        super().__init__(session)
         self.accuracy: list[float] = []  # D's accuracy after each iteration shown
         self.last = ""  # which network the last step moved
 

@@ -7,6 +7,8 @@ breakpoint list, u/d move the inspection without running, 1-4 inspector tabs.
 
 from __future__ import annotations
 
+import threading
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -15,8 +17,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static, Tree
 
-from ..runner import Runner
-from ..view import TABS, View
+from nnsim.session import TABS, CommandError, Session, View
+
 from ..widgets.charts import Curves, GradientFlow
 from ..widgets.inspector import Inspector
 from ..widgets.lesson import LessonPane
@@ -59,15 +61,14 @@ class MainScreen(Screen):
         Binding("equals_sign", "zoom(1)", "zoom in", show=False),
     ]
 
-    def __init__(self, runner: Runner, previous: dict | None = None, label: str = "") -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__()
-        self.runner = runner
+        self.session = session
         self.running: str | None = None
-        self.previous = previous  # the run before a what-if, drawn faintly for comparison
-        self.runner_label = label or "the scenario's settings"
+        self.pause = threading.Event()  # set by `p`: the running command stops between ops
 
     def compose(self) -> ComposeResult:
-        scenario = self.runner.scenario
+        scenario = self.session.scenario
         yield Static(id="status")
         with Horizontal(id="body"):
             with Vertical(id="left"):
@@ -110,12 +111,15 @@ class MainScreen(Screen):
         self.run_worker(lambda: self._work(command), thread=True, exclusive=True, group="sim")
 
     def _work(self, command: str) -> None:
+        self.pause.clear()
         try:
-            event = self.runner.execute(
-                command, lambda e: self.app.call_from_thread(self._progress, e)
+            event = self.session.execute(
+                command,
+                should_stop=self.pause.is_set,
+                report=lambda e: self.app.call_from_thread(self._progress, e),
             )
             self.app.call_from_thread(self._done, command, event, None)
-        except (ValueError, KeyError, LookupError) as err:
+        except (CommandError, ValueError, KeyError, LookupError) as err:
             self.app.call_from_thread(self._done, command, None, str(err))
 
     def _progress(self, event) -> None:
@@ -136,24 +140,23 @@ class MainScreen(Screen):
         self.refresh_view()
 
     def action_pause(self) -> None:
-        self.runner.pause.set()
+        self.pause.set()
 
     # ---------------------------------------------------------------- inspection (no running)
 
     def action_move(self, step: int) -> None:
-        self.runner.move_selection(step)
+        self.session.move_selection(step)
         self.refresh_view()
 
     def action_tab(self, tab: str) -> None:
-        self.runner.tab = tab
-        self.runner.index = 0
+        self.session.set_tab(tab)
         self.query_one(Inspector).slice_index = 0
         self.refresh_view()
 
     def action_slice(self, step: int) -> None:
         inspector = self.query_one(Inspector)
-        if self.runner.tab in ("weights", "gradients", "time", "visual"):
-            self.runner.index += step  # cycles W/b, the recurrent series, or the examples
+        if self.session.tab in ("weights", "gradients", "time", "visual"):
+            self.session.index += step  # cycles W/b, the recurrent series, or the examples
         inspector.slice_index += step
         self.refresh_view()
 
@@ -163,50 +166,51 @@ class MainScreen(Screen):
         self.refresh_view()
 
     def show_visual(self, request) -> None:
-        """Open the visual tab on ``request`` (a tui.visual.Request)."""
-        self.runner.visual = request
-        self.action_tab("visual")
+        """Open the visual tab on ``request`` (a nnsim.session.Request)."""
+        self.session.show_visual(request)
+        self.query_one(Inspector).slice_index = 0
+        self.refresh_view()
 
     def action_toggle_breakpoint(self) -> None:
-        name = self.runner.selected
+        name = self.session.selected
         if name is None or self.running is not None:
             return
-        with self.runner.lock:
-            on = self.runner.sim.toggle_layer_breakpoint(name)
+        on = self.session.toggle_breakpoint(name)
         self.app.notify(f"breakpoint {'set at' if on else 'removed from'} {name}")
         self.refresh_view()
 
     def action_breakpoints(self) -> None:
         from .breakpoints import BreakpointScreen
 
-        self.app.push_screen(BreakpointScreen(self.runner), lambda _: self.refresh_view())
+        self.app.push_screen(BreakpointScreen(self.session), lambda _: self.refresh_view())
 
     @on(Tree.NodeHighlighted)
     def _highlighted(self, message: Tree.NodeHighlighted) -> None:
         name = message.node.data
-        if name and name != self.runner.selected:
-            self.runner.selected = name
-            self.runner.index = 0
+        if name and name != self.session.selected:
+            self.session.select(name)
             self.refresh_view()
 
     # ---------------------------------------------------------------- drawing
 
     def refresh_view(self) -> None:
-        view = self.runner.try_view()
+        session = self.session
+        view = session.try_view()
         if view is None:
             return
-        label = self.runner_label if self.previous is not None else ""
-        self.query_one("#status", Static).update(_status(view, self.runner, self.running, label))
-        self.query_one(ModelTree).show(view, self.runner.selected)
-        self.query_one(Inspector).show(view, self.runner.tab)
-        self.query_one(GradientFlow).show(view, self.previous)
-        self.query_one(Curves).show(view, self.previous)
+        label = session.label if session.previous is not None else ""
+        title = session.scenario.title
+        self.query_one("#status", Static).update(_status(view, title, self.running, label))
+        self.query_one(ModelTree).show(view, view.selected)
+        self.query_one(Inspector).show(view, view.tab)
+        self.query_one(GradientFlow).show(view, session.previous)
+        self.query_one(Curves).show(view, session.previous)
         self.query_one(LessonPane).show(view)
 
 
-def _status(view: View, runner: Runner, running: str | None, label: str = "") -> Text:
+def _status(view: View, title: str, running: str | None, label: str = "") -> Text:
     text = Text()
-    text.append(f" {runner.scenario.title} ", style="bold reverse")
+    text.append(f" {title} ", style="bold reverse")
     text.append(f"  iteration {view.iteration}/{view.total_iterations}")
     arrow = {"forward": "▶", "backward": "◀"}.get(view.phase, "•")
     where = f" {view.next_layer}" if view.next_layer else ""
@@ -219,7 +223,7 @@ def _status(view: View, runner: Runner, running: str | None, label: str = "") ->
         text.append(f"  running {running}…", style="bold yellow")
     elif view.stopped is not None:
         text.append(f"  stopped: {view.stopped}", style="bold red")
-    text.append(f"  inspecting {runner.selected} [{runner.tab}]", style="dim")
+    text.append(f"  inspecting {view.selected} [{view.tab}]", style="dim")
     if label:
         text.append(f"  (what if: {label})", style="bold cyan")
     return text

@@ -8,9 +8,7 @@ import numpy as np
 from rich.text import Text
 from textual.widgets import Static
 
-from nnsim.report import sparkline
-
-from ..view import View
+from nnsim.session import View, sparkline
 
 
 def _fmt(value: float) -> str:

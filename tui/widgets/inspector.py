@@ -11,7 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from ..view import TABS, View, statistics
+from nnsim.session import TABS, View, statistics
+
 from .heatmap import Heatmap, slice_2d
 from .walk import render_cell
 

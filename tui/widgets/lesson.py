@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown, Static
 
-from ..view import View
+from nnsim.session import ExpectationStatus, View
 
 
 class LessonPane(VerticalScroll):
@@ -37,15 +37,15 @@ class LessonPane(VerticalScroll):
             sample_box.display = True
         self.show_expectations(view.expectations)
 
-    def show_expectations(self, expectations: list[tuple[str, bool | None]]) -> None:
-        """Each check of the lesson: met, not yet met, or not evaluated yet (None)."""
+    def show_expectations(self, expectations: tuple[ExpectationStatus, ...]) -> None:
+        """Each promise of the lesson: met, not yet met, or not evaluated yet (None)."""
         if not expectations:
             return
         text = Text("What this lesson promises\n", style="bold")
-        for check, met in expectations:
+        for expectation in expectations:
             mark, style = {True: ("✓ met", "green"), False: ("… not yet", "yellow")}.get(
-                met, ("· after the first iteration", "dim")
+                expectation.met, ("· after the first iteration", "dim")
             )
             text.append(f"  {mark:<28}", style=style)
-            text.append(f"{check}\n")
+            text.append(f"{expectation.says or expectation.check}\n")
         self.query_one("#expectations", Static).update(text)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Tree
 
-from ..view import View
+from nnsim.session import View
 
 BADGES = {
     "vanishing": ("vanishing", "black on yellow"),

@@ -9,7 +9,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from nnsim.layers.walk import Cell
+from nnsim.session import Cell
 
 
 def _matrix(values: np.ndarray) -> Text:

@@ -1,7 +1,8 @@
-"""A snapshot of what the screen shows, copied out of the Simulator while no command runs.
+"""Immutable views of a simulator, copied out while no command runs.
 
-Widgets render only from a View: the simulator's arrays keep changing in the worker thread,
-and a widget reading them mid-step could show half an update (or a dict changing size).
+A front end renders only from these: the simulator's arrays keep changing in the worker
+thread, and a widget reading them mid-step could show half an update (or a dict changing
+size). Every array in a view is a read-only copy.
 """
 
 from __future__ import annotations
@@ -11,14 +12,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnsim import functional as F
-from nnsim.sim import METRICS, Event, Simulator, Stop
+from .. import functional as F
+from ..layers.walk import Cell
+from ..sim import Event, Simulator, Stop
 
 TABS = ("weights", "activations", "gradients", "time", "visual")
 
 
-@dataclass
+def frozen_copy(array: np.ndarray) -> np.ndarray:
+    """A read-only copy, so a view can be shared between threads without a lock."""
+    out = np.array(array, copy=True)
+    out.flags.writeable = False
+    return out
+
+
+@dataclass(frozen=True)
 class LayerRow:
+    """One row of the model tree: a layer or block, its verdict and its breakpoint mark."""
+
     name: str
     kind: str
     depth: int
@@ -32,9 +43,9 @@ class LayerRow:
     frozen: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
 class Tensor:
-    """The inspected array (a copy) and what it is."""
+    """The inspected array (a read-only copy) and what it is."""
 
     title: str
     array: np.ndarray | None
@@ -42,8 +53,20 @@ class Tensor:
     note: str = ""
 
 
-@dataclass
+@dataclass(frozen=True)
+class ExpectationStatus:
+    """A lesson's promise as the learner sees it now: met, not yet (False) or not
+    evaluated yet (None: before the first iteration, or a check comparing variants)."""
+
+    check: str
+    met: bool | None
+    says: str = ""
+
+
+@dataclass(frozen=True)
 class View:
+    """Everything the debugger screen shows, at one moment."""
+
     iteration: int
     completed: int
     total_iterations: int
@@ -54,30 +77,24 @@ class View:
     stopped: Stop | None
     loss: float
     accuracy: float
-    layers: list[LayerRow]
+    layers: tuple[LayerRow, ...]
     loss_history: np.ndarray
     accuracy_history: np.ndarray
     val_loss_history: np.ndarray
     val_accuracy_history: np.ndarray
-    grad_history: dict[str, np.ndarray]
-    dh_norms: dict[str, np.ndarray]
+    grad_history: dict[str, np.ndarray]  # layer -> its last 60 gradient norms
+    dh_norms: dict[str, np.ndarray]  # recurrent layer -> ||dL/dh_t|| for t = 1..T
     tensor: Tensor
-    expectations: list[tuple[str, bool | None]] = field(default_factory=list)
-    breakpoints: list[tuple[str, bool, int]] = field(default_factory=list)
+    expectations: tuple[ExpectationStatus, ...] = ()
+    breakpoints: tuple[tuple[str, bool, int], ...] = ()  # (condition, enabled, hits)
     text_sample: tuple[int, str] | None = None  # (iteration, generated text): character models
-    walk: object | None = None  # nnsim.layers.walk.Cell: a conv/pool position worked by hand
+    walk: Cell | None = None  # a conv/pool position being worked out by hand
+    selected: str | None = None
+    tab: str = "activations"
+    events: tuple[Event, ...] = field(default_factory=tuple)
 
 
-def build_view(
-    sim: Simulator,
-    summary_rows: list[dict],
-    selected: str | None,
-    tab: str,
-    index: int,
-    expectations: list[str],
-) -> View:
-    """Copy everything the screen needs out of ``sim`` (call it while no command runs);
-    ``summary_rows`` is the model summary's data, which never changes during a run."""
+def layer_rows(sim: Simulator, summary_rows: list[dict]) -> tuple[LayerRow, ...]:
     latest = sim.latest
     rows = []
     for r in summary_rows:
@@ -87,7 +104,7 @@ def build_view(
                 r["name"],
                 r["type"],
                 r["depth"],
-                r["output_shape"],
+                tuple(r["output_shape"]),
                 r["params"],
                 r["block"],
                 None if report is None else report["verdict"],
@@ -97,65 +114,43 @@ def build_view(
                 bool(r.get("frozen")),
             )
         )
-    phase, next_layer = sim.next_op
-    _, loss = sim.trace.series("loss")
-    _, acc = sim.trace.series("accuracy")
-    _, val = sim.trace.series("val_loss")
-    _, val_acc = sim.trace.series("val_accuracy")
-    grads = {}
-    for layer in sim.leaves:
-        if layer.params:
-            grads[layer.name] = sim.trace.series("grad_norm", layer.name)[1][-60:]
-    dh = {}
+    return tuple(rows)
+
+
+def gradient_history(sim: Simulator, length: int = 60) -> dict[str, np.ndarray]:
+    """Each layer with weights: its last ``length`` gradient norms."""
+    return {
+        layer.name: frozen_copy(sim.trace.series("grad_norm", layer.name)[1][-length:])
+        for layer in sim.leaves
+        if layer.params
+    }
+
+
+def recurrent_norms(sim: Simulator) -> dict[str, np.ndarray]:
+    """Each recurrent layer whose backward pass ran: ||dL/dh_t|| for t = 1..T."""
+    norms = {}
     for layer in sim.leaves:
         cache = layer.cache
         if isinstance(cache, F.RecurrentCache) and cache.dh is not None:
-            dh[layer.name] = F.grad_norms_through_time(cache)
-    walk = None
-    for name in reversed(sim.stepping_into):  # the innermost layer being walked
-        walk = getattr(sim.layer(name), "walk_cell", None)
-        if walk is not None:
-            break
-    view = View(
-        sim.iteration,
-        sim.completed,
-        sim.iterations,
-        phase,
-        next_layer,
-        sim.depth,
-        sim.events[-1] if sim.events else None,
-        sim.stopped,
-        sim.loss_value,
-        sim.accuracy,
-        rows,
-        loss[-400:].copy(),
-        acc[-400:].copy(),
-        val[-400:].copy(),
-        val_acc[-400:].copy(),
-        grads,
-        dh,
-        tensor_of(sim, selected, tab, index),
-        [(text, None) for text in expectations],
-        [(bp.text, bp.enabled, bp.hits) for bp in sim.breakpoints],
-    )
-    view.walk = walk
-    return view
+            norms[layer.name] = frozen_copy(F.grad_norms_through_time(cache))
+    return norms
 
 
-def check_expectations(sim: Simulator, expectations: list[str]) -> list[tuple[str, bool | None]]:
-    """Each expectation and whether it holds now (None before the first iteration, or where
-    it cannot be evaluated yet)."""
-    checks = []
-    for text in expectations:
-        try:
-            checks.append((text, bool(sim.check(text)) if sim.completed else None))
-        except (KeyError, ValueError):
-            checks.append((text, None))
-    return checks
+def walked_cell(sim: Simulator) -> Cell | None:
+    """The position of the innermost conv/pool layer being worked out by hand, if any."""
+    for name in reversed(sim.stepping_into):
+        cell = getattr(sim.layer(name), "walk_cell", None)
+        if cell is not None:
+            return cell
+    return None
+
+
+def curve(sim: Simulator, name: str, length: int = 400) -> np.ndarray:
+    return frozen_copy(sim.trace.series(name)[1][-length:])
 
 
 def tensor_of(sim: Simulator, name: str | None, tab: str, index: int) -> Tensor:
-    """The array of one inspector tab for layer ``name``, as a copy."""
+    """The array of one inspector tab for layer ``name``, as a read-only copy."""
     if name is None:
         return Tensor("no layer selected", None)
     layer = sim.layer(name)
@@ -165,24 +160,30 @@ def tensor_of(sim: Simulator, name: str | None, tab: str, index: int) -> Tensor:
         if not keys:
             return Tensor(f"{name} has no weights", None)
         key = keys[index % len(keys)]
-        return Tensor(f"{name}.{key}", layer.params[key].copy(), note=_cycle(keys, key))
+        return Tensor(f"{name}.{key}", frozen_copy(layer.params[key]), note=_cycle(keys, key))
     if tab == "gradients":
         keys = list(layer.grads)
         if keys:
             key = keys[index % len(keys)]
-            return Tensor(f"{name}.grads.{key}", layer.grads[key].copy(), note=_cycle(keys, key))
+            grad = frozen_copy(layer.grads[key])
+            return Tensor(f"{name}.grads.{key}", grad, note=_cycle(keys, key))
         if isinstance(layer.input_grad, np.ndarray):
-            return Tensor(f"{name}: dL/d input", layer.input_grad.copy())
+            return Tensor(f"{name}: dL/d input", frozen_copy(layer.input_grad))
         return Tensor(f"{name}: no gradients yet (run the backward pass)", None)
     if tab == "activations":
         if isinstance(layer.output, np.ndarray):
-            return Tensor(f"{name}.output", layer.output.copy(), saturation)
+            return Tensor(f"{name}.output", frozen_copy(layer.output), saturation)
         return Tensor(f"{name}: no output yet (run the forward pass)", None)
+    return _time_steps(name, layer, index)
+
+
+def _time_steps(name: str, layer, index: int) -> Tensor:
+    """The time-steps tab: an attention matrix, or a recurrent layer's series over time."""
     attention = getattr(layer, "attention", None)
     if isinstance(attention, np.ndarray):  # (N, output steps, input steps)
         return Tensor(
             f"{name} attention, example 0 (output step x input step; rows sum to 1)",
-            attention[0].copy(),
+            frozen_copy(attention[0]),
         )
     cache = layer.cache
     if not isinstance(cache, F.RecurrentCache):
@@ -196,7 +197,9 @@ def tensor_of(sim: Simulator, name: str | None, tab: str, index: int) -> Tensor:
     label, values = series[index % len(series)]
     names = [s for s, _ in series]
     return Tensor(
-        f"{name} {label}_t, example 0 (time x unit)", values[0].copy(), note=_cycle(names, label)
+        f"{name} {label}_t, example 0 (time x unit)",
+        frozen_copy(values[0]),
+        note=_cycle(names, label),
     )
 
 
@@ -218,7 +221,7 @@ def statistics(array: np.ndarray, saturation: float = math.nan) -> dict[str, flo
     """shape, mean, std, min, max, norm, % zeros, % saturated, non-finite count."""
     a = np.asarray(array, dtype=np.float64)
     finite = a[np.isfinite(a)]
-    stats = {
+    return {
         "mean": float(finite.mean()) if finite.size else math.nan,
         "std": float(finite.std()) if finite.size else math.nan,
         "min": float(finite.min()) if finite.size else math.nan,
@@ -228,7 +231,3 @@ def statistics(array: np.ndarray, saturation: float = math.nan) -> dict[str, flo
         "saturated": saturation,
         "nonfinite": int(a.size - finite.size),
     }
-    return stats
-
-
-__all__ = ["METRICS", "TABS", "LayerRow", "Tensor", "View", "build_view", "statistics"]

@@ -1,0 +1,379 @@
+"""The Session: the one object a front end drives (the interface, scripts, tests).
+
+    session = Session.open("vanishing_sigmoid")
+    session.execute("step")                  # one micro-op; "continue" runs to a stop
+    view = session.view()                    # immutable: tree, tensor, curves, lesson
+    relu = session.what_if(activation=("sigmoid", "relu"))   # a new session from iteration 0
+
+Commands run on whichever thread calls ``execute`` (the interface uses one worker thread);
+``should_stop`` is polled between micro-ops (between iterations while continuing), so a
+caller can cancel a command cleanly. Views are built under the same lock as commands, so
+they never show half an update. Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ..scenario import load
+from ..sim import Event
+from . import lesson as lessons
+from .views import (
+    TABS,
+    ExpectationStatus,
+    Tensor,
+    View,
+    curve,
+    gradient_history,
+    layer_rows,
+    recurrent_norms,
+    tensor_of,
+    walked_cell,
+)
+from .visual import Request, compute
+
+#: What ``execute`` accepts, in the debugger's terms (pudb's keys in brackets).
+COMMANDS = {
+    "step": "run the next micro-op (n)",
+    "step_into": "enter a block or a recurrent layer's time steps (s)",
+    "step_out": "finish the enclosing block or the current pass (o)",
+    "finish_pass": "finish the forward or backward pass (f)",
+    "continue": "run until a breakpoint, a NaN or the last iteration (c)",
+    "step_back": "undo the last micro-op by rewind and replay ([)",
+    "step_forward": "redo the next micro-op (])",
+    "rewind": "back to the start of the previous iteration",
+}
+
+ShouldStop = Callable[[], bool]
+Report = Callable[[Event | None], None]
+
+
+class CommandError(ValueError):
+    """A command that cannot run now (the run is over, an unknown command): the message
+    says why; nothing changed."""
+
+
+class Session:
+    """One scenario's run, the inspection selection, and the commands and views on them."""
+
+    SAMPLE_EVERY = 2.0  # seconds between fresh text samples while a continue runs (~0.1 s each)
+    CHECK_EVERY = 5.0  # seconds between expectation checks while a continue runs: some
+    # metrics (occlusion_focus, class_excitation, known_words) cost a fraction of a second
+
+    def __init__(self, scenario, *, label: str = "", previous: dict | None = None) -> None:
+        self.scenario = scenario
+        self.label = label or "the scenario's settings"
+        self.previous = previous  # the run before a what-if, kept faint for comparison
+        self.run = scenario.simulator()
+        self.lock = threading.Lock()
+        self.busy = False
+        self.tab = "activations"
+        self.index = 0
+        self.visual: Request | None = None
+        self._visual: tuple[tuple, Tensor] | None = None
+        self._sample: tuple[int, str] | None = None
+        self._sampled_at = 0.0
+        self._checks: tuple[tuple, tuple[ExpectationStatus, ...]] | None = None
+        self._checked_at = 0.0
+        if self.kind == "network":
+            self.summary_rows = self.run.model.summary().rows
+            self.selected = next((r["name"] for r in self.summary_rows if not r["block"]), None)
+        else:
+            self.summary_rows, self.selected = [], None
+
+    @classmethod
+    def open(cls, name: str | Path) -> Session:
+        """A session on a scenario file or a shipped lesson's name (ScenarioError if bad)."""
+        return cls(load(name))
+
+    @property
+    def kind(self) -> str:
+        return self.scenario.kind
+
+    @property
+    def sim(self):
+        """The simulator (scripts and tests; front ends read views)."""
+        return self.run
+
+    @property
+    def dtype(self) -> str:
+        model = getattr(self.run, "model", None)
+        return model.dtype.name if model is not None else "float64"
+
+    # ---------------------------------------------------------------- commands
+
+    def execute(
+        self, command: str, should_stop: ShouldStop | None = None, report: Report | None = None
+    ) -> Event | None:
+        """Run one debugger command (see COMMANDS); ``report`` is called now and then while
+        a long command runs; ``should_stop`` returning True ends it early, between
+        micro-ops. Raises CommandError when the command cannot run now."""
+        if command not in COMMANDS:
+            raise CommandError(f"unknown command {command!r}; commands: {', '.join(COMMANDS)}")
+        if self.kind != "network":
+            raise CommandError(f"{command} steps a network; this is a {self.kind} scenario")
+        stop = should_stop or (lambda: False)
+        sim = self.run
+        if command in ("step", "step_into", "step_forward", "continue") and self.at_end():
+            raise CommandError(
+                f"the run is complete ({sim.completed} of {sim.iterations} iterations): "
+                "re-run it, rewind, or step back"
+            )
+        self.busy = True
+        try:
+            if command == "continue":
+                return self._continue(stop, report)
+            with self.lock:
+                if command in ("step", "step_forward"):
+                    return sim.step()
+                if command == "step_into":
+                    return sim.step_into()
+                if command == "step_out":
+                    return sim.step_out() if sim.depth else self._finish_pass(stop)
+                if command == "finish_pass":
+                    return self._finish_pass(stop)
+                if command == "step_back":
+                    sim.step_back()
+                else:
+                    sim.rewind(1)
+                return sim.events[-1] if sim.events else None
+        finally:
+            self.busy = False
+
+    def at_end(self) -> bool:
+        """Whether every iteration has run (nothing left to step)."""
+        sim = self.run
+        return sim.completed >= sim.iterations and not sim.depth and sim.phase == "batch"
+
+    def _finish_pass(self, stop: ShouldStop) -> Event | None:
+        """Finish the current pass (leaving any block first), like pudb's `f`."""
+        sim = self.run
+        event = None
+        while sim.depth and (event is None or event.stop is None):
+            if stop():
+                return event
+            event = sim.step_out()
+        if event is not None and event.stop is not None:
+            return event
+        return sim.step_out()
+
+    def _continue(self, stop: ShouldStop, report: Report | None) -> Event | None:
+        sim = self.run
+        event, last_report = None, 0.0
+        sim.stopped = None
+        while not stop() and not self.at_end():
+            with self.lock:
+                event = sim.run(1)
+            if event is None or event.stop is not None:
+                break
+            now = time.monotonic()
+            if report is not None and now - last_report > 0.1:
+                report(event)
+                last_report = now
+        return event
+
+    def toggle_breakpoint(self, layer: str) -> bool:
+        """Stop before ``layer`` runs (True), or no longer (False)."""
+        with self.lock:
+            return self.run.toggle_layer_breakpoint(layer)
+
+    def add_breakpoint(self, condition: str) -> None:
+        """A breakpoint on a condition (ConditionError, with the column, if it is bad)."""
+        with self.lock:
+            self.run.add_breakpoint(condition)
+
+    def remove_breakpoint(self, condition: str) -> None:
+        with self.lock:
+            self.run.remove_breakpoint(condition)
+
+    def enable_breakpoint(self, condition: str, enabled: bool) -> None:
+        with self.lock:
+            for bp in self.run.breakpoints:
+                if bp.text == condition:
+                    bp.enabled = enabled
+
+    def breakpoints(self) -> tuple[tuple[tuple[str, bool, int], ...], tuple[str, ...]]:
+        """((condition, enabled, hits) for each condition, the layers with a breakpoint)."""
+        with self.lock:
+            sim = self.run
+            conditions = tuple((bp.text, bp.enabled, bp.hits) for bp in sim.breakpoints)
+            return conditions, tuple(sorted(sim.layer_breakpoints))
+
+    # ---------------------------------------------------------------- new runs
+
+    def what_if(self, **changes) -> Session:
+        """A new session from iteration 0 with one thing changed (``lr``, ``optimizer``,
+        ``activation=(old, new)`` or ``init``), this run kept as its overlay; ValueError or
+        ScenarioError, with nothing changed, when the change cannot apply."""
+        label = ", ".join(_describe(key, value) for key, value in changes.items())
+        return self._successor(self.scenario.variant(**changes), label or "no change")
+
+    def variant(self, name: str | None) -> Session:
+        """A session on one of the lesson's variants (None: the lesson as written)."""
+        lesson = self.lesson
+        if name is None:
+            return self._successor(lesson, "the lesson itself")
+        if name not in lesson.variants:
+            known = ", ".join(lesson.variants) or "none"
+            raise CommandError(f"no variant {name!r}; this lesson's variants: {known}")
+        return self._successor(lesson.variants[name], f"variant {name}")
+
+    def rerun(self) -> Session:
+        """The same scenario again from iteration 0 (same seed, same data)."""
+        return self._successor(self.scenario, "the same settings")
+
+    @property
+    def lesson(self):
+        """The lesson this session came from (its variants are siblings, not children)."""
+        return getattr(self, "_lesson", None) or self.scenario
+
+    @property
+    def variants(self) -> dict[str, str]:
+        """The lesson's variants: name -> title."""
+        return {name: self.lesson.variant_titles.get(name, name) for name in self.lesson.variants}
+
+    def _successor(self, scenario, label: str) -> Session:
+        following = Session(scenario, label=label, previous=self.overlay())
+        following._lesson = self.lesson
+        return following
+
+    def overlay(self) -> dict | None:
+        """This run's loss curve and gradient norms, drawn faint on the next run's screen."""
+        if self.kind != "network":
+            return None
+        with self.lock:
+            _, loss = self.run.trace.series("loss")
+            grads = {name: v["grad_norm"] for name, v in self.run.latest.items()}
+        return {"label": self.label, "loss": loss.copy(), "grad_norms": grads}
+
+    # ---------------------------------------------------------------- selection (no running)
+
+    def select(self, layer: str) -> None:
+        names = [r["name"] for r in self.summary_rows]
+        if layer not in names:
+            raise CommandError(f"no layer {layer!r}; layers: {', '.join(names)}")
+        if layer != self.selected:
+            self.selected, self.index = layer, 0
+
+    def move_selection(self, step: int) -> None:
+        """Select the layer ``step`` rows up (-) or down (+); blocks can be inspected too."""
+        names = [r["name"] for r in self.summary_rows]
+        if not names:
+            return
+        current = names.index(self.selected) if self.selected in names else 0
+        self.selected = names[max(0, min(len(names) - 1, current + step))]
+        self.index = 0
+
+    def set_tab(self, tab: str) -> None:
+        if tab not in TABS:
+            raise CommandError(f"no tab {tab!r}; tabs: {', '.join(TABS)}")
+        self.tab, self.index = tab, 0
+
+    def show_visual(self, request: Request) -> None:
+        self.visual = request
+        self.set_tab("visual")
+
+    def layer_output_shape(self, layer: str | None) -> tuple[int, ...] | None:
+        row = next((r for r in self.summary_rows if r["name"] == layer), None)
+        return None if row is None else tuple(row["output_shape"])
+
+    # ---------------------------------------------------------------- views
+
+    def view(self) -> View:
+        """What the debugger screen shows now (waits for a running command's micro-op)."""
+        with self.lock:
+            return self._view()
+
+    def try_view(self, timeout: float = 0.05) -> View | None:
+        """A View if the worker is between micro-ops within ``timeout``, else None."""
+        if not self.lock.acquire(timeout=timeout):
+            return None
+        try:
+            return self._view()
+        finally:
+            self.lock.release()
+
+    def expectations(self) -> tuple[ExpectationStatus, ...]:
+        """The lesson's promises as they stand now, for any kind of scenario."""
+        with self.lock:
+            return lessons.status_now(self.run, self.scenario.expectations)
+
+    def _view(self) -> View:
+        sim = self.run
+        phase, next_layer = sim.next_op
+        return View(
+            iteration=sim.iteration,
+            completed=sim.completed,
+            total_iterations=sim.iterations,
+            phase=phase,
+            next_layer=next_layer,
+            depth=sim.depth,
+            last_event=sim.events[-1] if sim.events else None,
+            stopped=sim.stopped,
+            loss=sim.loss_value,
+            accuracy=sim.accuracy,
+            layers=layer_rows(sim, self.summary_rows),
+            loss_history=curve(sim, "loss"),
+            accuracy_history=curve(sim, "accuracy"),
+            val_loss_history=curve(sim, "val_loss"),
+            val_accuracy_history=curve(sim, "val_accuracy"),
+            grad_history=gradient_history(sim),
+            dh_norms=recurrent_norms(sim),
+            tensor=self._visual_tensor()
+            if self.tab == "visual"
+            else tensor_of(sim, self.selected, self.tab, self.index),
+            expectations=self._expectation_statuses(),
+            breakpoints=tuple((bp.text, bp.enabled, bp.hits) for bp in sim.breakpoints),
+            text_sample=self._text_sample(),
+            walk=walked_cell(sim),
+            selected=self.selected,
+            tab=self.tab,
+        )
+
+    def _expectation_statuses(self) -> tuple[ExpectationStatus, ...]:
+        """Checked whenever idle, at most every CHECK_EVERY seconds while a continue runs."""
+        when = (self.run.completed, self.run.event_index)
+        if self._checks is None or self._checks[0] != when:
+            waited = time.monotonic() - self._checked_at >= self.CHECK_EVERY
+            if self._checks is None or waited or not self.busy:
+                statuses = lessons.status_now(self.run, self.scenario.expectations)
+                self._checks = (when, statuses)
+                self._checked_at = time.monotonic()
+        return self._checks[1]
+
+    def _text_sample(self) -> tuple[int, str] | None:
+        """Text generated by a character model after the last iteration: fresh whenever
+        idle, at most every SAMPLE_EVERY seconds while a continue runs."""
+        sim = self.run
+        if sim.sampler is None or sim.completed == 0:
+            return None
+        stale = self._sample is None or self._sample[0] != sim.completed
+        waited = time.monotonic() - self._sampled_at >= self.SAMPLE_EVERY
+        if stale and (waited or not self.busy):
+            self._sample = (sim.completed, sim.sample_text())
+            self._sampled_at = time.monotonic()
+        return self._sample
+
+    def _visual_tensor(self) -> Tensor:
+        """The visual tab's tensor, recomputed when the request, the example or the weights
+        change."""
+        if self.visual is None:
+            return Tensor(
+                "visual: pick Occlusion map, Maximise a class or Maximise a filter in the "
+                "palette (ctrl+p)",
+                None,
+            )
+        key = (self.visual, self.index, self.run.completed, self.run.event_index)
+        if self._visual is None or self._visual[0] != key:
+            self._visual = (key, compute(self.run, self.visual, self.index))
+        return self._visual[1]
+
+
+def _describe(key: str, value) -> str:
+    if key == "activation":
+        old, new = value
+        return f"{old} -> {new}"
+    return f"{'optimiser' if key == 'optimizer' else key} {value}"
