@@ -50,7 +50,8 @@ def test_a_step_is_one_micro_op_and_the_view_is_a_frozen_copy(scenario):
     assert (event.phase, event.what) == ("batch", "batch")
     session.execute("finish_pass")
     view = session.view()
-    assert view.tensor.title == "dense1.output" and view.tensor.array.shape == (4, 4)  # the four XOR points
+    assert view.tensor.title == "dense1.output"
+    assert view.tensor.array.shape == (4, 4)  # the four XOR points, four tanh units
     with pytest.raises(dataclasses.FrozenInstanceError):
         view.loss = 0.0
     with pytest.raises(ValueError):  # a view's arrays are read-only copies
@@ -144,7 +145,10 @@ def test_selection_and_tabs_are_checked(scenario):
 def test_expectations_show_what_is_met_now(scenario):
     session = Session.open(scenario)
     before = session.expectations()
-    assert [(e.check, e.met) for e in before] == [("loss < first_loss", None), ("accuracy >= 0", None)]
+    assert [(e.check, e.met) for e in before] == [
+        ("loss < first_loss", None),
+        ("accuracy >= 0", None),
+    ]
     session.execute("continue")
     assert [e.met for e in session.expectations()] == [True, True]
 
