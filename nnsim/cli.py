@@ -9,12 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 from . import __version__
-from .scenario import SAMPLES, ScenarioError, find, shipped_lessons
-from .session.lesson import finite
+from .scenario import ScenarioError, find
 
 GRADCHECK_TOLERANCE = 1e-4  # worst relative error allowed by `nnsim gradcheck`
 
@@ -75,6 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     lessons = sub.add_parser("lessons", help="list the shipped lessons")
     lessons.add_argument("--json", action="store_true")
 
+    metrics = sub.add_parser(
+        "metrics", help="what conditions (checks, breakpoints, --watch) can read, with a line each"
+    )
+    metrics.add_argument(
+        "--kind", choices=("network", "surface", "gan"), help="only what this kind measures"
+    )
+    metrics.add_argument("--json", action="store_true")
+
     gradcheck = sub.add_parser("gradcheck", help="finite-difference check of a scenario's model")
     gradcheck.add_argument("scenario")
     gradcheck.add_argument("--json", action="store_true")
@@ -130,208 +136,30 @@ def show_progress(args) -> bool:
     return not (getattr(args, "json", False) or args.no_progress) and sys.stderr.isatty()
 
 
-# ---------------------------------------------------------------- running
-
-
-class _ProgressBars:
-    """One rich progress bar per run of a lesson (its own, then each variant's)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.bars, self.tasks = None, {}
-        if enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-            self.bars = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                console=console(True),
-            )
-
-    def __enter__(self):
-        if self.bars is not None:
-            self.bars.__enter__()
-        return self.update if self.bars is not None else None
-
-    def __exit__(self, *exc):
-        return self.bars.__exit__(*exc) if self.bars is not None else False
-
-    def update(self, label: str, done: int, total: int) -> None:
-        if label not in self.tasks:
-            self.tasks[label] = self.bars.add_task(label, total=total)
-        self.bars.update(self.tasks[label], completed=done, total=total)
-
-
-def run_with_progress(scenario, args, **options):
-    """``run_lesson`` with a progress bar on a terminal; --watch errors are usage errors."""
-    from .session.lesson import WatchError, run_lesson
-
-    try:
-        with _ProgressBars(show_progress(args)) as progress:
-            return run_lesson(scenario, progress=progress, **options)
-    except WatchError as err:
-        raise UsageError(f"--{err}") from None
+# ---------------------------------------------------------------- commands
 
 
 def cmd_run(args) -> int:
-    scenario = load(args.scenario)
-    if args.iterations is not None and args.iterations < 0:
-        raise UsageError(f"--iterations must be >= 0, got {args.iterations}")
-    if scenario.kind != "network" and (args.save or args.watch):
-        what = {"surface": "optimiser races", "gan": "GANs"}[scenario.kind]
-        raise UsageError(f"--save and --watch are for network scenarios, not {what}")
-    result = run_with_progress(
-        scenario,
-        args,
-        iterations=args.iterations,
-        seed=args.seed,
-        breakpoints=not args.ignore_breakpoints,
-        watches=tuple(args.watch),
-    )
-    written = write_traces(args.trace, result) if args.trace else []
-    expectations = [r.as_dict() for r in result.expectations]
-    if scenario.kind in ("surface", "gan"):
-        return _report_game(args, scenario, result, expectations)
-    sim = result.main
-    if args.save:
-        from .checkpoint import save
+    from .cli_run import run_command
 
-        save(args.save, sim.model, sim.optimizer)
-    if args.json:
-        report = {
-            "scenario": scenario.name,
-            "iterations": sim.completed,
-            "final_loss": finite(sim.loss_value),
-            "stopped": None if sim.stopped is None else sim.stopped.as_dict(),
-            "layers": [
-                {
-                    "name": name,
-                    "grad_norm": finite(values["grad_norm"]),
-                    "weight_norm": finite(values["weight_norm"]),
-                    "verdict": values["verdict"],
-                }
-                for name, values in sim.latest.items()
-            ],
-        }
-        if args.watch:
-            report["watches"] = {
-                text: finite(_number(value)) for text, value in sim.watch_values().items()
-            }
-        if scenario.expectations:
-            report["expect"] = expectations
-        print(json.dumps(report, allow_nan=False))
-        for path in written[1:]:  # the variants' traces, beside the one asked for
-            print(f"nnsim run: trace written to {path}", file=sys.stderr)
-    else:
-        from .report import print_run, print_variants
-
-        out = console()
-        print_run(out, scenario, sim, expectations)
-        if scenario.variants:
-            print_variants(out, scenario, result.runs)
-        _say_where_it_stopped(out, result)
-        for path in written:
-            out.print(f"trace written to {path}")
-    return 1 if result.failed else 0
-
-
-def _say_where_it_stopped(out, result) -> None:
-    if not result.stopped_early:
-        return
-    sim = result.main
-    unreached = sum(r.passed is None for r in result.expectations)
-    out.print(
-        f"[bold yellow]Stopped at iteration {sim.completed} of {sim.iterations}[/]: "
-        f"{sim.stopped}. "
-        + (f"{unreached} end-of-run check(s) not reached. " if unreached else "")
-        + "--ignore-breakpoints runs through."
-    )
-
-
-def write_traces(path: str, result) -> list[str]:
-    """The lesson's trace to ``path`` and each variant's beside it (``FILE.<variant>.csv``);
-    returns the files written."""
-    target = Path(path)
-    runs = [("", result.main), *result.runs.variants.items()]
-    written = []
-    for name, run in runs:
-        trace = getattr(run, "trace", None)
-        if trace is None:
-            raise UsageError(f"--trace: {type(run).__name__} runs keep no trace")
-        out = target if not name else target.with_name(f"{target.stem}.{name}{target.suffix}")
-        trace.export(out)
-        written.append(str(out))
-    return written
-
-
-def _number(value):
-    return float(value) if not isinstance(value, bool) else value
-
-
-def _surface_summary(run) -> dict:
-    return {
-        "optimizers": {
-            name: {
-                "point": [finite(float(v)) for v in run.path(name)[-1]],
-                "distance": finite(run.distance(name)),
-                "diverged_at": run.diverged.get(name),
-            }
-            for name in run.names
-        }
-    }
-
-
-def _gan_summary(run) -> dict:
-    measures = ("w_distance", "d_accuracy", "gen_mean", "gen_std")
-    return {
-        **{m: finite(run.model_metric(m)) for m in measures},
-        "d_loss": finite(run.d_loss),
-        "g_loss": finite(run.g_loss),
-    }
-
-
-def _report_game(args, scenario, result, expectations) -> int:
-    """`nnsim run` on an optimiser race or a GAN: its summary (JSON) or its drawing."""
-    from .report import print_gan_run, print_surface_run
-
-    run = result.main
-    if args.json:
-        summary = _surface_summary if scenario.kind == "surface" else _gan_summary
-        report = {"scenario": scenario.name, "iterations": run.completed, **summary(run)}
-        if expectations:
-            report["expect"] = expectations
-        print(json.dumps(report, allow_nan=False))
-    else:
-        printer = print_surface_run if scenario.kind == "surface" else print_gan_run
-        printer(console(), scenario, run, expectations)
-    return 1 if result.failed else 0
+    return run_command(args)
 
 
 def cmd_verify(args) -> int:
-    paths = [resolve(s) for s in args.scenarios] or shipped_lessons()
-    if not paths:
-        raise UsageError(f"no lessons to verify: {SAMPLES} holds no .toml files")
-    from .scenario import load as load_scenario
+    from .cli_run import verify_command
 
-    rows, failed = [], False
-    for path in paths:
-        scenario = load_scenario(path)
-        start = time.perf_counter()
-        result = run_with_progress(scenario, args, breakpoints=False)
-        seconds = time.perf_counter() - start
-        expectations = [r.as_dict() for r in result.expectations]
-        if not expectations:
-            expectations = [{"check": "(no expectations)", "passed": False, "value": None}]
-        for e in expectations:
-            failed |= not e["passed"]
-            rows.append({"lesson": scenario.name, "seconds": round(seconds, 2), **e})
+    return verify_command(args)
+
+
+def cmd_metrics(args) -> int:
+    from .session import metric_rows, metric_table
+
+    kind = args.kind
     if args.json:
-        print(json.dumps(rows, allow_nan=False))
+        print(json.dumps(metric_rows(kind)))
     else:
-        from .report import print_verify
-
-        print_verify(console(), rows)
-    return 1 if failed else 0
+        print(metric_table(kind, markdown=False))
+    return 0
 
 
 def cmd_summary(args) -> int:
@@ -439,6 +267,7 @@ def cmd_tui(args) -> int:
 
 
 COMMANDS = {
+    "metrics": cmd_metrics,
     "tui": cmd_tui,
     "run": cmd_run,
     "verify": cmd_verify,

@@ -190,3 +190,21 @@ def test_run_prints_a_report_for_people(capsys, scenario):
     assert "layers after the last iteration" in out and "verdict" in out
     assert "loss " in out and "gradient norm of each layer" in out
     assert "expectations" in out and "passed" in out
+
+
+def test_metrics_lists_what_each_kind_of_scenario_can_read(capsys):
+    code, out, _ = run(capsys, "metrics", "--kind", "gan", "--json")
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert code == 0 and "w_distance()" in rows and "grad_norm(layer)" not in rows
+    assert all(row["doc"] for row in rows.values())
+    code, out, _ = run(capsys, "metrics")
+    assert "input_grad_norm(layer)" in out and "weight_grad_norm(layer)" in out
+
+
+def test_a_race_writes_its_trace_and_each_variants(capsys, tmp_path):
+    code, out, _ = run(capsys, "run", "optimizers_2d", "--iterations", "3", "--json", "--trace", tmp_path / "race.csv")
+    assert code in (0, 1) and json.loads(out)["iterations"] == 3
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == ["race.csv", "race.rosenbrock.csv", "race.valley.csv"]
+    rows = (tmp_path / "race.csv").read_text().splitlines()
+    assert rows[0].startswith("iteration,sgd.x,sgd.y") and len(rows) == 1 + 4  # steps 0..3

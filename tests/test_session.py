@@ -112,7 +112,7 @@ def test_what_if_is_a_new_run_from_iteration_zero_with_the_old_one_as_overlay(sc
     assert relu.label == "tanh -> relu"
     assert relu.previous["label"] == "the scenario's settings"
     assert len(relu.previous["loss"]) == 6
-    with pytest.raises(ValueError, match="learning rate must be > 0"):
+    with pytest.raises(ValueError, match="learning rate must be greater than 0"):
         session.what_if(lr=-1.0)
 
 

@@ -10,6 +10,7 @@ of a lesson with its variants and judged expectations. Nothing here imports Text
 
 from ..layers.walk import Cell
 from ..sim import ConditionError
+from ..sim.registry import metric_rows, metric_table
 from .lesson import ExpectationResult, LessonRun, run_lesson, status_now
 from .plots import sparkline
 from .session import COMMANDS, CommandError, Session
@@ -25,6 +26,8 @@ __all__ = [
     "ExpectationStatus",
     "LayerRow",
     "LessonRun",
+    "metric_rows",
+    "metric_table",
     "Request",
     "Session",
     "TABS",

@@ -207,11 +207,13 @@ def status_now(run, expectations) -> tuple[ExpectationStatus, ...]:
     statuses = []
     for expectation in expectations:
         met = None
+        condition = condition_of(expectation)
         reached = expectation.at is None or run.completed >= expectation.at
-        if run.completed and reached:
+        compares_variants = getattr(condition, "uses_variants", False)
+        if run.completed and reached and not compares_variants:
             try:
-                met = bool(run.check(condition_of(expectation)))
-            except (KeyError, ConditionError):
+                met = bool(run.check(condition))
+            except (KeyError, ConditionError):  # a metric not measured yet
                 met = None
         says = getattr(expectation, "says", "") or ""
         statuses.append(ExpectationStatus(expectation.check, met, says))

@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-from nnsim.sim.registry import metric_table
+from nnsim.session import metric_table
 
 HELP = """
 # nnsim keys
