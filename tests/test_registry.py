@@ -131,7 +131,8 @@ def test_a_network_breakpoint_naming_a_surface_metric_is_refused_at_load(tmp_pat
     )
     path = tmp_path / "lesson.toml"
     path.write_text(text)
-    with pytest.raises(ScenarioError, match=r"breakpoints\[0\].when: distance\(layer\) is "):
+    refused = r"breakpoints\[0\].when: distance\(optimiser\) is measured in optimiser-race "
+    with pytest.raises(ScenarioError, match=refused):
         load(path)
 
 
@@ -177,6 +178,7 @@ def test_metric_rows_list_every_entry_with_its_kinds_and_doc():
     assert by_name["nonfinite()"]["kinds"] == "network, surface, gan"
     assert by_name["iteration"]["kinds"] == "network, surface, gan"
     assert "dL/dinput" in by_name["input_grad_norm(layer)"]["doc"]
+    assert by_name["distance(optimiser)"]["kinds"] == "surface"
     gan = {r["name"] for r in registry.metric_rows("gan")}
     assert gan == {
         "w_distance()", "d_accuracy()", "gen_mean()", "gen_std()", "nonfinite()",

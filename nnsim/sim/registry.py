@@ -49,8 +49,10 @@ class Entry:
 
     @property
     def written(self) -> str:
-        """How a condition writes it: ``grad_norm(layer)``, ``nonfinite()``, ``loss``."""
-        return {"layer": f"{self.name}(layer)", "model": f"{self.name}()"}.get(
+        """How a condition writes it: ``grad_norm(layer)``, ``distance(optimiser)`` (a race
+        names its optimisers where a network names layers), ``nonfinite()``, ``loss``."""
+        part = "optimiser" if self.kinds == ("surface",) else "layer"
+        return {"layer": f"{self.name}({part})", "model": f"{self.name}()"}.get(
             self.scope, self.name
         )
 
