@@ -172,14 +172,16 @@ def test_weight_and_input_gradient_norms_are_the_norms_of_the_arrays_they_name()
 
 def test_metric_rows_list_every_entry_with_its_kinds_and_doc():
     rows = registry.metric_rows()
-    assert {"name", "scope", "kinds", "refresh", "doc"} == set(rows[0])
-    by_name = {r["name"]: r for r in rows}
-    assert by_name["w_distance()"]["kinds"] == "gan"
-    assert by_name["nonfinite()"]["kinds"] == "network, surface, gan"
-    assert by_name["iteration"]["kinds"] == "network, surface, gan"
+    assert {"name", "written", "scope", "kinds", "refresh", "doc"} == set(rows[0])
+    by_name = {r["written"]: r for r in rows}
+    assert by_name["w_distance()"]["kinds"] == ["gan"]
+    assert by_name["nonfinite()"]["kinds"] == ["network", "surface", "gan"]
+    assert by_name["iteration"]["kinds"] == ["network", "surface", "gan"]
+    assert by_name["distance(optimiser)"]["kinds"] == ["surface"]
     assert "dL/dinput" in by_name["input_grad_norm(layer)"]["doc"]
-    assert by_name["distance(optimiser)"]["kinds"] == "surface"
-    gan = {r["name"] for r in registry.metric_rows("gan")}
+    # params is a layer metric and a model metric
+    assert {r["written"] for r in rows if r["name"] == "params"} == {"params(layer)", "params()"}
+    gan = {r["written"] for r in registry.metric_rows("gan")}
     assert gan == {
         "w_distance()", "d_accuracy()", "gen_mean()", "gen_std()", "nonfinite()",
         "iteration", "d_loss", "g_loss",
@@ -187,6 +189,8 @@ def test_metric_rows_list_every_entry_with_its_kinds_and_doc():
     table = registry.metric_table()
     assert table.count("\n") == len(rows) + 1
     assert "| `weight_grad_norm(layer)` | layer | network |" in table
+    plain = registry.metric_table("surface", markdown=False).splitlines()
+    assert plain[0].split() == ["name", "scope", "kinds", "doc"] and len(plain) == 8
 
 
 def test_the_help_screen_lists_the_registry():
@@ -195,7 +199,7 @@ def test_the_help_screen_lists_the_registry():
 
     text = help_text()
     for row in registry.metric_rows():
-        assert f"`{row['name']}`" in text
+        assert f"`{row['written']}`" in text
 
 
 def test_a_name_registered_twice_for_one_kind_is_a_program_error():
