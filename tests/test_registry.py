@@ -150,6 +150,20 @@ def test_a_run_asked_for_a_metric_its_kind_does_not_measure_raises_not_another_v
     assert sim.model_metric("global_grad_norm") == sim.global_grad_norm
 
 
+def test_every_network_entry_is_answered_by_a_simulator_as_a_number_or_nan():
+    sim = _sim()
+    sim.run(2)
+    for entry in registry.entries(kind="network"):
+        if entry.scope == "layer":
+            values = [sim.layer_metric(entry.name, name) for name in sim.names]
+        elif entry.scope == "model":
+            values = [sim.model_metric(entry.name)]
+        else:
+            values = [sim.variable(entry.name)]
+        kind = bool if entry.boolean else float
+        assert all(isinstance(v, kind) for v in values), (entry.written, values)
+
+
 def test_weight_and_input_gradient_norms_are_the_norms_of_the_arrays_they_name():
     sim = _sim()
     sim.run(2)
