@@ -141,3 +141,14 @@ def test_the_shipped_pretrained_weights_are_what_their_scenario_makes(tmp_path, 
     assert params == sorted(k for k in again if k.startswith("param/")) and params
     for key in params:
         np.testing.assert_allclose(again[key], shipped[key], rtol=1e-9, atol=1e-12)
+
+
+def test_the_lesson_and_its_variants_know_which_weights_they_start_from():
+    lesson = load("finetune")
+    assert lesson.model.init_from == SAMPLES / "pretrained" / "digits_0_4.npz"
+    assert lesson.model.init_layers == ("conv1", "conv2")
+    scratch = lesson.variants["random_features"]  # init_from = "" starts from random weights
+    assert scratch.model.init_from is None and scratch.model.init_layers is None
+    shipped = checkpoint.read(lesson.model.init_from)["param/conv1.W"]
+    np.testing.assert_array_equal(lesson.build_model().parameters()["conv1.W"], shipped)
+    assert not np.array_equal(scratch.build_model().parameters()["conv1.W"], shipped)

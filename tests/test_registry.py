@@ -131,7 +131,8 @@ def test_a_network_breakpoint_naming_a_surface_metric_is_refused_at_load(tmp_pat
     )
     path = tmp_path / "lesson.toml"
     path.write_text(text)
-    with pytest.raises(ScenarioError, match=r"breakpoints\[0\].when: distance\(layer\) is "):
+    refused = r"breakpoints\[0\].when: distance\(optimiser\) is measured in optimiser-race "
+    with pytest.raises(ScenarioError, match=refused):
         load(path)
 
 
@@ -147,6 +148,20 @@ def test_a_run_asked_for_a_metric_its_kind_does_not_measure_raises_not_another_v
     with pytest.raises(registry.Unanswerable, match=r"w_distance\(\) is measured in GAN"):
         sim.model_metric("w_distance")
     assert sim.model_metric("global_grad_norm") == sim.global_grad_norm
+
+
+def test_every_network_entry_is_answered_by_a_simulator_as_a_number_or_nan():
+    sim = _sim()
+    sim.run(2)
+    for entry in registry.entries(kind="network"):
+        if entry.scope == "layer":
+            values = [sim.layer_metric(entry.name, name) for name in sim.names]
+        elif entry.scope == "model":
+            values = [sim.model_metric(entry.name)]
+        else:
+            values = [sim.variable(entry.name)]
+        kind = bool if entry.boolean else float
+        assert all(isinstance(v, kind) for v in values), (entry.written, values)
 
 
 def test_weight_and_input_gradient_norms_are_the_norms_of_the_arrays_they_name():
@@ -171,13 +186,16 @@ def test_weight_and_input_gradient_norms_are_the_norms_of_the_arrays_they_name()
 
 def test_metric_rows_list_every_entry_with_its_kinds_and_doc():
     rows = registry.metric_rows()
-    assert {"name", "scope", "kinds", "refresh", "doc"} == set(rows[0])
-    by_name = {r["name"]: r for r in rows}
-    assert by_name["w_distance()"]["kinds"] == "gan"
-    assert by_name["nonfinite()"]["kinds"] == "network, surface, gan"
-    assert by_name["iteration"]["kinds"] == "network, surface, gan"
+    assert {"name", "written", "scope", "kinds", "refresh", "doc"} == set(rows[0])
+    by_name = {r["written"]: r for r in rows}
+    assert by_name["w_distance()"]["kinds"] == ["gan"]
+    assert by_name["nonfinite()"]["kinds"] == ["network", "surface", "gan"]
+    assert by_name["iteration"]["kinds"] == ["network", "surface", "gan"]
+    assert by_name["distance(optimiser)"]["kinds"] == ["surface"]
     assert "dL/dinput" in by_name["input_grad_norm(layer)"]["doc"]
-    gan = {r["name"] for r in registry.metric_rows("gan")}
+    # params is a layer metric and a model metric
+    assert {r["written"] for r in rows if r["name"] == "params"} == {"params(layer)", "params()"}
+    gan = {r["written"] for r in registry.metric_rows("gan")}
     assert gan == {
         "w_distance()", "d_accuracy()", "gen_mean()", "gen_std()", "nonfinite()",
         "iteration", "d_loss", "g_loss",
@@ -185,6 +203,8 @@ def test_metric_rows_list_every_entry_with_its_kinds_and_doc():
     table = registry.metric_table()
     assert table.count("\n") == len(rows) + 1
     assert "| `weight_grad_norm(layer)` | layer | network |" in table
+    plain = registry.metric_table("surface", markdown=False).splitlines()
+    assert plain[0].split() == ["name", "scope", "kinds", "doc"] and len(plain) == 8
 
 
 def test_the_help_screen_lists_the_registry():
@@ -193,7 +213,7 @@ def test_the_help_screen_lists_the_registry():
 
     text = help_text()
     for row in registry.metric_rows():
-        assert f"`{row['name']}`" in text
+        assert f"`{row['written']}`" in text
 
 
 def test_a_name_registered_twice_for_one_kind_is_a_program_error():

@@ -492,3 +492,26 @@ def test_every_kind_reads_variants_and_checks_with_one_grammar(tmp_path):
         )
         with pytest.raises(ScenarioError, match=r"variants\[\d\]\.name: must be a plain name"):
             load(write(tmp_path, bad, name))
+
+
+def test_every_model_starts_from_the_tables_values_even_after_training(tmp_path):
+    text = """
+    [data]
+    source = "inline"
+    x = [[1.0, 2.0], [3.0, 4.0]]
+    y = [0, 1]
+    [model]
+    layers = [ { type = "dense", units = 2, name = "d", values = { W = [[1, 0], [0, 1]] } } ]
+    loss = "cross_entropy"
+    [train]
+    batch_size = 2
+    iterations = 3
+    lr = 0.5
+    """
+    scenario = load(write(tmp_path, text))
+    sim = scenario.simulator()
+    sim.run(3)
+    assert not np.array_equal(sim.model.parameters()["d.W"], np.eye(2))  # it trained
+    again = scenario.build_model()
+    again.materialize()
+    np.testing.assert_array_equal(again.parameters()["d.W"], np.eye(2))

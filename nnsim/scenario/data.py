@@ -23,6 +23,9 @@ stride = 1                # keep every stride-th window
 source = "file"
 path = "points.csv"       # relative to the scenario; .npz with arrays x and y, or .csv
 label_column = "label"    # .csv: the column holding the label (default: the last)
+
+Every source is a loader in ``SOURCES`` (``register`` adds one): it reads its own options
+from the table and makes the examples; the splits and transformations above are common.
 """
 
 from __future__ import annotations

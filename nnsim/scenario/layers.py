@@ -252,8 +252,8 @@ class LayerSpec:
             layer = Concat([build_layers(branch) for branch in self.blocks])
         else:
             layer = self.recipe()
-            if self.values is not None:
-                layer.set_values(self.values)
+            if self.values is not None:  # copies: a layer's parameters may be these arrays
+                layer.set_values({key: array.copy() for key, array in self.values.items()})
         if self.name is not None:
             layer.name = self.name
         return layer
@@ -326,5 +326,6 @@ def _values(t: Table, values: dict) -> dict:
             raise t.error("values", f"{key} must be a (nested) list of numbers") from None
         if array.dtype == object or not np.isfinite(array).all():
             raise t.error("values", f"{key} must be a (nested) list of finite numbers")
+        array.flags.writeable = False  # kept in the spec, shared by every model built
         checked[key] = array
     return checked

@@ -137,7 +137,7 @@ class Expectation:
 
     check: str
     at: int | None  # None: at the end of the run
-    condition: Condition = field(compare=False, repr=False, default=None)
+    condition: Condition = field(compare=False, repr=False)
 
 
 @dataclass(frozen=True, eq=False)

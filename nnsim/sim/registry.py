@@ -49,8 +49,10 @@ class Entry:
 
     @property
     def written(self) -> str:
-        """How a condition writes it: ``grad_norm(layer)``, ``nonfinite()``, ``loss``."""
-        return {"layer": f"{self.name}(layer)", "model": f"{self.name}()"}.get(
+        """How a condition writes it: ``grad_norm(layer)``, ``distance(optimiser)`` (a race
+        names its optimisers where a network names layers), ``nonfinite()``, ``loss``."""
+        part = "optimiser" if self.kinds == ("surface",) else "layer"
+        return {"layer": f"{self.name}({part})", "model": f"{self.name}()"}.get(
             self.scope, self.name
         )
 
@@ -169,16 +171,17 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
 # ---------------------------------------------------------------- tables for help and the CLI
 
 
-def metric_rows(kind: str | None = None) -> list[dict[str, str]]:
-    """Every entry (answered by ``kind`` if given) as a row: name (as a condition writes
-    it), scope, kinds (comma-separated), refresh, doc."""
+def metric_rows(kind: str | None = None) -> list[dict]:
+    """Every entry (answered by ``kind`` if given) as a row: name, written (how a condition
+    writes it: ``grad_norm(layer)``), scope, kinds (a list), refresh, doc."""
     if kind is not None and kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     return [
         {
-            "name": e.written,
+            "name": e.name,
+            "written": e.written,
             "scope": e.scope,
-            "kinds": ", ".join(e.kinds),
+            "kinds": list(e.kinds),
             "refresh": e.refresh,
             "doc": e.doc,
         }
@@ -188,16 +191,20 @@ def metric_rows(kind: str | None = None) -> list[dict[str, str]]:
 
 def metric_table(kind: str | None = None, markdown: bool = True) -> str:
     """The rows of ``metric_rows`` as a Markdown table, or as aligned plain text."""
-    rows = metric_rows(kind)
-    columns = ("name", "scope", "kinds", "doc")
+    header = ("name", "scope", "kinds", "doc")
+    cells = [
+        (row["written"], row["scope"], ", ".join(row["kinds"]), row["doc"])
+        for row in metric_rows(kind)
+    ]
     if markdown:
-        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        for row in rows:
-            cells = [f"`{row['name']}`", row["scope"], row["kinds"], row["doc"]]
-            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for written, *rest in cells:
+            escaped = [f"`{written}`", *(c.replace("|", "\\|") for c in rest)]
+            lines.append("| " + " | ".join(escaped) + " |")
         return "\n".join(lines)
-    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in columns[:-1]}
-    lines = ["  ".join(c.ljust(widths.get(c, 0)) for c in columns).rstrip()]
-    for row in rows:
-        lines.append("  ".join(row[c].ljust(widths.get(c, 0)) for c in columns).rstrip())
+    widths = [max(len(row[i]) for row in [header, *cells]) for i in range(len(header) - 1)]
+    lines = []
+    for row in [header, *cells]:
+        padded = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
+        lines.append("  ".join([*padded, row[-1]]).rstrip())
     return "\n".join(lines)
