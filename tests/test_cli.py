@@ -202,7 +202,16 @@ def test_metrics_lists_what_each_kind_of_scenario_can_read(capsys):
 
 
 def test_a_race_writes_its_trace_and_each_variants(capsys, tmp_path):
-    code, out, _ = run(capsys, "run", "optimizers_2d", "--iterations", "3", "--json", "--trace", tmp_path / "race.csv")
+    code, out, _ = run(
+        capsys,
+        "run",
+        "optimizers_2d",
+        "--iterations",
+        "3",
+        "--json",
+        "--trace",
+        tmp_path / "race.csv",
+    )
     assert code in (0, 1) and json.loads(out)["iterations"] == 3
     written = sorted(p.name for p in tmp_path.iterdir())
     assert written == ["race.csv", "race.rosenbrock.csv", "race.valley.csv"]
