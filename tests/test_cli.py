@@ -194,7 +194,7 @@ def test_run_prints_a_report_for_people(capsys, scenario):
 
 def test_metrics_lists_what_each_kind_of_scenario_can_read(capsys):
     code, out, _ = run(capsys, "metrics", "--kind", "gan", "--json")
-    rows = {row["name"]: row for row in json.loads(out)}
+    rows = {row["written"]: row for row in json.loads(out)}
     assert code == 0 and "w_distance()" in rows and "grad_norm(layer)" not in rows
     assert all(row["doc"] for row in rows.values())
     code, out, _ = run(capsys, "metrics")
