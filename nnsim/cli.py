@@ -17,6 +17,17 @@ from .scenario import ScenarioError, find
 GRADCHECK_TOLERANCE = 1e-4  # worst relative error allowed by `nnsim gradcheck`
 
 
+METRICS_DOC_HEADER = """# What conditions can read
+
+Checks (`[[expect]]`), breakpoints and `nnsim run --watch` are written in nnsim's condition
+language: names from this table, numbers, `+ - * /`, comparisons, `and`, `or`, `not` and
+parentheses; `VARIANT.name` reads a lesson variant's run (checks only). A scenario naming
+something its kind does not measure is refused when it loads. This page is generated from the
+metric registry (`nnsim/sim/registry.py`) by `nnsim metrics --markdown`.
+
+"""
+
+
 class UsageError(Exception):
     """Bad input from the command line: reported on stderr with exit code 2."""
 
@@ -80,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--kind", choices=("network", "surface", "gan"), help="only what this kind measures"
     )
     metrics.add_argument("--json", action="store_true")
+    metrics.add_argument(
+        "--markdown", action="store_true", help="as docs/metrics.md (the page is made this way)"
+    )
 
     gradcheck = sub.add_parser("gradcheck", help="finite-difference check of a scenario's model")
     gradcheck.add_argument("scenario")
@@ -157,6 +171,8 @@ def cmd_metrics(args) -> int:
     kind = args.kind
     if args.json:
         print(json.dumps(metric_rows(kind)))
+    elif args.markdown:
+        print(METRICS_DOC_HEADER + metric_table(kind, markdown=True))
     else:
         print(metric_table(kind, markdown=False))
     return 0

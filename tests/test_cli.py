@@ -217,3 +217,21 @@ def test_a_race_writes_its_trace_and_each_variants(capsys, tmp_path):
     assert written == ["race.csv", "race.rosenbrock.csv", "race.valley.csv"]
     rows = (tmp_path / "race.csv").read_text().splitlines()
     assert rows[0].startswith("iteration,sgd.x,sgd.y") and len(rows) == 1 + 4  # steps 0..3
+
+
+def test_the_metrics_page_is_the_registry_as_it_is(capsys):
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
+    code, out, _ = run(capsys, "metrics", "--markdown")
+    assert code == 0
+    assert page.read_text() == out, "docs/metrics.md is stale: nnsim metrics --markdown > it"
+
+
+def test_every_trace_column_is_a_registered_metric():
+    from nnsim.sim.diagnostics import METRICS
+    from nnsim.sim.registry import metric_rows
+    from nnsim.sim.trace import MODEL_COLUMNS
+
+    names = {row["name"] for row in metric_rows()}
+    assert set(METRICS) <= names and set(MODEL_COLUMNS) <= names
