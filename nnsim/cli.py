@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     tui = sub.add_parser("tui", help="open the terminal interface on a scenario (the default)")
     tui.add_argument("scenario", nargs="?")
+    tui.add_argument("--screenshots", metavar="DIR", help="where ctrl+s saves SVGs")
 
     lessons = sub.add_parser("lessons", help="list the shipped lessons")
     lessons.add_argument("--json", action="store_true")

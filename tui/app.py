@@ -1,69 +1,50 @@
-"""The nnsim terminal interface: composes the screens; the work happens in the engine."""
+"""The nnsim terminal interface: installs and routes screens; the work happens in the
+Session (nnsim.session), driven by each screen's worker."""
 
 from __future__ import annotations
 
+import os
+import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
 from textual.app import App, SystemCommand
-from textual.binding import Binding
 from textual.screen import Screen
 
 from nnsim.scenario import ScenarioError
 from nnsim.session import CommandError, Request, Session
 
+from .commands import APP, DEBUGGER, GAME, WHAT_IF, bindings
 from .screens.ask import AskScreen
 from .screens.gan import GanScreen
 from .screens.help import HelpScreen
 from .screens.loading import LoadingScreen
 from .screens.main import MainScreen
+from .screens.opening import OpeningScreen
 from .screens.picker import PickerScreen
 from .screens.surface import SurfaceScreen
 from .widgets.inspector import Inspector
 
 GAME_SCREENS = {"surface": SurfaceScreen, "gan": GanScreen}  # scenarios without one network
-
-ACTIONS = [  # (palette title, help, action on the main screen)
-    ("Next", "run the next micro-op (n)", "command('step')"),
-    ("Step into", "enter a block or a recurrent layer's time steps (s)", "command('step_into')"),
-    ("Step out", "finish the enclosing block or the current pass (o)", "command('step_out')"),
-    ("Finish the pass", "finish the forward or backward pass (f)", "command('finish_pass')"),
-    ("Continue", "run until a breakpoint, a NaN or the last iteration (c)", "command('continue')"),
-    ("Pause", "pause a running continue (p)", "pause"),
-    ("Step back", "undo the last micro-op by rewind and replay ([)", "command('step_back')"),
-    ("Step forward", "redo the next micro-op (])", "command('step_forward')"),
-    ("Rewind one iteration", "back to the start of the previous iteration", "command('rewind')"),
-    ("Toggle breakpoint", "stop before the highlighted layer runs (b)", "toggle_breakpoint"),
-    ("Breakpoints", "list, add, enable or delete breakpoint conditions (B)", "breakpoints"),
-    ("Weights tab", "inspect the weights (1)", "tab('weights')"),
-    ("Activations tab", "inspect the outputs (2)", "tab('activations')"),
-    ("Gradients tab", "inspect the gradients (3)", "tab('gradients')"),
-    ("Time steps tab", "inspect a recurrent layer's steps (4)", "tab('time')"),
-    ("Visual tab", "occlusion maps and maximised inputs of a CNN (5)", "tab('visual')"),
-    ("Inspect the layer above", "move the inspection up without running (u)", "move(-1)"),
-    ("Inspect the layer below", "move the inspection down without running (d)", "move(1)"),
-    ("Previous slice", "previous filter, channel, parameter or gate (,)", "slice(-1)"),
-    ("Next slice", "next filter, channel, parameter or gate (.)", "slice(1)"),
-    ("Zoom in", "enlarge the heatmap's cells (=)", "zoom(1)"),
-    ("Zoom out", "shrink the heatmap's cells (-)", "zoom(-1)"),
-]
+SCREENSHOTS = Path("~/nnsim-screenshots")  # where ctrl+s saves, unless --screenshots DIR
 
 
 class NnsimApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "nnsim"
-    BINDINGS = [
-        Binding("f1,question_mark", "help", "help"),
-        Binding("ctrl+s", "screenshot_svg", "screenshot"),
-        Binding("ctrl+q", "quit", "quit"),
-    ]
+    BINDINGS = bindings(APP, priority=True)
 
-    def __init__(self, scenario: str | Path | None = None, warm: bool = True) -> None:
+    def __init__(
+        self,
+        scenario: str | Path | None = None,
+        warm: bool = True,
+        screenshots: str | Path | None = None,
+    ) -> None:
         super().__init__()
         self.scenario_name = scenario
         self.warm = warm
         self.warmed: set[str] = set()  # the dtypes whose kernels are compiled or loaded
-        self.lesson = None  # the scenario opened, whose variants the palette can compare
+        self.screenshots = Path(screenshots or os.environ.get("NNSIM_SCREENSHOTS") or SCREENSHOTS)
 
     def on_mount(self) -> None:
         if self.scenario_name is None:
@@ -71,49 +52,64 @@ class NnsimApp(App):
         else:
             self._open(str(self.scenario_name))
 
+    # ---------------------------------------------------------------- opening lessons
+
     def _open(self, name: str | None) -> None:
-        if name is None:
+        if name is not None:
+            self.push_screen(OpeningScreen(name), self._opened)
+
+    def _opened(self, outcome: Session | str) -> None:
+        if isinstance(outcome, str):
+            self.notify(outcome, title="cannot open the scenario", severity="error", timeout=20)
+            if self.scenario_name is not None and len(self.screen_stack) <= 1:
+                self.exit(return_code=2, message=outcome)
+            elif not isinstance(self.screen, PickerScreen):
+                self.push_screen(PickerScreen(), self._open)
             return
-        try:
-            session = Session.open(name)
-            self.lesson = session.scenario
-            if session.kind in GAME_SCREENS:
-                self.push_screen(GAME_SCREENS[session.kind](session))
-                return
-        except ScenarioError as err:
-            self.notify(str(err), title="cannot open the scenario", severity="error", timeout=20)
-            if self.scenario_name is not None:
-                self.exit(return_code=2, message=str(err))
-            return
-        main = MainScreen(session)
-        dtype = session.dtype
+        screen = GAME_SCREENS.get(outcome.kind, MainScreen)(outcome)
+        dtype = outcome.dtype
         if self.warm and dtype not in self.warmed:
             self.warmed.add(dtype)  # later lessons of this dtype open at once
-            self.push_screen(LoadingScreen((dtype,)), lambda _: self.push_screen(main))
+            self.push_screen(LoadingScreen((dtype,)), lambda _: self.push_screen(screen))
         else:
-            self.push_screen(main)
+            self.push_screen(screen)
+
+    def action_lessons(self) -> None:
+        """Back to the lesson picker (the open run's worker is cancelled with its screen)."""
+        if isinstance(self.screen, PickerScreen):
+            return
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(PickerScreen(), self._open)
 
     # ---------------------------------------------------------------- what if
 
-    WHAT_IF = {
-        "lr": ("New learning rate:", "e.g. 0.01"),
-        "optimizer": ("New optimiser (sgd, adagrad, rmsprop, adam):", "adam"),
-        "activation": ("Replace an activation: OLD NEW", "sigmoid relu"),
-        "init": ("New initialisation for every layer with weights:", "he_normal"),
-        "maximise": ("Maximise which class (its number)?", "3"),
+    WHAT_IF = {  # (question, example shown as a placeholder)
+        "lr": ("New learning rate", "a number > 0, e.g. 0.01"),
+        "optimizer": ("New optimiser", "sgd, adagrad, rmsprop or adam"),
+        "activation": ("Replace an activation: OLD NEW", "e.g. sigmoid relu"),
+        "init": ("New initialisation for every layer with weights", "e.g. he_normal"),
+        "maximise": ("Maximise which class (its number)?", "e.g. 3"),
     }
 
     def action_what_if(self, kind: str) -> None:
         if not isinstance(self.screen, MainScreen):
             return
-        prompt, placeholder = self.WHAT_IF[kind]
-        self.push_screen(AskScreen(prompt, placeholder), lambda answer: self._what_if(kind, answer))
+        question, example = self.WHAT_IF[kind]
+        session = self.screen.session
+        current = {
+            "lr": f"{session.scenario.build_optimizer().lr:g}",
+            "optimizer": session.scenario.build_optimizer().name,
+        }.get(kind, "")
+        self.push_screen(
+            AskScreen(question, example, current), lambda answer: self._what_if(kind, answer)
+        )
 
     def _what_if(self, kind: str, answer: str | None) -> None:
+        if answer is None or not isinstance(self.screen, MainScreen):
+            return
         if kind == "maximise":
             self._maximise_class(answer)
-            return
-        if answer is None:
             return
         session = self.screen.session
         try:
@@ -131,9 +127,7 @@ class NnsimApp(App):
             return
         self._restart(following)
 
-    def _maximise_class(self, answer: str | None) -> None:
-        if answer is None or not isinstance(self.screen, MainScreen):
-            return
+    def _maximise_class(self, answer: str) -> None:
         try:
             target = int(answer)
         except ValueError:
@@ -141,11 +135,11 @@ class NnsimApp(App):
             return
         self.screen.show_visual(Request("class", target))
 
-    def occlusion(self) -> None:
+    def action_occlusion(self) -> None:
         if isinstance(self.screen, MainScreen):
             self.screen.show_visual(Request("occlusion"))
 
-    def maximise_filter(self) -> None:
+    def action_maximise_filter(self) -> None:
         if not isinstance(self.screen, MainScreen):
             return
         screen = self.screen
@@ -186,72 +180,94 @@ class NnsimApp(App):
         self.switch_screen(MainScreen(session))
         self.notify(f"re-running from iteration 0 with {session.label}", title="what if")
 
+    # ---------------------------------------------------------------- app commands
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
-    def action_screenshot_svg(self) -> None:
-        path = self.save_screenshot()
-        self.notify(f"saved {path}", title="screenshot")
+    def action_screenshot(self) -> None:
+        """An SVG of the screen: saved under ``screenshots`` in a terminal, downloaded in a
+        browser (textual-serve)."""
+        folder = self.screenshots.expanduser()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self.deliver_screenshot(path=str(folder))
+        except OSError as err:
+            self.notify(f"cannot save a screenshot in {folder}: {err}", severity="error")
+            return
+        self.notify(f"screenshot saved in {folder}", title="screenshot")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        yield SystemCommand("Help", "every key (F1)", self.action_help)
-        yield SystemCommand(
-            "Screenshot", "save an SVG of the screen (ctrl+s)", self.action_screenshot_svg
-        )
-        if isinstance(screen, (SurfaceScreen, GanScreen)):
-            yield from self._variant_commands()
+        for command in APP:
+            yield SystemCommand(
+                command.title, f"{command.help} ({command.shown})", self._runs(command.action)
+            )
         if isinstance(screen, MainScreen):
-            for title, help_text, action in ACTIONS:
-                yield SystemCommand(title, help_text, lambda a=action: screen.run_action(a))
-            for kind, (title, help_text) in {
-                "lr": ("What if: learning rate", "re-run from 0 with another learning rate"),
-                "optimizer": ("What if: optimiser", "re-run from 0 with another optimiser"),
-                "activation": ("What if: activation", "replace one activation by another"),
-                "init": ("What if: initialisation", "re-run with another weight init"),
-            }.items():
-                yield SystemCommand(title, help_text, lambda k=kind: self.action_what_if(k))
-            yield SystemCommand(
-                "Occlusion map",
-                "CNN: which pixels of a validation digit its class depends on (visual tab)",
-                self.occlusion,
-            )
-            yield SystemCommand(
-                "Maximise a class",
-                "CNN: gradient ascent on the input to excite one class (visual tab)",
-                lambda: self.action_what_if("maximise"),
-            )
-            yield SystemCommand(
-                "Maximise a filter",
-                "CNN: the input exciting the highlighted conv layer's shown channel",
-                self.maximise_filter,
-            )
-            yield from self._variant_commands()
-            yield SystemCommand(
-                "Re-run from iteration 0",
-                "same seed; this run becomes the overlay",
-                self.action_rerun,
-            )
+            for command in DEBUGGER:
+                yield SystemCommand(
+                    command.title,
+                    f"{command.help} ({command.shown})",
+                    lambda a=command.action: screen.run_action(a),
+                )
+            for title, help_text, action in WHAT_IF:
+                yield SystemCommand(title, help_text, self._runs(action))
+        if isinstance(screen, (SurfaceScreen, GanScreen)):
+            for command in GAME:
+                yield SystemCommand(
+                    command.title,
+                    f"{command.help} ({command.shown})",
+                    lambda a=command.action: screen.run_action(a),
+                )
+        if isinstance(screen, (MainScreen, SurfaceScreen, GanScreen)):
+            yield from self._variant_commands(screen.session)
 
-    def _variant_commands(self) -> Iterable[SystemCommand]:
-        variants = getattr(self.lesson, "variants", None) or {}
-        if variants:
+    def _runs(self, action: str):
+        return lambda: self.run_action(action)
+
+    def _variant_commands(self, session: Session) -> Iterable[SystemCommand]:
+        if session.variants:
             yield SystemCommand(
                 "Variant: the lesson itself",
                 "re-run the lesson as written; this run becomes the overlay",
                 lambda: self.compare(None),
             )
-        for name in variants:
+        for name, title in session.variants.items():
             yield SystemCommand(
                 f"Variant: {name}",
-                f"{self.lesson.variant_titles.get(name, name)}; this run becomes the overlay",
+                f"{title}; this run becomes the overlay",
                 lambda n=name: self.compare(n),
             )
 
+    # ---------------------------------------------------------------- never die of a widget
 
-def run(scenario: str | None = None) -> int:
+    def _handle_exception(self, error: Exception) -> None:
+        """An exception raised inside Textual's own widgets (the palette closed while it
+        searched, say) is logged and the session kept; any other ends the app as usual."""
+        frames = traceback.extract_tb(error.__traceback__)
+        if frames and _inside_textual(frames[-1].filename) and not _ours(frames):
+            self.log.error("".join(traceback.format_exception(error)))
+            self.notify(
+                f"{type(error).__name__}: {error} (inside the interface's toolkit; your run is "
+                "kept)",
+                title="interface error",
+                severity="warning",
+            )
+            return
+        super()._handle_exception(error)
+
+
+def _inside_textual(filename: str) -> bool:
+    return f"{os.sep}textual{os.sep}" in filename
+
+
+def _ours(frames) -> bool:
+    here = str(Path(__file__).resolve().parent)
+    return any(frame.filename.startswith(here) for frame in frames)
+
+
+def run(scenario: str | None = None, screenshots: str | None = None) -> int:
     """Start the interface (on the lesson picker without a scenario)."""
-    app = NnsimApp(scenario)
+    app = NnsimApp(scenario, screenshots=screenshots)
     app.run()
     return app.return_code or 0

@@ -9,19 +9,21 @@ of a lesson with its variants and judged expectations. Nothing here imports Text
 """
 
 from ..layers.walk import Cell
-from ..sim import ConditionError
+from ..sim import ConditionError, Event
 from ..sim.registry import metric_rows, metric_table
 from .lesson import ExpectationResult, LessonRun, run_lesson, status_now
 from .plots import sparkline
-from .session import COMMANDS, CommandError, Session
+from .session import COMMANDS, GAME_COMMANDS, CommandError, Session
 from .views import TABS, ExpectationStatus, LayerRow, Tensor, View, statistics
 from .visual import Request
 
 __all__ = [
     "COMMANDS",
+    "GAME_COMMANDS",
     "Cell",
     "CommandError",
     "ConditionError",
+    "Event",
     "ExpectationResult",
     "ExpectationStatus",
     "LayerRow",

@@ -35,6 +35,12 @@ from .views import (
 )
 from .visual import Request, compute
 
+#: What ``execute`` accepts for a race or a GAN (no layers to step through).
+GAME_COMMANDS = {
+    "step": "one step of every optimiser (a race), or one D or G step (a GAN)",
+    "continue": "play the run to its end",
+}
+
 #: What ``execute`` accepts, in the debugger's terms (pudb's keys in brackets).
 COMMANDS = {
     "step": "run the next micro-op (n)",
@@ -108,14 +114,16 @@ class Session:
     def execute(
         self, command: str, should_stop: ShouldStop | None = None, report: Report | None = None
     ) -> Event | None:
-        """Run one debugger command (see COMMANDS); ``report`` is called now and then while
-        a long command runs; ``should_stop`` returning True ends it early, between
-        micro-ops. Raises CommandError when the command cannot run now."""
+        """Run one debugger command (see COMMANDS; a race or a GAN takes GAME_COMMANDS) and
+        return its last micro-op (for ``step_back``, the micro-op it undid); ``report`` is
+        called now and then while a long command runs; ``should_stop`` returning True ends
+        it early, between micro-ops. Raises CommandError when the command cannot run now;
+        nothing has changed then."""
+        stop = should_stop or (lambda: False)
+        if self.kind != "network":
+            return self._play(command, stop, report)
         if command not in COMMANDS:
             raise CommandError(f"unknown command {command!r}; commands: {', '.join(COMMANDS)}")
-        if self.kind != "network":
-            raise CommandError(f"{command} steps a network; this is a {self.kind} scenario")
-        stop = should_stop or (lambda: False)
         sim = self.run
         if command in ("step", "step_into", "step_forward", "continue") and self.at_end():
             raise CommandError(
@@ -135,10 +143,11 @@ class Session:
                     return sim.step_out() if sim.depth else self._finish_pass(stop)
                 if command == "finish_pass":
                     return self._finish_pass(stop)
-                if command == "step_back":
+                if command == "step_back":  # the micro-op it undoes, which the front end names
+                    undone = sim.events[-1] if sim.events else None
                     sim.step_back()
-                else:
-                    sim.rewind(1)
+                    return undone
+                sim.rewind(1)
                 return sim.events[-1] if sim.events else None
         finally:
             self.busy = False
@@ -146,7 +155,34 @@ class Session:
     def at_end(self) -> bool:
         """Whether every iteration has run (nothing left to step)."""
         sim = self.run
+        if self.kind != "network":
+            return sim.completed >= sim.iterations
         return sim.completed >= sim.iterations and not sim.depth and sim.phase == "batch"
+
+    def _play(self, command: str, stop: ShouldStop, report: Report | None) -> None:
+        """A race's or a GAN's commands: one step, or play to the end."""
+        if command not in GAME_COMMANDS:
+            known = ", ".join(GAME_COMMANDS)
+            raise CommandError(f"a {self.kind} scenario takes {known}, not {command!r}")
+        run = self.run
+        if self.at_end():
+            raise CommandError(
+                f"the run is complete ({run.completed} of {run.iterations}): restart it (r)"
+            )
+        self.busy = True
+        try:
+            last_report = time.monotonic()
+            while True:
+                with self.lock:
+                    run.step()
+                if command == "step" or self.at_end() or stop():
+                    return None
+                now = time.monotonic()
+                if report is not None and now - last_report > 0.05:
+                    report(None)
+                    last_report = now
+        finally:
+            self.busy = False
 
     def _finish_pass(self, stop: ShouldStop) -> Event | None:
         """Finish the current pass (leaving any block first), like pudb's `f`."""
@@ -299,7 +335,11 @@ class Session:
     def expectations(self) -> tuple[ExpectationStatus, ...]:
         """The lesson's promises as they stand now, for any kind of scenario."""
         with self.lock:
-            return lessons.status_now(self.run, self.scenario.expectations)
+            return self.expectations_unlocked()
+
+    def expectations_unlocked(self) -> tuple[ExpectationStatus, ...]:
+        """``expectations()`` for a caller that already holds ``lock``."""
+        return lessons.status_now(self.run, self.scenario.expectations)
 
     def _view(self) -> View:
         sim = self.run

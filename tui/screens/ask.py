@@ -14,8 +14,9 @@ class AskScreen(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "cancel")]
     DEFAULT_CSS = """
     AskScreen { align: center middle; }
-    AskScreen > Vertical { width: 70; height: auto; border: thick $accent;
+    AskScreen > Vertical { width: 70; max-width: 100%; height: auto; border: thick $accent;
         background: $surface; padding: 1 2; }
+    AskScreen #hint { color: $text-muted; }
     """
 
     def __init__(self, prompt: str, placeholder: str = "", value: str = "") -> None:
@@ -26,10 +27,16 @@ class AskScreen(ModalScreen[str | None]):
         with Vertical():
             yield Static(self.prompt)
             yield Input(value=self.value, placeholder=self.placeholder)
+            yield Static("enter to apply, escape to cancel", id="hint")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
 
     @on(Input.Submitted)
     def _answer(self, message: Input.Submitted) -> None:
-        self.dismiss(message.value.strip() or None)
+        answer = message.value.strip()
+        if not answer:  # the grey example is not an answer: say so instead of doing nothing
+            example = f" ({self.placeholder})" if self.placeholder else ""
+            self.query_one("#hint", Static).update(f"type a value first{example}; escape to cancel")
+            return
+        self.dismiss(answer)

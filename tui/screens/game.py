@@ -1,36 +1,38 @@
-"""What the optimiser-race and GAN screens share: n / c / p / r, the timer that plays the
-run, and the lesson pane with the expectations met so far."""
+"""What the optimiser-race and GAN screens share: n / c / p / r run in the session's worker
+(so drawing never waits for training), and the lesson pane with the promises met so far."""
 
 from __future__ import annotations
 
-from textual.binding import Binding
 from textual.screen import Screen
 
 from nnsim.session import Session
 
+from ..commands import GAME, bindings
+from ..messages import CommandFinished, CommandProgress
 from ..widgets.lesson import LessonPane
+from ..worker import SessionWorker
 
 
 class GameScreen(Screen):
-    """A run without one network: ``advance`` makes one step, ``tick`` one frame of play,
-    ``draw`` shows the run; the session's ``rerun()`` makes a fresh one."""
+    """A run without one network. Subclasses ``draw`` the run (called with the session's
+    lock held, so the run never changes mid-drawing) and may override ``restarted``."""
 
-    BINDINGS = [
-        Binding("n", "step", "step"),
-        Binding("c", "play", "continue"),
-        Binding("p", "pause", "pause"),
-        Binding("r", "restart", "restart"),
-    ]
-    PLAY_INTERVAL = 0.05  # seconds between frames while playing
+    BINDINGS = bindings(GAME)
 
     def __init__(self, session: Session) -> None:
         super().__init__()
-        self.session = session
         self.scenario = session.scenario
         # the variant's name in the status line ("" for the lesson itself)
         self.label = session.label.removeprefix("variant ") if session.previous else ""
+        self._attach(session)
+
+    def _attach(self, session: Session) -> None:
+        self.session = session
         self.run = session.run
-        self.timer = None
+        self.worker = SessionWorker(session, self.post_message, self._start_thread)
+
+    def _start_thread(self, loop) -> None:
+        self.run_worker(loop, thread=True, group="session", exit_on_error=False)
 
     def on_mount(self) -> None:
         self.refresh_view()
@@ -38,15 +40,10 @@ class GameScreen(Screen):
     def on_resize(self) -> None:
         self.refresh_view()
 
+    def on_unmount(self) -> None:
+        self.worker.cancel()
+
     # ---------------------------------------------------------------- for subclasses
-
-    def advance(self) -> None:
-        """One step (`n`)."""
-        raise NotImplementedError
-
-    def tick(self) -> None:
-        """One frame of play (`c`); by default one step."""
-        self.advance()
 
     def draw(self) -> None:
         raise NotImplementedError
@@ -54,35 +51,45 @@ class GameScreen(Screen):
     def restarted(self) -> None:
         """Forget what was recorded about the previous run."""
 
+    def note(self, text: str) -> None:
+        """A line under the status (an error, a pause)."""
+        self.notify(text, severity="warning")
+
     # ---------------------------------------------------------------- actions
 
     def action_step(self) -> None:
-        self.action_pause()
-        self.advance()
-        self.refresh_view()
+        self.worker.submit("step")
 
     def action_play(self) -> None:
-        if self.timer is None and self.run.completed < self.run.iterations:
-            self.timer = self.set_interval(self.PLAY_INTERVAL, self._frame)
-
-    def _frame(self) -> None:
-        self.tick()
-        self.refresh_view()
-        if self.run.completed >= self.run.iterations:
-            self.action_pause()
+        self.worker.submit("continue")
 
     def action_pause(self) -> None:
-        if self.timer is not None:
-            self.timer.stop()
-            self.timer = None
+        self.worker.pause()
 
     def action_restart(self) -> None:
-        self.action_pause()
-        self.session = self.session.rerun()
-        self.run = self.session.run
+        self.worker.cancel()
+        self._attach(self.session.rerun())
         self.restarted()
         self.refresh_view()
 
+    def on_command_progress(self, message: CommandProgress) -> None:
+        self.refresh_view()
+
+    def on_command_finished(self, message: CommandFinished) -> None:
+        if message.error:
+            self.note(message.error)
+        self.refresh_view()
+
     def refresh_view(self) -> None:
-        self.draw()
-        self.query_one(LessonPane).show_expectations(self.session.expectations())
+        lock = self.session.lock
+        if not lock.acquire(timeout=0.05):
+            return  # a step holds the run: the next progress message draws it
+        try:
+            self.draw()
+            statuses = self.session.expectations_unlocked()
+        finally:
+            lock.release()
+        self.query_one(LessonPane).show_expectations(statuses)
+
+
+__all__ = ["GameScreen"]

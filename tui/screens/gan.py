@@ -22,13 +22,6 @@ class GanScreen(GameScreen):
     GanScreen #gan-lesson { width: 1fr; min-width: 30; padding: 0 1; }
     """
     BINDINGS = [Binding("n", "step", "step (D or G)"), *GameScreen.BINDINGS[1:]]
-    PLAY_INTERVAL = 0.03
-    ITERATIONS_PER_TICK = 10
-
-    def __init__(self, session) -> None:
-        super().__init__(session)
-        self.accuracy: list[float] = []  # D's accuracy after each iteration shown
-        self.last = ""  # which network the last step moved
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
@@ -39,26 +32,10 @@ class GanScreen(GameScreen):
             yield LessonPane(self.scenario.title, self.scenario.text, id="gan-lesson")
         yield Footer()
 
-    def advance(self) -> None:
-        self.last = self.run.step()
-        self._record()
-
-    def tick(self) -> None:
-        end = min(self.run.iterations, self.run.completed + self.ITERATIONS_PER_TICK)
-        while self.run.completed < end:
-            self.last = self.run.step()
-        self._record()
-
-    def _record(self) -> None:
-        if self.run.completed and self.run.substep == 0:
-            self.accuracy.append(self.run.d_accuracy())
-
-    def restarted(self) -> None:
-        self.accuracy, self.last = [], ""
-
     def draw(self) -> None:
         run = self.run
-        moved = {"D": "the discriminator moved", "G": "the generator moved"}.get(self.last, "")
+        last = run.history[-1][1] if run.history else ""
+        moved = {"D": "the discriminator moved", "G": "the generator moved"}.get(last, "")
         status = (
             f" {self.scenario.title}   iteration {run.completed}/{run.iterations}   next: "
             f"{run.next_step} step   {moved}"
@@ -70,4 +47,6 @@ class GanScreen(GameScreen):
         width = max(20, game.size.width - 4)
         height = max(4, game.size.height - 10)
         self.query_one("#histogram", Static).update(histogram(run, width, height))
-        self.query_one("#curves", Static).update(curves(run, self.accuracy, width - 24))
+        measured = run.trace.columns()["d_accuracy"]  # NaN between measurements
+        accuracy = [float(v) for v in measured if v == v]
+        self.query_one("#curves", Static).update(curves(run, accuracy, width - 24))

@@ -7,65 +7,37 @@ breakpoint list, u/d move the inspection without running, 1-4 inspector tabs.
 
 from __future__ import annotations
 
-import threading
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static, Tree
 
-from nnsim.session import TABS, CommandError, Session, View
+from nnsim.session import TABS, Session, View
 
+from ..commands import DEBUGGER, bindings
+from ..messages import CommandFinished, CommandProgress, CommandStarted
 from ..widgets.charts import Curves, GradientFlow
 from ..widgets.inspector import Inspector
 from ..widgets.lesson import LessonPane
 from ..widgets.model_tree import ModelTree
-
-RUNNING_COMMANDS = {
-    "step",
-    "step_into",
-    "step_out",
-    "finish_pass",
-    "continue",
-    "step_back",
-    "step_forward",
-    "rewind",
-}
+from ..worker import SessionWorker
 
 
 class MainScreen(Screen):
-    BINDINGS = [
-        Binding("n", "command('step')", "next"),
-        Binding("s", "command('step_into')", "step into"),
-        Binding("o", "command('step_out')", "step out"),
-        Binding("c", "command('continue')", "continue"),
-        Binding("f", "command('finish_pass')", "finish pass"),
-        Binding("p", "pause", "pause"),
-        Binding("left_square_bracket", "command('step_back')", "back"),
-        Binding("right_square_bracket", "command('step_forward')", "forward"),
-        Binding("b", "toggle_breakpoint", "breakpoint"),
-        Binding("B", "breakpoints", "breakpoints", key_display="B"),
-        Binding("u", "move(-1)", "up", show=False),
-        Binding("d", "move(1)", "down", show=False),
-        Binding("1", "tab('weights')", "weights", show=False),
-        Binding("2", "tab('activations')", "activations", show=False),
-        Binding("3", "tab('gradients')", "gradients", show=False),
-        Binding("4", "tab('time')", "time steps", show=False),
-        Binding("5", "tab('visual')", "visual", show=False),
-        Binding("comma", "slice(-1)", "previous slice", show=False),
-        Binding("full_stop", "slice(1)", "next slice", show=False),
-        Binding("minus", "zoom(-1)", "zoom out", show=False),
-        Binding("equals_sign", "zoom(1)", "zoom in", show=False),
-    ]
+    """The debugger on one Session; its commands run in the session's worker, in order."""
+
+    BINDINGS = bindings(DEBUGGER)
 
     def __init__(self, session: Session) -> None:
         super().__init__()
         self.session = session
-        self.running: str | None = None
-        self.pause = threading.Event()  # set by `p`: the running command stops between ops
+        self.worker = SessionWorker(session, self.post_message, self._start_thread)
+        self._last_view: View | None = None  # for the status line while a command runs
+
+    def _start_thread(self, loop) -> None:
+        self.run_worker(loop, thread=True, group="session", exit_on_error=False)
 
     def compose(self) -> ComposeResult:
         scenario = self.session.scenario
@@ -94,53 +66,56 @@ class MainScreen(Screen):
 
     # ---------------------------------------------------------------- running commands
 
+    def on_unmount(self) -> None:
+        self.worker.cancel()  # replaced by a re-run, a what-if, a variant or the picker
+
+    @property
+    def running(self) -> str | None:
+        return self.worker.running
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "pause":
-            return True if self.running == "continue" else None
-        if self.running is not None and action in ("command", "toggle_breakpoint"):
+            return True if self.worker.busy else None
+        if self.worker.busy and action == "toggle_breakpoint":
             return None  # dimmed while the worker runs
         return True
 
     def action_command(self, command: str) -> None:
-        if self.running is not None:
-            return
         if command == "step_forward":
             command = "step"  # forward through history is the deterministic replay of a step
-        self.running = command
+        self.worker.submit(command)
+        if self.worker.busy:
+            self._show_status()
+
+    def on_command_started(self, message: CommandStarted) -> None:
         self.refresh_bindings()
-        self.run_worker(lambda: self._work(command), thread=True, exclusive=True, group="sim")
+        self._show_status()
 
-    def _work(self, command: str) -> None:
-        self.pause.clear()
-        try:
-            event = self.session.execute(
-                command,
-                should_stop=self.pause.is_set,
-                report=lambda e: self.app.call_from_thread(self._progress, e),
-            )
-            self.app.call_from_thread(self._done, command, event, None)
-        except (CommandError, ValueError, KeyError, LookupError) as err:
-            self.app.call_from_thread(self._done, command, None, str(err))
-
-    def _progress(self, event) -> None:
-        if event is not None:
-            self.query_one(RichLog).write(f"… iteration {event.iteration}")
+    def on_command_progress(self, message: CommandProgress) -> None:
+        if message.event is not None:
+            self.query_one(RichLog).write(f"… iteration {message.event.iteration}")
         self.refresh_view()
 
-    def _done(self, command: str, event, error: str | None) -> None:
-        self.running = None
+    def on_command_finished(self, message: CommandFinished) -> None:
         log = self.query_one(RichLog)
-        if error:
-            log.write(Text(f"{command}: {error}", style="yellow"))
-        elif event is not None:
-            log.write(str(event))
-            if event.stop is not None:
-                self.app.notify(str(event.stop), title="stopped", severity="warning")
+        if message.error:
+            log.write(Text(f"{message.command}: {message.error}", style="yellow"))
+            self.app.notify(message.error, title=message.command, severity="warning")
+        elif message.undone is not None:
+            log.write(Text(f"undid {message.undone}", style="cyan"))
+        elif message.event is not None:
+            log.write(str(message.event))
+            if message.event.stop is not None:
+                self.app.notify(str(message.event.stop), title="stopped", severity="warning")
+        if message.cancelled and message.command == "continue":
+            log.write(Text("paused", style="cyan"))
         self.refresh_bindings()
         self.refresh_view()
 
     def action_pause(self) -> None:
-        self.pause.set()
+        dropped = self.worker.pause()
+        if dropped:
+            self.query_one(RichLog).write(Text(f"paused; {dropped} queued key(s) dropped", "cyan"))
 
     # ---------------------------------------------------------------- inspection (no running)
 
@@ -173,7 +148,7 @@ class MainScreen(Screen):
 
     def action_toggle_breakpoint(self) -> None:
         name = self.session.selected
-        if name is None or self.running is not None:
+        if name is None or self.worker.busy:
             return
         on = self.session.toggle_breakpoint(name)
         self.app.notify(f"breakpoint {'set at' if on else 'removed from'} {name}")
@@ -193,14 +168,24 @@ class MainScreen(Screen):
 
     # ---------------------------------------------------------------- drawing
 
+    def _show_status(self, view: View | None = None) -> None:
+        view = view or self._last_view
+        if view is None:
+            return
+        label = self.session.label if self.session.previous is not None else ""
+        running = self.worker.running
+        if running and self.worker.queued:
+            running += f" (+{self.worker.queued} queued)"
+        status = _status(view, self.session.scenario.title, running, label)
+        self.query_one("#status", Static).update(status)
+
     def refresh_view(self) -> None:
         session = self.session
         view = session.try_view()
         if view is None:
             return
-        label = session.label if session.previous is not None else ""
-        title = session.scenario.title
-        self.query_one("#status", Static).update(_status(view, title, self.running, label))
+        self._last_view = view
+        self._show_status(view)
         self.query_one(ModelTree).show(view, view.selected)
         self.query_one(Inspector).show(view, view.tab)
         self.query_one(GradientFlow).show(view, session.previous)
@@ -211,10 +196,14 @@ class MainScreen(Screen):
 def _status(view: View, title: str, running: str | None, label: str = "") -> Text:
     text = Text()
     text.append(f" {title} ", style="bold reverse")
-    text.append(f"  iteration {view.iteration}/{view.total_iterations}")
-    arrow = {"forward": "▶", "backward": "◀"}.get(view.phase, "•")
-    where = f" {view.next_layer}" if view.next_layer else ""
-    text.append(f"  next: {arrow} {view.phase}{where}")
+    total = view.total_iterations
+    if view.completed >= total and view.phase == "batch" and not view.depth:
+        text.append(f"  iteration {total}/{total}, complete")
+    else:
+        text.append(f"  iteration {view.iteration}/{total}")
+        arrow = {"forward": "▶", "backward": "◀"}.get(view.phase, "•")
+        where = f" {view.next_layer}" if view.next_layer else ""
+        text.append(f"  next: {arrow} {view.phase}{where}")
     if view.depth:
         text.append(f" (depth {view.depth})")
     if view.loss == view.loss:  # not NaN

@@ -34,9 +34,6 @@ class SurfaceScreen(GameScreen):
                 yield LessonPane(self.scenario.title, self.scenario.text, id="race-lesson")
         yield Footer()
 
-    def advance(self) -> None:
-        self.run.step()
-
     def draw(self) -> None:
         run = self.run
         status = (

@@ -1,0 +1,57 @@
+"""Opening a lesson (reading the scenario, making its data, building its model) in a worker
+thread, with a message from the first moment, so the terminal is never blank."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import LoadingIndicator, Static
+
+from nnsim.scenario import ScenarioError
+from nnsim.session import Session
+
+
+@dataclass
+class Opened(Message):
+    outcome: Session | str
+
+
+class OpeningScreen(Screen[Session | str]):
+    """Dismisses with the opened Session, or with the message of why it cannot open."""
+
+    DEFAULT_CSS = """
+    OpeningScreen { align: center middle; }
+    OpeningScreen > Vertical { width: 70; max-width: 100%; height: auto; }
+    OpeningScreen LoadingIndicator { height: 3; }
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.lesson_name = name
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(
+                f"opening {self.lesson_name}: reading the scenario, making its data, "
+                "building its model"
+            )
+            yield LoadingIndicator()
+
+    def on_mount(self) -> None:
+        self.run_worker(self._open, thread=True, exit_on_error=False)
+
+    def _open(self) -> None:
+        try:
+            outcome: Session | str = Session.open(self.lesson_name)
+        except ScenarioError as err:
+            outcome = str(err)
+        except (ValueError, OSError) as err:  # a data file that cannot be read, a bad size
+            outcome = f"{self.lesson_name}: {err}"
+        self.post_message(Opened(outcome))  # dropped if the app quit meanwhile
+
+    def on_opened(self, message: Opened) -> None:
+        self.dismiss(message.outcome)
