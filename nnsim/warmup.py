@@ -151,7 +151,7 @@ def _calls(dtype: np.dtype) -> list[tuple[str, Callable[[], object]]]:
                 ke.count_nonfinite(x2.reshape(-1)),
                 ke.gradient_squares(x2.reshape(-1), x2[0], x2[:0].reshape(-1), np.empty(3)),
                 kv.classify_layers(
-                    np.ones((2, 7)),
+                    *np.ones((3, 2)),
                     np.ones(2, np.bool_),
                     1e3,
                     1e-4,
