@@ -44,15 +44,12 @@ class Optimizer:
                 f"{cls}.step: params and grads must have the same keys; "
                 f"no gradient for {missing}, no parameter for {extra}"
             )
-        if sizes is None:
-            sizes, measured = _NO_SIZES, False
-        elif sizes.shape != (len(params), 2) or sizes.dtype != np.float64:
+        measured = sizes is not None
+        if measured and (sizes.shape != (len(params), 2) or sizes.dtype != np.float64):
             raise ValueError(
                 f"{cls}.step: sizes must be a ({len(params)}, 2) float64 array, "
                 f"got {sizes.shape} {sizes.dtype}"
             )
-        else:
-            measured = True
         self.steps += 1
         for row, (key, p) in enumerate(params.items()):
             g = grads[key]
@@ -81,7 +78,10 @@ class Optimizer:
                     f"{cls}.step: params[{key!r}] has {p.size} values but the optimiser's state "
                     f"for it has {self._state_size(state)}; the parameter changed shape"
                 )
-            self._update(p.reshape(-1), g.reshape(-1), state, sizes, row if measured else -1)
+            size, moved = self._update(p.reshape(-1), g.reshape(-1), state, measured)
+            if measured:
+                sizes[row, 0] = size
+                sizes[row, 1] = moved
 
     @staticmethod
     def _state_size(state: dict[str, np.ndarray]) -> int:
@@ -91,12 +91,10 @@ class Optimizer:
         raise NotImplementedError
 
     def _update(
-        self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], sizes, row: int
-    ) -> None:
+        self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], measure: bool
+    ) -> tuple[float, float]:
+        """Update flat ``p`` in place; (sum p^2, sum step^2) after it when ``measure``."""
         raise NotImplementedError
-
-
-_NO_SIZES = np.empty((1, 2))  # the kernels' sizes argument when nothing is measured
 
 
 def _zeros(p: np.ndarray, *slots: str) -> dict[str, np.ndarray]:
@@ -125,8 +123,8 @@ class SGD(Optimizer):
     def _new_state(self, p):
         return _zeros(p, "momentum_buffer")
 
-    def _update(self, p, g, state, sizes, row):
-        k.sgd_update(
+    def _update(self, p, g, state, measure):
+        return k.sgd_update(
             p,
             g,
             state["momentum_buffer"],
@@ -134,8 +132,7 @@ class SGD(Optimizer):
             self.momentum,
             self.weight_decay,
             self.nesterov,
-            sizes,
-            row,
+            measure,
         )
 
 
@@ -161,8 +158,8 @@ class Adagrad(Optimizer):
     def _new_state(self, p):
         return {"sum": np.full(p.size, self.initial, dtype=p.dtype)}
 
-    def _update(self, p, g, state, sizes, row):
-        k.adagrad_update(p, g, state["sum"], self.lr, self.eps, self.weight_decay, sizes, row)
+    def _update(self, p, g, state, measure):
+        return k.adagrad_update(p, g, state["sum"], self.lr, self.eps, self.weight_decay, measure)
 
 
 class RMSprop(Optimizer):
@@ -189,8 +186,8 @@ class RMSprop(Optimizer):
     def _new_state(self, p):
         return _zeros(p, "square_avg", "grad_avg", "momentum_buffer")
 
-    def _update(self, p, g, state, sizes, row):
-        k.rmsprop_update(
+    def _update(self, p, g, state, measure):
+        return k.rmsprop_update(
             p,
             g,
             state["square_avg"],
@@ -202,8 +199,7 @@ class RMSprop(Optimizer):
             self.momentum,
             self.centered,
             self.weight_decay,
-            sizes,
-            row,
+            measure,
         )
 
 
@@ -239,12 +235,12 @@ class Adam(Optimizer):
         state["step"] = np.zeros(1, dtype=np.int64)
         return state
 
-    def _update(self, p, g, state, sizes, row):
+    def _update(self, p, g, state, measure):
         state["step"][0] += 1
         t = int(state["step"][0])
         step_size = self.lr / (1.0 - self.beta1**t)
         bias_correction2_sqrt = math.sqrt(1.0 - self.beta2**t)
-        k.adam_update(
+        return k.adam_update(
             p,
             g,
             state["exp_avg"],
@@ -255,8 +251,7 @@ class Adam(Optimizer):
             bias_correction2_sqrt,
             self.eps,
             self.weight_decay,
-            sizes,
-            row,
+            measure,
         )
 
 

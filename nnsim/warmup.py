@@ -1,12 +1,17 @@
-"""Compile (or load from the on-disk cache) every kernel by calling every public function once.
+"""Compile (or load from the on-disk cache) the kernels a lesson needs, with progress.
 
-Used to show progress instead of a frozen screen on first start ("compiling kernels 12/40"),
-and by benchmarks/startup.py to measure cold and warm start.
+The interface's loading screen warms :func:`plan_for` its session (only the kernels of the
+opened lesson: its layers, loss, optimiser and dtype) and names each kernel *before* it compiles
+("compiling linear (float64), 1 of 7"): a first start shows what it is doing from the first
+second. A kernel the plan leaves out still compiles on first use (Numba compiles lazily), so
+correctness never depends on the plan; the plan decides what is compiled behind progress.
+benchmarks/startup.py measures cold and warm start with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,167 +20,266 @@ from . import optim
 from .kernels import elementwise as ke
 from .kernels import recurrent as kr
 from .kernels import verdicts as kv
+from .losses import Loss
 
-Progress = Callable[[int, int, str], None]
+#: ``progress(done, total, compiling)``: before each call ``compiling`` names the kernel about to
+#: compile ("conv2d (float64)") with ``done`` calls finished; after the last call it is None.
+Progress = Callable[[int, int, "str | None"], None]
+
+#: the calls every network lesson makes: the simulator's measurements of each step
+ALWAYS = ("diagnostics",)
+
+#: warm-up calls per layer kind (``Layer.kind``); kinds that only move data need none
+LAYER_CALLS: dict[str, tuple[str, ...]] = {
+    "dense": ("linear",),
+    "dropconnect": ("linear", "dropout"),
+    "embedding": ("embedding",),
+    "conv": ("conv2d", "conv2d (BLAS)", "conv2d (strided)"),
+    "maxpool": ("max_pool2d", "max_pool2d (overlapping)"),
+    "avgpool": ("avg_pool2d",),
+    "gap": ("avg_pool2d",),
+    "bn": ("batch_norm",),
+    "dropout": ("dropout",),
+    "softmax": ("softmax",),
+    "maxout": ("maxout",),
+    "rnn": ("rnn", "rnn steps"),
+    "lstm": ("lstm", "lstm steps"),
+    "gru": ("gru", "gru steps"),
+    "attention": ("gru", "softmax", "tanh"),
+}
+
+#: warm-up calls per loss (``Loss.name``)
+LOSS_CALLS: dict[str, tuple[str, ...]] = {
+    "mse": ("mse_loss",),
+    "mae": ("mae_loss",),
+    "cross_entropy": ("cross_entropy",),
+    "bce": ("binary_cross_entropy", "sigmoid"),
+    "hinge": ("hinge_loss",),
+}
 
 
-def _calls(dtype: np.dtype) -> list[tuple[str, Callable[[], object]]]:
+@dataclass(frozen=True)
+class Plan:
+    """What to warm: ``kernels`` (names of warm-up calls, see :func:`call_names`) per dtype."""
+
+    dtypes: tuple[str, ...]
+    kernels: tuple[str, ...]
+
+    def labels(self) -> list[str]:
+        """One label per call, in the order they run: "linear (float64)"."""
+        return [f"{name} ({dtype})" for dtype in self.dtypes for name in self.kernels]
+
+    def __len__(self) -> int:
+        return len(self.dtypes) * len(self.kernels)
+
+
+def _random(dtype: np.dtype) -> Callable[..., np.ndarray]:
     rng = np.random.default_rng(0)
+    return lambda *shape: rng.standard_normal(shape).astype(dtype)
 
-    def arr(*shape: int) -> np.ndarray:
-        return rng.standard_normal(shape).astype(dtype)
 
-    x4, w4, b = arr(2, 2, 5, 5), arr(3, 2, 3, 3), arr(3)
-    # large enough for BLAS products (small convolutions use loop kernels)
-    x_big, w_big, b_big = arr(4, 4, 12, 12), arr(8, 4, 3, 3), arr(8)
-    x2, w2 = arr(4, 3), arr(3, 3)
-    y_pool, argmax = F.max_pool2d(x4, 2)
-    labels = np.array([0, 1, 2, 0])
-
-    def batch_norm_round() -> None:
-        y, cache = F.batch_norm(x2, b, b, np.zeros(3, dtype), np.ones(3, dtype))
-        F.batch_norm_backward(y, cache)
-
-    def optimisers() -> None:
-        for opt in (
-            optim.SGD(0.1, momentum=0.9),
-            optim.Adagrad(0.1),
-            optim.RMSprop(0.1),
-            optim.Adam(0.1),
-        ):
-            opt.step({"w": w2.copy()}, {"w": w2})
-
+def _recurrent(kind: str, arr: Callable[..., np.ndarray]) -> None:
+    """A whole-sequence forward and backward pass of one cell kind (RNN also with ReLU)."""
     x3, h0 = arr(2, 3, 3), arr(2, 2)
-
-    def recurrent() -> None:
-        for gates, run, back in ((1, F.rnn, F.rnn_backward), (3, F.gru, F.gru_backward)):
-            h, cache = run(x3, h0, arr(gates * 2, 3), arr(gates * 2, 2), None, None)
-            back(h, cache)
+    if kind == "lstm":
         h, _, cache = F.lstm(x3, h0, h0, arr(8, 3), arr(8, 2), None, None)
         F.lstm_backward(h, cache)
+        return
+    gates, run, back = {"rnn": (1, F.rnn, F.rnn_backward), "gru": (3, F.gru, F.gru_backward)}[kind]
+    back(*run(x3, h0, arr(gates * 2, 3), arr(gates * 2, 2), None, None))
+    if kind == "rnn":
         F.rnn_backward(*F.rnn(x3, h0, arr(2, 3), arr(2, 2), None, None, nonlinearity="relu"))
 
-    def recurrent_steps() -> None:
-        # the per-step kernels the simulator calls when stepping into time; values don't matter
-        n, steps, h = 2, 3, 2
-        h_seq, d = arr(n, steps, h), arr(n, steps, h)
-        carry, c_seq = arr(n, h), arr(n, steps, h)
-        for gates in (1, 3, 4):
-            xw, w, w_t, b_hh = (
-                arr(n, steps, gates * h),
-                arr(gates * h, h),
-                arr(h, gates * h),
-                arr(gates * h),
-            )
-            pre, act, hh = (
-                arr(n, steps, gates * h),
-                arr(n, steps, gates * h),
-                arr(n, steps, gates * h),
-            )
-            if gates == 1:
-                forward = (xw, h0, w_t, b_hh, kr.TANH, pre, h_seq)
-                backward = (d, h_seq, w, kr.TANH, carry, d.copy(), pre)
-                kr.rnn_step_forward(0, *forward)
-                kr.rnn_step_backward(steps - 1, *backward)
-                kind = "rnn"
-            elif gates == 3:
-                forward = (xw, h0, w_t, b_hh, hh, pre, act, h_seq)
-                backward = (d, h0, h_seq, act, hh, w, carry, d.copy(), pre, hh)
-                kr.gru_step_forward(0, *forward)
-                kr.gru_step_backward(steps - 1, *backward)
-                kind = "gru"
-            else:
-                forward = (xw, h0, h0, w_t, b_hh, pre, act, h_seq, c_seq)
-                backward = (d, act, h0, c_seq, w, carry, carry.copy(), d.copy(), d.copy(), pre)
-                kr.lstm_step_forward(0, *forward)
-                kr.lstm_step_backward(steps - 1, *backward)
-                kind = "lstm"
-            # the cell kernels alone, as large sequences call them around BLAS products
-            kr.blas_step_forward(kind, 0, forward, w)
-            kr.blas_step_backward(kind, steps - 1, backward, w_t)
 
-    calls: list[tuple[str, Callable[[], object]]] = [
-        ("recurrent", recurrent),
-        ("recurrent steps", recurrent_steps),
-        ("linear", lambda: F.linear_backward(F.linear(x2, w2, b), x2, w2)),
-        ("conv2d", lambda: F.conv2d_backward(F.conv2d(x4, w4, b, 1, 1), x4, w4, 1, 1)),
-        (
-            "conv2d (BLAS)",
-            lambda: F.conv2d_backward(F.conv2d(x_big, w_big, b_big, 1, 1), x_big, w_big, 1, 1),
+def _recurrent_steps(kind: str, arr: Callable[..., np.ndarray]) -> None:
+    """The per-step kernels the simulator calls when stepping into time; values don't matter."""
+    n, steps, h = 2, 3, 2
+    gates = {"rnn": 1, "gru": 3, "lstm": 4}[kind]
+    h0, h_seq, d = arr(n, h), arr(n, steps, h), arr(n, steps, h)
+    carry, c_seq = arr(n, h), arr(n, steps, h)
+    xw, w, w_t, b_hh = (
+        arr(n, steps, gates * h),
+        arr(gates * h, h),
+        arr(h, gates * h),
+        arr(gates * h),
+    )
+    pre, act, hh = (arr(n, steps, gates * h) for _ in range(3))
+    if kind == "rnn":
+        forward = (xw, h0, w_t, b_hh, kr.TANH, pre, h_seq)
+        backward = (d, h_seq, w, kr.TANH, carry, d.copy(), pre)
+        kr.rnn_step_forward(0, *forward)
+        kr.rnn_step_backward(steps - 1, *backward)
+    elif kind == "gru":
+        forward = (xw, h0, w_t, b_hh, hh, pre, act, h_seq)
+        backward = (d, h0, h_seq, act, hh, w, carry, d.copy(), pre, hh)
+        kr.gru_step_forward(0, *forward)
+        kr.gru_step_backward(steps - 1, *backward)
+    else:
+        forward = (xw, h0, h0, w_t, b_hh, pre, act, h_seq, c_seq)
+        backward = (d, act, h0, c_seq, w, carry, carry.copy(), d.copy(), d.copy(), pre)
+        kr.lstm_step_forward(0, *forward)
+        kr.lstm_step_backward(steps - 1, *backward)
+    # the cell kernels alone, as large sequences call them around BLAS products
+    kr.blas_step_forward(kind, 0, forward, w)
+    kr.blas_step_backward(kind, steps - 1, backward, w_t)
+
+
+def _conv(arr: Callable[..., np.ndarray], variant: str) -> None:
+    if variant == "BLAS":  # large enough for BLAS products (small convolutions use loops)
+        x, w, b = arr(4, 4, 12, 12), arr(8, 4, 3, 3), arr(8)
+        F.conv2d_backward(F.conv2d(x, w, b, 1, 1), x, w, 1, 1)
+        return
+    x, w, b = arr(2, 2, 5, 5), arr(3, 2, 3, 3), arr(3)
+    if variant == "strided":  # vertical stride 2: the one-stage im2col (stride 1 unfolds rows)
+        F.conv2d_backward(F.conv2d(x, w, b, 2), x, w, 2)
+    else:
+        F.conv2d_backward(F.conv2d(x, w, b, 1, 1), x, w, 1, 1)
+
+
+def _optimiser(name: str, arr: Callable[..., np.ndarray]) -> None:
+    w = arr(3, 3)
+    opt = {
+        "sgd": lambda: optim.SGD(0.1, momentum=0.9),
+        "adagrad": lambda: optim.Adagrad(0.1),
+        "rmsprop": lambda: optim.RMSprop(0.1),
+        "adam": lambda: optim.Adam(0.1),
+    }[name]()
+    opt.step({"w": w.copy()}, {"w": w})
+
+
+def _diagnostics(arr: Callable[..., np.ndarray]) -> None:
+    # the simulator measures outputs as they are: dense (N, U), sequences (N, T, H), feature
+    # maps (N, C, H, W)
+    b, x2, x3, x4 = arr(3), arr(4, 3), arr(2, 3, 3), arr(2, 2, 5, 5)
+    ke.activation_stats(x2, 4, np.empty(3, np.bool_), np.empty(4))
+    ke.activation_stats(x3, 1, np.empty(9, np.bool_), np.empty(4))
+    ke.activation_stats(x4, 4, np.empty(50, np.bool_), np.empty(4))
+    for a in (b, x2, x3, x4):
+        ke.sum_of_squares(a)
+    ke.count_nonfinite(x2.reshape(-1))
+    ke.gradient_squares(x2.reshape(-1), x2[0], x2[:0].reshape(-1), np.empty(3))
+    ones = np.ones((3, 2))
+    kv.classify_layers(*ones, np.ones(2, np.bool_), 1e3, 1e-4, 1e-8, 0.4, 0.5, np.empty(2, np.int8))
+
+
+def _calls(dtype: np.dtype) -> dict[str, Callable[[], object]]:
+    """Every warm-up call by name; each builds its own inputs, so nothing runs until called."""
+    arr = _random(dtype)
+    x2, w2, b3, x4 = arr(4, 3), arr(3, 3), arr(3), arr(2, 2, 5, 5)
+    labels = np.array([0, 1, 2, 0])
+    calls: dict[str, Callable[[], object]] = {
+        **{kind: (lambda k=kind: _recurrent(k, arr)) for kind in ("rnn", "gru", "lstm")},
+        **{
+            f"{kind} steps": (lambda k=kind: _recurrent_steps(k, arr))
+            for kind in ("rnn", "gru", "lstm")
+        },
+        "linear": lambda: F.linear_backward(F.linear(x2, w2, b3), x2, w2),
+        "conv2d": lambda: _conv(arr, ""),
+        "conv2d (BLAS)": lambda: _conv(arr, "BLAS"),
+        "conv2d (strided)": lambda: _conv(arr, "strided"),
+        "max_pool2d": lambda: F.max_pool2d_backward(*F.max_pool2d(x4, 2), x4.shape),
+        "max_pool2d (overlapping)": lambda: F.max_pool2d_backward(
+            *F.max_pool2d(x4, 3, 2), x4.shape
         ),
-        # vertical stride 2: the one-stage im2col (stride 1 unfolds the rows first)
-        ("conv2d (strided)", lambda: F.conv2d_backward(F.conv2d(x4, w4, b, 2), x4, w4, 2)),
-        ("max_pool2d", lambda: F.max_pool2d_backward(y_pool, argmax, x4.shape)),
-        (
-            "max_pool2d (overlapping)",
-            lambda: F.max_pool2d_backward(*F.max_pool2d(x4, 3, 2), x4.shape),
+        "avg_pool2d": lambda: F.avg_pool2d_backward(F.avg_pool2d(x4, 2), x4.shape, 2),
+        "softmax": lambda: F.softmax_backward(x2, F.softmax(x2)),
+        "log_softmax": lambda: F.log_softmax_backward(x2, F.log_softmax(x2)),
+        "maxout": lambda: F.maxout_backward(F.maxout(x2[:, :2], 2), x2[:, :2], 2),
+        "mse_loss": lambda: F.mse_loss(x2, x2),
+        "mae_loss": lambda: F.mae_loss(x2, x2),
+        "cross_entropy": lambda: F.cross_entropy(x2, labels % 3),
+        "binary_cross_entropy": lambda: F.binary_cross_entropy(F.sigmoid(x2), x2 * 0),
+        "hinge_loss": lambda: F.hinge_loss(x2, labels % 3),
+        "batch_norm": lambda: F.batch_norm_backward(
+            *F.batch_norm(x2, b3, b3, np.zeros(3, dtype), np.ones(3, dtype))
         ),
-        ("avg_pool2d", lambda: F.avg_pool2d_backward(F.avg_pool2d(x4, 2), x4.shape, 2)),
-        ("softmax", lambda: F.softmax_backward(x2, F.softmax(x2))),
-        ("log_softmax", lambda: F.log_softmax_backward(x2, F.log_softmax(x2))),
-        ("maxout", lambda: F.maxout_backward(F.maxout(x2[:, :2], 2), x2[:, :2], 2)),
-        (
-            "losses",
-            lambda: (
-                F.mse_loss(x2, x2),
-                F.mae_loss(x2, x2),
-                F.cross_entropy(x2[:, :3], labels[:4] % 3),
-                F.binary_cross_entropy(F.sigmoid(x2), x2 * 0),
-                F.hinge_loss(x2, labels % 3),
-            ),
+        "dropout": lambda: F.dropout_backward(*F.dropout(x2, 0.5, np.random.default_rng(0))),
+        "clipping": lambda: (
+            F.clip_grad_norm({"w": w2.copy()}, 0.1),
+            F.clip_grad_value({"w": w2.copy()}, 0.1),
         ),
-        ("batch_norm", batch_norm_round),
-        ("dropout", lambda: F.dropout_backward(*F.dropout(x2, 0.5, rng))),
-        (
-            "clipping",
-            lambda: (
-                F.clip_grad_norm({"w": w2.copy()}, 0.1),
-                F.clip_grad_value({"w": w2.copy()}, 0.1),
-            ),
-        ),
-        ("optimisers", optimisers),
-        (
-            "embedding",
-            lambda: F.embedding_backward(F.embedding(labels, w2), labels, w2.shape[0]),
-        ),
-        ("penalties", lambda: (F.l1_penalty(w2, 0.1), F.l2_penalty(w2, 0.1))),
-        (
-            "diagnostics",
-            lambda: (
-                # the simulator measures outputs as they are: dense (N, U), sequences
-                # (N, T, H), feature maps (N, C, H, W)
-                ke.activation_stats(x2, 4, np.empty(3, np.bool_), np.empty(4)),
-                ke.activation_stats(x3, 1, np.empty(9, np.bool_), np.empty(4)),
-                ke.activation_stats(x4, 4, np.empty(50, np.bool_), np.empty(4)),
-                [ke.sum_of_squares(a) for a in (b, x2, x3, x4)],
-                ke.count_nonfinite(x2.reshape(-1)),
-                ke.gradient_squares(x2.reshape(-1), x2[0], x2[:0].reshape(-1), np.empty(3)),
-                kv.classify_layers(
-                    np.ones((2, 7)),
-                    np.ones(2, np.bool_),
-                    1e3,
-                    1e-4,
-                    1e-8,
-                    0.4,
-                    0.5,
-                    np.empty(2, np.int8),
-                ),
-            ),
-        ),
-    ]
+        **{
+            name: (lambda n=name: _optimiser(n, arr))
+            for name in ("sgd", "adagrad", "rmsprop", "adam")
+        },
+        "embedding": lambda: F.embedding_backward(F.embedding(labels, w2), labels, w2.shape[0]),
+        "penalties": lambda: (F.l1_penalty(w2, 0.1), F.l2_penalty(w2, 0.1)),
+        "diagnostics": lambda: _diagnostics(arr),
+    }
     for name in F.ACTIVATIONS:
         fn = getattr(F, name)
-        calls.append((name, lambda fn=fn, name=name: F.activation_backward(name, x2, x2, fn(x2))))
+        calls[name] = lambda fn=fn, name=name: F.activation_backward(name, x2, x2, fn(x2))
     return calls
 
 
+def call_names() -> list[str]:
+    """The name of every warm-up call, in the order :func:`warm_up` makes them."""
+    return list(_calls(np.dtype(np.float64)))
+
+
+def _parts(run: object) -> Iterator[object]:
+    """The models, losses and optimisers a run holds (a network run, a GAN run, a race)."""
+    values = [getattr(run, name, None) for name in ("model", "loss", "optimizer")]
+    values += list(vars(run).values()) if hasattr(run, "__dict__") else []
+    for value in values:
+        if isinstance(value, dict):
+            yield from value.values()
+        elif isinstance(value, list | tuple):
+            yield from value
+        else:
+            yield value
+
+
+def kernels_for(run: object) -> tuple[str, ...]:
+    """The warm-up calls a run needs: its layers' kernels, its loss's, its optimisers', the
+    gradient clipping and penalties it sets, and the simulator's measurements."""
+    names: list[str] = []
+    for part in _parts(run):
+        if callable(getattr(part, "leaves", None)):
+            for layer in part.leaves():
+                kind = getattr(layer, "kind", "")
+                names += [kind] if kind in F.ACTIVATIONS else LAYER_CALLS.get(kind, ())
+                if getattr(layer, "l1", 0) or getattr(layer, "l2", 0):
+                    names.append("penalties")
+            names += ALWAYS
+        elif isinstance(part, Loss):
+            names += LOSS_CALLS.get(part.name, ())
+        elif isinstance(part, optim.Optimizer):
+            names.append(part.name)
+    if getattr(run, "clip_norm", None) is not None or getattr(run, "clip_value", None) is not None:
+        names.append("clipping")
+    order = call_names()
+    return tuple(sorted(set(names) & set(order), key=order.index))
+
+
+def plan_for(session: object) -> Plan:
+    """What the loading screen warms for ``session`` (a :class:`nnsim.session.Session`): the
+    kernels of its run in its dtype."""
+    return Plan((session.dtype,), kernels_for(session.run))  # type: ignore[attr-defined]
+
+
 def warm_up(
-    dtypes: Iterable[type] = (np.float32, np.float64), progress: Progress | None = None
+    dtypes: Iterable[type | str] = (np.float32, np.float64),
+    progress: Progress | None = None,
+    only: Iterable[str] | None = None,
 ) -> int:
-    """Call every public function once per dtype; returns the number of calls made."""
-    plan = [(np.dtype(d).name, name, call) for d in dtypes for name, call in _calls(np.dtype(d))]
-    for i, (dtype_name, name, call) in enumerate(plan, start=1):
-        call()
+    """Make each warm-up call once per dtype (every call, or those named in ``only``); returns
+    the number of calls made. ``progress`` hears of each call before it starts and once at the
+    end, so a screen can name the kernel compiling now rather than the one just finished."""
+    wanted = None if only is None else set(only)
+    unknown = set() if wanted is None else wanted - set(call_names())
+    if unknown:
+        raise ValueError(f"warm_up(only=...): no warm-up call named {sorted(unknown)}")
+    steps = [
+        (f"{name} ({np.dtype(d).name})", call)
+        for d in dtypes
+        for name, call in _calls(np.dtype(d)).items()
+        if wanted is None or name in wanted
+    ]
+    for done, (label, call) in enumerate(steps):
         if progress is not None:
-            progress(i, len(plan), f"{name} ({dtype_name})")
-    return len(plan)
+            progress(done, len(steps), label)
+        call()
+    if progress is not None:
+        progress(len(steps), len(steps), None)
+    return len(steps)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from nnsim import init, optim
+from nnsim.kernels import optim as optim_kernels
 
 
 def test_adam_first_step_is_full_sized_thanks_to_bias_correction():
@@ -116,3 +117,40 @@ def test_initialiser_errors():
         init.xavier_uniform((5,), np.random.default_rng(0))
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
         init.he_normal((2, 2), 42)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "update",
+    [
+        lambda p, g, s, measure: optim_kernels.sgd_update(
+            p, g, s[0], 0.1, 0.9, 0.01, True, measure
+        ),
+        lambda p, g, s, measure: optim_kernels.adagrad_update(p, g, s[0], 0.1, 1e-10, 0.0, measure),
+        lambda p, g, s, measure: optim_kernels.rmsprop_update(
+            p, g, s[0], s[1], s[2], 0.01, 0.99, 1e-8, 0.5, True, 0.01, measure
+        ),
+        lambda p, g, s, measure: optim_kernels.adam_update(
+            p, g, s[0], s[1], 0.01, 0.9, 0.999, 0.03, 1e-8, 0.01, measure
+        ),
+    ],
+    ids=["sgd", "adagrad", "rmsprop", "adam"],
+)
+def test_an_update_kernel_returns_its_own_size_and_moves_the_same_bits_measured_or_not(
+    update, dtype
+):
+    # the kernels carry no simulator array: they return (sum p^2, sum step^2), zeros unmeasured
+    rng = np.random.default_rng(3)
+    p0 = rng.standard_normal(1000).astype(dtype)
+    measured, plain = p0.copy(), p0.copy()
+    measured_state = [np.zeros_like(p0) for _ in range(3)]
+    plain_state = [np.zeros_like(p0) for _ in range(3)]
+    for _ in range(3):
+        g = rng.standard_normal(p0.size).astype(dtype)
+        before = measured.astype(np.float64)
+        size, moved = update(measured, g, measured_state, True)
+        assert update(plain, g, plain_state, False) == (0.0, 0.0)
+        np.testing.assert_array_equal(measured, plain)  # the same update, bit for bit
+        after = measured.astype(np.float64)
+        assert size == pytest.approx(np.sum(after**2), rel=1e-12)
+        assert moved == pytest.approx(np.sum((after - before) ** 2), rel=1e-12)

@@ -3,10 +3,10 @@
 Hyper-parameters arrive as Python floats and are cast to the parameter's dtype once, as
 PyTorch does with scalar arguments of float32 tensors.
 
-Every update can also measure itself: with ``row >= 0`` it writes (sum p^2, sum (p - p_before)^2)
-of the updated array, in float64, to ``sizes[row]``: the weight norm and the size of the step
-that the simulator reports every iteration, without a copy of the weights or a second pass.
-The test on ``row`` is loop-invariant, so LLVM compiles the unmeasured loop unchanged.
+Every update can also measure itself: with ``measure`` true it returns (sum p^2,
+sum (p - p_before)^2) of the updated array, in float64: the weight norm and the size of the
+step, without a copy of the weights or a second pass ((0.0, 0.0) when not measuring). The
+test on ``measure`` is loop-invariant, so LLVM compiles the unmeasured loop unchanged.
 The sums are the only reassociated arithmetic (see ``_measure``), so their rounding may differ
 from a serial sum; the updates themselves are bit-identical measured or not.
 """
@@ -14,7 +14,6 @@ from a serial sum; the updates themselves are bit-identical measured or not.
 from __future__ import annotations
 
 import numpy as np
-from numba.extending import register_jitable
 
 from ._jit import kernel, summing_helper
 
@@ -30,15 +29,8 @@ def _measure(size, moved, new, old):
     return size + v * v, moved + step * step
 
 
-@register_jitable
-def _record(sizes, row, size, moved):
-    if row >= 0:
-        sizes[row, 0] = size
-        sizes[row, 1] = moved
-
-
 @kernel
-def sgd_update(p, g, buf, lr, momentum, weight_decay, nesterov, sizes, row):
+def sgd_update(p, g, buf, lr, momentum, weight_decay, nesterov, measure):
     # g' = g + wd p; b = mu b + g'; step = g' + mu b (Nesterov) or b; p -= lr step.
     # buf starts at zero, so the first b equals g' exactly as PyTorch's clone on step 1.
     t = p.dtype.type
@@ -52,13 +44,13 @@ def sgd_update(p, g, buf, lr, momentum, weight_decay, nesterov, sizes, row):
             buf[i] = mu * buf[i] + d
             d = d + mu * buf[i] if nesterov else buf[i]
         p[i] = old - lr_ * d
-        if row >= 0:
+        if measure:
             size, moved = _measure(size, moved, p[i], old)
-    _record(sizes, row, size, moved)
+    return size, moved
 
 
 @kernel
-def adagrad_update(p, g, state_sum, clr, eps, weight_decay, sizes, row):
+def adagrad_update(p, g, state_sum, clr, eps, weight_decay, measure):
     t = p.dtype.type
     clr_, eps_, wd = t(clr), t(eps), t(weight_decay)
     size = 0.0
@@ -68,14 +60,14 @@ def adagrad_update(p, g, state_sum, clr, eps, weight_decay, sizes, row):
         d = g[i] + wd * old if weight_decay != 0 else g[i]
         state_sum[i] += d * d
         p[i] = old - clr_ * d / (np.sqrt(state_sum[i]) + eps_)
-        if row >= 0:
+        if measure:
             size, moved = _measure(size, moved, p[i], old)
-    _record(sizes, row, size, moved)
+    return size, moved
 
 
 @kernel
 def rmsprop_update(
-    p, g, square_avg, grad_avg, buf, lr, alpha, eps, momentum, centered, weight_decay, sizes, row
+    p, g, square_avg, grad_avg, buf, lr, alpha, eps, momentum, centered, weight_decay, measure
 ):
     t = p.dtype.type
     lr_, a, eps_, mu, wd = t(lr), t(alpha), t(eps), t(momentum), t(weight_decay)
@@ -96,9 +88,9 @@ def rmsprop_update(
             p[i] = old - lr_ * buf[i]
         else:
             p[i] = old - lr_ * d / avg
-        if row >= 0:
+        if measure:
             size, moved = _measure(size, moved, p[i], old)
-    _record(sizes, row, size, moved)
+    return size, moved
 
 
 @kernel
@@ -113,8 +105,7 @@ def adam_update(
     bias_correction2_sqrt,
     eps,
     weight_decay,
-    sizes,
-    row,
+    measure,
 ):
     # m = lerp(m, g, 1 - b1); v = b2 v + (1 - b2) g^2;
     # p -= (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)   (torch.optim.Adam)
@@ -136,6 +127,6 @@ def adam_update(
         exp_avg[i] += b1c * (d - exp_avg[i])
         exp_avg_sq[i] = b2 * exp_avg_sq[i] + b2c * d * d
         p[i] = old - ss * exp_avg[i] / (np.sqrt(exp_avg_sq[i]) / bc2 + eps_)
-        if row >= 0:
+        if measure:
             size, moved = _measure(size, moved, p[i], old)
-    _record(sizes, row, size, moved)
+    return size, moved

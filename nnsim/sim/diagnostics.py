@@ -140,8 +140,12 @@ def classify(
     """Every layer's verdict (the rules of the module docstring) from ``rows`` (layers,
     METRICS): (index in VERDICTS per layer, the largest grad_norm they were judged against)."""
     codes = np.empty(len(rows), dtype=np.int8)  # (layers,)
+    # the columns by name, each made contiguous: a column view of one layer would be typed
+    # C-contiguous and of several strided, two compiled signatures of the kernel
     largest = kv.classify_layers(
-        rows,
+        np.ascontiguousarray(rows[:, METRICS.index("grad_norm")]),
+        np.ascontiguousarray(rows[:, METRICS.index("dead_fraction")]),
+        np.ascontiguousarray(rows[:, METRICS.index("saturation")]),
         has_params,
         float(thresholds.exploding),
         float(thresholds.vanishing),

@@ -1,0 +1,302 @@
+"""The recurrent cells (RNN, LSTM, GRU) as Numba kernels: per cell and direction, one fused
+step kernel, the cell alone after its hidden projection (which the BLAS-step path of
+``nnsim.kernels.recurrent`` computes itself), and a sequence kernel that loops over time
+calling the step kernel. Import them from ``nnsim.kernels.recurrent``, which re-exports them.
+
+The recurrent products are written in axpy order (out[n, :] += h[n, k] * W^T[k, :]): each
+output element is independent, so LLVM vectorises them without reassociating a sum, which it
+may not do without fast-math.
+
+Per-step arrays (all (N, T, .)): ``pre`` the gate pre-activations, ``gates`` the activations,
+``h_seq`` the hidden states, ``c_seq`` the LSTM cell states, ``hh`` the GRU's hidden-side
+projection W_hh h + b_hh; after backward ``dh`` = dL/dh_t and ``dc`` = dL/dc_t (totals,
+including what flows back from later steps), and ``dxw`` / ``dhh`` the gradients of the input-
+and hidden-side pre-activations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba.extending import register_jitable
+
+from ._jit import kernel
+from .vmath import vsigmoid, vtanh
+
+TANH, RELU = 0, 1
+
+
+@kernel
+def _hidden_projection(t, h0, h_seq, w_hh_t, b_hh, out):
+    # out[n, t, :] = b_hh + h_{t-1}[n] @ W_hh^T, with h_{-1} = h0; w_hh_t is W_hh^T (H, G)
+    n_batch, hidden = h0.shape
+    for n in range(n_batch):
+        row = out[n, t]  # (G,)
+        h_prev = h0[n] if t == 0 else h_seq[n, t - 1]  # (H,)
+        row[:] = b_hh
+        for k in range(hidden):
+            hk = h_prev[k]
+            w = w_hh_t[k]  # (G,)
+            for j in range(row.size):
+                row[j] += hk * w[j]
+
+
+@kernel
+def _carry_back(t, dpre, w_hh, carry):
+    # carry[n, :] += dpre[n, t, :] @ W_hh: the gradient reaching h_{t-1} through W_hh
+    n_batch, hidden = carry.shape
+    for n in range(n_batch):
+        d = dpre[n, t]  # (G,)
+        row = carry[n]  # (H,)
+        for j in range(d.size):
+            dj = d[j]
+            w = w_hh[j]  # (H,)
+            for k in range(hidden):
+                row[k] += dj * w[k]
+
+
+# The cells work on one batch row at a time, as 1-D views, in short loops that each write one or
+# two arrays: LLVM vectorises a loop only after proving at run time that its arrays do not
+# overlap, and gives up when a loop touches too many of them (one fused LSTM loop over eight
+# arrays ran scalar, 5x slower). The results do not depend on how the loops are split.
+
+# ---------------------------------------------------------------- vanilla RNN
+
+
+@kernel
+def rnn_step_forward(t, xw, h0, w_hh_t, b_hh, nonlinearity, pre, h_seq):
+    # h_t = f(xw_t + b_hh + h_{t-1} W_hh^T), f = tanh or relu
+    _hidden_projection(t, h0, h_seq, w_hh_t, b_hh, pre)
+    rnn_cell_forward(t, xw, nonlinearity, _no_projection(xw), b_hh, pre, h_seq)
+
+
+@kernel
+def _no_projection(xw):
+    # the cells' proj_t argument when pre[:, t] already holds the hidden projection
+    return np.empty((0, 0), dtype=xw.dtype)
+
+
+@register_jitable
+def _pre_activation(n, t, proj_t, b_hh, x, p):
+    # p = (W_hh h_{t-1} + b_hh) + x for batch row n: from proj_t (G, N), the step's product
+    # computed transposed by BLAS, or (proj_t empty) from p itself, which holds its first term
+    if proj_t.size:
+        for j in range(p.size):
+            p[j] = (proj_t[j, n] + b_hh[j]) + x[j]
+    else:
+        for j in range(p.size):
+            p[j] += x[j]
+
+
+@kernel
+def rnn_cell_forward(t, xw, nonlinearity, proj_t, b_hh, pre, h_seq):
+    # the step after its hidden projection (see _pre_activation)
+    zero = xw.dtype.type(0)
+    for n in range(h_seq.shape[0]):
+        p, x, h = pre[n, t], xw[n, t], h_seq[n, t]  # (H,) each
+        _pre_activation(n, t, proj_t, b_hh, x, p)
+        if nonlinearity == TANH:
+            for j in range(p.size):
+                h[j] = vtanh(p[j])
+        else:
+            for j in range(p.size):
+                h[j] = zero if p[j] <= zero else p[j]
+
+
+@kernel
+def rnn_step_backward(t, dh_seq, h_seq, w_hh, nonlinearity, carry, dh, dpre):
+    # carry holds dL/dh_t from step t+1 on entry and dL/dh_{t-1} from this step on exit
+    rnn_cell_backward(t, dh_seq, h_seq, nonlinearity, carry, dh, dpre)
+    _carry_back(t, dpre, w_hh, carry)
+
+
+@kernel
+def rnn_cell_backward(t, dh_seq, h_seq, nonlinearity, carry, dh, dpre):
+    # the step before the carry through W_hh: leaves carry zeroed for it
+    one = h_seq.dtype.type(1)
+    zero = h_seq.dtype.type(0)
+    for n in range(carry.shape[0]):
+        d_h, h, d = dh[n, t], h_seq[n, t], dpre[n, t]  # (H,) each
+        _add(dh_seq[n, t], carry[n], d_h)
+        if nonlinearity == TANH:
+            for j in range(d.size):
+                d[j] = d_h[j] * (one - h[j] * h[j])
+        else:
+            for j in range(d.size):
+                d[j] = d_h[j] if h[j] > zero else zero
+        carry[n, :] = zero
+
+
+@kernel
+def _add(a, b, out):
+    for j in range(out.size):
+        out[j] = a[j] + b[j]
+
+
+@kernel
+def rnn_forward(xw, h0, w_hh_t, b_hh, nonlinearity, pre, h_seq):
+    for t in range(xw.shape[1]):
+        rnn_step_forward(t, xw, h0, w_hh_t, b_hh, nonlinearity, pre, h_seq)
+
+
+@kernel
+def rnn_backward(dh_seq, h_seq, w_hh, nonlinearity, carry, dh, dpre):
+    for t in range(h_seq.shape[1] - 1, -1, -1):
+        rnn_step_backward(t, dh_seq, h_seq, w_hh, nonlinearity, carry, dh, dpre)
+
+
+# ---------------------------------------------------------------- LSTM (gates i, f, g, o)
+
+
+@kernel
+def lstm_step_forward(t, xw, h0, c0, w_hh_t, b_hh, pre, gates, h_seq, c_seq):
+    # i, f, o = sigmoid; g = tanh; c_t = f c_{t-1} + i g; h_t = o tanh(c_t)
+    _hidden_projection(t, h0, h_seq, w_hh_t, b_hh, pre)
+    lstm_cell_forward(t, xw, c0, _no_projection(xw), b_hh, pre, gates, h_seq, c_seq)
+
+
+@kernel
+def lstm_cell_forward(t, xw, c0, proj_t, b_hh, pre, gates, h_seq, c_seq):
+    # the step after its hidden projection (see _pre_activation)
+    hidden = c0.shape[1]
+    for n in range(c0.shape[0]):
+        p, x, g = pre[n, t], xw[n, t], gates[n, t]  # (4H,) each
+        c_prev = c0[n] if t == 0 else c_seq[n, t - 1]  # (H,)
+        c, h = c_seq[n, t], h_seq[n, t]  # (H,) each
+        _pre_activation(n, t, proj_t, b_hh, x, p)
+        for j in range(2 * hidden):  # i, f
+            g[j] = vsigmoid(p[j])
+        for j in range(2 * hidden, 3 * hidden):  # g
+            g[j] = vtanh(p[j])
+        for j in range(3 * hidden, 4 * hidden):  # o
+            g[j] = vsigmoid(p[j])
+        for j in range(hidden):
+            c[j] = g[hidden + j] * c_prev[j] + g[j] * g[2 * hidden + j]
+        for j in range(hidden):
+            h[j] = g[3 * hidden + j] * vtanh(c[j])
+
+
+@kernel
+def lstm_step_backward(t, dh_seq, gates, c0, c_seq, w_hh, carry_h, carry_c, dh, dc, dpre):
+    # carry_h / carry_c: dL/dh_t, dL/dc_t from step t+1 on entry; for t-1 on exit
+    lstm_cell_backward(t, dh_seq, gates, c0, c_seq, carry_h, carry_c, dh, dc, dpre)
+    _carry_back(t, dpre, w_hh, carry_h)
+
+
+@kernel
+def lstm_cell_backward(t, dh_seq, gates, c0, c_seq, carry_h, carry_c, dh, dc, dpre):
+    # the step before the carry through W_hh: leaves carry_h zeroed for it
+    hidden = c0.shape[1]
+    one = c_seq.dtype.type(1)
+    zero = c_seq.dtype.type(0)
+    for n in range(c0.shape[0]):
+        g, d = gates[n, t], dpre[n, t]  # (4H,) each
+        c, d_h, d_c = c_seq[n, t], dh[n, t], dc[n, t]  # (H,) each
+        c_prev = c0[n] if t == 0 else c_seq[n, t - 1]  # (H,)
+        _add(dh_seq[n, t], carry_h[n], d_h)
+        for j in range(hidden):  # tanh(c_t) waits in d_o's slot
+            d[3 * hidden + j] = vtanh(c[j])
+        for j in range(hidden):
+            tanh_c, o = d[3 * hidden + j], g[3 * hidden + j]
+            d_c[j] = carry_c[n, j] + d_h[j] * o * (one - tanh_c * tanh_c)
+        for j in range(hidden):
+            o = g[3 * hidden + j]
+            d[3 * hidden + j] = d_h[j] * d[3 * hidden + j] * o * (one - o)
+        for j in range(hidden):
+            i, f, cand = g[j], g[hidden + j], g[2 * hidden + j]
+            d[j] = d_c[j] * cand * i * (one - i)
+            d[hidden + j] = d_c[j] * c_prev[j] * f * (one - f)
+            d[2 * hidden + j] = d_c[j] * i * (one - cand * cand)
+        for j in range(hidden):
+            carry_c[n, j] = d_c[j] * g[hidden + j]
+        carry_h[n, :] = zero
+
+
+@kernel
+def lstm_forward(xw, h0, c0, w_hh_t, b_hh, pre, gates, h_seq, c_seq):
+    for t in range(xw.shape[1]):
+        lstm_step_forward(t, xw, h0, c0, w_hh_t, b_hh, pre, gates, h_seq, c_seq)
+
+
+@kernel
+def lstm_backward(dh_seq, gates, c0, c_seq, w_hh, carry_h, carry_c, dh, dc, dpre):
+    for t in range(c_seq.shape[1] - 1, -1, -1):
+        lstm_step_backward(t, dh_seq, gates, c0, c_seq, w_hh, carry_h, carry_c, dh, dc, dpre)
+
+
+# ---------------------------------------------------------------- GRU (gates r, z, n)
+
+
+@kernel
+def gru_step_forward(t, xw, h0, w_hh_t, b_hh, hh, pre, gates, h_seq):
+    # r, z = sigmoid(xw + hh); n = tanh(xw_n + r * hh_n); h_t = (1 - z) n + z h_{t-1}
+    _hidden_projection(t, h0, h_seq, w_hh_t, b_hh, hh)
+    gru_cell_forward(t, xw, h0, _no_projection(xw), b_hh, hh, pre, gates, h_seq)
+
+
+@kernel
+def gru_cell_forward(t, xw, h0, proj_t, b_hh, hh, pre, gates, h_seq):
+    # the step after its hidden projection, which hh[:, t] holds on entry unless proj_t (G, N)
+    # brings it, W_hh h_{t-1} computed transposed by BLAS, to add b_hh to
+    hidden = h0.shape[1]
+    one = xw.dtype.type(1)
+    for n in range(h0.shape[0]):
+        x, u, p, g = xw[n, t], hh[n, t], pre[n, t], gates[n, t]  # (3H,) each
+        if proj_t.size:
+            for j in range(u.size):
+                u[j] = proj_t[j, n] + b_hh[j]
+        h_prev = h0[n] if t == 0 else h_seq[n, t - 1]  # (H,)
+        h = h_seq[n, t]
+        for j in range(2 * hidden):  # r, z
+            p[j] = x[j] + u[j]
+        for j in range(2 * hidden):
+            g[j] = vsigmoid(p[j])
+        for j in range(hidden):  # n
+            p[2 * hidden + j] = x[2 * hidden + j] + g[j] * u[2 * hidden + j]
+        for j in range(hidden):
+            g[2 * hidden + j] = vtanh(p[2 * hidden + j])
+        for j in range(hidden):
+            z = g[hidden + j]
+            h[j] = (one - z) * g[2 * hidden + j] + z * h_prev[j]
+
+
+@kernel
+def gru_step_backward(t, dh_seq, h0, h_seq, gates, hh, w_hh, carry, dh, dxw, dhh):
+    gru_cell_backward(t, dh_seq, h0, h_seq, gates, hh, carry, dh, dxw, dhh)
+    _carry_back(t, dhh, w_hh, carry)
+
+
+@kernel
+def gru_cell_backward(t, dh_seq, h0, h_seq, gates, hh, carry, dh, dxw, dhh):
+    # the step before the carry through W_hh: leaves carry = dL/dh_t z for it to add to
+    hidden = h0.shape[1]
+    one = h_seq.dtype.type(1)
+    for n in range(h0.shape[0]):
+        g, u, dx, du = gates[n, t], hh[n, t], dxw[n, t], dhh[n, t]  # (3H,) each
+        h_prev = h0[n] if t == 0 else h_seq[n, t - 1]  # (H,)
+        d_h = dh[n, t]  # (H,)
+        _add(dh_seq[n, t], carry[n], d_h)
+        for j in range(hidden):
+            z, cand = g[hidden + j], g[2 * hidden + j]
+            dx[2 * hidden + j] = d_h[j] * (one - z) * (one - cand * cand)  # d_n
+            dx[hidden + j] = d_h[j] * (h_prev[j] - cand) * z * (one - z)  # d_z
+        for j in range(hidden):
+            r = g[j]
+            dx[j] = dx[2 * hidden + j] * u[2 * hidden + j] * r * (one - r)  # d_r
+        for j in range(2 * hidden):
+            du[j] = dx[j]
+        for j in range(hidden):
+            du[2 * hidden + j] = dx[2 * hidden + j] * g[j]
+        for j in range(hidden):
+            carry[n, j] = d_h[j] * g[hidden + j]
+
+
+@kernel
+def gru_forward(xw, h0, w_hh_t, b_hh, hh, pre, gates, h_seq):
+    for t in range(xw.shape[1]):
+        gru_step_forward(t, xw, h0, w_hh_t, b_hh, hh, pre, gates, h_seq)
+
+
+@kernel
+def gru_backward(dh_seq, h0, h_seq, gates, hh, w_hh, carry, dh, dxw, dhh):
+    for t in range(h_seq.shape[1] - 1, -1, -1):
+        gru_step_backward(t, dh_seq, h0, h_seq, gates, hh, w_hh, carry, dh, dxw, dhh)
