@@ -189,16 +189,15 @@ async def test_nnsim_without_a_scenario_opens_the_lesson_picker():
         assert app.screen.session.scenario.name == shipped_lessons()[0].stem  # curriculum order
 
 
-async def test_the_first_lesson_warms_only_its_own_dtypes_kernels(monkeypatch):
+async def test_the_first_lesson_warms_only_its_own_kernels(monkeypatch):
     # compiling every kernel in both float32 and float64 took about a minute on a first start
     import nnsim.tui.screens.loading as loading
 
     warmed = []
 
-    def fake_warm_up(dtypes, progress):
-        warmed.append(tuple(dtypes))
-        progress(1, 1, "all")
-        return 1
+    def fake_warm_up(dtypes, progress, only=None):
+        warmed.append((tuple(dtypes), tuple(only or ())))
+        return 0
 
     monkeypatch.setattr(loading, "warm_up", fake_warm_up)
     app = NnsimApp("vanishing_sigmoid", warm=True)
@@ -208,7 +207,10 @@ async def test_the_first_lesson_warms_only_its_own_dtypes_kernels(monkeypatch):
             if isinstance(app.screen, MainScreen):
                 break
         assert isinstance(app.screen, MainScreen)
-        assert warmed == [("float64",)] and app.warmed == {"float64"}
+        [(dtypes, kernels)] = warmed
+        assert dtypes == ("float64",) and {"linear", "sigmoid", "cross_entropy"} <= set(kernels)
+        assert "conv2d" not in kernels
+        assert "linear (float64)" in app.warmed
 
 
 def test_main_screen_snapshot(snap_compare):

@@ -9,10 +9,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from textual.app import App, SystemCommand
+from textual.command import CommandPalette
 from textual.screen import Screen
+from textual.worker import WorkerFailed
 
 from nnsim.scenario import ScenarioError
 from nnsim.session import CommandError, Request, Session
+from nnsim.warmup import plan_for
 
 from .commands import APP, DEBUGGER, GAME, WHAT_IF, bindings
 from .screens.ask import AskScreen
@@ -43,7 +46,7 @@ class NnsimApp(App):
         super().__init__()
         self.scenario_name = scenario
         self.warm = warm
-        self.warmed: set[str] = set()  # the dtypes whose kernels are compiled or loaded
+        self.warmed: set[str] = set()  # kernels compiled or loaded: "linear (float64)"
         self.screenshots = Path(screenshots or os.environ.get("NNSIM_SCREENSHOTS") or SCREENSHOTS)
 
     def on_mount(self) -> None:
@@ -67,10 +70,11 @@ class NnsimApp(App):
                 self.push_screen(PickerScreen(), self._open)
             return
         screen = GAME_SCREENS.get(outcome.kind, MainScreen)(outcome)
-        dtype = outcome.dtype
-        if self.warm and dtype not in self.warmed:
-            self.warmed.add(dtype)  # later lessons of this dtype open at once
-            self.push_screen(LoadingScreen((dtype,)), lambda _: self.push_screen(screen))
+        plan = plan_for(outcome)
+        needed = {label for label in plan.labels() if label not in self.warmed}
+        if self.warm and needed:
+            self.warmed |= needed  # a later lesson with the same kernels opens at once
+            self.push_screen(LoadingScreen(plan.dtypes, plan), lambda _: self.push_screen(screen))
         else:
             self.push_screen(screen)
 
@@ -239,17 +243,21 @@ class NnsimApp(App):
                 lambda n=name: self.compare(n),
             )
 
-    # ---------------------------------------------------------------- never die of a widget
+    # ---------------------------------------------------------------- never die of the palette
 
     def _handle_exception(self, error: Exception) -> None:
-        """An exception raised inside Textual's own widgets (the palette closed while it
-        searched, say) is logged and the session kept; any other ends the app as usual."""
-        frames = traceback.extract_tb(error.__traceback__)
-        if frames and _inside_textual(frames[-1].filename) and not _ours(frames):
-            self.log.error("".join(traceback.format_exception(error)))
+        """An exception raised inside Textual's command palette (its 'no matches' timer
+        firing after the palette closed, say) is logged, the palette closed and the session
+        kept; any other exception ends the app as usual."""
+        cause = error.error if isinstance(error, WorkerFailed) else error  # the palette searches
+        frames = traceback.extract_tb(cause.__traceback__)  # in a worker
+        if _in_the_palette(frames):
+            self.log.error("".join(traceback.format_exception(cause)))
+            if isinstance(self.screen, CommandPalette):
+                self.pop_screen()
             self.notify(
-                f"{type(error).__name__}: {error} (inside the interface's toolkit; your run is "
-                "kept)",
+                f"the command palette failed ({type(cause).__name__}: {cause}); your run is "
+                "kept: press ctrl+p to open it again",
                 title="interface error",
                 severity="warning",
             )
@@ -257,13 +265,12 @@ class NnsimApp(App):
         super()._handle_exception(error)
 
 
-def _inside_textual(filename: str) -> bool:
-    return f"{os.sep}textual{os.sep}" in filename
-
-
-def _ours(frames) -> bool:
+def _in_the_palette(frames) -> bool:
+    """Whether a traceback runs through Textual's command palette and none of our code."""
     here = str(Path(__file__).resolve().parent)
-    return any(frame.filename.startswith(here) for frame in frames)
+    palette = f"{os.sep}textual{os.sep}command.py"
+    ours = any(frame.filename.startswith(here) for frame in frames)
+    return not ours and any(frame.filename.endswith(palette) for frame in frames)
 
 
 def run(scenario: str | None = None, screenshots: str | None = None) -> int:

@@ -24,18 +24,23 @@ class Command:
     scope: str  # "debugger", "game" or "app"
     footer: bool = False  # shown in the footer (the most used keys only)
     group: str = "run"  # the help's sections: run, inspect, compare, app
+    label: str = ""  # the footer's word for it (default: the title, lower case)
 
 
-def _run(command: str, key: str, shown: str, title: str, footer: bool = True) -> Command:
+def _run(
+    command: str, key: str, shown: str, title: str, label: str = "", footer: bool = True
+) -> Command:
     help_text = SESSION_COMMANDS[command]
-    return Command(f"command('{command}')", key, shown, title, help_text, "debugger", footer)
+    return Command(
+        f"command('{command}')", key, shown, title, help_text, "debugger", footer, label=label
+    )
 
 
 DEBUGGER = (
     _run("step", "n", "n", "Next"),
-    _run("step_into", "s", "s", "Step into"),
-    _run("step_out", "o", "o", "Step out"),
-    _run("finish_pass", "f", "f", "Finish the pass"),
+    _run("step_into", "s", "s", "Step into", "into"),
+    _run("step_out", "o", "o", "Step out", "out"),
+    _run("finish_pass", "f", "f", "Finish the pass", "finish"),
     _run("continue", "c", "c", "Continue"),
     Command(
         "pause", "p", "p", "Pause", "pause a running continue, drop queued keys", "debugger", True
@@ -51,6 +56,7 @@ DEBUGGER = (
         "stop before the highlighted layer runs",
         "debugger",
         True,
+        label="break",
     ),
     Command(
         "breakpoints",
@@ -234,7 +240,7 @@ def bindings(commands: tuple[Command, ...], priority: bool = False) -> list[Bind
         Binding(
             c.keys,
             c.action,
-            c.title.lower(),
+            c.label or c.title.lower(),
             show=c.footer,
             key_display=c.shown if len(c.shown) <= 2 else None,
             priority=priority,

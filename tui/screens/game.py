@@ -24,9 +24,9 @@ class GameScreen(Screen):
         self.scenario = session.scenario
         # the variant's name in the status line ("" for the lesson itself)
         self.label = session.label.removeprefix("variant ") if session.previous else ""
-        self._attach(session)
+        self._use_session(session)
 
-    def _attach(self, session: Session) -> None:
+    def _use_session(self, session: Session) -> None:
         self.session = session
         self.run = session.run
         self.worker = SessionWorker(session, self.post_message, self._start_thread)
@@ -68,7 +68,7 @@ class GameScreen(Screen):
 
     def action_restart(self) -> None:
         self.worker.cancel()
-        self._attach(self.session.rerun())
+        self._use_session(self.session.rerun())
         self.restarted()
         self.refresh_view()
 

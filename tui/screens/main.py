@@ -71,7 +71,10 @@ class MainScreen(Screen):
 
     @property
     def running(self) -> str | None:
-        return self.worker.running
+        """The command the worker runs (or is about to), None when idle."""
+        if not self.worker.busy:
+            return None
+        return self.worker.running or "starting"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "pause":
