@@ -238,9 +238,8 @@ async def test_what_if_sigmoid_becomes_relu_and_the_old_run_stays_as_overlay():
         await pilot.press(*"sigmoid relu", "enter")
         await pilot.pause(0.3)
         screen = app.screen
-        assert (
-            isinstance(screen, MainScreen) and screen.session.previous["label"] == "the scenario's settings"
-        )
+        assert isinstance(screen, MainScreen)
+        assert screen.session.previous["label"] == "the scenario's settings"
         assert type(screen.session.sim.model.layers[1]).__name__ == "ReLU"
         assert screen.session.sim.completed == 0
         await press(pilot, app, "c")
