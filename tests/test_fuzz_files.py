@@ -5,6 +5,11 @@ bit-identical; a killed save leaves the old file or the new one, never half of o
 save in that folder sweeps the orphaned temporary file. Budgets are bounded (seeded loops)."""
 
 import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import time
 import zipfile
 from collections import Counter
@@ -295,3 +300,101 @@ def test_damaged_checkpoints_load_identically_or_fail_cleanly_without_changing_a
     assert not faults, {k: v for k, v in counts.items() if k.split(": ")[-1] in faults}
     assert tried >= 300  # the budget bought a real number of cases
     assert counts["clean"] > counts["identical"] > 0  # most damage is caught; some is harmless
+
+
+# --- saves killed mid-write -----------------------------------------------------------------
+
+ATOMIC = Path(checkpoint.__file__).with_name("atomic.py")
+
+# a writer that rewrites `target` for ever, each version a whole file of one repeated byte; it
+# loads nnsim/atomic.py alone (no dependencies), so that it starts in milliseconds
+WRITER = textwrap.dedent(
+    """
+    import importlib.util, sys
+    spec = importlib.util.spec_from_file_location("atomic", sys.argv[1])
+    atomic = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(atomic)
+    target, size = sys.argv[2], int(sys.argv[3])
+    print("ready", flush=True)
+    version = 0
+    while True:
+        version = version % 250 + 1
+        chunk = bytes([version]) * 65536
+        def write(handle):
+            for _ in range(size // 65536):
+                handle.write(chunk)
+        atomic.write_atomically(target, write)
+    """
+)
+
+CHECKPOINT_WRITER = textwrap.dedent(
+    """
+    import sys
+    from nnsim import checkpoint
+    from nnsim.layers import Dense
+    from nnsim.model import Sequential
+    model = Sequential([Dense(1000), Dense(1000)], input_shape=(1000,))
+    model.parameters()
+    print("ready", flush=True)
+    while True:
+        checkpoint.save(sys.argv[1], model)
+    """
+)
+
+
+def temporary_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def kill_after(args: list[str], delay: float) -> None:
+    child = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "ready\n"
+        time.sleep(delay)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()  # reaped: a zombie would still answer kill(pid, 0)
+
+
+def test_a_killed_save_leaves_the_old_or_the_new_file_and_the_next_save_sweeps_its_temp(
+    tmp_path,
+):
+    target, size = tmp_path / "big.bin", 4 << 20
+    rng = np.random.default_rng(7)
+    orphans = 0
+    for _ in range(8):
+        kill_after([sys.executable, "-c", WRITER, str(ATOMIC), str(target), str(size)],
+                   float(rng.uniform(0.0, 0.3)))  # fmt: skip
+        if target.exists():  # never half a file: the whole size, one version throughout
+            data = target.read_bytes()
+            assert len(data) == size and data.count(data[:1]) == size
+        orphans = max(orphans, len(temporary_files(tmp_path)))
+    assert orphans > 0  # the kills did land mid-write
+    os.mkfifo(tmp_path / ".big.bin.abcdefgh.1-otherhost.tmp")  # another host's: left alone
+    (tmp_path / "notes.tmp").write_text("not ours")
+    checkpoint.save(tmp_path / "next.npz", make_model(0))
+    assert temporary_files(tmp_path) == [".big.bin.abcdefgh.1-otherhost.tmp", "notes.tmp"]
+
+
+def test_a_checkpoint_save_killed_mid_write_leaves_a_loadable_file_or_none(tmp_path):
+    target = tmp_path / "run.npz"
+    model = Sequential([Dense(1000), Dense(1000)], input_shape=(1000,))
+    for _ in range(3):  # until a kill lands mid-write (nearly always the first)
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHECKPOINT_WRITER, str(target)], stdout=subprocess.PIPE
+        )
+        try:
+            assert child.stdout.readline() == b"ready\n"
+            deadline = time.monotonic() + 20
+            while not temporary_files(tmp_path) and time.monotonic() < deadline:
+                time.sleep(0.005)  # kill it while a temporary file is being written
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+        if target.exists():
+            checkpoint.load(target, model)  # complete: it loads
+        if temporary_files(tmp_path):
+            break
+    assert temporary_files(tmp_path)
+    checkpoint.save(tmp_path / "other.npz", make_model(0))
+    assert temporary_files(tmp_path) == []
