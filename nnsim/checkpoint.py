@@ -112,32 +112,34 @@ class _Archive:
         self.path = path
         try:
             # non-blocking, so that opening a FIFO returns at once (and is refused below)
-            handle = os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb")
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         except FileNotFoundError:
             raise CheckpointError(f"{path}: no such checkpoint file") from None
         except OSError as err:
             raise CheckpointError(f"{path}: cannot be read: {err.strerror}") from None
-        self.handle = handle
-        try:
-            self._open(limit)
-        except BaseException:
-            handle.close()
-            raise
-
-    def _open(self, limit: int) -> None:
-        path, info = self.path, os.fstat(self.handle.fileno())
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
             raise CheckpointError(
                 f"{path}: not a regular file (a directory, FIFO or device); "
                 f"a checkpoint is an .npz file"
             )
+        self.handle = os.fdopen(fd, "rb")
+        try:
+            self._open(info, limit)
+        except BaseException:
+            self.handle.close()
+            raise
+
+    def _open(self, info: os.stat_result, limit: int) -> None:
+        path = self.path
         if info.st_size > limit:
             raise CheckpointError(
                 f"{path}: is {info.st_size} bytes, more than the {limit} a checkpoint for this "
                 f"model can take; refused without reading it"
             )
-        listed = _listed_entries(self.handle, info.st_size)
         try:
+            listed = _listed_entries(self.handle, info.st_size)
             self.zip = zipfile.ZipFile(self.handle)
         except _DAMAGE as err:
             raise self.unreadable(err) from None
@@ -235,9 +237,10 @@ class _Archive:
 
     def _check(self, entry, found, dtype, shape, kinds, width) -> None:
         if shape is not None and tuple(found) != tuple(shape):
+            where = "in the model" if entry.startswith(("param/", "buffer/")) else "expected"
             raise CheckpointError(
                 f"{self.path}: {_named(entry)} has shape {tuple(found)} in the file but "
-                f"{tuple(shape)} in the model"
+                f"{tuple(shape)} {where}"
             )
         plain = dtype.names is None and dtype.subdtype is None and not dtype.hasobject
         if not plain or dtype.kind not in kinds or dtype.itemsize > width:

@@ -6,6 +6,7 @@ save in that folder sweeps the orphaned temporary file. Budgets are bounded (see
 
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from nnsim.layers import BatchNorm, Conv2d, Dense, Flatten, ReLU
 from nnsim.losses import CrossEntropyLoss
 from nnsim.model import Sequential
 from nnsim.optim import SGD, Adam, RMSprop
+from nnsim.scenario import ScenarioError, load
 
 OPTIMIZERS = {
     "adam": lambda: Adam(0.01),
@@ -294,11 +296,11 @@ def fuzz_checkpoints(folder: Path, seconds: float, cases: int, load=checkpoint.l
 def test_damaged_checkpoints_load_identically_or_fail_cleanly_without_changing_anything(
     tmp_path,
 ):
-    counts = fuzz_checkpoints(tmp_path, seconds=5.0, cases=3000)
+    counts = fuzz_checkpoints(tmp_path, seconds=4.0, cases=3000)
     tried = counts["identical"] + counts["clean"]
     faults = {k: v for k, v in counts.items() if ":" not in k and k not in ("identical", "clean")}
     assert not faults, {k: v for k, v in counts.items() if k.split(": ")[-1] in faults}
-    assert tried >= 300  # the budget bought a real number of cases
+    assert tried >= 250  # the budget bought a real number of cases
     assert counts["clean"] > counts["identical"] > 0  # most damage is caught; some is harmless
 
 
@@ -398,3 +400,48 @@ def test_a_checkpoint_save_killed_mid_write_leaves_a_loadable_file_or_none(tmp_p
     assert temporary_files(tmp_path)
     checkpoint.save(tmp_path / "other.npz", make_model(0))
     assert temporary_files(tmp_path) == []
+
+
+def load_layers(path, model, optimizer):
+    checkpoint.load_layers(path, model)
+
+
+def test_damaged_checkpoints_through_load_layers_load_identically_or_fail_cleanly(tmp_path):
+    counts = fuzz_checkpoints(tmp_path, seconds=2.0, cases=1000, load=load_layers)
+    faults = {k: v for k, v in counts.items() if ":" not in k and k not in ("identical", "clean")}
+    assert not faults, {k: v for k, v in counts.items() if k.split(": ")[-1] in faults}
+    assert counts["clean"] + counts["identical"] >= 100
+
+
+SCENARIO = """
+[data]
+source = "random"
+shape = [1, 5, 5]
+classes = 3
+[model]
+init_from = "weights.npz"
+layers = [
+  { type = "conv", filters = 2, kernel = 3 }, { type = "batchnorm" }, { type = "relu" },
+  { type = "flatten" }, { type = "dense", units = 3 },
+]
+loss = "cross_entropy"
+"""
+
+
+def test_a_damaged_init_from_is_a_scenario_error_at_its_line(tmp_path):
+    source, optimizer = trained("adam", 1)
+    data = checkpoint.save(tmp_path / "weights.npz", source, optimizer).read_bytes()
+    (tmp_path / "lesson.toml").write_text(SCENARIO)
+    rng, outcomes = np.random.default_rng(5), Counter()
+    deadline = time.perf_counter() + 1.5
+    while time.perf_counter() < deadline:
+        kind, bad = damage(data, rng)
+        (tmp_path / "weights.npz").write_bytes(bad)
+        try:
+            load(tmp_path / "lesson.toml")
+        except ScenarioError as err:
+            assert re.match(r".*lesson\.toml:7: model\.init_from: .*weights\.npz: ", str(err))
+            outcomes["refused"] += 1
+        else:
+            outcomes["loaded"] += 1
+    assert outcomes["refused"] > 20
