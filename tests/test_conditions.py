@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnsim.sim.conditions import ConditionError, parse
+from nnsim.sim.conditions import ConditionError, parse, parse_expression
 
 LAYERS = ["conv1", "relu2", "dense1", "dense9"]
 
@@ -162,3 +162,35 @@ def test_a_condition_is_checked_against_its_scenario_kind_even_in_a_variant():
     assert info.value.message.startswith("w_distance() is measured in GAN scenarios ([gan])")
     with pytest.raises(ValueError, match="kind must be one of"):
         parse("loss > 1", kind="rnn")
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "message"),
+    [
+        ("(" * 65 + "loss > 1" + ")" * 65, 65, "nested deeper than 64 levels"),
+        ("not " * 1000 + "loss > 1", 257, "nested deeper than 64 levels"),
+        ("- " * 1500 + "loss > 1", 129, "nested deeper than 64 levels"),
+        (" and ".join(["loss > 1"] * 1000), 128 * 13 + 1, "more than 256 terms"),
+        (" + ".join(["loss"] * 2000) + " > 1", 256 * 7 + 1, "more than 256 terms"),
+    ],
+    ids=["parentheses", "nots", "minuses", "clauses", "sum"],
+)
+def test_deep_or_long_conditions_are_refused_at_the_column_of_the_limit(text, column, message):
+    for parser in (parse, parse_expression):  # breakpoints and checks; --watch
+        with pytest.raises(ConditionError) as err:
+            parser(text, LAYERS)
+        assert err.value.column == column and message in err.value.message
+
+
+def test_the_deepest_and_longest_conditions_allowed_evaluate_from_a_deep_stack():
+    deepest = parse("(" * 64 + "loss > 1" + ")" * 64)
+    longest = parse(" + ".join(["loss"] * 255) + " > 254")  # 256 terms
+    negated = parse("not " * 63 + "(loss > 1)")
+
+    def from_depth(n):  # a caller that is itself deep in the stack (a TUI, a test runner)
+        if n:
+            return from_depth(n - 1)
+        values = Values(loss=2.0)
+        return deepest.evaluate(values), longest.evaluate(values), negated.evaluate(values)
+
+    assert from_depth(400) == (True, True, False)

@@ -8,16 +8,17 @@ layers fit the data and to learn its layer names (which the conditions name).
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import replace
 
 import numpy as np
 
 from .. import architectures
 from ..checkpoint import CheckpointError
-from ..losses import LOSSES, Loss
+from ..losses import LOSSES, Loss, _Classification
 from ..optim import OPTIMIZERS
 from ..sim import Thresholds
-from . import checks
+from . import budget, checks
 from .data import DataSpec, load_data
 from .errors import did_you_mean
 from .layers import parse_layers
@@ -87,11 +88,13 @@ def read_scenario(
         data = base.data
     else:
         data = load_data(root.table("data"), seed)
+    train, optimizer = read_train(train_table, data, seed)
     if same("data", "model") and data is base.data:
         model = base.model
     else:
         model = read_model(root.table("model"), data)
-    train, optimizer = read_train(train_table, data, seed)
+        check_labels(source, root.keys, data, model)
+    budget.check(source, root.keys, data, model, train, optimizer)
     if same("diagnostics"):
         thresholds = base.thresholds
     else:
@@ -235,16 +238,73 @@ def read_model(t: Table, data: DataSpec) -> ModelSpec:
 
 
 def with_layer_names(spec: ModelSpec, source: Source, keys: list) -> ModelSpec:
-    """The spec with its layer names, from the one model built to check it (``keys``: where
-    the [model] table is)."""
+    """The spec with its layer names and sizes, from the one model built to check it (its
+    shapes only: a model allocates its arrays when first used); ``keys``: where the [model]
+    table is. Weights of init_from are loaded into it (to check them) only if they fit."""
     try:
-        model = spec.build(0)
-    except CheckpointError as err:
-        raise source.error([*keys, "init_from"], str(err)) from None
+        model = spec.build(0, weights=False)
     except ValueError as err:
         raise source.error(keys, str(err)) from None
-    names = tuple(layer.name for layer in model.walk() if layer is not model)
-    return replace(spec, layer_names=names)
+    leaves = [layer for layer in model.walk() if not layer.children()]
+    counts = [(layer.name, _parameters(layer)) for layer in leaves]
+    parameters = sum(count for _, count in counts)
+    activations = math.prod(model.input_shape) + sum(math.prod(x.output_shape) for x in leaves)
+    spec = replace(
+        spec,
+        layer_names=tuple(layer.name for layer in model.walk() if layer is not model),
+        output_shape=tuple(model.output_shape),
+        parameters=parameters,
+        largest=max(counts, key=lambda item: item[1]),
+        activations=activations,
+    )
+    if spec.init_from is not None:
+        weights = budget.Part("the parameters", parameters * np.dtype(spec.dtype).itemsize)
+        too_big = budget.problem([weights])
+        if too_big is not None:
+            raise source.error(keys, too_big)
+        try:
+            spec.load_weights(model)
+        except CheckpointError as err:
+            raise source.error([*keys, "init_from"], str(err)) from None
+    return spec
+
+
+def _parameters(layer) -> int:
+    shapes = [*layer.param_shapes().values(), *layer.running_shapes().values()]
+    return sum(math.prod(shape) for shape in shapes)
+
+
+def check_labels(source: Source, keys: list, data: DataSpec, model: ModelSpec) -> None:
+    """A classification loss needs class numbers 0..C-1, one per example (or per step), C the
+    model's outputs: refuse fractional, non-finite or misshapen labels here, not mid-run."""
+    if not isinstance(model.loss, _Classification):
+        return
+    outputs = model.output_shape
+    for part, d in (("training", data.train), ("validation", data.validation)):
+        if d is None or not len(d.y):
+            continue
+        y, problem = d.y, None
+        if y.dtype.kind not in "iu":
+            bad = np.flatnonzero(np.ravel(~np.isfinite(y) | (y != np.round(y))))
+            value = np.ravel(y)[bad[0]] if len(bad) else None
+            problem = f"labels must be class numbers, but the {part} labels are {y.dtype} " + (
+                f"({value!r} at position {int(bad[0])})" if value is not None else ""
+            )
+        elif tuple(y.shape[1:]) != tuple(outputs[:-1]):
+            problem = (
+                f"the {part} labels are {y.shape}, but a model with outputs {outputs} "
+                f"needs labels {(len(y), *outputs[:-1])}"
+            )
+        elif y.min() < 0 or y.max() >= outputs[-1]:
+            wrong = int(y.min()) if y.min() < 0 else int(y.max())
+            problem = (
+                f"the {part} labels include class {wrong}, but the model outputs "
+                f"{outputs[-1]} classes (0..{outputs[-1] - 1})"
+            )
+        if problem is not None:
+            raise source.error(
+                [*keys, "data"], f"{problem}: the loss {model.loss.name} needs class numbers"
+            )
 
 
 def read_loss(t: Table) -> Loss:
