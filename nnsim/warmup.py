@@ -27,7 +27,7 @@ from .losses import Loss
 Progress = Callable[[int, int, "str | None"], None]
 
 #: the calls every network lesson makes: the simulator's measurements of each step (layers
-#: whose outputs are sequences or feature maps add their own)
+#: whose outputs are sequences or feature maps add their own; a GAN's run measures none)
 ALWAYS = ("diagnostics",)
 
 #: warm-up calls per layer kind (``Layer.kind``); kinds that only move data need none
@@ -246,11 +246,12 @@ def kernels_for(run: object) -> tuple[str, ...]:
                 names += [kind] if kind in F.ACTIVATIONS else LAYER_CALLS.get(kind, ())
                 if getattr(layer, "l1", 0) or getattr(layer, "l2", 0):
                     names.append("penalties")
-            names += ALWAYS
         elif isinstance(part, Loss):
             names += LOSS_CALLS.get(part.name, ())
         elif isinstance(part, optim.Optimizer):
             names.append(part.name)
+    if getattr(run, "model", None) is not None:  # a network's simulator (a GAN measures none)
+        names += ALWAYS
     if getattr(run, "clip_norm", None) is not None or getattr(run, "clip_value", None) is not None:
         names.append("clipping")
     order = call_names()
