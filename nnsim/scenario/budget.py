@@ -18,6 +18,7 @@ millions of layer objects are bounded directly (``MAX_REPEAT``, ``MAX_LAYERS``).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterable
@@ -105,33 +106,68 @@ def optimizer_slots(kind: str, options: dict) -> int:
     )
 
 
-def check(source: Source, keys: list, data, model, train, opt) -> None:
-    """Refuse a network scenario whose run will not fit the memory budget, before anything big
-    is allocated; ``keys``: where its tables are (a variant's entry)."""
-    itemsize = np.dtype(model.dtype).itemsize
-    slots = optimizer_slots(opt.type, dict(opt.options))
-    examples = max(3 * train.batch_size, EVALUATION_BATCH)
+@dataclass(frozen=True)
+class Sizes:
+    """What a built (not materialised) model will allocate: its parameters and running
+    statistics, the layer with the most, and the numbers every layer outputs per example."""
+
+    parameters: int = 0
+    largest: tuple[str, int] = ("", 0)
+    activations: int = 0
+
+
+def sizes(model) -> Sizes:
+    """The Sizes of a model built lazily (its shapes only)."""
+    leaves = [layer for layer in model.walk() if not layer.children()]
+    counts = [(layer.name, _parameters(layer)) for layer in leaves]
+    activations = math.prod(model.input_shape) + sum(math.prod(x.output_shape) for x in leaves)
+    return Sizes(
+        sum(count for _, count in counts), max(counts, key=lambda item: item[1]), activations
+    )
+
+
+def _parameters(layer) -> int:
+    shapes = [*layer.param_shapes().values(), *layer.running_shapes().values()]
+    return sum(math.prod(shape) for shape in shapes)
+
+
+def model_parts(model: Sizes, batch_size: int, itemsize: int, slots: int) -> dict[str, Part]:
+    """The parts of one model's run: "parameters" (with gradients, a copy and the optimiser's
+    state) and "activations" (of a training batch, forward and backward, or an evaluation)."""
     name, largest = model.largest
-    parts = {
-        "model": Part(
+    examples = max(3 * batch_size, EVALUATION_BATCH)
+    return {
+        "parameters": Part(
             f"the {model.parameters:,} parameters with their gradients and optimiser state "
             f"({name} has {largest:,})",
             model.parameters * itemsize * (3 + slots),
         ),
-        "train": Part(
-            f"the activations of a batch of {train.batch_size} "
+        "activations": Part(
+            f"the activations of a batch of {batch_size:,} "
             f"({model.activations:,} numbers per example)",
             model.activations * itemsize * examples,
         ),
-        "data": Part(
-            "the data",
-            sum(d.x.nbytes + d.y.nbytes for d in (data.train, data.validation, data.test) if d),
-        ),
     }
+
+
+def check(source: Source, keys: list, data, model, train, opt) -> None:
+    """Refuse a network scenario whose run will not fit the memory budget, before anything big
+    is allocated; ``keys``: where its tables are (a variant's entry)."""
+    slots = optimizer_slots(opt.type, dict(opt.options))
+    parts = model_parts(model.sizes, train.batch_size, np.dtype(model.dtype).itemsize, slots)
+    datasets = (data.train, data.validation, data.test)
+    parts["data"] = Part("the data", sum(d.x.nbytes + d.y.nbytes for d in datasets if d))
     too_big = problem(parts.values())
     if too_big is not None:
-        table = max(parts, key=lambda k: parts[k].bytes)
-        key = {"model": "layers", "train": "batch_size", "data": None}[table]
+        biggest = max(parts, key=lambda k: parts[k].bytes)
+        one_batch = model.sizes.activations * np.dtype(model.dtype).itemsize * EVALUATION_BATCH
+        if biggest == "activations" and problem([Part("", one_batch)]) is not None:
+            biggest = "parameters"  # too big at any batch size: the layers' outputs are
+        table, key = {
+            "parameters": ("model", "layers"),
+            "activations": ("train", "batch_size"),
+            "data": ("data", None),
+        }[biggest]
         located = [*keys, table] + ([key] if key and _has(source, keys, table, key) else [])
         raise source.error(located, too_big)
 

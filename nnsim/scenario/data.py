@@ -247,7 +247,7 @@ def _generate(t: Table, source: str, fn, options: dict, seed: int) -> D.Dataset:
         # x and y, a float64 per size option multiplied (n × steps × ...): a bound, not a count
         given = [k for k in options if k in _SIZES and isinstance(options[k], int)]
         key = max(given, key=lambda k: options[k]) if given else None
-        _fits(t, key, f"{source}'s examples", 16 * math.prod(numbers))
+        _fits(t, key, f"the examples of {source}", 16 * math.prod(numbers))
     if "seed" in inspect.signature(fn).parameters:
         kwargs["seed"] = seed
     try:

@@ -8,7 +8,6 @@ layers fit the data and to learn its layer names (which the conditions name).
 from __future__ import annotations
 
 import inspect
-import math
 from dataclasses import replace
 
 import numpy as np
@@ -245,21 +244,15 @@ def with_layer_names(spec: ModelSpec, source: Source, keys: list) -> ModelSpec:
         model = spec.build(0, weights=False)
     except ValueError as err:
         raise source.error(keys, str(err)) from None
-    leaves = [layer for layer in model.walk() if not layer.children()]
-    counts = [(layer.name, _parameters(layer)) for layer in leaves]
-    parameters = sum(count for _, count in counts)
-    activations = math.prod(model.input_shape) + sum(math.prod(x.output_shape) for x in leaves)
     spec = replace(
         spec,
         layer_names=tuple(layer.name for layer in model.walk() if layer is not model),
         output_shape=tuple(model.output_shape),
-        parameters=parameters,
-        largest=max(counts, key=lambda item: item[1]),
-        activations=activations,
+        sizes=budget.sizes(model),
     )
     if spec.init_from is not None:
-        weights = budget.Part("the parameters", parameters * np.dtype(spec.dtype).itemsize)
-        too_big = budget.problem([weights])
+        nbytes = spec.sizes.parameters * np.dtype(spec.dtype).itemsize
+        too_big = budget.problem([budget.Part("the parameters", nbytes)])
         if too_big is not None:
             raise source.error(keys, too_big)
         try:
@@ -267,11 +260,6 @@ def with_layer_names(spec: ModelSpec, source: Source, keys: list) -> ModelSpec:
         except CheckpointError as err:
             raise source.error([*keys, "init_from"], str(err)) from None
     return spec
-
-
-def _parameters(layer) -> int:
-    shapes = [*layer.param_shapes().values(), *layer.running_shapes().values()]
-    return sum(math.prod(shape) for shape in shapes)
 
 
 def check_labels(source: Source, keys: list, data: DataSpec, model: ModelSpec) -> None:
@@ -285,25 +273,21 @@ def check_labels(source: Source, keys: list, data: DataSpec, model: ModelSpec) -
             continue
         y, problem = d.y, None
         if y.dtype.kind not in "iu":
-            bad = np.flatnonzero(np.ravel(~np.isfinite(y) | (y != np.round(y))))
-            value = np.ravel(y)[bad[0]] if len(bad) else None
-            problem = f"labels must be class numbers, but the {part} labels are {y.dtype} " + (
-                f"({value!r} at position {int(bad[0])})" if value is not None else ""
-            )
+            flat = np.ravel(y).astype(np.float64)
+            bad = np.flatnonzero(~np.isfinite(flat) | (flat != np.round(flat)))
+            at = f": {float(flat[bad[0]]):g} at position {int(bad[0])}" if len(bad) else ""
+            problem = f"the {part} labels are not whole numbers{at}"
         elif tuple(y.shape[1:]) != tuple(outputs[:-1]):
-            problem = (
-                f"the {part} labels are {y.shape}, but a model with outputs {outputs} "
-                f"needs labels {(len(y), *outputs[:-1])}"
-            )
+            wanted = (len(y), *outputs[:-1])
+            problem = f"the {part} labels are {y.shape} where outputs {outputs} need {wanted}"
         elif y.min() < 0 or y.max() >= outputs[-1]:
             wrong = int(y.min()) if y.min() < 0 else int(y.max())
-            problem = (
-                f"the {part} labels include class {wrong}, but the model outputs "
-                f"{outputs[-1]} classes (0..{outputs[-1] - 1})"
-            )
+            problem = f"the {part} labels include class {wrong}"
         if problem is not None:
             raise source.error(
-                [*keys, "data"], f"{problem}: the loss {model.loss.name} needs class numbers"
+                [*keys, "data"],
+                f"the loss {model.loss.name} needs class numbers 0..{outputs[-1] - 1}, one per "
+                f"example (or step), but {problem}",
             )
 
 

@@ -25,6 +25,7 @@ from ..optim import OPTIMIZERS, Optimizer
 from ..sim import Simulator, Thresholds
 from ..sim.conditions import Condition
 from ..text import TextSampler
+from .budget import Sizes
 from .data import DataSpec
 from .layers import LayerSpec, build_layers
 from .schema import Source
@@ -96,11 +97,9 @@ class ModelSpec:
     init_layers: tuple[str, ...] | None = None  # its layers to load (None: every layer)
     input_gradients: bool = False  # the first layer computes dL/dinput too
     layer_names: tuple[str, ...] = ()
-    # the sizes of the model built to check it (its shapes only): what the budget reads
+    # of the model built to check it (its shapes only): what the memory budget reads
     output_shape: tuple[int, ...] = ()
-    parameters: int = 0  # parameters and running statistics
-    largest: tuple[str, int] = ("", 0)  # the layer with the most parameters, and how many
-    activations: int = 0  # numbers every layer outputs, and the input, for one example
+    sizes: Sizes = field(default_factory=Sizes)
 
     def build(self, seed: int, dtype: str | None = None, weights: bool = True) -> Sequential:
         """The model; with ``weights``, those of ``init_from`` loaded (which allocates its
