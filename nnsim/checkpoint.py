@@ -263,7 +263,8 @@ def read(path: str | os.PathLike, max_bytes: int = READ_LIMIT) -> dict[str, np.n
     arrays = {}
     with _Archive(Path(path), max_bytes) as archive:
         for entry in archive.members:
-            arrays[entry] = archive.array(entry, None, "fiubU", width=max_bytes, total=max_bytes)
+            value = archive.array(entry, None, "fiubU", width=max_bytes, total=max_bytes)
+            arrays[entry] = value.copy()  # writable, like np.load's
     return arrays
 
 

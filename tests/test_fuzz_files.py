@@ -445,3 +445,43 @@ def test_a_damaged_init_from_is_a_scenario_error_at_its_line(tmp_path):
         else:
             outcomes["loaded"] += 1
     assert outcomes["refused"] > 20
+
+
+DATA_SCENARIO = """
+[data]
+source = "file"
+path = "points.npz"
+[model]
+layers = [ { type = "dense", units = 2 } ]
+loss = "cross_entropy"
+"""
+
+
+def fuzz_data_files(folder: Path, seconds: float) -> Counter:
+    """Damaged .npz data files through the scenario loader: each loads or is a ScenarioError
+    at the [data] path's line; counted."""
+    rng = np.random.default_rng(11)
+    np.savez(folder / "points.npz", x=rng.standard_normal((40, 3)), y=rng.integers(0, 2, 40))
+    data = (folder / "points.npz").read_bytes()
+    (folder / "lesson.toml").write_text(DATA_SCENARIO)
+    counts: Counter = Counter()
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        kind, bad = damage(data, rng)
+        (folder / "points.npz").write_bytes(bad)
+        try:
+            load(folder / "lesson.toml")
+        except ScenarioError as err:
+            where = re.match(r".*lesson\.toml:4: data\.path: .*points\.npz", str(err))
+            counts["clean" if where else f"unplaced: {err}"] += 1
+        except Exception as err:  # noqa: BLE001 (the fuzzer counts what escapes)
+            counts[f"traceback {type(err).__name__}: {kind}"] += 1
+        else:
+            counts["loaded"] += 1
+    return counts
+
+
+def test_damaged_data_files_load_or_say_where(tmp_path):
+    counts = fuzz_data_files(tmp_path, seconds=1.0)
+    assert set(counts) <= {"clean", "loaded"}, counts
+    assert counts["clean"] > 20
