@@ -194,3 +194,39 @@ def test_the_deepest_and_longest_conditions_allowed_evaluate_from_a_deep_stack()
         return deepest.evaluate(values), longest.evaluate(values), negated.evaluate(values)
 
     assert from_depth(400) == (True, True, False)
+
+
+_SLOW = {"gradcheck", "occlusion_focus", "class_excitation"}  # whole-model probes, tested apart
+
+
+@pytest.mark.parametrize(
+    "lesson", ["residual", "lstm_gates", "seq2seq_attention", "batchnorm", "pooling", "dropout"]
+)
+def test_every_condition_the_registry_allows_evaluates_on_every_layer_kind(lesson):
+    """Whatever a condition names that parses against a lesson's layers evaluates, before
+    and after stepping, to a number (NaN where a layer has no such value) or a bool, never an
+    error: a metric on a layer kind without it, a val_ variable without validation."""
+    from nnsim.scenario import load
+    from nnsim.sim import registry
+
+    scenario = load(lesson)
+    for steps in (0, 2):
+        sim = scenario.simulator(iterations=2, breakpoints=False)
+        sim.run(steps)
+        texts = [
+            f"{entry.name}({layer}) > 0"
+            for entry in registry.entries("layer", "network")
+            for layer in scenario.model.layer_names
+        ]
+        texts += [
+            f"{e.name}()" if e.boolean else f"{e.name}() != 0"
+            for e in registry.entries("model", "network")
+        ]
+        texts += [f"{e.name} > 0" for e in registry.entries("variable", "network")]
+        for text in texts:
+            if text.split("(")[0] in _SLOW:
+                continue
+            condition = parse(text, scenario.model.layer_names)
+            value = condition.value(sim)
+            assert isinstance(value, float | bool), (text, value)
+            assert isinstance(condition.evaluate(sim), bool)

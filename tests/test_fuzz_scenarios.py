@@ -275,3 +275,15 @@ def test_nnsim_run_of_a_damaged_file_exits_2_without_a_traceback(tmp_path, capsy
     assert "Traceback" not in err
     assert err.startswith(f"nnsim run: {path}")
     assert message in err
+
+
+@pytest.mark.parametrize(
+    "watch",
+    ["(" * 200 + "loss" + ")" * 200, "not " * 1000 + "loss > 1", " + ".join(["loss"] * 1000)],
+    ids=["parentheses", "nots", "terms"],
+)
+def test_a_deep_or_long_watch_exits_2_without_a_traceback(capsys, watch):
+    assert main(["run", "perceptron", "--iterations", "1", "--watch", watch]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.startswith("nnsim run: --watch")
+    assert "nested deeper than 64 levels" in err or "more than 256 terms" in err
