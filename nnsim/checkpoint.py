@@ -16,62 +16,30 @@ changes nothing and raises ``CheckpointError`` naming the file, the entry and wh
 Sizes are checked before anything is read, so a hostile file cannot exhaust memory: the file may
 be at most ``BYTES_PER_VALUE`` bytes per value the loading model and optimiser hold (for
 ``load_layers``, ``TRANSFER_BYTES_PER_VALUE`` per value of the model, room for a donor model
-with a different head and its optimiser state) plus ``SLACK_BYTES``; each member read is checked
-against the size its expected shape allows, first in the zip directory, then in its .npy header.
-Only regular files are opened (not a FIFO or a device, which would block or never end).
+with a different head and its optimiser state), plus ``SLACK_BYTES``, plus ``ENTRY_BYTES`` and
+its name twice per entry; each member read is checked against the size its expected shape
+allows, first in the zip directory, then in its .npy header. Only regular files are opened (not
+a FIFO or a device, which would block or never end). The reading is nnsim/checkpoint_reader.py.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import re
-import stat
-import struct
-import zipfile
-import zlib
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
 from .atomic import write_atomically
+from .checkpoint_reader import BYTES_PER_VALUE, FORMAT, Archive, CheckpointError
 from .model import Sequential
 from .optim import OPTIMIZERS, Optimizer
 
-FORMAT = "nnsim-checkpoint-1"
-BYTES_PER_VALUE = 8  # float64, the widest dtype a checkpoint holds
+__all__ = ["CheckpointError", "FORMAT", "load", "load_layers", "read", "save"]
 TRANSFER_BYTES_PER_VALUE = 64
-SLACK_BYTES = 1 << 20  # zip directory, .npy headers, tags and the hyperparameters
-HEADER_BYTES = 4096  # the most a member's .npy header may take
+SLACK_BYTES = 1 << 20  # the tags and the hyperparameters, with room to spare
+ENTRY_BYTES = 512  # an entry's zip headers and .npy header, besides its name
 READ_LIMIT = 1 << 31  # ``read`` without a model: at most 2 GiB
-
-# every entry name a checkpoint may hold (parameter keys are "<layer>.<name>")
-_KEY = r"[^/]+\.[^/]+"
-_KNOWN = re.compile(
-    rf"nnsim/(format|dtype)|(param|buffer)/{_KEY}|optim/(class|steps)|optim/hyper/[^/]+"
-    rf"|optim/state/{_KEY}/[^/]+|optim/state/[^/]+"  # the last: a key without a slot, named later
-)
-
-# what reading a damaged zip or .npy raises (zipfile and numpy raise these for bad bytes)
-_DAMAGE = (
-    OSError,
-    EOFError,
-    ValueError,
-    KeyError,
-    IndexError,
-    OverflowError,
-    RuntimeError,  # an encrypted member
-    NotImplementedError,  # an unknown compression method
-    zipfile.BadZipFile,
-    zipfile.LargeZipFile,
-    zlib.error,
-    struct.error,
-)
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file cannot be read, or does not fit the model it is loaded into."""
 
 
 def _optimizer_hyper(optimizer: Optimizer) -> dict[str, float]:
@@ -104,192 +72,24 @@ def save(path: str | os.PathLike, model: Sequential, optimizer: Optimizer | None
     return write_atomically(path, lambda handle: np.savez(handle, **arrays))
 
 
-class _Archive:
-    """An open checkpoint whose members are read one at a time, each only after its size (zip
-    directory) and its shape and dtype (.npy header) are what the caller expects."""
-
-    def __init__(self, path: Path, limit: int) -> None:
-        self.path = path
-        try:
-            # non-blocking, so that opening a FIFO returns at once (and is refused below)
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        except FileNotFoundError:
-            raise CheckpointError(f"{path}: no such checkpoint file") from None
-        except OSError as err:
-            raise CheckpointError(f"{path}: cannot be read: {err.strerror}") from None
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            os.close(fd)
-            raise CheckpointError(
-                f"{path}: not a regular file (a directory, FIFO or device); "
-                f"a checkpoint is an .npz file"
-            )
-        self.handle = os.fdopen(fd, "rb")
-        try:
-            self._open(info, limit)
-        except BaseException:
-            self.handle.close()
-            raise
-
-    def _open(self, info: os.stat_result, limit: int) -> None:
-        path = self.path
-        if info.st_size > limit:
-            raise CheckpointError(
-                f"{path}: is {info.st_size} bytes, more than the {limit} a checkpoint for this "
-                f"model can take; refused without reading it"
-            )
-        try:
-            listed = _listed_entries(self.handle, info.st_size)
-            self.zip = zipfile.ZipFile(self.handle)
-        except _DAMAGE as err:
-            raise self.unreadable(err) from None
-        self.members, problem = self._entries()
-        if listed is not None and listed != len(self.zip.infolist()):
-            # zipfile trusts the directory's size field: a damaged one hides the entries after
-            problem = f"zip directory lists {listed} entries but {len(self.members)} were found"
-        tag = self.array("nnsim/format", (), "U", width=4 * 64)
-        if tag is None or str(tag) != FORMAT:
-            raise CheckpointError(f"{path}: not an nnsim checkpoint (no '{FORMAT}' format tag)")
-        if problem:
-            raise CheckpointError(f"{path}: {problem} (damaged?)")
-
-    def _entries(self) -> tuple[dict[str, zipfile.ZipInfo], str]:
-        """The members by entry name, and what is wrong with the names (a name no checkpoint
-        holds, from a damaged directory or another kind of file: refused, so that a damaged
-        name cannot pass for a missing entry)."""
-        members: dict[str, zipfile.ZipInfo] = {}
-        problem = ""
-        for info in self.zip.infolist():
-            entry = info.filename.removesuffix(".npy")
-            if entry in members:
-                problem = problem or f"holds {info.filename!r} twice"
-            elif entry == info.filename or not _KNOWN.fullmatch(entry):
-                problem = problem or (
-                    f"holds {info.filename!r}, which is not an entry of an nnsim checkpoint"
-                )
-            members[entry] = info
-        return members, problem
-
-    def __enter__(self) -> _Archive:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.handle.close()
-
-    def unreadable(self, err: BaseException, entry: str = "") -> CheckpointError:
-        where = f"{_named(entry)}: " if entry else ""
-        return CheckpointError(
-            f"{self.path}: not a readable checkpoint (truncated or corrupted?): "
-            f"{where}{type(err).__name__}: {err}"
-        )
-
-    def entries(self, section: str) -> set[str]:
-        return {name[len(section) + 1 :] for name in self.members if name.startswith(section + "/")}
-
-    def array(
-        self,
-        entry: str,
-        shape: tuple[int, ...] | None,
-        kinds: str,
-        width: int = BYTES_PER_VALUE,
-        total: int = 0,
-    ) -> np.ndarray | None:
-        """Member ``entry`` (None when absent), read only if it has exactly ``shape`` (None: any
-        shape of at most ``total`` bytes) and a plain dtype of one of ``kinds`` (numpy's dtype
-        kinds) at most ``width`` bytes wide."""
-        info = self.members.get(entry)
-        if info is None:
-            return None
-        limit = HEADER_BYTES + (total if shape is None else math.prod(shape) * width)
-        if info.file_size > limit:
-            raise CheckpointError(
-                f"{self.path}: {_named(entry)} claims {info.file_size} bytes in the zip "
-                f"directory, more than the {limit} {_room(shape)}; refused unread"
-            )
-        try:
-            with self.zip.open(info) as member:
-                version = np.lib.format.read_magic(member)
-                if version not in ((1, 0), (2, 0)):
-                    raise ValueError(f".npy format version {version} is not supported")
-                read_header = (
-                    np.lib.format.read_array_header_1_0
-                    if version == (1, 0)
-                    else np.lib.format.read_array_header_2_0
-                )
-                found, fortran, dtype = read_header(member, max_header_size=HEADER_BYTES)
-                size = math.prod(found) * dtype.itemsize
-                self._check(entry, found, dtype, shape, kinds, width)
-                if shape is None and size > total:
-                    raise CheckpointError(
-                        f"{self.path}: {_named(entry)} holds {size} bytes, more than the "
-                        f"{total} allowed"
-                    )
-                raw = member.read(size)
-                if len(raw) != size:
-                    raise ValueError(f"the data ends after {len(raw)} of {size} bytes")
-                if member.read(1):
-                    raise ValueError("bytes after the array's data")
-        except CheckpointError:
-            raise
-        except _DAMAGE as err:
-            raise self.unreadable(err, entry) from None
-        return np.frombuffer(raw, dtype).reshape(found, order="F" if fortran else "C")
-
-    def _check(self, entry, found, dtype, shape, kinds, width) -> None:
-        if shape is not None and tuple(found) != tuple(shape):
-            where = "in the model" if entry.startswith(("param/", "buffer/")) else "expected"
-            raise CheckpointError(
-                f"{self.path}: {_named(entry)} has shape {tuple(found)} in the file but "
-                f"{tuple(shape)} {where}"
-            )
-        plain = dtype.names is None and dtype.subdtype is None and not dtype.hasobject
-        if not plain or dtype.kind not in kinds or dtype.itemsize > width:
-            names = {
-                "f": "floating point",
-                "i": "integer",
-                "u": "integer",
-                "b": "bool",
-                "U": "text",
-            }
-            expected = " or ".join(dict.fromkeys(names.get(k, k) for k in kinds))
-            raise CheckpointError(
-                f"{self.path}: {_named(entry)} holds {dtype} values; expected {expected}"
-            )
-
-
 def read(path: str | os.PathLike, max_bytes: int = READ_LIMIT) -> dict[str, np.ndarray]:
     """Every array of a checkpoint of at most ``max_bytes``, read fully (so a damaged member
     fails here); numbers and text only."""
     arrays = {}
-    with _Archive(Path(path), max_bytes) as archive:
+    with Archive(Path(path), max_bytes) as archive:
         for entry in archive.members:
             value = archive.array(entry, None, "fiubU", width=max_bytes, total=max_bytes)
             arrays[entry] = value.copy()  # writable, like np.load's
     return arrays
 
 
-def _listed_entries(handle: BinaryIO, size: int) -> int | None:
-    """The entry count in the zip's end-of-directory record (None: none found, or ZIP64)."""
-    handle.seek(max(0, size - 22 - 0xFFFF))  # the record, before at most a 64 kB comment
-    tail = handle.read()
-    at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or len(tail) - at < 22:
-        return None
-    count = int.from_bytes(tail[at + 10 : at + 12], "little")
-    return None if count == 0xFFFF else count
+def _overhead(entries: list[str]) -> int:
+    """What a checkpoint holds besides its values: the tags and hyperparameters, and per entry
+    its zip headers (name twice) and .npy header."""
+    return SLACK_BYTES + sum(ENTRY_BYTES + 2 * len(e.encode()) for e in entries)
 
 
-def _named(entry: str) -> str:
-    """How messages name an entry: "param 'conv1.W'", "'optim/state/dense1.W/exp_avg'"."""
-    section, _, key = entry.partition("/")
-    return f"{section} {key!r}" if section in ("param", "buffer") else repr(entry)
-
-
-def _room(shape: tuple[int, ...] | None) -> str:
-    return "allowed" if shape is None else f"its expected shape {shape} can take"
-
-
-def _stage(archive: _Archive, section: str, targets: dict[str, np.ndarray]) -> dict:
+def _stage(archive: Archive, section: str, targets: dict[str, np.ndarray]) -> dict:
     """Copies, in the targets' dtypes, of the file's ``section`` entries, all checked."""
     staged = {}
     for key, target in targets.items():
@@ -315,7 +115,7 @@ def _slots(optimizer: Optimizer, p: np.ndarray) -> dict[str, tuple[tuple[int, ..
     return {s: ((p.size,) if v.shape == (2,) else v.shape, v.dtype) for s, v in probe.items()}
 
 
-def _count(archive: _Archive, entry: str, what: str) -> int:
+def _count(archive: Archive, entry: str, what: str) -> int:
     value = archive.array(entry, (), "iu")
     if value is None:
         raise CheckpointError(f"{archive.path}: has no {entry!r} ({what})")
@@ -326,7 +126,7 @@ def _count(archive: _Archive, entry: str, what: str) -> int:
 
 
 def _stage_optimizer(
-    archive: _Archive, optimizer: Optimizer, layouts: dict[str, dict]
+    archive: Archive, optimizer: Optimizer, layouts: dict[str, dict]
 ) -> tuple[dict[str, dict[str, np.ndarray]], int]:
     """The optimiser's state and step count from the file, every slot checked against what
     ``optimizer`` would create for its parameter (``layouts``, from ``_slots``)."""
@@ -384,11 +184,13 @@ def load(path: str | os.PathLike, model: Sequential, optimizer: Optimizer | None
     """
     path = Path(path)
     params, buffers = model.parameters(), model.buffers()
-    layouts = {k: _slots(optimizer, p) for k, p in params.items()} if optimizer else {}
+    layouts = {} if optimizer is None else {k: _slots(optimizer, p) for k, p in params.items()}
+    names = [f"param/{k}" for k in params] + [f"buffer/{k}" for k in buffers]
+    names += [f"optim/state/{k}/{slot}" for k, slots in layouts.items() for slot in slots]
     values = sum(a.size for a in [*params.values(), *buffers.values()]) + sum(
         math.prod(shape) for slots in layouts.values() for shape, _ in slots.values()
     )
-    with _Archive(path, BYTES_PER_VALUE * values + SLACK_BYTES) as archive:
+    with Archive(path, BYTES_PER_VALUE * values + _overhead(names)) as archive:
         staged_params = _stage(archive, "param", params)
         staged_buffers = _stage(archive, "buffer", buffers)
         if optimizer is not None:
@@ -420,8 +222,10 @@ def load_layers(
     chosen = {f"{n}." for n in names}
     params, buffers = model.parameters(), model.buffers()
     values = sum(a.size for a in [*params.values(), *buffers.values()])
+    names = [f"param/{k}" for k in params] + [f"buffer/{k}" for k in buffers]
+    limit = TRANSFER_BYTES_PER_VALUE * values + _overhead(names * 4)  # 4: with optimiser state
     staged = []
-    with _Archive(path, TRANSFER_BYTES_PER_VALUE * values + SLACK_BYTES) as archive:
+    with Archive(path, limit) as archive:
         for section, targets in (("param", params), ("buffer", buffers)):
             for key, target in targets.items():
                 if key[: key.index(".") + 1] not in chosen:
