@@ -1,9 +1,16 @@
-"""Cold and warm start: `import nnsim.functional` plus one call of every function.
+"""Cold and warm start in CPU-seconds (user + sys of a fresh interpreter), three ways:
 
-Cold: an empty Numba cache directory, so every kernel compiles. Warm: the same directory again,
-so every kernel loads from disk. Each start is a fresh interpreter.
+- ``run``: `nnsim run LESSON --iterations 1` (headless; kernels compile lazily on first use);
+- ``tui``: `nnsim tui LESSON` to a usable debugger: the app runs headless (Textual's
+  ``run_test``), warms the lesson's kernels behind the loading screen, shows the debugger, takes
+  one `n` and exits;
+- ``kernels``: `import nnsim.functional` plus every warm-up call for ``--dtypes``.
 
-    python benchmarks/startup.py [--dtypes float32 float64]
+Cold: an empty Numba cache directory (NUMBA_CACHE_DIR), so every kernel used compiles. Warm: the
+same directory again, so they load from disk. Each case gets its own cache directory.
+
+    python benchmarks/startup.py [--cases run tui kernels] [--lesson vanishing_sigmoid]
+                                 [--dtypes float32 float64] [--json]
 """
 
 from __future__ import annotations
@@ -11,54 +18,99 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 
-CHILD = """
-import time, sys
-t0 = time.perf_counter()
-import nnsim.functional
+KERNELS = """
+import sys
 from nnsim.warmup import warm_up
-t1 = time.perf_counter()
-n = warm_up({dtypes})
-t2 = time.perf_counter()
-print(f"{{t1 - t0}} {{t2 - t1}} {{n}}")
+print(warm_up(sys.argv[1:]))
 """
 
+RUN = """
+import sys
+from nnsim import cli
+code = cli.main(["run", sys.argv[1], "--iterations", "1"])
+sys.exit(0 if code in (0, 1) else code)  # 1: the lesson's checks fail after one iteration
+"""
 
-def measure(cache_dir: str, dtypes: list[str]) -> tuple[float, float, float, int]:
+# polls with pauses, which cost no CPU: the child's CPU time is start-up work alone
+TUI = """
+import asyncio, sys
+from nnsim.tui.app import NnsimApp
+from nnsim.tui.screens.main import MainScreen
+
+async def until(pilot, ready, what):
+    for _ in range(12000):
+        if ready():
+            return
+        await pilot.pause(0.05)
+    raise SystemExit(f"gave up waiting for {what}")
+
+async def main():
+    app = NnsimApp(sys.argv[1])
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), "the debugger")
+        session = app.screen.session
+        before = len(session.sim.events)
+        await pilot.press("n")
+        await until(pilot, lambda: len(session.sim.events) > before and not session.busy, "n")
+        print(session.sim.events[-1])
+
+asyncio.run(main())
+"""
+
+CASES = {
+    "run": ("nnsim run {lesson} --iterations 1", RUN),
+    "tui": ("nnsim tui {lesson} to the debugger and one n", TUI),
+    "kernels": ("import + every warm-up call ({dtypes})", KERNELS),
+}
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(code: str, args: list[str], cache_dir: str) -> tuple[float, float]:
+    """(CPU-seconds, wall seconds) of one fresh interpreter running ``code``."""
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
-    code = CHILD.format(dtypes="(" + ", ".join(f"'{d}'" for d in dtypes) + ",)")
-    start = time.perf_counter()
+    cpu, wall = children_cpu(), time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True
     )
-    total = time.perf_counter() - start
-    imp, calls, n = out.stdout.split()
-    return total, float(imp), float(calls), int(n)
+    cpu, wall = children_cpu() - cpu, time.perf_counter() - wall
+    if out.returncode != 0:
+        raise SystemExit(f"the child failed ({out.returncode}):\n{out.stderr[-3000:]}")
+    return cpu, wall
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", nargs="+", choices=list(CASES), default=["run", "tui"])
+    parser.add_argument("--lesson", default="vanishing_sigmoid")
+    parser.add_argument("--dtypes", nargs="+", default=["float64"])
+    parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as cache:
-        cold = measure(cache, args.dtypes)
-        warm = measure(cache, args.dtypes)
     result = {}
-    for label, (total, imp, calls, n) in (("cold", cold), ("warm", warm)):
-        result[label] = {
-            "process_s": round(total, 2),
-            "import_s": round(imp, 2),
-            "calls_s": round(calls, 2),
-            "calls": n,
-        }
+    for case in args.cases:
+        title, code = CASES[case]
+        title = title.format(lesson=args.lesson, dtypes=" ".join(args.dtypes))
+        child_args = args.dtypes if case == "kernels" else [args.lesson]
+        with tempfile.TemporaryDirectory() as cache:
+            cold = measure(code, child_args, cache)
+            warm = measure(code, child_args, cache)
+        result[case] = {"cold_cpu_s": round(cold[0], 2), "warm_cpu_s": round(warm[0], 2)}
         print(
-            f"{label:5s} start: {total:6.2f} s in all (import {imp:.2f} s, {n} calls {calls:.2f} s)"
+            f"{title}: cold {cold[0]:.2f} CPU-s ({cold[1]:.1f} s wall), "
+            f"warm {warm[0]:.2f} CPU-s ({warm[1]:.1f} s wall)",
+            flush=True,
         )
-    print(json.dumps(result))
+    if args.json:
+        print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .functional import _checks as check
 from .kernels import optim as k
 
 
@@ -21,9 +22,12 @@ class Optimizer:
     name = "optimizer"
 
     def __init__(self, lr: float) -> None:
-        if not (isinstance(lr, (int, float)) and lr >= 0 and math.isfinite(lr)):
-            raise ValueError(f"{type(self).__name__}: lr must be a finite number >= 0, got {lr!r}")
-        self.lr = float(lr)
+        try:
+            self.lr = check.real(type(self).__name__, "lr", lr, 0.0)
+        except ValueError:
+            raise ValueError(
+                f"{type(self).__name__}: lr must be a finite number >= 0, got {lr!r}"
+            ) from None
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self.steps = 0
 
@@ -110,8 +114,8 @@ class SGD(Optimizer):
         self, lr: float, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0
     ) -> None:
         super().__init__(lr)
-        if momentum < 0 or weight_decay < 0:
-            raise ValueError("SGD: momentum and weight_decay must be >= 0")
+        momentum = check.real("SGD", "momentum", momentum, 0.0)
+        weight_decay = check.real("SGD", "weight_decay", weight_decay, 0.0)
         if nesterov and momentum <= 0:
             raise ValueError("SGD: nesterov needs momentum > 0")
         self.momentum, self.nesterov, self.weight_decay = (
@@ -150,9 +154,9 @@ class Adagrad(Optimizer):
     ) -> None:
         super().__init__(lr)
         self.eps, self.initial, self.weight_decay = (
-            float(eps),
-            float(initial_accumulator_value),
-            float(weight_decay),
+            check.real("Adagrad", "eps", eps, 0.0),
+            check.real("Adagrad", "initial_accumulator_value", initial_accumulator_value, 0.0),
+            check.real("Adagrad", "weight_decay", weight_decay, 0.0),
         )
 
     def _new_state(self, p):
@@ -178,10 +182,11 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(lr)
-        if not 0 <= alpha <= 1:
-            raise ValueError(f"RMSprop: alpha must be in [0, 1], got {alpha!r}")
-        self.alpha, self.eps, self.momentum = float(alpha), float(eps), float(momentum)
-        self.centered, self.weight_decay = bool(centered), float(weight_decay)
+        self.alpha = check.real("RMSprop", "alpha", alpha, 0.0, 1.0)
+        self.eps = check.real("RMSprop", "eps", eps, 0.0)
+        self.momentum = check.real("RMSprop", "momentum", momentum, 0.0)
+        self.centered = bool(centered)
+        self.weight_decay = check.real("RMSprop", "weight_decay", weight_decay, 0.0)
 
     def _new_state(self, p):
         return _zeros(p, "square_avg", "grad_avg", "momentum_buffer")
@@ -220,15 +225,14 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(lr)
-        b1, b2 = betas
-        if not (0 <= b1 < 1 and 0 <= b2 < 1):
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
+        b1, b2 = (check.real("Adam", f"betas[{i}]", b, 0.0, 1.0) for i, b in enumerate(betas))
+        if not (b1 < 1 and b2 < 1):
             raise ValueError(f"Adam: betas must be in [0, 1), got {betas!r}")
-        self.beta1, self.beta2, self.eps, self.weight_decay = (
-            float(b1),
-            float(b2),
-            float(eps),
-            float(weight_decay),
-        )
+        self.beta1, self.beta2 = b1, b2
+        self.eps = check.real("Adam", "eps", eps, 0.0)
+        self.weight_decay = check.real("Adam", "weight_decay", weight_decay, 0.0)
 
     def _new_state(self, p):
         state = _zeros(p, "exp_avg", "exp_avg_sq")

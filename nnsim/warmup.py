@@ -26,26 +26,27 @@ from .losses import Loss
 #: compile ("conv2d (float64)") with ``done`` calls finished; after the last call it is None.
 Progress = Callable[[int, int, "str | None"], None]
 
-#: the calls every network lesson makes: the simulator's measurements of each step
+#: the calls every network lesson makes: the simulator's measurements of each step (layers
+#: whose outputs are sequences or feature maps add their own; a GAN's run measures none)
 ALWAYS = ("diagnostics",)
 
 #: warm-up calls per layer kind (``Layer.kind``); kinds that only move data need none
 LAYER_CALLS: dict[str, tuple[str, ...]] = {
     "dense": ("linear",),
     "dropconnect": ("linear", "dropout"),
-    "embedding": ("embedding",),
-    "conv": ("conv2d", "conv2d (BLAS)", "conv2d (strided)"),
-    "maxpool": ("max_pool2d", "max_pool2d (overlapping)"),
-    "avgpool": ("avg_pool2d",),
-    "gap": ("avg_pool2d",),
+    "embedding": ("embedding", "diagnostics (sequences)"),
+    "conv": ("conv2d", "conv2d (BLAS)", "conv2d (strided)", "diagnostics (feature maps)"),
+    "maxpool": ("max_pool2d", "max_pool2d (overlapping)", "diagnostics (feature maps)"),
+    "avgpool": ("avg_pool2d", "diagnostics (feature maps)"),
+    "gap": ("avg_pool2d", "diagnostics (feature maps)"),
     "bn": ("batch_norm",),
     "dropout": ("dropout",),
     "softmax": ("softmax",),
     "maxout": ("maxout",),
-    "rnn": ("rnn", "rnn steps"),
-    "lstm": ("lstm", "lstm steps"),
-    "gru": ("gru", "gru steps"),
-    "attention": ("gru", "softmax", "tanh"),
+    "rnn": ("rnn", "rnn steps", "diagnostics (sequences)"),
+    "lstm": ("lstm", "lstm steps", "diagnostics (sequences)"),
+    "gru": ("gru", "gru steps", "diagnostics (sequences)"),
+    "attention": ("gru", "softmax", "tanh", "diagnostics (sequences)"),
 }
 
 #: warm-up calls per loss (``Loss.name``)
@@ -147,19 +148,21 @@ def _optimiser(name: str, arr: Callable[..., np.ndarray]) -> None:
     opt.step({"w": w.copy()}, {"w": w})
 
 
-def _diagnostics(arr: Callable[..., np.ndarray]) -> None:
-    # the simulator measures outputs as they are: dense (N, U), sequences (N, T, H), feature
-    # maps (N, C, H, W)
-    b, x2, x3, x4 = arr(3), arr(4, 3), arr(2, 3, 3), arr(2, 2, 5, 5)
-    ke.activation_stats(x2, 4, np.empty(3, np.bool_), np.empty(4))
-    ke.activation_stats(x3, 1, np.empty(9, np.bool_), np.empty(4))
-    ke.activation_stats(x4, 4, np.empty(50, np.bool_), np.empty(4))
-    for a in (b, x2, x3, x4):
-        ke.sum_of_squares(a)
-    ke.count_nonfinite(x2.reshape(-1))
-    ke.gradient_squares(x2.reshape(-1), x2[0], x2[:0].reshape(-1), np.empty(3))
-    ones = np.ones((3, 2))
-    kv.classify_layers(*ones, np.ones(2, np.bool_), 1e3, 1e-4, 1e-8, 0.4, 0.5, np.empty(2, np.int8))
+def _diagnostics(arr: Callable[..., np.ndarray], rank: int) -> None:
+    """The simulator's measurements of outputs as they are: dense (N, U) (with the per-layer
+    sums and verdicts every network needs), sequences (N, T, H), feature maps (N, C, H, W)."""
+    shape = {2: (4, 3), 3: (2, 3, 3), 4: (2, 2, 5, 5)}[rank]
+    x = arr(*shape)
+    ke.activation_stats(
+        x, 4 if rank != 3 else 1, np.empty(x.size // shape[0], np.bool_), np.empty(4)
+    )
+    ke.sum_of_squares(x)
+    if rank == 2:
+        ke.sum_of_squares(arr(3))
+        ke.count_nonfinite(x.reshape(-1))
+        ke.gradient_squares(x.reshape(-1), x[0], x[:0].reshape(-1), np.empty(3))
+        flags, ones = np.empty(2, np.int8), np.ones((3, 2))
+        kv.classify_layers(*ones, np.ones(2, np.bool_), 1e3, 1e-4, 1e-8, 0.4, 0.5, flags)
 
 
 def _calls(dtype: np.dtype) -> dict[str, Callable[[], object]]:
@@ -204,7 +207,9 @@ def _calls(dtype: np.dtype) -> dict[str, Callable[[], object]]:
         },
         "embedding": lambda: F.embedding_backward(F.embedding(labels, w2), labels, w2.shape[0]),
         "penalties": lambda: (F.l1_penalty(w2, 0.1), F.l2_penalty(w2, 0.1)),
-        "diagnostics": lambda: _diagnostics(arr),
+        "diagnostics": lambda: _diagnostics(arr, 2),
+        "diagnostics (sequences)": lambda: _diagnostics(arr, 3),
+        "diagnostics (feature maps)": lambda: _diagnostics(arr, 4),
     }
     for name in F.ACTIVATIONS:
         fn = getattr(F, name)
@@ -241,11 +246,12 @@ def kernels_for(run: object) -> tuple[str, ...]:
                 names += [kind] if kind in F.ACTIVATIONS else LAYER_CALLS.get(kind, ())
                 if getattr(layer, "l1", 0) or getattr(layer, "l2", 0):
                     names.append("penalties")
-            names += ALWAYS
         elif isinstance(part, Loss):
             names += LOSS_CALLS.get(part.name, ())
         elif isinstance(part, optim.Optimizer):
             names.append(part.name)
+    if getattr(run, "model", None) is not None:  # a network's simulator (a GAN measures none)
+        names += ALWAYS
     if getattr(run, "clip_norm", None) is not None or getattr(run, "clip_value", None) is not None:
         names.append("clipping")
     order = call_names()

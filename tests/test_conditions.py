@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnsim.sim.conditions import ConditionError, parse
+from nnsim.sim.conditions import ConditionError, parse, parse_expression
 
 LAYERS = ["conv1", "relu2", "dense1", "dense9"]
 
@@ -162,3 +162,71 @@ def test_a_condition_is_checked_against_its_scenario_kind_even_in_a_variant():
     assert info.value.message.startswith("w_distance() is measured in GAN scenarios ([gan])")
     with pytest.raises(ValueError, match="kind must be one of"):
         parse("loss > 1", kind="rnn")
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "message"),
+    [
+        ("(" * 65 + "loss > 1" + ")" * 65, 65, "nested deeper than 64 levels"),
+        ("not " * 1000 + "loss > 1", 257, "nested deeper than 64 levels"),
+        ("- " * 1500 + "loss > 1", 129, "nested deeper than 64 levels"),
+        (" and ".join(["loss > 1"] * 1000), 128 * 13 + 1, "more than 256 terms"),
+        (" + ".join(["loss"] * 2000) + " > 1", 256 * 7 + 1, "more than 256 terms"),
+    ],
+    ids=["parentheses", "nots", "minuses", "clauses", "sum"],
+)
+def test_deep_or_long_conditions_are_refused_at_the_column_of_the_limit(text, column, message):
+    for parser in (parse, parse_expression):  # breakpoints and checks; --watch
+        with pytest.raises(ConditionError) as err:
+            parser(text, LAYERS)
+        assert err.value.column == column and message in err.value.message
+
+
+def test_the_deepest_and_longest_conditions_allowed_evaluate_from_a_deep_stack():
+    deepest = parse("(" * 64 + "loss > 1" + ")" * 64)
+    longest = parse(" + ".join(["loss"] * 255) + " > 254")  # 256 terms
+    negated = parse("not " * 63 + "(loss > 1)")
+
+    def from_depth(n):  # a caller that is itself deep in the stack (a TUI, a test runner)
+        if n:
+            return from_depth(n - 1)
+        values = Values(loss=2.0)
+        return deepest.evaluate(values), longest.evaluate(values), negated.evaluate(values)
+
+    assert from_depth(400) == (True, True, False)
+
+
+_SLOW = {"gradcheck", "occlusion_focus", "class_excitation"}  # whole-model probes, tested apart
+
+
+@pytest.mark.parametrize(
+    "lesson", ["residual", "lstm_gates", "seq2seq_attention", "batchnorm", "pooling", "dropout"]
+)
+def test_every_condition_the_registry_allows_evaluates_on_every_layer_kind(lesson):
+    """Whatever a condition names that parses against a lesson's layers evaluates, before
+    and after stepping, to a number (NaN where a layer has no such value) or a bool, never an
+    error: a metric on a layer kind without it, a val_ variable without validation."""
+    from nnsim.scenario import load
+    from nnsim.sim import registry
+
+    scenario = load(lesson)
+    for steps in (0, 2):
+        sim = scenario.simulator(iterations=2, breakpoints=False)
+        sim.run(steps)
+        texts = [
+            f"{entry.name}({layer}) > 0"
+            for entry in registry.entries("layer", "network")
+            for layer in scenario.model.layer_names
+        ]
+        texts += [
+            f"{e.name}()" if e.boolean else f"{e.name}() != 0"
+            for e in registry.entries("model", "network")
+        ]
+        texts += [f"{e.name} > 0" for e in registry.entries("variable", "network")]
+        for text in texts:
+            if text.split("(")[0] in _SLOW:
+                continue
+            condition = parse(text, scenario.model.layer_names)
+            value = condition.value(sim)
+            assert isinstance(value, float | bool), (text, value)
+            assert isinstance(condition.evaluate(sim), bool)

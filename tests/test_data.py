@@ -1,9 +1,19 @@
 """Shipped data sets, generators, surfaces, splits, batching and augmentation."""
 
+import io
+import os
+import re
+import signal
+import textwrap
+import zipfile
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 
 from nnsim import data
+from nnsim.data import files
+from nnsim.scenario import ScenarioError, load
 
 
 def test_shipped_digits_are_the_uci_set():
@@ -172,3 +182,116 @@ def test_upsample_and_one_hot():
     assert big.shape == (2, 1, 32, 32)
     np.testing.assert_array_equal(big[:, :, ::4, ::4], digits)
     np.testing.assert_array_equal(data.one_hot(np.array([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])
+
+
+# --- the user's own data files: anything a path can name is refused quickly, before reading --
+
+
+@contextmanager
+def within(seconds):
+    """Fail (instead of hanging the suite) if the block takes longer than ``seconds``."""
+
+    def expire(signum, frame):
+        raise TimeoutError(f"took over {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def load_file_data(tmp_path, path, extra=""):
+    lesson = tmp_path / "lesson.toml"
+    lesson.write_text(
+        textwrap.dedent(
+            f"""
+            [data]
+            source = "file"
+            path = "{path}"
+            {extra}
+            [model]
+            layers = [ {{ type = "dense", units = 2 }} ]
+            loss = "mse"
+            """
+        )
+    )
+    return load(lesson)
+
+
+def refused(tmp_path, path, message, extra="", key="path"):
+    line = 4 if key == "path" else 5
+    with within(2.0), pytest.raises(ScenarioError) as caught:
+        load_file_data(tmp_path, path, extra)
+    assert re.search(rf"lesson\.toml:{line}: data\.{key}: .*{message}", str(caught.value))
+
+
+def test_fifos_and_devices_are_refused_at_once(tmp_path):
+    os.mkfifo(tmp_path / "pipe.csv")  # opening it would wait for a writer for ever
+    refused(tmp_path, "pipe.csv", r"pipe\.csv is not a regular file \(a directory, FIFO")
+    (tmp_path / "zero.npz").symlink_to("/dev/zero")  # never ends
+    refused(tmp_path, "zero.npz", r"zero\.npz is not a regular file")
+    (tmp_path / "folder.csv").mkdir()
+    refused(tmp_path, "folder.csv", r"folder\.csv is not a regular file")
+
+
+def test_files_over_the_size_bounds_are_refused_unread(tmp_path):
+    with open(tmp_path / "huge.csv", "wb") as handle:
+        handle.truncate(files.MAX_CSV_BYTES + 1)  # sparse: no disk used
+    refused(tmp_path, "huge.csv", r"huge\.csv is 67,108,865 bytes, over the 67,108,864")
+    with open(tmp_path / "huge.npz", "wb") as handle:
+        handle.truncate(files.MAX_ARRAY_BYTES + 1)
+    refused(tmp_path, "huge.npz", r"huge\.npz is 1,073,741,825 bytes")
+
+
+def test_npz_arrays_are_sized_from_the_directory_and_headers_before_reading(tmp_path):
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**12, 3)}
+    )
+    with zipfile.ZipFile(tmp_path / "claims.npz", "w") as archive:
+        archive.writestr("x.npy", header.getvalue() + bytes(48))
+        archive.writestr("y.npy", b"")
+    refused(tmp_path, "claims.npz", r"x's header says \(1000000000000, 3\) float64")
+    with zipfile.ZipFile(tmp_path / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("x.npy", bytes(files.MAX_ARRAY_BYTES // 512))  # 2 MB of zeros
+        archive.writestr("y.npy", b"")
+    data = bytearray((tmp_path / "bomb.npz").read_bytes())
+    central = data.index(b"PK\x01\x02")  # make the directory claim 4 GB for x.npy
+    data[central + 24 : central + 28] = (0xFFFFFFF0).to_bytes(4, "little")
+    (tmp_path / "bomb.npz").write_bytes(bytes(data))
+    refused(tmp_path, "bomb.npz", r"take 4,294,967,280 bytes, over the 1,073,741,824")
+    np.savez(tmp_path / "words.npz", x=np.array([["a", "b"]]), y=np.array(["c"]))
+    refused(tmp_path, "words.npz", r"x must be numeric")
+    np.savez(tmp_path / "scalar.npz", x=np.zeros((1, 2)), y=np.float64(3))
+    refused(tmp_path, "scalar.npz", r"y must be numbers, one per example")
+    np.savez(tmp_path / "empty.npz", x=np.zeros((0, 2)), y=np.zeros(0))
+    refused(tmp_path, "empty.npz", r"holds no examples")
+
+
+def test_a_label_column_of_ids_is_refused_as_too_many_classes(tmp_path):
+    rows = "".join(f"{i}.5,{1_000_000 + 7 * i}\n" for i in range(5))
+    (tmp_path / "ids.csv").write_text("feature,customer\n" + rows)
+    refused(
+        tmp_path,
+        "ids.csv",
+        r"label column 'customer' holds integers up to 1,000,028: as class labels that is "
+        r"1,000,029 classes, over the 10,000 allowed. It looks like an id",
+        extra='label_column = "customer"',
+        key="label_column",
+    )
+    np.savez(tmp_path / "ids.npz", x=np.zeros((3, 2)), y=np.array([5, 10**9, 7]))
+    refused(tmp_path, "ids.npz", r"the y holds integers up to 1,000,000,000")
+    np.savez(tmp_path / "ok.npz", x=np.zeros((3, 2)), y=np.array([0, 9_999, 7]))
+    assert load_file_data(tmp_path, "ok.npz").data.train.num_classes == 10_000
+
+
+def test_a_damaged_csv_is_a_scenario_error(tmp_path):
+    (tmp_path / "nul.csv").write_bytes(b"a,b\n1,\x002\n")
+    refused(tmp_path, "nul.csv", r"nul\.csv:2: '\\x002' is not a number")
+    (tmp_path / "latin.csv").write_bytes(b"a,b\n1,\xe92\n")
+    refused(tmp_path, "latin.csv", r"latin\.csv is not UTF-8 text \(byte 6\)")
+    (tmp_path / "wide.csv").write_text("a,b\n1," + "2" * 200_000 + "\n")
+    refused(tmp_path, "wide.csv", r"wide\.csv: not a readable \.csv file: field larger")

@@ -515,3 +515,88 @@ def test_every_model_starts_from_the_tables_values_even_after_training(tmp_path)
     again = scenario.build_model()
     again.materialize()
     np.testing.assert_array_equal(again.parameters()["d.W"], np.eye(2))
+
+
+INLINE = """
+[data]
+source = "inline"
+x = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+y = LABELS
+
+[model]
+layers = [{ type = "dense", units = 2 }]
+loss = "cross_entropy"
+"""
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        ("[0, 1.5, 1]", "not whole numbers: 1.5 at position 1"),
+        ("[0, nan, 1]", "not whole numbers: nan at position 1"),
+        ("[[0, 1], [1, 0], [1, 1]]", "labels are (3, 2) where outputs (2,) need (3,)"),
+        ("[0, 7, 1]", "include class 7"),
+    ],
+)
+def test_a_classification_loss_refuses_labels_that_are_not_its_classes_at_load(
+    tmp_path, labels, message
+):
+    path = write(tmp_path, INLINE.replace("LABELS", labels))
+    with pytest.raises(ScenarioError) as err:
+        load(path)
+    assert str(err.value).startswith(f"{path}:2: data: the loss cross_entropy needs class")
+    assert message in str(err.value)
+    assert load(write(tmp_path, INLINE.replace("LABELS", "[0, 1, 1]"))).model.output_shape == (2,)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where", "message"),
+    [
+        ("units = 2,", "units = 1000000000,", ":12: model.layers:", "1,000,000,066 numbers"),
+        ("n_per_class = 30", "n_per_class = 10000000000", ":8: data.n_per_class:", "spirals"),
+        ("batch_size = 16", "batch_size = 100000000", ":22: train.batch_size:", "a batch of"),
+        ("repeat = 3", "repeat = 1000000000", ":13: model.layers[0].repeat:", "at most 1000"),
+        ("repeat = 3", "repeat = 1000 }, " + "{ type = 'tanh', repeat = 1000 }, " * 9
+         + "{ type = 'tanh'", ":12: model.layers:", "at most 10,000"),
+    ],
+)  # fmt: skip
+def test_sizes_that_cannot_fit_are_refused_before_anything_is_allocated(
+    tmp_path, old, new, where, message
+):
+    path = write(tmp_path, GOOD.replace(old, new))
+    with pytest.raises(ScenarioError) as err:
+        load(path)
+    assert str(err.value).startswith(f"{path}{where}")
+    assert message in str(err.value)
+
+
+def test_the_memory_budget_is_configurable_and_named_in_the_refusal(tmp_path, monkeypatch):
+    path = write(tmp_path, GOOD)
+    load(path)  # well under the default 2 GiB
+    monkeypatch.setenv("NNSIM_MEMORY_BUDGET", "100KiB")
+    with pytest.raises(ScenarioError) as err:
+        load(path)
+    assert "more than the budget of 100 KiB" in str(err.value)
+    assert "NNSIM_MEMORY_BUDGET" in str(err.value) and "biggest part" in str(err.value)
+    monkeypatch.setenv("NNSIM_MEMORY_BUDGET", "lots")
+    with pytest.raises(ValueError, match="NNSIM_MEMORY_BUDGET='lots'"):
+        load(path)
+
+
+@pytest.mark.parametrize(
+    ("damage", "where", "message"),
+    [
+        (lambda b: b.replace(b"Spirals", b"Spir\xffals"), ":3:", "not UTF-8 text: byte 0xff"),
+        (lambda b: b[: b.index(b"Watch") + 3], ":4:", "not valid TOML"),
+        (lambda b: b"x = " + b"[" * 600 + b"]" * 600 + b"\n" + b, ":1:", "nested too deeply"),
+        (lambda b: b"x = " + b"[" * 100 + b"]" * 100 + b"\n" + b, ":1:", "nested too deeply"),
+        (lambda b: b.replace(b"validation = 0.2", b"validation = nan"), ":9: data.validation",
+         "must be a number, got nan"),
+    ],
+)  # fmt: skip
+def test_damaged_text_names_its_line(tmp_path, damage, where, message):
+    path = tmp_path / "lesson.toml"
+    path.write_bytes(damage(textwrap.dedent(GOOD).encode()))
+    with pytest.raises(ScenarioError) as err:
+        load(path)
+    assert str(err.value).startswith(f"{path}{where}") and message in str(err.value)

@@ -74,7 +74,7 @@ DEBUGGER = (
         "move up, nothing runs",
         "debugger",
         group="inspect",
-    ),  # fmt: skip
+    ),
     Command(
         "move(1)",
         "d",
@@ -83,7 +83,7 @@ DEBUGGER = (
         "move down, nothing runs",
         "debugger",
         group="inspect",
-    ),  # fmt: skip
+    ),
     Command(
         "tab('weights')",
         "1",
@@ -92,7 +92,7 @@ DEBUGGER = (
         "inspect the weights",
         "debugger",
         group="inspect",
-    ),  # fmt: skip
+    ),
     Command(
         "tab('activations')",
         "2",
@@ -101,7 +101,7 @@ DEBUGGER = (
         "inspect the outputs",
         "debugger",
         group="inspect",
-    ),  # fmt: skip
+    ),
     Command(
         "tab('gradients')",
         "3",
@@ -110,7 +110,7 @@ DEBUGGER = (
         "inspect the gradients",
         "debugger",
         group="inspect",
-    ),  # fmt: skip
+    ),
     Command(
         "tab('time')",
         "4",
@@ -119,7 +119,7 @@ DEBUGGER = (
         "a recurrent layer's gates and states per step, or attention",
         "debugger",
         group="inspect",
-    ),  # fmt: skip
+    ),
     Command(
         "tab('visual')",
         "5",
@@ -128,7 +128,7 @@ DEBUGGER = (
         "occlusion maps and maximised inputs of a CNN",
         "debugger",
         group="inspect",
-    ),  # fmt: skip
+    ),
     Command(
         "slice(-1)",
         "comma",
@@ -137,7 +137,7 @@ DEBUGGER = (
         "previous filter, channel, parameter, gate or example",
         "debugger",
         group="inspect",
-    ),  # fmt: skip
+    ),
     Command(
         "slice(1)",
         "full_stop",
@@ -146,7 +146,7 @@ DEBUGGER = (
         "next filter, channel, parameter, gate or example",
         "debugger",
         group="inspect",
-    ),  # fmt: skip
+    ),
     Command(
         "zoom(-1)",
         "minus",
@@ -155,7 +155,7 @@ DEBUGGER = (
         "shrink the heatmap's cells",
         "debugger",
         group="inspect",
-    ),  # fmt: skip
+    ),
     Command(
         "zoom(1)",
         "equals_sign",
@@ -164,7 +164,27 @@ DEBUGGER = (
         "enlarge the heatmap's cells",
         "debugger",
         group="inspect",
-    ),  # fmt: skip
+    ),
+    Command(
+        "toggle_pane('lesson')",
+        "l",
+        "l",
+        "Lesson pane",
+        "show the lesson where panes take turns (small terminals); again: the debugger",
+        "debugger",
+        True,
+        "inspect",
+        "lesson",
+    ),
+    Command(
+        "toggle_pane('flow')",
+        "g",
+        "g",
+        "Gradient flow pane",
+        "every layer's gradient norm where panes take turns; again: the debugger",
+        "debugger",
+        group="inspect",
+    ),
 )
 
 GAME = (
@@ -176,7 +196,7 @@ GAME = (
         "one step of every optimiser (a race) or one D or G step (a GAN)",
         "game",
         True,
-    ),  # fmt: skip
+    ),
     Command("play", "c", "c", "Play", "play the run to its end", "game", True),
     Command("pause", "p", "p", "Pause", "pause the play", "game", True),
     Command("restart", "r", "r", "Restart", "a new run from step 0, same seed", "game", True),
@@ -192,10 +212,10 @@ APP = (
         "app",
         True,
         "app",
-    ),  # fmt: skip
+    ),
     Command(
         "lessons", "ctrl+l", "ctrl+l", "Lessons", "back to the lesson picker", "app", True, "app"
-    ),  # fmt: skip
+    ),
     Command(
         "screenshot",
         "ctrl+s",
@@ -205,7 +225,7 @@ APP = (
         "app",
         False,
         "app",
-    ),  # fmt: skip
+    ),
     Command("quit", "ctrl+q", "ctrl+q", "Quit", "leave nnsim", "app", True, "app"),
 )
 
@@ -220,17 +240,17 @@ WHAT_IF = (
         "Occlusion map",
         "CNN: which pixels of a validation digit its class depends on",
         "occlusion",
-    ),  # fmt: skip
+    ),
     (
         "Maximise a class",
         "CNN: gradient ascent on the input to excite one class",
         "what_if('maximise')",
-    ),  # fmt: skip
+    ),
     (
         "Maximise a filter",
         "CNN: the input exciting the highlighted conv layer's shown channel",
         "maximise_filter",
-    ),  # fmt: skip
+    ),
 )
 
 

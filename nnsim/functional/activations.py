@@ -48,12 +48,14 @@ def softplus(x: np.ndarray) -> np.ndarray:
 
 def leaky_relu(x: np.ndarray, alpha: float = 0.01) -> np.ndarray:
     """x for x > 0, alpha x otherwise."""
-    return _elementwise("leaky_relu", x, lambda a, out: k.leaky_relu_forward(a, float(alpha), out))
+    alpha = check.real("leaky_relu", "alpha", alpha)
+    return _elementwise("leaky_relu", x, lambda a, out: k.leaky_relu_forward(a, alpha, out))
 
 
 def elu(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     """x for x > 0, alpha (e^x - 1) otherwise."""
-    return _elementwise("elu", x, lambda a, out: k.elu_forward(a, float(alpha), out))
+    alpha = check.real("elu", "alpha", alpha)
+    return _elementwise("elu", x, lambda a, out: k.elu_forward(a, alpha, out))
 
 
 def activation_backward(
@@ -65,7 +67,7 @@ def activation_backward(
     y gives it exactly (sigmoid: y (1 - y); tanh: 1 - y^2; relu: x > 0; ...).
     """
     fn = "activation_backward"
-    if name not in ACTIVATIONS:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ValueError(
             f"{fn}: unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}"
         )
@@ -73,6 +75,7 @@ def activation_backward(
     unknown = set(params) - allowed
     if unknown:
         raise ValueError(f"{fn}: {name} takes no parameter {', '.join(sorted(unknown))}")
+    alpha = check.real(fn, "alpha", params.get("alpha", 0.01 if name == "leaky_relu" else 1.0))
     x = check.primary(fn, "x", x)
     dy = check.secondary(fn, "dy", dy, x.dtype)
     y = check.secondary(fn, "y", y, x.dtype)
@@ -91,9 +94,9 @@ def activation_backward(
     elif name == "softplus":
         k.softplus_backward(fdy, fx, fdx)
     elif name == "leaky_relu":
-        k.leaky_relu_backward(fdy, fx, float(params.get("alpha", 0.01)), fdx)
+        k.leaky_relu_backward(fdy, fx, alpha, fdx)
     else:
-        k.elu_backward(fdy, fx, float(params.get("alpha", 1.0)), fdx)
+        k.elu_backward(fdy, fx, alpha, fdx)
     return dx
 
 
@@ -101,9 +104,7 @@ def _along_last(fn: str, x: Any, axis: int) -> tuple[np.ndarray, int]:
     x = check.primary(fn, "x", x)
     if x.ndim == 0:
         raise ValueError(f"{fn}: x must have at least one axis, got shape {x.shape}")
-    if not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"{fn}: axis {axis} is out of range for x {x.shape}")
-    return x, axis % x.ndim
+    return x, check.axis(fn, axis, x.ndim, x.shape)
 
 
 def _rowwise(x: np.ndarray, axis: int, kernel, *others: np.ndarray) -> np.ndarray:

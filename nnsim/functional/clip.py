@@ -8,17 +8,20 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..kernels import elementwise as ke
+from . import _checks as check
 
 # PyTorch's clip_grad_norm_ divides by (total_norm + 1e-6).
 CLIP_NORM_EPS = 1e-6
 
 
 def _writable(fn: str, grads: Mapping[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
+    if not isinstance(grads, Mapping):
+        raise TypeError(f"{fn}: grads must be a dict of arrays, got {type(grads).__name__}")
     items = []
     for name, g in grads.items():
         if (
             not isinstance(g, np.ndarray)
-            or g.dtype.kind != "f"
+            or g.dtype not in check.FLOAT_DTYPES
             or not g.flags.c_contiguous
             or not g.flags.writeable
         ):
@@ -43,8 +46,9 @@ def clip_grad_norm(grads: Mapping[str, np.ndarray], max_norm: float) -> float:
     """Scale every gradient by max_norm / (norm + 1e-6) when their global L2 norm exceeds
     max_norm. Returns the norm before clipping (inf or NaN when a gradient is non-finite, and
     then nothing is scaled, so the non-finite value stays visible)."""
-    if not max_norm > 0:
-        raise ValueError(f"clip_grad_norm: max_norm must be positive, got {max_norm!r}")
+    max_norm = check.real(
+        "clip_grad_norm", "max_norm", max_norm, 0.0, low_open=True, allow_inf=True
+    )
     items = _writable("clip_grad_norm", grads)
     total = _norm(items)
     if math.isfinite(total) and total > max_norm:
@@ -56,7 +60,6 @@ def clip_grad_norm(grads: Mapping[str, np.ndarray], max_norm: float) -> float:
 
 def clip_grad_value(grads: Mapping[str, np.ndarray], limit: float) -> None:
     """Clip every gradient element to [-limit, limit] in place; NaN stays NaN."""
-    if not limit > 0:
-        raise ValueError(f"clip_grad_value: limit must be positive, got {limit!r}")
+    limit = check.real("clip_grad_value", "limit", limit, 0.0, low_open=True, allow_inf=True)
     for _, g in _writable("clip_grad_value", grads):
-        ke.clip_values(g.reshape(-1), float(limit))
+        ke.clip_values(g.reshape(-1), limit)

@@ -92,9 +92,12 @@ def conv2d_output_shape(
     dilation: IntPair = 1,
 ) -> tuple[int, int, int, int]:
     """The (N, F, OH, OW) that conv2d returns, without computing it."""
-    s = check.pair("conv2d", "stride", stride, 1)
-    p = check.pair("conv2d", "padding", padding, 0)
-    d = check.pair("conv2d", "dilation", dilation, 1)
+    fn = "conv2d_output_shape"
+    x_shape = check.shape(fn, "x_shape", x_shape, 4)
+    w_shape = check.shape(fn, "w_shape", w_shape, 4)
+    s = check.pair(fn, "stride", stride, 1)
+    p = check.pair(fn, "padding", padding, 0)
+    d = check.pair(fn, "dilation", dilation, 1)
     oh = k.output_size(x_shape[2], w_shape[2], s[0], p[0], d[0])
     ow = k.output_size(x_shape[3], w_shape[3], s[1], p[1], d[1])
     return (x_shape[0], w_shape[0], oh, ow)
@@ -134,4 +137,7 @@ def _prepare(fn: str, x: Any, W: Any, stride, padding, dilation, groups):
             f"does not fit in the padded input {padded}; "
             f"x {x.shape}, W {W.shape}"
         )
+    n, kh, kw = x.shape[0], W.shape[2], W.shape[3]
+    check.allocation(fn, "the output", (n, filters, oh, ow), x.dtype)
+    check.allocation(fn, "the im2col matrix", (channels * kh * kw, n * oh * ow), x.dtype)
     return x, W, (stride, padding, dilation, groups)

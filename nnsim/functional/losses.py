@@ -100,6 +100,7 @@ def hinge_loss(
             f"{fn}: scores must have at least one row and one class, got {scores.shape}"
         )
     y = check.labels(fn, "labels", labels, n, classes, "scores", scores.shape)
+    margin = check.real(fn, "margin", margin)
     dscores = np.empty_like(scores)
-    loss = k.hinge_forward_backward(scores, y, float(margin), dscores)
+    loss = k.hinge_forward_backward(scores, y, margin, dscores)
     return float(loss), dscores

@@ -54,6 +54,8 @@ def batch_norm(
     """
     fn = "batch_norm"
     x = check.primary(fn, "x", x, ndim=(2, 4))
+    momentum = check.real(fn, "momentum", momentum, 0.0, 1.0)
+    eps = check.real(fn, "eps", eps, 0.0)
     channels = x.shape[1]
     gamma = _per_channel(fn, "gamma", gamma, x)
     beta = _per_channel(fn, "beta", beta, x)
@@ -85,14 +87,14 @@ def batch_norm(
         var = np.empty(channels, dtype=x.dtype)
         k.batch_norm_stats(x3, mean, var)
         if running_mean is not None:
-            k.update_running(running_mean, mean, float(momentum))
+            k.update_running(running_mean, mean, momentum)
         if running_var is not None:
             unbiased = (var * (count / (count - 1))).astype(x.dtype)
-            k.update_running(running_var, unbiased, float(momentum))
+            k.update_running(running_var, unbiased, momentum)
     else:
         mean, var = running_mean.copy(), running_var.copy()
     inv_std = np.empty(channels, dtype=x.dtype)
-    k.inverse_std(var, float(eps), inv_std)
+    k.inverse_std(var, eps, inv_std)
     y = np.empty_like(x)
     x_hat = np.empty_like(x)
     k.batch_norm_apply(x3, mean, inv_std, gamma, beta, _as_ncl(fn, y), _as_ncl(fn, x_hat))

@@ -15,6 +15,17 @@ IntPair = int | tuple[int, int]
 def pool_output_size(size: int, k_: int, stride: int, pad: int, ceil_mode: bool) -> int:
     """PyTorch's pooling size: floor or ceil of (size + 2 pad - k) / stride, plus one; with
     ceil_mode a last window that would start in the right padding is dropped."""
+    fn = "pool_output_size"
+    return _output_size(
+        check.integer(fn, "size", size, 0),
+        check.integer(fn, "k_", k_, 1),
+        check.integer(fn, "stride", stride, 1),
+        check.integer(fn, "pad", pad, 0),
+        bool(ceil_mode),
+    )
+
+
+def _output_size(size: int, k_: int, stride: int, pad: int, ceil_mode: bool) -> int:
     span = size + 2 * pad - k_
     out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
     if ceil_mode and (out - 1) * stride >= size + pad:
@@ -44,17 +55,17 @@ def max_pool2d_backward(
     dy: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, int, int, int]
 ) -> np.ndarray:
     """dx (x_shape): each output gradient goes to the cell its window took the maximum from."""
-    dy = check.primary("max_pool2d_backward", "dy", dy, ndim=4)
-    argmax = np.ascontiguousarray(argmax)
-    x_shape = tuple(int(s) for s in x_shape)
-    if argmax.shape != dy.shape or argmax.dtype.kind not in "iu":
+    fn = "max_pool2d_backward"
+    dy = check.primary(fn, "dy", dy, ndim=4)
+    argmax = check.integers(fn, "argmax", argmax)
+    x_shape = check.shape(fn, "x_shape", x_shape, 4)
+    if argmax.shape != dy.shape:
         raise ValueError(
-            f"max_pool2d_backward: argmax must be an integer array shaped like dy; "
-            f"dy {dy.shape}, argmax {argmax.shape} ({argmax.dtype})"
+            f"{fn}: argmax must be shaped like dy; dy {dy.shape}, argmax {argmax.shape}"
         )
-    if len(x_shape) != 4 or x_shape[:2] != dy.shape[:2]:
+    if x_shape[:2] != dy.shape[:2]:
         raise ValueError(
-            f"max_pool2d_backward: x_shape must be (N, C, H, W) with the N and C of dy; "
+            f"{fn}: x_shape must be (N, C, H, W) with the N and C of dy; "
             f"dy {dy.shape}, x_shape {x_shape}"
         )
     if argmax.size and (argmax.min() < 0 or argmax.max() >= x_shape[2] * x_shape[3]):
@@ -62,8 +73,9 @@ def max_pool2d_backward(
             f"max_pool2d_backward: argmax holds an index outside the {x_shape[2]}x{x_shape[3]} "
             f"input plane; dy {dy.shape}, x_shape {x_shape}"
         )
+    check.allocation(fn, "dx", x_shape, dy.dtype)
     dx = np.empty(x_shape, dtype=dy.dtype)  # zeroed by the kernel, plane by plane
-    k.max_pool2d_backward(dy, argmax.astype(np.int64, copy=False), dx)
+    k.max_pool2d_backward(dy, argmax, dx)
     return dx
 
 
@@ -94,15 +106,14 @@ def avg_pool2d_backward(
     """dx (x_shape): each output gradient spread evenly over its window."""
     fn = "avg_pool2d_backward"
     dy = check.primary(fn, "dy", dy, ndim=4)
-    x_shape = tuple(int(s) for s in x_shape)
-    if len(x_shape) != 4:
-        raise ValueError(f"{fn}: x_shape must be (N, C, H, W), got {x_shape}")
+    x_shape = check.shape(fn, "x_shape", x_shape, 4)
     geometry, out_hw = _geometry(fn, x_shape, kernel_size, stride, padding, ceil_mode)
     expected = (*x_shape[:2], *out_hw)
     if dy.shape != expected:
         raise ValueError(
             f"{fn}: dy must be {expected} for an input of x_shape; x_shape {x_shape}, dy {dy.shape}"
         )
+    check.allocation(fn, "dx", x_shape, dy.dtype)
     dx = np.empty(x_shape, dtype=dy.dtype)  # zeroed by the kernel, plane by plane
     k.avg_pool2d_backward(dy, *geometry, bool(count_include_pad), dx)
     return dx
@@ -116,7 +127,9 @@ def pool_output_shape(
     ceil_mode: bool = False,
 ) -> tuple[int, int, int, int]:
     """The (N, C, OH, OW) that max_pool2d and avg_pool2d return, with their argument checks."""
-    _, out_hw = _geometry("pool2d", x_shape, kernel_size, stride, padding, ceil_mode)
+    fn = "pool_output_shape"
+    x_shape = check.shape(fn, "x_shape", x_shape, 4)
+    _, out_hw = _geometry(fn, x_shape, kernel_size, stride, padding, ceil_mode)
     return (x_shape[0], x_shape[1], *out_hw)
 
 
@@ -135,11 +148,12 @@ def _geometry(fn, x_shape, kernel_size, stride, padding, ceil_mode):
             f"{fn}: padding must be at most half the kernel size (as in PyTorch); "
             f"kernel_size {(kh, kw)}, padding {(ph, pw)}"
         )
-    out_h = pool_output_size(x_shape[2], kh, sh, ph, ceil_mode)
-    out_w = pool_output_size(x_shape[3], kw, sw, pw, ceil_mode)
+    out_h = _output_size(x_shape[2], kh, sh, ph, bool(ceil_mode))
+    out_w = _output_size(x_shape[3], kw, sw, pw, bool(ceil_mode))
     if out_h < 1 or out_w < 1:
         raise ValueError(
             f"{fn}: the {kh}x{kw} window does not fit in the padded input "
             f"{(x_shape[2] + 2 * ph, x_shape[3] + 2 * pw)}; x {tuple(x_shape)}"
         )
+    check.allocation(fn, "the output", (*x_shape[:2], out_h, out_w), np.float64)
     return (kh, kw, sh, sw, ph, pw), (out_h, out_w)

@@ -70,7 +70,9 @@ def grad_norms_through_time(cache: RecurrentCache, state: str = "h") -> np.ndarr
 
     The curve of vanishing and exploding gradients through time; needs a backward pass first.
     """
-    if state not in ("h", "c"):
+    if not isinstance(cache, RecurrentCache):
+        raise TypeError("grad_norms_through_time: cache must be the cache of rnn, lstm or gru")
+    if not isinstance(state, str) or state not in ("h", "c"):
         raise ValueError(f"grad_norms_through_time: state must be 'h' or 'c', got {state!r}")
     grad = cache.dh if state == "h" else cache.dc
     if grad is None:
@@ -78,7 +80,8 @@ def grad_norms_through_time(cache: RecurrentCache, state: str = "h") -> np.ndarr
             f"grad_norms_through_time: no dL/d{state} (run the backward pass first; "
             f"only an LSTM has a cell state c)"
         )
-    return np.sqrt(np.einsum("nth,nth->t", grad.astype(np.float64), grad))
+    # summed in float64 for accuracy, returned in the cache's dtype like every other result
+    return np.sqrt(np.einsum("nth,nth->t", grad.astype(np.float64), grad)).astype(grad.dtype)
 
 
 # ---------------------------------------------------------------- argument checks
@@ -144,7 +147,7 @@ _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 def _forward_setup(fn, kind, x, h0, c0, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh"):
     """Check the arguments, allocate the cache, project the inputs; return (cache, kernel args)."""
-    if kind == "rnn" and nonlinearity not in NONLINEARITIES:
+    if kind == "rnn" and (not isinstance(nonlinearity, str) or nonlinearity not in NONLINEARITIES):
         raise ValueError(f"{fn}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     x, h0, W_ih, W_hh, b_ih, b_hh = _inputs(fn, x, h0, W_ih, W_hh, b_ih, b_hh, _GATES[kind])
     n, steps, _ = x.shape
@@ -312,8 +315,10 @@ class RecurrentStepper:
     """
 
     def __init__(self, kind, x, h0, W_ih, W_hh, b_ih, b_hh, c0=None, nonlinearity="tanh"):
-        if kind not in _KERNELS:
-            raise ValueError(f"unknown recurrent kind {kind!r}; expected rnn, lstm or gru")
+        if not isinstance(kind, str) or kind not in _KERNELS:
+            raise ValueError(
+                f"RecurrentStepper: unknown recurrent kind {kind!r}; expected rnn, lstm or gru"
+            )
         self.kind = kind
         self.cache, self._forward_args = _forward_setup(
             kind, kind, x, h0, c0, W_ih, W_hh, b_ih, b_hh, nonlinearity

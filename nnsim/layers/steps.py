@@ -16,8 +16,7 @@ stepped and the whole computation are the same code.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from .base import Layer
@@ -25,15 +24,13 @@ if TYPE_CHECKING:
 Program = Generator["Child | Op", Any, Any]
 
 
-@dataclass(frozen=True)
-class Child:
+class Child(NamedTuple):  # a NamedTuple: made per layer per pass, 3x cheaper than a dataclass
     layer: Layer
     value: Any
     direction: str  # "forward" or "backward"
 
 
-@dataclass(frozen=True)
-class Op:
+class Op(NamedTuple):
     label: str
     run: Callable[[], Any]
     t: int | None = None  # the time step of a recurrent layer, 0-based

@@ -77,17 +77,17 @@ def load(path: str | Path) -> Scenario | SurfaceScenario | GanScenario:
     it); ``path`` may also name a shipped lesson, such as "vanishing_sigmoid". A file with a
     [surface] table is an optimiser race, one with a [gan] table a GAN."""
     path = find(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(path, None, [], "no such scenario file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ScenarioError(path, None, [], f"cannot be read: {err}") from None
+    text = read_text(path)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        line = _toml_line(str(err))
-        raise ScenarioError(path, line, [], f"not valid TOML: {err}") from None
+        raise ScenarioError(
+            path, _toml_line(str(err), text), [], f"not valid TOML: {err}"
+        ) from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays and tables
+        raise _too_deep(path, text) from None
+    if _deepest(raw) > MAX_NESTING:
+        raise _too_deep(path, text)
     source = Source(path, text)
     if "surface" in raw:
         return load_surface(source, raw)
@@ -96,6 +96,70 @@ def load(path: str | Path) -> Scenario | SurfaceScenario | GanScenario:
     return load_network(source, raw)
 
 
-def _toml_line(message: str) -> int | None:
+#: The deepest nesting of arrays and tables a scenario may have (the lessons use 5).
+MAX_NESTING = 64
+
+
+def read_text(path: Path) -> str:
+    """The file's text; an error names the line of a byte that is not UTF-8."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError(path, None, [], "no such scenario file") from None
+    except OSError as err:
+        raise ScenarioError(path, None, [], f"cannot be read: {err}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise ScenarioError(
+            path,
+            line,
+            [],
+            f"is not UTF-8 text: byte {data[err.start]:#04x} at column {column} ({err.reason})",
+        ) from None
+
+
+def _toml_line(message: str, text: str) -> int | None:
     match = re.search(r"line (\d+)", message)
-    return int(match.group(1)) if match else None
+    if match:
+        return int(match.group(1))
+    if "end of document" in message:  # the parser ran out of text: its last line
+        return max(1, text.count("\n") + (0 if text.endswith("\n") else 1))
+    return None
+
+
+def _deepest(value, depth: int = 0) -> int:
+    """How deeply arrays and tables nest in a parsed scenario (stops past MAX_NESTING)."""
+    if depth > MAX_NESTING or not isinstance(value, dict | list):
+        return depth
+    children = value.values() if isinstance(value, dict) else value
+    return max((_deepest(child, depth + 1) for child in children), default=depth + 1)
+
+
+def _too_deep(path: Path, text: str) -> ScenarioError:
+    message = f"arrays or tables nested too deeply (more than {MAX_NESTING} levels)"
+    return ScenarioError(path, _too_deep_line(text), [], message)
+
+
+def _too_deep_line(text: str) -> int | None:
+    """The line where brackets and braces first nest deeper than MAX_NESTING (comments and
+    one-line strings skipped: a light scan, like locate's)."""
+    depth = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        quote = None
+        for ch in line:
+            if quote:
+                quote = None if ch == quote else quote
+            elif ch == "#":
+                break
+            elif ch in "\"'":
+                quote = ch
+            elif ch in "[{":
+                depth += 1
+                if depth > MAX_NESTING:
+                    return number
+            elif ch in "]}":
+                depth = max(0, depth - 1)
+    return None

@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import csv
 import inspect
-import zipfile
+import io
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import data as D
-from .errors import ScenarioError, did_you_mean
+from ..data.files import DataFileError, read_csv_text, read_npz
+from . import budget
+from .errors import did_you_mean
 from .schema import Table
 
 #: A data source: reads its own options from the [data] table and makes the examples.
@@ -100,6 +103,9 @@ def load_data(t: Table, seed: int) -> DataSpec:
     if upsample > 1:
         if dataset.x.ndim != 4:
             raise t.error("upsample", f"needs images (N, C, H, W); this data is {dataset.x.shape}")
+        _fits(
+            t, "upsample", f"the images enlarged {upsample} times", dataset.x.nbytes * upsample**2
+        )
         dataset = _replace(dataset, D.upsample(dataset.x, upsample), dataset.y)
     classes = dataset.y.ndim == 1 and dataset.y.dtype.kind in "iu"
     if keep_classes is not None:
@@ -130,6 +136,7 @@ def load_data(t: Table, seed: int) -> DataSpec:
         if not classes:
             raise t.error("one_hot", "needs integer class labels")
         k = dataset.num_classes or int(dataset.y.max()) + 1
+        _fits(t, "one_hot", f"one-hot labels of {k:,} classes", len(dataset.y) * k * 8)
         train, val, tst = (
             None if d is None else _replace(d, d.x, D.one_hot(d.y, k)) for d in (train, val, tst)
         )
@@ -194,7 +201,7 @@ def _inline(t: Table, seed: int) -> D.Dataset:
     try:
         x = np.array(t.get("x", list), dtype=np.float64)
         y = np.array(t.get("y", list))
-    except ValueError as err:
+    except (TypeError, ValueError) as err:
         raise t.error("x", f"x and y must be (nested) lists of numbers: {err}") from None
     if x.ndim < 2 or len(x) != len(y):
         raise t.error(
@@ -234,12 +241,35 @@ def _generate(t: Table, source: str, fn, options: dict, seed: int) -> D.Dataset:
         if key not in accepted:
             raise t.error(key, f"unknown option {key!r} of {source}{did_you_mean(key, accepted)}")
     kwargs = dict(options)
+    sizes = {**_defaults(fn), **kwargs}
+    numbers = [v for k, v in sizes.items() if k in _SIZES and isinstance(v, int)]
+    if numbers and all(v > 0 for v in numbers):
+        # x and y, a float64 per size option multiplied (n × steps × ...): a bound, not a count
+        given = [k for k in options if k in _SIZES and isinstance(options[k], int)]
+        key = max(given, key=lambda k: options[k]) if given else None
+        _fits(t, key, f"the examples of {source}", 16 * math.prod(numbers))
     if "seed" in inspect.signature(fn).parameters:
         kwargs["seed"] = seed
     try:
         return fn(**kwargs)
     except (TypeError, ValueError) as err:
         raise t.error(None, f"{source}: {err}") from None
+
+
+#: The options of the generators that multiply the size of the data they make.
+_SIZES = {"n", "n_per_class", "classes", "dim", "steps", "length", "delay", "symbols", "centers"}
+
+
+def _defaults(fn) -> dict:
+    parameters = inspect.signature(fn).parameters.values()
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+
+
+def _fits(t: Table, key: str | None, what: str, nbytes: float) -> None:
+    """Refuse data that would not fit the memory budget, before making it."""
+    too_big = budget.problem([budget.Part(what, nbytes)])
+    if too_big is not None:
+        raise t.error(key, too_big)
 
 
 def _file(t: Table, seed: int) -> D.Dataset:
@@ -254,6 +284,7 @@ def _random(t: Table, seed: int) -> D.Dataset:
             "shape", f"expected positive sizes per example, e.g. [1, 28, 28], got {shape!r}"
         )
     n, classes = t.integer("n", 8, minimum=1), t.integer("classes", 2, minimum=2)
+    _fits(t, "n", f"{n:,} random examples", 8 * n * (math.prod(shape) + 1))
     rng = np.random.default_rng(seed)
     return D.Dataset(
         "random",
@@ -269,6 +300,7 @@ def _corpus(t: Table, seed: int) -> D.Dataset:
     indices, alphabet = D.encode_text(D.load_corpus())
     if steps >= len(indices):
         raise t.error("steps", f"must be below the corpus's {len(indices)} characters")
+    _fits(t, "steps", f"windows of {steps} characters", 16 * len(indices) * steps)
     x, y = D.text_windows(indices, steps)  # (M, steps) each
     return D.Dataset("corpus", x[::stride], y[::stride], alphabet)
 
@@ -276,50 +308,72 @@ def _corpus(t: Table, seed: int) -> D.Dataset:
 def _grid(t: Table, seed: int) -> D.Dataset:
     low, high = t.number("low", -10.0), t.number("high", 10.0)
     n = t.integer("n", 201, minimum=2)
+    _fits(t, "n", f"{n:,} grid points", 16 * n)
     if not low < high:
         raise t.error("high", f"must be above low ({low:g}), got {high:g}")
     x = np.linspace(low, high, n)[:, None]  # (n, 1): one input value per example
     return D.Dataset("grid", x, np.zeros((n, 1)))
 
 
+#: The most classes integer labels read from a file may make (labels 0 .. MAX_CLASSES - 1).
+MAX_CLASSES = 10_000
+
+
 def _read_file(t: Table, path: Path, label_column: str | None) -> D.Dataset:
-    if not path.exists():
-        raise t.error("path", f"no such file: {path}")
-    if path.suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                missing = [k for k in ("x", "y") if k not in archive.files]
-                if missing:
-                    raise t.error("path", f"{path} has no array {missing[0]!r} (it needs x and y)")
-                x, y = archive["x"], archive["y"]
-        except ScenarioError:
-            raise
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-            raise t.error(
-                "path", f"{path} cannot be read (truncated or corrupted?): {err}"
-            ) from None
-    elif path.suffix == ".csv":
-        x, y = _read_csv(t, path, label_column)
-    else:
-        raise t.error("path", f"{path}: data files are .npz (arrays x, y) or .csv")
+    """x and y from the user's .npz (arrays x, y) or .csv file; sizes bounded (nnsim.data.files:
+    regular files only, at most 1 GiB of arrays or 64 MiB of text) and labels checked."""
+    try:
+        if path.suffix == ".npz":
+            arrays = read_npz(path, ("x", "y"))
+            x, y = arrays["x"], arrays["y"]
+        elif path.suffix == ".csv":
+            x, y = _read_csv(t, path, label_column)
+        else:
+            raise t.error("path", f"{path}: data files are .npz (arrays x, y) or .csv")
+    except DataFileError as err:
+        raise t.error("path", str(err)) from None
     if x.dtype.kind not in "fiu" or x.ndim < 2:
         raise t.error(
             "path", f"{path}: x must be numeric with one row per example, got {x.dtype} {x.shape}"
         )
+    if y.dtype.kind not in "fiub" or y.ndim < 1:
+        raise t.error(
+            "path", f"{path}: y must be numbers, one per example, got {y.dtype} {y.shape}"
+        )
     if len(x) != len(y):
         raise t.error("path", f"{path}: x has {len(x)} examples but y has {len(y)}")
+    if len(x) == 0:
+        raise t.error("path", f"{path}: holds no examples")
     if x.dtype.kind == "f" and not np.isfinite(x).all():
         bad = np.argwhere(~np.isfinite(x))[0]
         raise t.error("path", f"{path}: x has a NaN or inf value at {tuple(int(i) for i in bad)}")
-    if y.dtype.kind == "f" and np.all(y == np.round(y)) and y.ndim == 1:
+    if y.dtype.kind == "b" or y.dtype.kind == "f" and np.all(y == np.round(y)) and y.ndim == 1:
         y = y.astype(np.int64)
-    classes = () if y.dtype.kind not in "iu" else tuple(str(c) for c in range(int(y.max()) + 1))
+    classes = () if y.dtype.kind not in "iu" else _class_names(t, path, y, label_column)
     return D.Dataset(path.stem, x.astype(np.float64), y, classes)
 
 
+def _class_names(t: Table, path: Path, y: np.ndarray, label_column: str | None) -> tuple:
+    """The class names of integer labels 0 .. k - 1; refused above ``MAX_CLASSES`` classes."""
+    top = int(y.max())
+    if top >= MAX_CLASSES:
+        column = f"label column {label_column!r}" if label_column else "label column (y)"
+        if path.suffix == ".npz":
+            column = "y"
+        raise t.error(
+            "label_column" if label_column else "path",
+            f"{path}: the {column} holds integers up to {top:,}: as class labels that is "
+            f"{top + 1:,} classes, over the {MAX_CLASSES:,} allowed. It looks like an id or a "
+            f"count, not a class; choose the class column with label_column",
+        )
+    return tuple(str(c) for c in range(top + 1))
+
+
 def _read_csv(t: Table, path: Path, label_column: str | None):
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
+    try:
+        rows = list(csv.reader(io.StringIO(read_csv_text(path), newline="")))
+    except csv.Error as err:
+        raise t.error("path", f"{path}: not a readable .csv file: {err}") from None
     if len(rows) < 2:
         raise t.error("path", f"{path}: needs a header line and at least one row")
     header = [h.strip() for h in rows[0]]

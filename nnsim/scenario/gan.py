@@ -30,7 +30,7 @@ from ..data.synthetic import GAN_TARGETS_1D, gan_target_1d
 from ..layers import ShapeError
 from ..model import Sequential
 from ..sim.gan import GanRun
-from . import checks
+from . import budget, checks
 from .layers import LayerSpec, build_layers, parse_layers
 from .network import optimizer_spec, read_lesson
 from .schema import Source, Table
@@ -141,7 +141,7 @@ def _gan_scenario(
         if base is not None and same_input and tables.get(role) == base.tables.get(role):
             networks[role] = base.networks[role]
         else:
-            networks[role] = _network(root.table(role), role, noise_dim)
+            networks[role] = _network(root.table(role), role, noise_dim, batch_size)
     return GanScenario(
         source.path,
         lesson,
@@ -156,9 +156,9 @@ def _gan_scenario(
     )
 
 
-def _network(table: Table, role: str, noise_dim: int) -> NetworkSpec:
-    """A network's table: its layers (checked, and built once to check the output) and its
-    optimiser (adam unless it says)."""
+def _network(table: Table, role: str, noise_dim: int, batch_size: int) -> NetworkSpec:
+    """A network's table: its layers (checked, and built once to check the output and that
+    a run fits the memory budget) and its optimiser (adam unless it says)."""
     keys = [*table.keys, "layers"]
     layers = parse_layers(table.source, keys, table.get("layers", list))
     spec = table.get("optimizer", (str, dict), "adam")
@@ -174,6 +174,12 @@ def _network(table: Table, role: str, noise_dim: int) -> NetworkSpec:
         model = Sequential(build_layers(layers), shape, input_gradients=role == "discriminator")
     except (ShapeError, ValueError) as err:
         raise table.source.error(keys, str(err)) from None
+    optimizer = network.optimizer
+    slots = budget.optimizer_slots(optimizer.type, dict(optimizer.options))
+    parts = budget.model_parts(budget.sizes(model), batch_size, model.dtype.itemsize, slots)
+    too_big = budget.problem(parts.values())
+    if too_big is not None:
+        raise table.source.error(keys, too_big)
     if model.output_shape != (1,):
         what = (
             " (one sample)"

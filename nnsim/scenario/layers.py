@@ -66,6 +66,7 @@ from ..layers import (
     Softsign,
     Tanh,
 )
+from .budget import MAX_LAYERS, MAX_REPEAT
 from .errors import ScenarioError, did_you_mean
 from .schema import Source, Table
 
@@ -268,7 +269,20 @@ def parse_layers(source: Source, keys: list, tables) -> tuple[LayerSpec, ...]:
     """The checked specs of a list of inline layer tables; every mistake names its position."""
     if not isinstance(tables, list) or not tables:
         raise source.error(keys, "expected a non-empty list of layer tables")
-    return tuple(_parse_one(source, [*keys, i], table) for i, table in enumerate(tables))
+    specs = tuple(_parse_one(source, [*keys, i], table) for i, table in enumerate(tables))
+    layers = sum(_count(spec) for spec in specs)
+    if layers > MAX_LAYERS:
+        raise source.error(
+            keys,
+            f"makes {layers:,} layers (with their repeats); at most {MAX_LAYERS:,} are allowed",
+        )
+    return specs
+
+
+def _count(spec: LayerSpec) -> int:
+    """The layers a spec makes, activations and the layers inside blocks included."""
+    inner = sum(_count(child) for block in spec.blocks for child in block)
+    return spec.repeat * (1 + inner + (spec.activation is not None))
 
 
 def _parse_one(source: Source, keys: list, table) -> LayerSpec:
@@ -279,6 +293,8 @@ def _parse_one(source: Source, keys: list, table) -> LayerSpec:
             "type", f"unknown layer type {kind!r}{did_you_mean(kind, [*BUILDERS, *_BLOCKS])}"
         )
     repeat = t.integer("repeat", 1, minimum=1)
+    if repeat > MAX_REPEAT:
+        raise t.error("repeat", f"must be at most {MAX_REPEAT}, got {repeat:,}")
     name = t.get("name", str, None)
     if name is not None and repeat > 1:
         raise t.error("name", "a repeated layer cannot have one name (names are unique)")

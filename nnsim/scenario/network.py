@@ -14,10 +14,10 @@ import numpy as np
 
 from .. import architectures
 from ..checkpoint import CheckpointError
-from ..losses import LOSSES, Loss
+from ..losses import LOSSES, Loss, _Classification
 from ..optim import OPTIMIZERS
 from ..sim import Thresholds
-from . import checks
+from . import budget, checks
 from .data import DataSpec, load_data
 from .errors import did_you_mean
 from .layers import parse_layers
@@ -87,11 +87,13 @@ def read_scenario(
         data = base.data
     else:
         data = load_data(root.table("data"), seed)
+    train, optimizer = read_train(train_table, data, seed)
     if same("data", "model") and data is base.data:
         model = base.model
     else:
         model = read_model(root.table("model"), data)
-    train, optimizer = read_train(train_table, data, seed)
+        check_labels(source, root.keys, data, model)
+    budget.check(source, root.keys, data, model, train, optimizer)
     if same("diagnostics"):
         thresholds = base.thresholds
     else:
@@ -235,16 +237,58 @@ def read_model(t: Table, data: DataSpec) -> ModelSpec:
 
 
 def with_layer_names(spec: ModelSpec, source: Source, keys: list) -> ModelSpec:
-    """The spec with its layer names, from the one model built to check it (``keys``: where
-    the [model] table is)."""
+    """The spec with its layer names and sizes, from the one model built to check it (its
+    shapes only: a model allocates its arrays when first used); ``keys``: where the [model]
+    table is. Weights of init_from are loaded into it (to check them) only if they fit."""
     try:
-        model = spec.build(0)
-    except CheckpointError as err:
-        raise source.error([*keys, "init_from"], str(err)) from None
+        model = spec.build(0, weights=False)
     except ValueError as err:
         raise source.error(keys, str(err)) from None
-    names = tuple(layer.name for layer in model.walk() if layer is not model)
-    return replace(spec, layer_names=names)
+    spec = replace(
+        spec,
+        layer_names=tuple(layer.name for layer in model.walk() if layer is not model),
+        output_shape=tuple(model.output_shape),
+        sizes=budget.sizes(model),
+    )
+    if spec.init_from is not None:
+        nbytes = spec.sizes.parameters * np.dtype(spec.dtype).itemsize
+        too_big = budget.problem([budget.Part("the parameters", nbytes)])
+        if too_big is not None:
+            raise source.error(keys, too_big)
+        try:
+            spec.load_weights(model)
+        except CheckpointError as err:
+            raise source.error([*keys, "init_from"], str(err)) from None
+    return spec
+
+
+def check_labels(source: Source, keys: list, data: DataSpec, model: ModelSpec) -> None:
+    """A classification loss needs class numbers 0..C-1, one per example (or per step), C the
+    model's outputs: refuse fractional, non-finite or misshapen labels here, not mid-run."""
+    if not isinstance(model.loss, _Classification):
+        return
+    outputs = model.output_shape
+    for part, d in (("training", data.train), ("validation", data.validation)):
+        if d is None or not len(d.y):
+            continue
+        y, problem = d.y, None
+        if y.dtype.kind not in "iu":
+            flat = np.ravel(y).astype(np.float64)
+            bad = np.flatnonzero(~np.isfinite(flat) | (flat != np.round(flat)))
+            at = f": {float(flat[bad[0]]):g} at position {int(bad[0])}" if len(bad) else ""
+            problem = f"the {part} labels are not whole numbers{at}"
+        elif tuple(y.shape[1:]) != tuple(outputs[:-1]):
+            wanted = (len(y), *outputs[:-1])
+            problem = f"the {part} labels are {y.shape} where outputs {outputs} need {wanted}"
+        elif y.min() < 0 or y.max() >= outputs[-1]:
+            wrong = int(y.min()) if y.min() < 0 else int(y.max())
+            problem = f"the {part} labels include class {wrong}"
+        if problem is not None:
+            raise source.error(
+                [*keys, "data"],
+                f"the loss {model.loss.name} needs class numbers 0..{outputs[-1] - 1}, one per "
+                f"example (or step), but {problem}",
+            )
 
 
 def read_loss(t: Table) -> Loss:

@@ -67,6 +67,8 @@ class Table:
         value = self.get(key, float, default)
         if value is None or value is default:
             return value
+        if value != value:
+            raise self.error(key, "must be a number, got nan")
         if minimum is not None and value < minimum:
             raise self.error(key, f"must be at least {minimum:g}, got {value:g}")
         if above is not None and not value > above:

@@ -25,6 +25,7 @@ from ..optim import OPTIMIZERS, Optimizer
 from ..sim import Simulator, Thresholds
 from ..sim.conditions import Condition
 from ..text import TextSampler
+from .budget import Sizes
 from .data import DataSpec
 from .layers import LayerSpec, build_layers
 from .schema import Source
@@ -96,8 +97,13 @@ class ModelSpec:
     init_layers: tuple[str, ...] | None = None  # its layers to load (None: every layer)
     input_gradients: bool = False  # the first layer computes dL/dinput too
     layer_names: tuple[str, ...] = ()
+    # of the model built to check it (its shapes only): what the memory budget reads
+    output_shape: tuple[int, ...] = ()
+    sizes: Sizes = field(default_factory=Sizes)
 
-    def build(self, seed: int, dtype: str | None = None) -> Sequential:
+    def build(self, seed: int, dtype: str | None = None, weights: bool = True) -> Sequential:
+        """The model; with ``weights``, those of ``init_from`` loaded (which allocates its
+        parameters: without, nothing big is allocated until the model is used)."""
         dtype = dtype or self.dtype
         if self.architecture is not None:
             arch, (channels, size, _) = self.architecture, self.input_shape
@@ -110,10 +116,15 @@ class ModelSpec:
             dtype=dtype,
             input_gradients=self.input_gradients,
         )
+        if weights:
+            self.load_weights(model)
+        return model
+
+    def load_weights(self, model: Sequential) -> None:
+        """The weights of ``init_from`` (if set) into ``model``."""
         if self.init_from is not None:
             layers = None if self.init_layers is None else list(self.init_layers)
             checkpoint.load_layers(self.init_from, model, layers)
-        return model
 
 
 @dataclass(frozen=True)

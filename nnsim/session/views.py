@@ -51,6 +51,11 @@ class Tensor:
     array: np.ndarray | None
     saturation: float = math.nan
     note: str = ""
+    #: rows [first, end) of ``array`` computed so far while a recurrent layer is stepped
+    #: through time; the other rows are not computed yet (zeros here, drawn blank). None: all.
+    valid_rows: tuple[int, int] | None = None
+    #: pictures to draw side by side, each with its own colour scale: (caption, 2-D array)
+    panels: tuple[tuple[str, np.ndarray], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -174,10 +179,10 @@ def tensor_of(sim: Simulator, name: str | None, tab: str, index: int) -> Tensor:
         if isinstance(layer.output, np.ndarray):
             return Tensor(f"{name}.output", frozen_copy(layer.output), saturation)
         return Tensor(f"{name}: no output yet (run the forward pass)", None)
-    return _time_steps(name, layer, index)
+    return _time_steps(sim, name, layer, index)
 
 
-def _time_steps(name: str, layer, index: int) -> Tensor:
+def _time_steps(sim: Simulator, name: str, layer, index: int) -> Tensor:
     """The time-steps tab: an attention matrix, or a recurrent layer's series over time."""
     attention = getattr(layer, "attention", None)
     if isinstance(attention, np.ndarray):  # (N, output steps, input steps)
@@ -196,11 +201,31 @@ def _time_steps(name: str, layer, index: int) -> Tensor:
         series.append(("dL/dh", cache.dh))
     label, values = series[index % len(series)]
     names = [s for s, _ in series]
-    return Tensor(
-        f"{name} {label}_t, example 0 (time x unit)",
-        frozen_copy(values[0]),
-        note=_cycle(names, label),
-    )
+    valid = _computed_steps(sim, layer, label == "dL/dh", cache.steps)
+    values = np.array(values[0], copy=True)
+    title = f"{name} {label}_t, example 0 (time x unit)"
+    if valid is not None:
+        # the cache is allocated uninitialised: the steps not run yet hold no values
+        values[: valid[0]] = 0.0
+        values[valid[1] :] = 0.0
+        title += f"   t = {valid[0] + 1}..{valid[1]} of {cache.steps} computed"
+    return Tensor(title, frozen_copy(values), note=_cycle(names, label), valid_rows=valid)
+
+
+def _computed_steps(sim: Simulator, layer, gradient: bool, steps: int) -> tuple[int, int] | None:
+    """The time steps [first, end) computed so far while ``layer`` is stepped through time
+    (forward: t = 0.. upwards; backward: dL/dh from t = T-1 downwards); None once all are."""
+    for frame in getattr(getattr(sim, "stepper", None), "frames", ()):
+        if frame.layer is not layer:
+            continue
+        t = getattr(frame.pending, "t", None)
+        if t is None:
+            return None  # before the first step (the last pass's values) or after the last
+        if frame.phase == "forward" and not gradient:
+            return (0, t)
+        if frame.phase == "backward" and gradient:
+            return (t + 1, steps)
+    return None
 
 
 def _has(cache, gate: str) -> bool:

@@ -56,12 +56,16 @@ def _occlusion(sim: Simulator, index: int) -> Tensor:
     image, label = x[k], int(y[k])
     sensitivity = visualize.occlusion_map(sim.model, image, label)  # (H, W)
     digit = image.mean(axis=0)  # (H, W): the channels averaged
-    gap = np.full((digit.shape[0], 1), np.nan)
-    # the digit and its map side by side: one heatmap, one colour scale
-    side_by_side = np.concatenate([digit, np.zeros_like(gap), sensitivity], axis=1)
+    gap = np.zeros((digit.shape[0], 1))
     p = float(visualize.probabilities(sim.model, image[None])[0, label])
     return Tensor(
         f"example {k + 1}/{len(x)}, class {label} (p = {p:.2f}): the digit | the fall of p "
         f"when a patch hides each pixel   (, and . for other examples)",
-        frozen_copy(side_by_side),
+        # the digit and its map side by side (for a front end drawing one array); the panels
+        # give each its own colour scale, so a faint map is not drowned by the digit's ink
+        frozen_copy(np.concatenate([digit, gap, sensitivity], axis=1)),
+        panels=(
+            ("the digit", frozen_copy(digit)),
+            ("fall of p when hidden", frozen_copy(sensitivity)),
+        ),
     )

@@ -21,8 +21,12 @@ Grammar (lowest precedence first)::
 
 Nothing is ever passed to ``eval``: the text becomes a small tree that ``evaluate`` walks. A
 syntax error, an unknown name or layer, or a type error (``loss and 3``) raises
-ConditionError with the column of the problem. Arithmetic follows IEEE rules (x / 0 is inf, a
-NaN makes every comparison false), so a breakpoint never crashes a run.
+ConditionError with the column of the problem. So does a condition nested deeper than
+``MAX_DEPTH`` levels (parentheses, ``not`` and ``-``) or of more than ``MAX_TERMS`` values: that
+bounds the tree's depth, so parsing, type checking and evaluating it never recurse too deep.
+
+Arithmetic follows IEEE rules (x / 0 is inf, a NaN makes every comparison false), so a
+breakpoint never crashes a run.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ from .condition_tree import (
 )
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_TERMS",
     "Binary",
     "Boolean",
     "Checks",
@@ -64,6 +70,12 @@ __all__ = [
     "parse",
     "parse_expression",
 ]
+
+
+#: The deepest nesting of parentheses, ``not`` and unary ``-`` a condition may have.
+MAX_DEPTH = 64
+#: The most values (numbers, names, metrics) one condition may have.
+MAX_TERMS = 256
 
 
 class _Parser:
@@ -83,6 +95,18 @@ class _Parser:
         self.variant: str | None = None  # inside "name." while parsing its atom
         self.tokens = _tokens(text)
         self.i = 0
+        self.depth = 0  # parentheses, "not" and "-" around the current token
+        self.terms = 0
+
+    def enter(self, token: _Token) -> None:
+        """One level deeper (at ``token``); refused past MAX_DEPTH."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(
+                token,
+                f"nested deeper than {MAX_DEPTH} levels (parentheses, 'not' and '-' inside "
+                "each other): simplify the condition",
+            )
 
     def peek(self) -> _Token:
         return self.tokens[self.i]
@@ -128,7 +152,10 @@ class _Parser:
     def negation(self) -> Node:
         if self.peek().text == "not":
             op = self.take()
-            return Unary(op.column, "not", self.negation())
+            self.enter(op)
+            node = Unary(op.column, "not", self.negation())
+            self.depth -= 1
+            return node
         return self.comparison()
 
     def comparison(self) -> Node:
@@ -157,16 +184,28 @@ class _Parser:
     def unary(self) -> Node:
         if self.peek().text == "-":
             op = self.take()
-            return Unary(op.column, "-", self.unary())
+            self.enter(op)
+            node = Unary(op.column, "-", self.unary())
+            self.depth -= 1
+            return node
         return self.atom()
 
     def atom(self) -> Node:
         token = self.take()
+        if token.kind in ("number", "name"):
+            self.terms += 1
+            if self.terms > MAX_TERMS:
+                raise self.error(
+                    token,
+                    f"more than {MAX_TERMS} terms in one condition: split it into several checks",
+                )
         if token.kind == "number":
             return Number(token.column, float(token.text))
         if token.text == "(":
+            self.enter(token)
             node = self.disjunction()
             self.expect(")")
+            self.depth -= 1
             return node
         if token.kind == "name":
             if token.text in ("true", "false"):

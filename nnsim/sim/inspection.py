@@ -8,27 +8,17 @@ import numpy as np
 
 from .. import functional as F
 from ..layers import Layer
-from ..metrics import accuracy
 from . import diagnostics as diag
 from . import registry
-from .conditions import Checks, Condition, parse_expression
+from .conditions import Checks
 
 
 class Inspection(Checks):
     """Layers, their metrics, conditions and watches; the Context of nnsim.sim.conditions.
-    A base class of ``Simulator``, using its state."""
-
-    def add_watch(self, expression: str) -> Condition:
-        """Keep an expression to read after every step (``watch_values``); it never stops.
-        Its value after every iteration is a column of the trace, named by its text."""
-        watch = parse_expression(expression, self.names)
-        self.watches.append(watch)
-        self.trace.add_column(watch.text)
-        return watch
-
-    def watch_values(self) -> dict[str, float | bool]:
-        """The current value of every watch, by its text."""
-        return {w.text: w.result(self) for w in self.watches}
+    The one base class of ``Simulator``: it reads the Simulator's model, layers (``names``,
+    ``_by_name``), data (``stream``, ``validation``, ``batch``, ``sampler``), measurements
+    (``_act``, ``_grad_norms``, ``_weight_norms``, ``_update_norms``), ``trace``,
+    ``initial_params``, ``loss``, ``_model_input`` and ``predict``."""
 
     def layer(self, name: str) -> Layer:
         if name not in self._by_name or self._by_name[name] is self.model:
@@ -52,22 +42,6 @@ class Inspection(Checks):
             "weight_norm": weights,
             "update_ratio": update / weights if update is not None and weights > 0 else math.nan,
         }
-
-    def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int = 256) -> tuple[float, float]:
-        """(loss, accuracy) on other data in evaluation mode, leaving the training state (the
-        layers' inputs, outputs and caches) as it was."""
-        pred = self.predict(x, batch_size)
-        value, _ = self.loss(pred, y)
-        return float(value), accuracy(pred, y, self.loss)
-
-    def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """The model's outputs for ``x`` in evaluation mode; the training state is untouched."""
-        with self.model.inference() as model:
-            preds = [
-                model.forward(self._model_input(x[i : i + batch_size]))
-                for i in range(0, len(x), batch_size)
-            ]
-        return np.concatenate(preds)
 
     def evaluation_data(self) -> tuple[np.ndarray, np.ndarray]:
         """(x, y) to measure on: the validation data, or the training data without a split."""

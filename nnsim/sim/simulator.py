@@ -17,47 +17,61 @@ Any NaN or inf that a micro-op writes stops the run there, naming the layer and 
 (always on). Breakpoints are conditions in nnsim.sim.conditions' language, re-evaluated after
 each micro-op that changed what they read. ``rewind`` and ``step_back`` restore a snapshot and
 replay deterministically.
+
+The Simulator composes its parts: the ``Trainer`` (the iteration's program, clipping, the
+learning-rate schedule, validation, early stopping), the ``Stepper`` (frames and micro-ops,
+stepped or driven whole), the ``Timeline`` (snapshots, rewind, step back), the ``Debugger``
+(breakpoints, watches, stops) and the ``Sweep`` (per-layer measurement). What a learner and a
+condition read comes from ``Inspection``, its one base class.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from .. import functional as F
 from ..data import BatchStream, Dataset
 from ..layers.recurrent import Recurrent
-from ..layers.steps import Child, Op
 from ..losses import Loss
-from ..metrics import accuracy
 from ..model import Sequential
 from ..optim import Optimizer
 from ..text import TextSampler
 from . import diagnostics as diag
-from .conditions import Condition, parse
-from .events import PHASES, Event, Stop
+from .conditions import Condition
+from .debugger import Breakpoint, Debugger
+from .events import Event
 from .inspection import Inspection
-from .machine import Frame, Machine, quiet
-from .snapshots import Snapshot, SnapshotStore
-from .sweep import Sweep
+from .snapshots import Snapshot
+from .stepper import Stepper, quiet
+from .sweep import Measurements, Sweep
+from .timeline import Timeline
 from .trace import Trace
+from .trainer import StepDecay, Trainer
+
+__all__ = ["Breakpoint", "Simulator"]
 
 
-@dataclass
-class Breakpoint:
-    condition: Condition
-    enabled: bool = True
-    hits: int = 0
+class _Part:
+    """An attribute of the Simulator that one of its parts keeps (read and written there)."""
 
-    @property
-    def text(self) -> str:
-        return self.condition.text
+    def __init__(self, part: str, name: str | None = None) -> None:
+        self.part, self.name = part, name
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = self.name or name
+
+    def __get__(self, sim: Any, owner: type | None = None) -> Any:
+        if sim is None:
+            return self
+        return getattr(getattr(sim, self.part), self.name)
+
+    def __set__(self, sim: Any, value: Any) -> None:
+        setattr(getattr(sim, self.part), self.name, value)
 
 
-class Simulator(Machine, Inspection):
+class Simulator(Inspection):
     """Training that can be paused anywhere, stepped, inspected, stopped on conditions and
     rewound. See the module docstring for a scripted session."""
 
@@ -91,243 +105,180 @@ class Simulator(Machine, Inspection):
                 f"the data's examples have shape {tuple(np.shape(x)[1:])} but the model expects "
                 f"{model.input_shape}"
             )
-        if iterations < 0:
-            raise ValueError(f"iterations must be >= 0, got {iterations}")
-        for name, value in (("clip_norm", clip_norm), ("clip_value", clip_value)):
-            if value is not None and not value > 0:
-                raise ValueError(f"{name} must be > 0, got {value!r}")
-        self.model, self.loss, self.optimizer = model, loss, optimizer
-        self.stream = BatchStream(
-            np.asarray(x), np.asarray(y), batch_size, shuffle, seed, augment=augment
-        )
-        self.validation = (
-            None
-            if validation is None
-            else ((validation.x, validation.y) if isinstance(validation, Dataset) else validation)
-        )
-        self.eval_every = int(eval_every)
-        if lr_decay is not None and (lr_decay[0] < 1 or not 0 < lr_decay[1] <= 1):
-            raise ValueError(f"lr_decay must be (every >= 1, 0 < factor <= 1), got {lr_decay!r}")
+        if isinstance(validation, Dataset):
+            validation = (validation.x, validation.y)
+        self.model = model
         self.lr_decay = lr_decay  # step decay: lr = lr0 * factor ** (completed // every)
-        self.base_lr = optimizer.lr
-        if early_stopping is not None and (early_stopping < 1 or not self.eval_every):
-            raise ValueError(
-                "early_stopping needs a patience >= 1 and validation every eval_every iterations"
-            )
-        self.early_stopping = early_stopping  # evaluations without improvement before stopping
-        self.iterations = int(iterations)
-        self.clip_norm, self.clip_value = clip_norm, clip_value
+        self.measurements = Measurements()
+        self.trainer = Trainer(
+            model,
+            loss,
+            optimizer,
+            BatchStream(np.asarray(x), np.asarray(y), batch_size, shuffle, seed, augment=augment),
+            self.measurements,
+            iterations=iterations,
+            validation=validation,
+            eval_every=eval_every,
+            clip_norm=clip_norm,
+            clip_value=clip_value,
+            schedule=None if lr_decay is None else StepDecay(*lr_decay),
+            early_stopping=early_stopping,
+        )
         self.thresholds = thresholds or diag.Thresholds()
-        self.leaves = list(model.leaves())
+        self.leaves = self.trainer.leaves
         self._has_params = np.array([bool(lay.param_shapes()) for lay in self.leaves])
         self._leaf_names = [lay.name for lay in self.leaves]
-        self._sweep = Sweep(model.layers)
         self.names = [layer.name for layer in model.walk() if layer is not model]
         self._by_name = {layer.name: layer for layer in model.walk()}
         recurrent = {
             lay.name: lay.input_shape[0] for lay in self.leaves if isinstance(lay, Recurrent)
         }
-        self.trace = Trace([lay.name for lay in self.leaves], recurrent, trace_capacity)
-        self.snapshots = SnapshotStore(every=snapshot_every)
-        self.breakpoints: list[Breakpoint] = []
-        self.watches: list[Condition] = []
+        self.trace = Trace(self._leaf_names, recurrent, trace_capacity)
+        self.debugger = Debugger(self.names, self.layer, self.trace)
+        self.timeline = Timeline(self._snapshot, self._restore, snapshot_every)
+        self.sweep = Sweep(model.layers, self.measurements)
+        self.stepper = Stepper(
+            self.trainer,
+            self.sweep,
+            self.debugger,
+            self.timeline,
+            self,
+            self.layer,
+            self._record_diagnostics,
+        )
         self.sampler: TextSampler | None = None  # set for a character model of a corpus
-        self.layer_breakpoints: set[str] = set()  # stop before any micro-op of these layers
-        self.events: deque[Event] = deque(maxlen=2000)
-        self.stopped: Stop | None = None
+        self._diagnostics: tuple[np.ndarray, np.ndarray, float] | None = None
         model.train()
         model.materialize()
         # the weights the run started from, for weight_change (fine-tuning: frozen layers stay)
         self.initial_params = {k: v.copy() for k, v in model.parameters().items()}
-        self._frames: list[Frame] = []
-        self._replaying = False
-        self._histories: dict[int, list[str]] = {}
-        self._reset_counters()
         self.snapshots.add(self._snapshot())
 
-    def _reset_counters(self) -> None:
-        self.completed = 0  # iterations finished
-        self.event_index = 0
-        self.loss_value = math.nan
-        self.accuracy = math.nan
-        self.val_loss = math.nan
-        self.val_accuracy = math.nan
-        self.best_val_loss = math.inf
-        self.best_iteration = 0
-        self._evals_since_best = 0
-        self._best_weights: dict[str, np.ndarray] | None = None
-        self.stopped_early = False
-        self._pending_stop: Stop | None = None
-        self.global_grad_norm = math.nan
-        self.batch: tuple[np.ndarray, np.ndarray] | None = None
-        self.prediction: np.ndarray | None = None
-        self._act: dict[str, tuple[float, float, float, float]] = {}
-        self._grad_norms: dict[str, float] = {}
-        self._weight_norms: dict[str, float] = {}
-        self._update_norms: dict[str, float] = {}
-        self._dh_norms: dict[str, np.ndarray] = {}
-        self._fresh: set[tuple[str, str | None]] = set()
-        self._squares: list[float] | None = None
-        self._nonfinite_seen = False
-        self._diagnostics: tuple[np.ndarray, np.ndarray, float] | None = None
+    # the parts' state, under the names the Simulator has always had
+    completed = _Part("stepper")
+    event_index = _Part("stepper")
+    events = _Part("stepper")
+    stopped = _Part("stepper")
+    iteration = _Part("stepper")
+    phase = _Part("stepper")
+    stepping_into = _Part("stepper")
+    depth = _Part("stepper")
+    next_op = _Part("stepper")
+    loss = _Part("trainer")
+    optimizer = _Part("trainer")
+    stream = _Part("trainer")
+    validation = _Part("trainer")
+    eval_every = _Part("trainer")
+    clip_norm = _Part("trainer")
+    clip_value = _Part("trainer")
+    early_stopping = _Part("trainer")
+    iterations = _Part("trainer")
+    base_lr = _Part("trainer")
+    loss_value = _Part("trainer")
+    accuracy = _Part("trainer")
+    val_loss = _Part("trainer")
+    val_accuracy = _Part("trainer")
+    best_val_loss = _Part("trainer")
+    best_iteration = _Part("trainer")
+    stopped_early = _Part("trainer")
+    global_grad_norm = _Part("trainer")
+    batch = _Part("trainer")
+    prediction = _Part("trainer")
+    _model_input = _Part("trainer", "model_input")
+    breakpoints = _Part("debugger")
+    watches = _Part("debugger")
+    layer_breakpoints = _Part("debugger")
+    _nonfinite_seen = _Part("debugger", "nonfinite_seen")
+    snapshots = _Part("timeline")
+    _act = _Part("measurements", "act")
+    _grad_norms = _Part("measurements", "grad_norms")
+    _weight_norms = _Part("measurements", "weight_norms")
+    _update_norms = _Part("measurements", "update_norms")
+    _dh_norms = _Part("measurements", "dh_norms")
 
-    # What a snapshot keeps of the simulator itself. Everything else it tracks (losses,
-    # metrics, verdicts) is recomputed by the replay that always follows a restore: a rewind
-    # replays at least the whole iteration before its target.
-    _COUNTERS = (
-        "completed",
-        "event_index",
-        "val_loss",
-        "val_accuracy",
-        "_nonfinite_seen",
-        "best_val_loss",
-        "best_iteration",
-        "_evals_since_best",
-        "_best_weights",
-        "stopped_early",
-        "iterations",
-    )
+    # commands
 
-    def _snapshot(self) -> Snapshot:
-        counters = {name: getattr(self, name) for name in self._COUNTERS}
-        return Snapshot.take(
-            self.completed, self.model, self.optimizer, self.stream.state(), counters
-        )
+    def step(self) -> Event:
+        """Run the next micro-op at the current depth: a layer or block whole, a time step
+        inside a recurrent layer, or the batch, loss, clip or update."""
+        return self.stepper.step("op")
 
-    def _restore(self, snapshot: Snapshot) -> None:
-        snapshot.restore(self.model, self.optimizer)
-        self.stream.restore(snapshot.stream)
-        self._reset_counters()
-        for name, value in snapshot.counters.items():
-            setattr(self, name, value)
-        self._frames = []
-        self._fresh = set()
-        self.stopped = None
-        self.trace.truncate(snapshot.completed + 1)
-        self.snapshots.drop_after(snapshot.completed)
-        self._histories = {k: v for k, v in self._histories.items() if k <= snapshot.completed}
-        if snapshot.completed == 0:
-            for layer in self.model.walk():
-                layer.input = layer.output = layer.cache = None
-                layer.input_grad = layer.output_grad = None
-                layer.grads = {}
-            self.batch = self.prediction = None
+    def step_over(self) -> Event:
+        """Run the current layer or block whole (the same as ``step``)."""
+        return self.stepper.step("op")
 
-    def _iteration_program(self):
-        x, _ = yield Op("load a batch", self._load_batch, phase="batch")
-        h = self._model_input(x)
-        for layer in self.model.layers:
-            h = yield Child(layer, h, "forward")
-        d = yield Op("loss", lambda: self._compute_loss(h), phase="loss")
-        for layer in reversed(self.model.layers):
-            d = yield Child(layer, d, "backward")
-        yield Op("clip the gradients", self._clip, phase="clip")
-        yield Op("optimiser update", self._update, phase="update")
+    def step_into(self) -> Event:
+        """Enter the next block or recurrent layer (its children or time steps come next);
+        any other micro-op simply runs."""
+        return self.stepper.step("into")
 
-    def _model_input(self, x: np.ndarray) -> np.ndarray:
-        if getattr(self.leaves[0], "takes_integers", False):
-            return np.asarray(x)
-        return np.ascontiguousarray(x, dtype=self.model.dtype)
+    def step_out(self) -> Event:
+        """Finish the enclosing block (or recurrent layer); at the top level, finish the
+        current pass (forward or backward) or the current micro-op."""
+        return self.stepper.step_out()
 
-    def _load_batch(self):
-        self.batch = self.stream.next()
-        return self.batch
+    def run_to(self, layer: str | None, phase: str) -> Event | None:
+        """Run until the next micro-op is ``layer`` in ``phase`` (entering the blocks that
+        hold it), or a stop. With layer None, until the next micro-op of ``phase``."""
+        return self.stepper.run_to(layer, phase)
 
-    def _compute_loss(self, prediction: np.ndarray) -> np.ndarray:
-        self.model.output = self.prediction = prediction
-        value, dpred = self.loss(prediction, self.batch[1])
-        self.loss_value = float(value) + self.model.penalty()
-        self.accuracy = accuracy(prediction, self.batch[1], self.loss)
-        return np.ascontiguousarray(dpred, dtype=self.model.dtype)
+    def continue_(self) -> Event | None:
+        """Run until a breakpoint fires, a value turns non-finite, or the configured number
+        of iterations is complete."""
+        return self.stepper.continue_()
 
-    def _clip(self) -> None:
-        """Record the global gradient norm and clip. ``_squares``: each gradient's sum of
-        squares in ``model.gradients()`` order, when a sweep has already measured them."""
-        squares, self._squares = self._squares, None
-        if squares is not None:  # one per gradient: none means the model has none
-            self.global_grad_norm = math.sqrt(sum(squares)) if squares else math.nan
-        clipping = self.clip_norm is not None or self.clip_value is not None
-        if squares is not None and not clipping:
-            return  # model.gradients() builds a dict: about 8 us on a 25-layer MLP
-        grads = self.model.gradients()
-        if squares is None:
-            self.global_grad_norm = F.global_norm(grads) if grads else math.nan
-        if self.clip_norm is not None:
-            F.clip_grad_norm(grads, self.clip_norm)
-        if self.clip_value is not None:
-            F.clip_grad_value(grads, self.clip_value)
+    def run(self, iterations: int) -> Event | None:
+        """Run ``iterations`` more iterations (finishing the current one first counts as one),
+        stopping early at a breakpoint or a non-finite value."""
+        return self.stepper.run(iterations)
 
-    def _update(self) -> None:
-        """The optimiser step; it also measures each layer's weight norm and step size."""
-        params = self.model.trainable_parameters()
-        sizes = np.empty((len(params), 2))  # (params, (sum p^2, sum step^2)), in params order
-        self.optimizer.step(params, self.model.gradients(), sizes)
-        sizes, row = sizes.tolist(), 0
-        weight_norms, update_norms = self._weight_norms, self._update_norms
-        for layer in self.leaves:
-            params = layer.params
-            if not params:
-                continue
-            if layer.frozen:  # not stepped: measured apart
-                weight_norms[layer.name] = diag.norm(list(params.values()))
-                continue
-            end = row + len(params)
-            weight_squares = step_squares = 0.0
-            for weight_square, step_square in sizes[row:end]:
-                weight_squares += weight_square
-                step_squares += step_square
-            weight_norms[layer.name] = math.sqrt(weight_squares)
-            update_norms[layer.name] = math.sqrt(step_squares)
-            row = end
+    @quiet
+    def rewind(self, iterations: int = 1) -> None:
+        """Go back to the start of the iteration ``iterations`` before the current one
+        (0: the start of the current one), restoring and replaying deterministically."""
+        self.timeline.rewind(self.stepper, iterations)
 
-    def _end_iteration(self) -> set[tuple[str, str | None]]:
-        """Count the iteration, evaluate if due and record the trace row; returns the refresh
-        kinds it made current (for the breakpoints of the micro-op that ended it)."""
-        self.completed += 1
-        refreshed = set()
-        if (
-            self.validation is not None
-            and self.eval_every
-            and self.completed % self.eval_every == 0
-        ):
-            self.val_loss, self.val_accuracy = self.evaluate(*self.validation)
-            refreshed.add(("validation", None))
-            if self.early_stopping is not None:
-                self._early_stopping()
-        self._record_diagnostics()
-        return refreshed
+    @quiet
+    def step_back(self) -> None:
+        """Undo the last micro-op: restore and replay up to the one before it."""
+        self.timeline.step_back(self.stepper)
 
-    def _early_stopping(self) -> None:
-        """Keep the weights of the best validation loss; after ``early_stopping`` evaluations
-        without improvement, put them back and end the run."""
-        if self.val_loss < self.best_val_loss:
-            self.best_val_loss, self.best_iteration = self.val_loss, self.completed
-            self._evals_since_best = 0
-            state = {**self.model.parameters(), **self.model.buffers()}
-            self._best_weights = {k: v.copy() for k, v in state.items()}
-            return
-        self._evals_since_best += 1
-        if self._evals_since_best < self.early_stopping or self._best_weights is None:
-            return
-        state = {**self.model.parameters(), **self.model.buffers()}
-        for key, value in self._best_weights.items():
-            state[key][...] = value
-        self.val_loss, self.val_accuracy = self.evaluate(*self.validation)
-        self.stopped_early, self.iterations = True, self.completed
-        self._pending_stop = Stop(
-            "early_stopping",
-            self.completed,
-            "update",
-            None,
-            None,
-            f"the validation loss has not improved for {self._evals_since_best} evaluations; "
-            f"restored the weights of iteration {self.best_iteration} "
-            f"(validation loss {self.best_val_loss:.4g})",
-        )
+    def add_breakpoint(self, condition: str) -> Breakpoint:
+        """Stop whenever ``condition`` becomes true; a bad condition raises ConditionError."""
+        return self.debugger.add_breakpoint(condition)
 
-    def _record_diagnostics(self) -> None:
-        act, grads = self._act, self._grad_norms
-        weights, updates = self._weight_norms, self._update_norms
+    def remove_breakpoint(self, condition: str) -> None:
+        self.debugger.remove_breakpoint(condition)
+
+    def toggle_layer_breakpoint(self, layer: str) -> bool:
+        """Stop (in continue_ and run) just before any micro-op of ``layer``, like a line
+        breakpoint in a debugger; call again to remove it. Returns whether it is now set."""
+        return self.debugger.toggle_layer_breakpoint(layer)
+
+    def add_watch(self, expression: str) -> Condition:
+        """Keep an expression to read after every step (``watch_values``); it never stops.
+        Its value after every iteration is a column of the trace, named by its text."""
+        return self.debugger.add_watch(expression)
+
+    def watch_values(self) -> dict[str, float | bool]:
+        """The current value of every watch, by its text."""
+        return self.debugger.watch_values(self)
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int = 256) -> tuple[float, float]:
+        """(loss, accuracy) on other data in evaluation mode, leaving the training state (the
+        layers' inputs, outputs and caches) as it was."""
+        return self.trainer.evaluate(x, y, batch_size)
+
+    def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """The model's outputs for ``x`` in evaluation mode; the training state is untouched."""
+        return self.trainer.predict(x, batch_size)
+
+    # the iteration's record
+
+    def _record_diagnostics(self, completed: int) -> None:
+        measured, trainer = self.measurements, self.trainer
+        act, grads = measured.act, measured.grad_norms
+        weights, updates = measured.weight_norms, measured.update_norms
         nan, none = math.nan, (math.nan,) * 4
         flat: list[float] = []  # one flat list: a third faster than a list of tuples
         for n in self._leaf_names:
@@ -341,15 +292,15 @@ class Simulator(Machine, Inspection):
         verdicts, largest = diag.classify(rows, self._has_params, self.thresholds)
         self._diagnostics = (rows, verdicts, largest)
         model_values = {
-            "loss": self.loss_value,
-            "accuracy": self.accuracy,
-            "val_loss": self.val_loss,
-            "val_accuracy": self.val_accuracy,
-            "global_grad_norm": self.global_grad_norm,
-            **{k: float(v) for k, v in self.watch_values().items()},
+            "loss": trainer.loss_value,
+            "accuracy": trainer.accuracy,
+            "val_loss": trainer.val_loss,
+            "val_accuracy": trainer.val_accuracy,
+            "global_grad_norm": trainer.global_grad_norm,
+            **{k: float(v) for k, v in self.debugger.watch_values(self).items()},
         }
-        dh = {k: v for k, v in self._dh_norms.items() if k in self.trace.dh_norms}
-        self.trace.append(self.completed, model_values, rows, verdicts, dh)
+        dh = {k: v for k, v in measured.dh_norms.items() if k in self.trace.dh_norms}
+        self.trace.append(completed, model_values, rows, verdicts, dh)
 
     @property
     def latest(self) -> dict[str, diag.Report]:
@@ -366,163 +317,38 @@ class Simulator(Machine, Inspection):
             )
         }
 
-    @quiet
-    def step(self) -> Event:
-        """Run the next micro-op at the current depth: a layer or block whole, a time step
-        inside a recurrent layer, or the batch, loss, clip or update."""
-        return self._primitive("op")
+    # snapshots: each part keeps its own counters; everything else it tracks (losses,
+    # metrics, verdicts) is recomputed by the replay that always follows a restore (a rewind
+    # replays at least the whole iteration before its target)
 
-    @quiet
-    def step_over(self) -> Event:
-        """Run the current layer or block whole (the same as ``step``)."""
-        return self._primitive("op")
+    def _snapshot(self) -> Snapshot:
+        counters = {
+            "stepper": self.stepper.counters(),
+            "trainer": self.trainer.counters(),
+            "debugger": {"nonfinite_seen": self.debugger.nonfinite_seen},
+        }
+        return Snapshot.take(
+            self.stepper.completed,
+            self.model,
+            self.trainer.optimizer,
+            self.trainer.stream.state(),
+            counters,
+        )
 
-    @quiet
-    def step_into(self) -> Event:
-        """Enter the next block or recurrent layer (its children or time steps come next);
-        any other micro-op simply runs."""
-        return self._primitive("into")
-
-    @quiet
-    def step_out(self) -> Event:
-        """Finish the enclosing block (or recurrent layer); at the top level, finish the
-        current pass (forward or backward) or the current micro-op."""
-        depth = len(self._frames)
-        if depth > 1:
-            event = self._primitive("op")
-            while len(self._frames) >= depth and event.stop is None:
-                event = self._primitive("op")
-            return event
-        phase = self.phase
-        event = self._primitive("op")
-        while self._frames and self.phase == phase and event.stop is None:
-            event = self._primitive("op")
-        return event
-
-    @quiet
-    def run_to(self, layer: str | None, phase: str) -> Event | None:
-        """Run until the next micro-op is ``layer`` in ``phase`` (entering the blocks that
-        hold it), or a stop. With layer None, until the next micro-op of ``phase``."""
-        if phase not in PHASES:
-            raise ValueError(f"unknown phase {phase!r}; phases: {', '.join(PHASES)}")
-        if layer is not None:
-            target = self.layer(layer)
-            if phase not in ("forward", "backward"):
-                raise ValueError(f"a layer runs in the forward or backward phase, not {phase!r}")
-        event = None
-        limit = self.completed + 2
-        while self.completed < limit:
-            kind = "op"
-            if self._frames:
-                frame = self._frames[-1]
-                request = frame.pending
-                if isinstance(request, Child) and request.direction == phase and layer is not None:
-                    if request.layer is target and event is not None:
-                        return event
-                    if request.layer is not target and target in list(request.layer.walk()):
-                        kind = "into"
-                elif layer is None and self.phase == phase and event is not None:
-                    return event
-            elif phase == "batch" and event is not None:
-                return event
-            event = self._primitive(kind)
-            if event.stop is not None:
-                return event
-        return event
-
-    @quiet
-    def continue_(self) -> Event | None:
-        """Run until a breakpoint fires, a value turns non-finite, or the configured number
-        of iterations is complete."""
-        event = None
-        self.stopped = None
-        while self.completed < self.iterations or self._frames:
-            event = self._next(last=self.completed + 1 >= self.iterations)
-            if event.stop is not None:
-                return event
-            if not self._frames and self.completed >= self.iterations:
-                break
-        return event
-
-    @quiet
-    def run(self, iterations: int) -> Event | None:
-        """Run ``iterations`` more iterations (finishing the current one first counts as one),
-        stopping early at a breakpoint or a non-finite value."""
-        if iterations < 0:
-            raise ValueError(f"iterations must be >= 0, got {iterations}")
-        target = self.completed + iterations
-        event = None
-        self.stopped = None
-        while self.completed < target:
-            event = self._next(last=self.completed + 1 >= target)
-            if event.stop is not None:
-                break
-        return event
-
-    @quiet
-    def rewind(self, iterations: int = 1) -> None:
-        """Go back to the start of the iteration ``iterations`` before the current one
-        (0: the start of the current one), restoring and replaying deterministically."""
-        if iterations < 0:
-            raise ValueError(f"iterations must be >= 0, got {iterations}")
-        self._replay_to(max(0, self.completed - iterations), [])
-
-    @quiet
-    def step_back(self) -> None:
-        """Undo the last micro-op: restore and replay up to the one before it."""
-        history = self._histories.get(self.completed + 1 if self._frames else self.completed)
-        current = self.completed + 1 if self._frames else self.completed
-        if not history:
-            raise ValueError("nothing to step back to: this is the start of the run")
-        start = current - 1
-        self._replay_to(start, history[:-1])
-
-    def _replay_to(self, completed: int, partial: list[str]) -> None:
-        """Restore a snapshot before boundary ``completed`` and replay to it, then replay the
-        ``partial`` primitives of the next iteration."""
-        snapshot = self.snapshots.at_or_before(max(0, completed - 1))
-        histories = {k: list(v) for k, v in self._histories.items()}
-        self._restore(snapshot)
-        self._replaying = True
-        try:
-            while self.completed < completed:
-                self._next()
-            if partial:
-                self._begin_iteration()
-                for kind in partial:
-                    self._primitive(kind)
-            self._histories.update({k: v for k, v in histories.items() if k < self.completed})
-        finally:
-            self._replaying = False
-        while self.events and self.events[-1].index > self.event_index:
-            self.events.pop()  # the undone future
-
-    def _find_nonfinite(self) -> Event:
-        """Replay the last iteration micro-op by micro-op up to its first non-finite value."""
-        self._replay_to(self.completed - 1, [])
-        event = self._primitive("op")
-        while event.stop is None and self._frames:
-            event = self._primitive("op")
-        return event
-
-    def toggle_layer_breakpoint(self, layer: str) -> bool:
-        """Stop (in continue_ and run) just before any micro-op of ``layer``, like a line
-        breakpoint in a debugger; call again to remove it. Returns whether it is now set."""
-        self.layer(layer)  # a KeyError for an unknown name
-        if layer in self.layer_breakpoints:
-            self.layer_breakpoints.discard(layer)
-            return False
-        self.layer_breakpoints.add(layer)
-        return True
-
-    def add_breakpoint(self, condition: str) -> Breakpoint:
-        """Stop whenever ``condition`` becomes true; a bad condition raises ConditionError."""
-        bp = Breakpoint(parse(condition, self.names))
-        self.breakpoints.append(bp)
-        return bp
-
-    def remove_breakpoint(self, condition: str) -> None:
-        before = len(self.breakpoints)
-        self.breakpoints = [bp for bp in self.breakpoints if bp.text != condition]
-        if len(self.breakpoints) == before:
-            raise KeyError(f"no breakpoint {condition!r}")
+    def _restore(self, snapshot: Snapshot) -> None:
+        snapshot.restore(self.model, self.trainer.optimizer)
+        self.trainer.stream.restore(snapshot.stream)
+        self.trainer.reset()
+        self.measurements.reset()
+        self.stepper.reset()
+        self.debugger.nonfinite_seen = False
+        self._diagnostics = None
+        for part, values in snapshot.counters.items():
+            for name, value in values.items():
+                setattr(getattr(self, part), name, value)
+        self.trace.truncate(snapshot.completed + 1)
+        if snapshot.completed == 0:
+            for layer in self.model.walk():
+                layer.input = layer.output = layer.cache = None
+                layer.input_grad = layer.output_grad = None
+                layer.grads = {}

@@ -1,13 +1,16 @@
-"""The diagnostics of a pass that ran whole, measured in one sweep over the layers.
+"""Per-layer measurement, one path for stepping and for whole iterations.
 
-When no breakpoint can fire inside an iteration the simulator runs it without stopping
-(``Machine._whole_iteration``) and measures afterwards. Stepping measures each micro-op as it
-happens (``Machine._layer_effects``), naming every array it checks so that a NaN can be blamed
-on its layer and phase. The sweep computes the same values with the same kernels and the same
-order of additions, but only has to answer *whether* some value is NaN or inf: when one is,
-the iteration is replayed micro-op by micro-op from its snapshot, and stepping names the
-culprit. A finite sum (a mean, a sum of squares) proves every value in its array finite, so
-most arrays need no check of their own.
+``Measurements`` holds what the diagnostics read (activation statistics, gradient norms, weight
+and step sizes, recurrent gradients through time). ``Sweep`` fills it: ``activation(layer)``
+and ``gradient(layer)`` measure one layer, and stepping calls them after each micro-op (see
+``effects``); ``forward()`` and ``backward()`` call the same two methods for every layer after a
+pass that ran whole. The same kernels add the same values in the same order either way, so the
+traces of a stepped and a whole run are the same bits.
+
+A whole pass only has to answer *whether* some value is NaN or inf: when one is, the iteration
+is replayed micro-op by micro-op from its snapshot, and stepping names the culprit. A finite sum
+(a mean, a sum of squares) proves every value in its array finite, so most arrays need no check
+of their own.
 """
 
 from __future__ import annotations
@@ -22,12 +25,28 @@ from ..layers import Layer
 from . import diagnostics as diag
 
 
-class Sweep:
-    """Activation statistics after a forward pass; gradient norms after a backward pass.
-    The plan (which layers, their activation codes, scratch buffers) is made once per model."""
+class Measurements:
+    """The diagnostics' raw values of the current iteration, by layer name."""
 
-    def __init__(self, top_layers: list[Layer]) -> None:
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.act: dict[str, tuple[float, float, float, float]] = {}
+        self.grad_norms: dict[str, float] = {}
+        self.weight_norms: dict[str, float] = {}
+        self.update_norms: dict[str, float] = {}
+        self.dh_norms: dict[str, np.ndarray] = {}  # recurrent: ||dL/dh_t|| per step
+
+
+class Sweep:
+    """Measures layers into ``measurements``. The plan (which layers, their activation codes,
+    scratch buffers) is made once per model."""
+
+    def __init__(self, top_layers: list[Layer], measurements: Measurements) -> None:
+        self.measurements = measurements
         self.nodes = [layer for top in top_layers for layer in top.walk()]  # forward order
+        self.index = {id(layer): i for i, layer in enumerate(self.nodes)}
         self.names = [layer.name for layer in self.nodes]
         self.codes = [diag.activation_code(layer) for layer in self.nodes]
         self.leaves = [layer for layer in self.nodes if not layer.children()]
@@ -36,43 +55,73 @@ class Sweep:
         self.stats = np.empty((len(self.nodes), 4))  # (nodes, act_mean .. dead_fraction)
         self.rows = list(self.stats)  # each node's (4,) view, made once
         self.alive = [diag.NO_UNITS] * len(self.nodes)  # per-unit scratch of ReLU layers
-        self.squares: list[float] = []  # of each gradient, in model.gradients() order
+        self.squares: list[float] = []  # of each gradient of the last whole backward pass
         self.measured = np.empty(3)  # one layer's (square, square, non-finite count)
 
-    def forward(self, act: dict[str, tuple[float, float, float, float]]) -> bool:
-        """Fill ``act`` with every layer's (act_mean, act_std, saturation, dead_fraction);
-        False when some float output holds NaN or inf (its mean is then not finite)."""
-        stats, rows, alive = self.stats, self.rows, self.alive
-        for i, (layer, code) in enumerate(zip(self.nodes, self.codes, strict=True)):
-            alive[i] = diag.measure_output(layer.output, code, alive[i], rows[i])
+    def activation(self, layer: Layer) -> float:
+        """Measure (act_mean, act_std, saturation, dead_fraction) of the layer's output;
+        returns the mean (NaN when a float output holds NaN or inf)."""
+        i = self.index[id(layer)]
+        self._measure(i, layer)
+        stats = tuple(self.rows[i].tolist())
+        self.measurements.act[layer.name] = stats
+        return stats[0]
+
+    def _measure(self, i: int, layer: Layer) -> None:
+        """Node ``i``'s statistics into its row of ``stats``."""
+        self.alive[i] = diag.measure_output(
+            layer.output, self.codes[i], self.alive[i], self.rows[i]
+        )
+
+    def gradient(self, layer: Layer, squares: list[float]) -> tuple[float, bool]:
+        """Measure a leaf's grad_norm (and its gradients through time); returns (the norm,
+        whether the measuring proved the gradient it passed back finite). Each gradient's sum
+        of squares is appended to ``squares``."""
+        if layer.grads:
+            norm, covered = _gradient_norm(layer, squares, self.measured)
+        else:  # measured on the gradient it passes back, which the norm then covers
+            norm = diag.passed_grad_norm(layer)
+            covered = math.isfinite(norm)
+        self.measurements.grad_norms[layer.name] = norm
+        cache = layer.cache
+        if type(cache) is F.RecurrentCache and cache.dh is not None:
+            self.measurements.dh_norms[layer.name] = F.grad_norms_through_time(cache)
+        return norm, covered
+
+    def block_gradient(self, block: Layer) -> float:
+        """A block's grad_norm, from the norms of the leaves inside it (measured first)."""
+        grad_norms = self.measurements.grad_norms
+        grad_norms[block.name] = diag.block_grad_norm(block, grad_norms)
+        return grad_norms[block.name]
+
+    def forward(self) -> bool:
+        """Measure every layer after a forward pass (as ``activation`` does, the statistics
+        copied out at once); False when some float output holds NaN or inf (its mean is then
+        not finite)."""
+        for i, layer in enumerate(self.nodes):
+            self._measure(i, layer)
         # a NaN mean is a non-finite output, except for the rows of non-float outputs
-        means = stats[:, 0]
+        means = self.stats[:, 0]
         finite = bool(np.isfinite(means).all()) or all(
             math.isfinite(mean) or not _is_float(layer.output)
             for mean, layer in zip(means.tolist(), self.nodes, strict=True)
         )
-        act.update(zip(self.names, map(tuple, stats.tolist()), strict=True))
+        act = self.measurements.act
+        act.update(zip(self.names, map(tuple, self.stats.tolist()), strict=True))
         return finite
 
-    def backward(self, grad_norms: dict[str, float], dh_norms: dict[str, np.ndarray]) -> bool:
-        """Fill ``grad_norms`` (and ``dh_norms`` for recurrent layers) as ``diag.grad_norm``
-        would, keep each gradient's sum of squares in ``squares`` for the global norm; False
-        when a gradient, or a gradient passed back, holds NaN or inf."""
-        ok, measured = True, self.measured
+    def backward(self) -> bool:
+        """Measure every layer after a backward pass, keeping each gradient's sum of squares
+        in ``squares`` (``model.gradients()`` order) for the global norm; False when a
+        gradient, or a gradient passed back, holds NaN or inf."""
+        ok = True
         self.squares = squares = []
         for layer in self.leaves:
-            if layer.grads:
-                norm, passed_ok = _gradient_norm(layer, squares, measured)
-                ok = ok and math.isfinite(norm) and passed_ok
-            else:  # measured on the gradient it passes back, which the norm then covers
-                norm = diag.passed_grad_norm(layer)
-                ok = ok and (math.isfinite(norm) or all_finite(layer.input_grad))
-            grad_norms[layer.name] = norm
-            cache = layer.cache
-            if type(cache) is F.RecurrentCache and cache.dh is not None:
-                dh_norms[layer.name] = F.grad_norms_through_time(cache)
+            norm, covered = self.gradient(layer, squares)
+            ok = ok and (math.isfinite(norm) or not layer.grads)
+            ok = ok and (covered or all_finite(layer.input_grad))
         for block in self.blocks:
-            grad_norms[block.name] = diag.block_grad_norm(block, grad_norms)
+            self.block_gradient(block)
             ok = ok and all_finite(block.input_grad)
         return ok
 

@@ -20,8 +20,18 @@ from ..commands import DEBUGGER, bindings
 from ..messages import CommandFinished, CommandProgress, CommandStarted
 from ..widgets.charts import Curves, GradientFlow
 from ..widgets.inspector import Inspector
+from ..widgets.layout import (
+    DEFAULT_PANE,
+    PANES,
+    SIZE_CLASSES,
+    pane_bar,
+    size_class,
+    toggled,
+    too_small,
+)
 from ..widgets.lesson import LessonPane
 from ..widgets.model_tree import ModelTree
+from ..widgets.status import StatusLine
 from ..worker import SessionWorker
 
 
@@ -29,6 +39,7 @@ class MainScreen(Screen):
     """The debugger on one Session; its commands run in the session's worker, in order."""
 
     BINDINGS = bindings(DEBUGGER)
+    pane: str | None = None  # the pane chosen by l or g; None: the size class's first
 
     def __init__(self, session: Session) -> None:
         super().__init__()
@@ -41,7 +52,9 @@ class MainScreen(Screen):
 
     def compose(self) -> ComposeResult:
         scenario = self.session.scenario
-        yield Static(id="status")
+        yield StatusLine(id="status")
+        yield Static(id="panes")  # the panes' keys, help and quit: always on screen
+        yield Static(id="too-small")
         with Horizontal(id="body"):
             with Vertical(id="left"):
                 yield ModelTree(id="tree")
@@ -60,9 +73,28 @@ class MainScreen(Screen):
         self.refresh_view()
 
     def on_resize(self) -> None:
-        compact = self.size.width < 100 or self.size.height < 30
-        self.set_class(compact, "compact")
+        self.apply_layout()
         self.refresh_view()
+
+    def apply_layout(self) -> None:
+        """Set the size class and the pane shown as CSS classes (see tui/widgets/layout.py)."""
+        width, height = self.size
+        size = size_class(width, height)
+        self.set_class(width < 100 or height < 30, "compact")
+        self.set_class(height < 30, "short")
+        for name in SIZE_CLASSES:
+            self.set_class(name == size, name)
+        pane = self.pane or DEFAULT_PANE[size]
+        for name in PANES:
+            self.set_class(name == pane, f"pane-{name}")
+        self.query_one("#panes", Static).update(pane_bar(size, pane, width))
+        self.query_one("#too-small", Static).update(too_small(width, height))
+
+    def action_toggle_pane(self, pane: str) -> None:
+        """l: the lesson, g: the gradient flow; the same key again: the debugger."""
+        size = size_class(*self.size)
+        self.pane = toggled(self.pane or DEFAULT_PANE[size], pane, size)
+        self.apply_layout()
 
     # ---------------------------------------------------------------- running commands
 

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from nnsim.session import View, sparkline
@@ -19,59 +21,95 @@ def _fmt(value: float) -> str:
     return f"{value:.1e}"
 
 
-class GradientFlow(Static):
+class GradientFlow(VerticalScroll):
     """Per-layer gradient norms on one log scale (this iteration and the last 60), and
-    ||dL/dh_t|| against t for recurrent layers."""
+    ||dL/dh_t|| against t for recurrent layers. One row per layer with weights, every row
+    fitted to the pane's width; the pane scrolls when the rows outnumber its height."""
+
+    DEFAULT_CSS = "GradientFlow { height: auto; } GradientFlow > Static { width: 1fr; }"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._shown: tuple[View, dict | None] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="flow-rows")
 
     def show(self, view: View, previous: dict | None = None) -> None:
-        rows = [r for r in view.layers if r.params and not r.block]
-        text = Text("gradient norm per layer, log scale\n", style="bold")
+        self._shown = (view, previous)
+        self.query_one("#flow-rows", Static).update(flow_text(view, previous, self.size.width))
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self.show(*self._shown)
+
+
+def _widths(width: int, name_width: int, previous: bool) -> tuple[int, int]:
+    """(bar, sparkline) widths that fit a row in ``width`` cells."""
+    room = width - name_width - 11 - (14 if previous else 0)  # name, value, was
+    bar = max(4, min(30, room // 2))
+    history = min(20, room - bar - 1)
+    if history < 6:
+        return max(4, room), 0
+    return bar, history
+
+
+def flow_text(view: View, previous: dict | None, width: int) -> Text:
+    rows = [r for r in view.layers if r.params and not r.block]
+    text = Text("gradient norm per layer, log scale\n", style="bold")
+    if previous is not None:
+        text.append(f"(was: the run with {previous['label']})\n", style="dim")
+    values = [r.grad_norm for r in rows if r.grad_norm and math.isfinite(r.grad_norm)]
+    values = [v for v in values if v > 0]
+    if not values:
+        text.append("(no gradients yet: step through a backward pass)", style="dim")
+        return text
+    low, high = math.log10(min(values)), math.log10(max(values))
+    span = max(high - low, 1e-9)
+    name_width = max(len(r.name) for r in rows)
+    bar, history_width = _widths(width or 60, name_width, previous is not None)
+    for r in rows:
+        g = r.grad_norm
+        text.append(f"{r.name:>{name_width}} ")
+        if g is None or not math.isfinite(g) or g <= 0:
+            text.append("!" if g and not math.isnan(g) else "·", style="bold red")
+            text.append(" " * (bar - 1))
+        else:
+            filled = 1 + int((math.log10(g) - low) / span * (bar - 1))
+            style = {"vanishing": "yellow", "exploding": "red"}.get(r.verdict or "", "green")
+            text.append("█" * filled, style=style)
+            text.append(" " * (bar - filled))
+        history = view.grad_history.get(r.name)
+        line = (
+            sparkline(history, width=history_width, log=True, bounds=(low, high))
+            if history_width and history is not None and len(history)
+            else ""
+        )
+        text.append(f" {_fmt(g):>8} {line}")
         if previous is not None:
-            text.append(f"(was: the run with {previous['label']})\n", style="dim")
-        values = [r.grad_norm for r in rows if r.grad_norm and math.isfinite(r.grad_norm)]
-        values = [v for v in values if v > 0]
-        if not values:
-            text.append("(no gradients yet: step through a backward pass)", style="dim")
-            self.update(text)
-            return
-        low, high = math.log10(min(values)), math.log10(max(values))
-        span = max(high - low, 1e-9)
-        width = max(6, min(30, self.size.width - 40))
-        name_width = max(len(r.name) for r in rows)
-        for r in rows:
-            g = r.grad_norm
-            text.append(f"{r.name:>{name_width}} ")
-            if g is None or not math.isfinite(g) or g <= 0:
-                text.append("!" if g and not math.isnan(g) else "·", style="bold red")
-                text.append(" " * (width - 1))
-            else:
-                filled = 1 + int((math.log10(g) - low) / span * (width - 1))
-                style = {"vanishing": "yellow", "exploding": "red"}.get(r.verdict or "", "green")
-                text.append("█" * filled, style=style)
-                text.append(" " * (width - filled))
-            history = view.grad_history.get(r.name)
-            line = (
-                sparkline(history, width=20, log=True, bounds=(low, high))
-                if history is not None and len(history)
-                else ""
-            )
-            text.append(f" {_fmt(g):>8} {line}")
-            if previous is not None:
-                text.append(f"  was {_fmt(previous['grad_norms'].get(r.name))}", style="dim")
-            text.append("\n")
-        for name, norms in view.dh_norms.items():
-            text.append(f"\n{name}: ||dL/dh_t||, t = 1..{len(norms)} ", style="bold")
-            text.append(sparkline(norms, width=40, log=True))
-            text.append(f"  {_fmt(float(norms[0]))} → {_fmt(float(norms[-1]))}")
-        self.update(text)
+            text.append(f"  was {_fmt(previous['grad_norms'].get(r.name))}", style="dim")
+        text.append("\n")
+    for name, norms in view.dh_norms.items():
+        text.append(f"\n{name}: ||dL/dh_t||, t = 1..{len(norms)}\n", style="bold")
+        text.append(sparkline(norms, width=max(8, min(40, (width or 60) - 24)), log=True))
+        text.append(f"  {_fmt(float(norms[0]))} → {_fmt(float(norms[-1]))}")
+    text.rstrip()
+    return text
 
 
 class Curves(Static):
     """Loss and accuracy over the iterations (train; validation when measured)."""
 
+    _shown: tuple[View, dict | None] | None = None
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self.show(*self._shown)
+
     def show(self, view: View, previous: dict | None = None) -> None:
+        self._shown = (view, previous)
         text = Text()
-        width = max(10, self.size.width - 30)
+        width = max(10, min(80, self.size.width - 22))
         for label, values in (
             ("loss", view.loss_history),
             ("accuracy", view.accuracy_history),
@@ -94,4 +132,5 @@ class Curves(Static):
             text.append(f"  {last}  ({previous['label']})\n", style="dim")
         if not text:
             text.append("(curves appear after the first iteration)", style="dim")
+        text.rstrip()
         self.update(text)

@@ -2,7 +2,8 @@
 
 Diverging colour scale centred on 0: blue for negative, white for 0, red for positive,
 symmetric in |value| so the sign is never ambiguous; NaN shows as a yellow '?' and ±inf as a
-magenta '!' cell, never an exception. A legend line gives the scale.
+magenta '!' cell, never an exception. A legend line gives the scale. Rows not computed yet
+(a recurrent layer stepped through time) are blank, and left out of the scale.
 """
 
 from __future__ import annotations
@@ -77,11 +78,19 @@ class Heatmap(Widget):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.values: np.ndarray | None = None
+        self.computed: np.ndarray | None = None  # per value: computed yet (None: all)
         self.zoom = 0
         self._strips: list[Strip] = []
 
-    def set_data(self, array: np.ndarray | None, zoom: int = 0) -> None:
+    def set_data(
+        self, array: np.ndarray | None, zoom: int = 0, rows: tuple[int, int] | None = None
+    ) -> None:
+        """Draw ``array``; with ``rows`` = (first, end), only those rows are computed yet."""
         self.values = None if array is None else np.asarray(array, dtype=np.float64)
+        self.computed = None
+        if self.values is not None and rows is not None:
+            self.computed = np.zeros(self.values.shape, dtype=np.float64)
+            self.computed[rows[0] : rows[1]] = 1.0
         self.zoom = max(0, zoom)
         self._strips = []
         self.refresh()
@@ -95,30 +104,38 @@ class Heatmap(Widget):
             return []
         rows, cols = max(1, (height - 1) * 2), max(1, width)
         a = self.values
+        shown = np.ones(a.shape) if self.computed is None else self.computed
         down = self.zoom if self.zoom > 1 else min(rows // a.shape[0], cols // (2 * a.shape[1]))
         if down > 1:  # a small tensor fills the pane: each value a block 2 wide, 1 high
             a = np.repeat(np.repeat(a, down, axis=0), 2 * down, axis=1)
-        a = fit(a, rows, cols)
-        finite = a[np.isfinite(a)]
+            shown = np.repeat(np.repeat(shown, down, axis=0), 2 * down, axis=1)
+        a, shown = fit(a, rows, cols), fit(shown, rows, cols) > 0  # a block shows if any is
+        finite = a[np.isfinite(a) & shown]
         scale = float(np.abs(finite).max()) if finite.size else 0.0
         lines = []
         for top in range(0, a.shape[0], 2):
             segments = []
             for c in range(a.shape[1]):
-                upper = a[top, c]
-                lower = a[top + 1, c] if top + 1 < a.shape[0] else None
+                upper = a[top, c] if shown[top, c] else None
+                below = top + 1 < a.shape[0] and shown[top + 1, c]
+                lower = a[top + 1, c] if below else None
                 segments.append(self._cell(upper, lower, scale))
             lines.append(Strip(segments))
         lines.append(self._legend(scale, width))
         return lines
 
     @staticmethod
-    def _cell(upper: float, lower: float | None, scale: float) -> Segment:
+    def _cell(upper: float | None, lower: float | None, scale: float) -> Segment:
+        """Two values in one cell (upper half, lower half); None: nothing to draw there."""
         for value in (upper, lower):
             if value is not None and math.isnan(value):
                 return Segment("?", NAN_STYLE)
             if value is not None and math.isinf(value):
                 return Segment("!", INF_STYLE)
+        if upper is None:
+            if lower is None:
+                return Segment(" ")
+            return Segment("▄", Style(color="rgb({},{},{})".format(*colour(lower, scale))))
         up = "rgb({},{},{})".format(*colour(upper, scale))
         if lower is None:
             return Segment("▀", Style(color=up))
@@ -127,19 +144,21 @@ class Heatmap(Widget):
 
     @staticmethod
     def _legend(scale: float, width: int) -> Strip:
+        """The colour bar between -scale and scale, then the NaN and inf marks when there is
+        room for them (each pane of a split view has a legend of its own)."""
         label_low, label_high = f"{-scale:.2g} ", f" {scale:.2g}"
-        bar = max(4, min(24, width - len(label_low) - len(label_high) - 12))
+        labels = len(label_low) + len(label_high)
+        marks = width - labels >= 4 + 15
+        bar = max(4, min(24, width - labels - (15 if marks else 0)))
         segments = [Segment(label_low)]
         for i in range(bar):
             value = (2 * i / (bar - 1) - 1) * scale if bar > 1 else 0.0
             segments.append(
                 Segment(" ", Style(bgcolor="rgb({},{},{})".format(*colour(value, scale))))
             )
-        segments += [
-            Segment(label_high),
-            Segment("  ? NaN ", NAN_STYLE),
-            Segment(" ! inf ", INF_STYLE),
-        ]
+        segments.append(Segment(label_high))
+        if marks:
+            segments += [Segment(" ? NaN ", NAN_STYLE), Segment(" ! inf ", INF_STYLE)]
         return Strip(segments)
 
     def render_line(self, y: int) -> Strip:

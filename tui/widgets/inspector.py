@@ -1,5 +1,6 @@
 """The tensor inspector: a heatmap of the selected tensor, its numbers when small, and its
-statistics. Tabs: 1 weights, 2 activations, 3 gradients, 4 time steps."""
+statistics. Tabs: 1 weights, 2 activations, 3 gradients, 4 time steps, 5 visual. Everything is
+laid out for the pane's width: tab labels wrap whole, numbers that do not fit are named."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import math
 import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from nnsim.session import TABS, View, statistics
@@ -20,43 +21,57 @@ from .walk import render_cell
 class Inspector(Vertical):
     DEFAULT_CSS = """
     Inspector { height: 1fr; }
-    Inspector #tabs { height: 1; }
-    Inspector #title { height: 1; }
+    Inspector #tabs { height: auto; }
+    Inspector #title { height: auto; max-height: 2; }
     Inspector #stats { height: auto; max-height: 3; }
     Inspector #numbers { height: auto; max-height: 12; }
+    Inspector #panels { height: 1fr; display: none; }
+    Inspector .panel { width: 1fr; margin-right: 1; }
+    Inspector .caption { height: 1; }
     Inspector.walking #numbers { max-height: 40; }
     Inspector.walking #heatmap { display: none; }
+    Inspector.paneled #panels { display: block; }
+    Inspector.paneled #heatmap { display: none; }
     """
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.slice_index = 0
         self.zoom = 0  # 0: fit the pane
+        self._shown: tuple[View, str] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="tabs")
         yield Static(id="title")
         yield Heatmap(id="heatmap")
+        with Horizontal(id="panels"):  # pictures side by side, each with its own scale
+            for i in range(PANELS):
+                with Vertical(classes="panel", id=f"panel{i}"):
+                    yield Static(classes="caption", id=f"caption{i}")
+                    yield Heatmap(id=f"panelmap{i}")
         yield Static(id="numbers")
         yield Static(id="stats")
 
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self.show(*self._shown)
+
     def show(self, view: View, tab: str) -> None:
-        tabs = Text()
-        for i, name in enumerate(TABS, start=1):
-            style = "reverse bold" if name == tab else "dim"
-            tabs.append(f" {i} {name} ", style=style)
-        self.query_one("#tabs", Static).update(tabs)
+        self._shown = (view, tab)
+        width = self.size.width or 80
+        self.query_one("#tabs", Static).update(tab_labels(tab, width))
         tensor = view.tensor
-        heatmap = self.query_one(Heatmap)
+        heatmap = self.query_one("#heatmap", Heatmap)
         numbers = self.query_one("#numbers", Static)
         stats = self.query_one("#stats", Static)
         self.set_class(view.walk is not None, "walking")
+        self.set_class(view.walk is None and bool(tensor.panels), "paneled")
         if view.walk is not None:  # a conv/pool position worked by hand replaces the tensor
             self.query_one("#title", Static).update(
                 Text("working it out by hand (n: next position, o: finish the layer)", "dim")
             )
             heatmap.set_data(None)
-            numbers.update(render_cell(view.walk))
+            numbers.update(render_cell(view.walk, width))
             stats.update("")
             return
         if tensor.array is None:
@@ -71,9 +86,18 @@ class Inspector(Vertical):
         if tensor.note:
             title += f"   {tensor.note}"
         self.query_one("#title", Static).update(Text(title, style="bold"))
-        heatmap.set_data(plane, self.zoom)
-        numbers.update(_numbers(plane) if plane.size <= 64 else "")
-        s = statistics(tensor.array, tensor.saturation)
+        rows = tensor.valid_rows if plane is tensor.array or tensor.array.ndim == 2 else None
+        heatmap.set_data(plane, self.zoom, rows)
+        for i in range(PANELS):
+            caption, values = tensor.panels[i] if i < len(tensor.panels) else ("", None)
+            self.query_one(f"#panel{i}").display = values is not None
+            self.query_one(f"#caption{i}", Static).update(Text(caption, style="bold"))
+            self.query_one(f"#panelmap{i}", Heatmap).set_data(values, self.zoom)
+        numbers.update(numbers_text(plane, width, rows) if plane.size <= 64 else "")
+        counted = tensor.array if rows is None else tensor.array[rows[0] : rows[1]]
+        if tensor.panels:  # the statistics of the picture computed (the map, not the digit)
+            counted = tensor.panels[-1][1]
+        s = statistics(counted, tensor.saturation)
         line = (
             f"mean {s['mean']:.3g}  std {s['std']:.3g}  min {s['min']:.3g}  max {s['max']:.3g}  "
             f"norm {s['norm']:.3g}  zeros {s['zeros']:.0%}"
@@ -84,8 +108,35 @@ class Inspector(Vertical):
         stats.update(Text(line + f"  non-finite {s['nonfinite']}", style=style))
 
 
-def _numbers(plane: np.ndarray) -> Text:
-    text = Text()
-    for row in plane:
-        text.append(" ".join(f"{v:>8.3g}" for v in row) + "\n")
+PANELS = 2  # the most pictures a view gives side by side (the occlusion map: digit | map)
+
+
+def tab_labels(current: str, width: int) -> Text:
+    """The tabs with their keys, on as many lines as ``width`` needs, never split mid-label."""
+    text, used = Text(), 0
+    for i, name in enumerate(TABS, start=1):
+        label = f" {i} {name} "
+        if used and used + len(label) > width:
+            text.append("\n")
+            used = 0
+        text.append(label, style="reverse bold" if name == current else "dim")
+        used += len(label)
+    return text
+
+
+def numbers_text(plane: np.ndarray, width: int, rows: tuple[int, int] | None = None) -> Text:
+    """The values of a small plane, one line per row, as narrow as they can be written; rows
+    not computed yet are blank; a plane too wide for the pane is named, never wrapped."""
+    cells = [[f"{v:.3g}" for v in row] for row in plane + 0.0]  # + 0.0: no "-0"
+    cell = max(len(c) for row in cells for c in row)
+    needed = len(cells[0]) * (cell + 1) - 1
+    if needed > width:
+        return Text(f"(its {plane.size} values: widen the pane to {needed} columns to see)", "dim")
+    text = Text(no_wrap=True, overflow="crop")
+    for r, row in enumerate(cells):
+        if rows is not None and not rows[0] <= r < rows[1]:
+            text.append("not computed yet\n", style="dim")
+            continue
+        text.append(" ".join(c.rjust(cell) for c in row) + "\n")
+    text.rstrip()
     return text

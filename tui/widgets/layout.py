@@ -1,0 +1,73 @@
+"""The debugger screen's size classes and its pane bar.
+
+- wide (150 columns and more): model tree and gradient flow | inspector and curves | lesson;
+- medium (100 to 149): model tree and gradient flow | inspector and curves, or the lesson (l);
+- narrow (60 to 99): one pane at a time: the lesson (first), the debugger (model tree and
+  inspector) or the gradient flow and curves (g);
+- below 60 x 20: a message asking for a larger terminal, never a broken layout.
+
+Each class is a CSS class of the screen (tui/app.tcss), with ``pane-<name>`` for the pane shown.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+MIN_WIDTH, MIN_HEIGHT = 60, 20
+SIZE_CLASSES = ("wide", "medium", "narrow", "tiny")
+PANES = ("lesson", "debugger", "flow")
+DEFAULT_PANE = {"wide": "lesson", "medium": "debugger", "narrow": "lesson", "tiny": "lesson"}
+PANE_KEYS = {"lesson": "l", "flow": "g"}
+
+
+def size_class(width: int, height: int) -> str:
+    if width < MIN_WIDTH or height < MIN_HEIGHT:
+        return "tiny"
+    if width < 100:
+        return "narrow"
+    return "medium" if width < 150 else "wide"
+
+
+def toggled(current: str, pane: str, size: str) -> str:
+    """The pane shown after the key of ``pane``: that pane, or the debugger again. Where the
+    gradient flow always shows (medium and wide), its key changes nothing."""
+    if pane == "flow" and size in ("medium", "wide"):
+        return current
+    return "debugger" if current == pane else pane
+
+
+def pane_bar(size: str, pane: str, width: int = 200) -> Text:
+    """One line: the panes and their keys (the one shown lit), then help and quit; the
+    hints least needed are left out where ``width`` is short."""
+    for hint, palette in ((True, "commands"), (False, "commands"), (False, "")):
+        text = _pane_bar(size, pane, hint, palette)
+        if text.cell_len <= width:
+            return text
+    return text
+
+
+def _pane_bar(size: str, pane: str, hint: bool, palette: str) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if size == "narrow":
+        for name, label in (("lesson", "l lesson"), ("debugger", "debugger"), ("flow", "g flow")):
+            text.append(f" {label} ", style="reverse bold" if name == pane else "")
+            text.append("│", style="dim")
+        if hint and pane != "debugger":
+            text.append(f" {PANE_KEYS[pane]} again: debugger", style="dim")
+    elif size == "medium":
+        text.append(" l ", style="bold")
+        text.append("the lesson" if pane != "lesson" else "back to the inspector")
+    else:
+        text.append(" l ", style="bold")
+        text.append("hide the lesson" if pane != "debugger" else "show the lesson")
+    text.append("  ")
+    for key, label in (("?", "help"), ("^p", palette), ("^q", "quit")):
+        if label:
+            text.append(f" {key} ", style="bold").append(label)
+    return text
+
+
+def too_small(width: int, height: int) -> Text:
+    text = Text(f"Enlarge the terminal to at least {MIN_WIDTH} x {MIN_HEIGHT}", style="bold")
+    text.append(f"\n(it is {width} x {height} now; ctrl+q quits)", style="dim")
+    return text
