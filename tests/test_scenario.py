@@ -600,3 +600,17 @@ def test_damaged_text_names_its_line(tmp_path, damage, where, message):
     with pytest.raises(ScenarioError) as err:
         load(path)
     assert str(err.value).startswith(f"{path}{where}") and message in str(err.value)
+
+
+def test_a_scenario_path_that_never_ends_is_refused_without_reading(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)  # no writer: reading it would block forever
+    for path in (fifo, "/dev/zero"):
+        with pytest.raises(ScenarioError, match="is not a regular file"):
+            load(path)
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"#" * (16 * 2**20 + 1))
+    with pytest.raises(ScenarioError, match="is over 16 MiB"):
+        load(big)
