@@ -42,6 +42,11 @@
 
 Every error names the file, the line where it can be found, the key path and what was
 expected; an unknown key gets a "did you mean". A scenario is data only: nothing in it runs.
+Sizes are checked before anything big is made: a run that would not fit the memory budget
+(2 GiB, or the environment variable NNSIM_MEMORY_BUDGET, e.g. 8GiB) is refused with the
+estimate and its biggest part (nnsim/scenario/budget.py); ``repeat`` is at most 1000, a model
+at most 10 000 layers, arrays and tables nest at most 64 deep, conditions 64 levels and 256
+terms (nnsim.sim.conditions).
 """
 
 from __future__ import annotations
