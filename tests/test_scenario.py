@@ -614,3 +614,15 @@ def test_a_scenario_path_that_never_ends_is_refused_without_reading(tmp_path):
     big.write_bytes(b"#" * (16 * 2**20 + 1))
     with pytest.raises(ScenarioError, match="is over 16 MiB"):
         load(big)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("n_per_class = 30", 'n_per_class = "many"', "data.n_per_class: expected an integer"),
+        ("n_per_class = 30", "noise = true", "data.noise: expected a number, got true"),
+    ],
+)
+def test_a_generators_options_are_checked_against_its_signature(tmp_path, old, new, message):
+    with pytest.raises(ScenarioError, match=message):
+        load(write(tmp_path, GOOD.replace(old, new)))

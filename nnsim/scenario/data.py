@@ -240,7 +240,11 @@ def _generate(t: Table, source: str, fn, options: dict, seed: int) -> D.Dataset:
     for key in options:
         if key not in accepted:
             raise t.error(key, f"unknown option {key!r} of {source}{did_you_mean(key, accepted)}")
-    kwargs = dict(options)
+    parameters = inspect.signature(fn).parameters
+    kwargs = {}
+    for key, value in options.items():  # checked against the generator's annotations
+        kind = _ANNOTATED.get(str(parameters[key].annotation))
+        kwargs[key] = value if kind is None else t.get(key, kind)
     key, nbytes = budget.generated_bytes(fn, kwargs)
     _fits(t, key, f"the examples of {source}", nbytes)
     if "seed" in inspect.signature(fn).parameters:
@@ -249,6 +253,9 @@ def _generate(t: Table, source: str, fn, options: dict, seed: int) -> D.Dataset:
         return fn(**kwargs)
     except (TypeError, ValueError) as err:
         raise t.error(None, f"{source}: {err}") from None
+
+
+_ANNOTATED = {"str": str, "int": int, "float": float, "bool": bool}
 
 
 def _fits(t: Table, key: str | None, what: str, nbytes: float) -> None:
