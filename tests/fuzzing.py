@@ -94,11 +94,17 @@ def mutate_array(draw, value: Any, kind: str) -> tuple[Any, str]:
             + ["broadcast", "readonly", "otherfloat"]
         )
     )
-    if not isinstance(arr, np.ndarray) or how in ("none", "text") or arr.size >= 2**24:
+    if (
+        not isinstance(arr, np.ndarray)
+        or how in ("none", "text")
+        or arr.size >= 2**24
+        or arr.dtype.kind in "OUc"  # damaged already
+    ):
         return (None if how == "none" else "abc"), "type"
     if how == "dtype":
         dtype = draw(st.sampled_from(BAD_DTYPES + ([np.float64] if kind == "index" else [])))
-        return arr.astype(dtype), "type"
+        with np.errstate(invalid="ignore"):  # NaN and inf cast to integers
+            return arr.astype(dtype), "type"
     if how == "rank+":
         return arr[..., None], "value"
     if how == "rank-":

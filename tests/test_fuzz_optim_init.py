@@ -114,3 +114,27 @@ CASES: dict[str, Callable] = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_random_calls_keep_the_contract(name):
     fuzz(CASES[name])()
+
+
+def test_an_empty_weight_is_drawn_without_dividing_by_a_zero_fan(rng):
+    assert init.he_normal((3, 0), rng).shape == (3, 0)  # was ZeroDivisionError
+    assert init.xavier_uniform((0, 2, 3, 3), rng, dtype=np.float32).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "call, start",
+    [
+        (lambda rng: init.he_uniform((4,), rng), "he_uniform: fan_in and fan_out need"),
+        (
+            lambda rng: init.normal((2, 2), None, 1.0),
+            "normal: rng must be a numpy.random.Generator",
+        ),
+        (lambda rng: init.zeros((2, 2), dtype=np.int64), "zeros: dtype must be float32 or float64"),
+        (lambda rng: optim.Adagrad(0.1, eps=10**400), "Adagrad: eps must be a finite number"),
+        (lambda rng: optim.Adam(0.1, betas=0.9), "Adam: betas must be a pair"),
+    ],
+)
+def test_refusals_name_the_initialiser_or_optimiser(rng, call, start):
+    with pytest.raises((TypeError, ValueError)) as info:
+        call(rng)
+    assert str(info.value).startswith(start)
