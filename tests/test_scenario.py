@@ -626,3 +626,12 @@ def test_a_scenario_path_that_never_ends_is_refused_without_reading(tmp_path):
 def test_a_generators_options_are_checked_against_its_signature(tmp_path, old, new, message):
     with pytest.raises(ScenarioError, match=message):
         load(write(tmp_path, GOOD.replace(old, new)))
+
+
+def test_a_race_too_long_to_keep_its_paths_is_refused_at_its_iterations(tmp_path):
+    from nnsim.scenario import SAMPLES
+
+    text = (SAMPLES / "optimizers_2d.toml").read_text(encoding="utf-8")
+    damaged = text.replace("iterations = ", "iterations = 1000000000 #", 1)
+    with pytest.raises(ScenarioError, match=r"surface.iterations: needs about 179 GiB"):
+        load(write(tmp_path, damaged))
