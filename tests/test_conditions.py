@@ -230,3 +230,40 @@ def test_every_condition_the_registry_allows_evaluates_on_every_layer_kind(lesso
             value = condition.value(sim)
             assert isinstance(value, float | bool), (text, value)
             assert isinstance(condition.evaluate(sim), bool)
+
+
+_numbers = st.one_of(
+    st.sampled_from(["loss", "grad_norm(conv1)", "dead_fraction(relu2)", "iteration"]),
+    st.floats(allow_nan=False, allow_infinity=False).map(lambda v: repr(abs(v))),
+)
+_expressions = st.recursive(
+    _numbers,
+    lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from("+-*/"), inner).map(" ".join),
+        inner.map(lambda e: f"({e})"),
+        inner.map(lambda e: f"- {e}"),
+    ),
+    max_leaves=300,
+)
+_conditions = st.recursive(
+    st.tuples(_expressions, st.sampled_from(["<", ">=", "==", "!="]), _expressions).map(" ".join),
+    lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(["and", "or"]), inner).map(" ".join),
+        inner.map(lambda c: f"not ({c})"),
+        st.tuples(st.integers(1, 150), inner).map(lambda p: "(" * p[0] + p[1] + ")" * p[0]),
+    ),
+    max_leaves=60,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_conditions)
+def test_random_deep_and_long_conditions_parse_and_evaluate_or_are_refused_with_a_column(text):
+    try:
+        condition = parse(text, LAYERS)
+    except ConditionError as err:
+        assert 1 <= err.column <= len(text) + 1
+        return
+    values = Values(**{"loss": 0.5, "grad_norm(conv1)": 2.0, "dead_fraction(relu2)": 0.0})
+    values.values["iteration"] = 3.0
+    assert isinstance(condition.evaluate(values), bool)

@@ -600,3 +600,38 @@ def test_damaged_text_names_its_line(tmp_path, damage, where, message):
     with pytest.raises(ScenarioError) as err:
         load(path)
     assert str(err.value).startswith(f"{path}{where}") and message in str(err.value)
+
+
+def test_a_scenario_path_that_never_ends_is_refused_without_reading(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)  # no writer: reading it would block forever
+    for path in (fifo, "/dev/zero"):
+        with pytest.raises(ScenarioError, match="is not a regular file"):
+            load(path)
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"#" * (16 * 2**20 + 1))
+    with pytest.raises(ScenarioError, match="is over 16 MiB"):
+        load(big)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("n_per_class = 30", 'n_per_class = "many"', "data.n_per_class: expected an integer"),
+        ("n_per_class = 30", "noise = true", "data.noise: expected a number, got true"),
+    ],
+)
+def test_a_generators_options_are_checked_against_its_signature(tmp_path, old, new, message):
+    with pytest.raises(ScenarioError, match=message):
+        load(write(tmp_path, GOOD.replace(old, new)))
+
+
+def test_a_race_too_long_to_keep_its_paths_is_refused_at_its_iterations(tmp_path):
+    from nnsim.scenario import SAMPLES
+
+    text = (SAMPLES / "optimizers_2d.toml").read_text(encoding="utf-8")
+    damaged = text.replace("iterations = ", "iterations = 1000000000 #", 1)
+    with pytest.raises(ScenarioError, match=r"surface.iterations: needs about 179 GiB"):
+        load(write(tmp_path, damaged))

@@ -360,3 +360,21 @@ def test_snapshot_120x40_after_a_backward_pass(snap_compare):
 
 def test_snapshot_200x60_after_a_backward_pass(snap_compare):
     assert snap_compare(app_for(), terminal_size=(200, 60), run_before=finish_the_backward_pass)
+
+
+async def test_backward_through_time_shows_dl_dh_only_for_the_steps_already_run(lstm_path):
+    app = app_for(lstm_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        # batch, lstm1, dense1, loss, dense1 backward; into lstm1's BPTT, start, t = 5
+        await press(pilot, app, "n", "n", "n", "n", "n", "s", "n", "n")
+        session = app.screen.session
+        session.select("lstm1")
+        await press(pilot, app, "4")
+        for _ in range(8):  # h, the gates, c, then dL/dh
+            if "dL/dh" in session.view().tensor.title:
+                break
+            await press(pilot, app, "full_stop")
+        tensor = session.view().tensor
+        assert tensor.valid_rows == (4, 5) and "t = 5..5 of 5 computed" in tensor.title
+        assert not tensor.array[:4].any() and tensor.array[4].any()

@@ -4,6 +4,13 @@ Every function accepts float32 or float64 arrays (C-contiguous or not), returns 
 primary input, never modifies its inputs (batch_norm's running statistics and the clip_grad_*
 gradients are updated in place by design), and raises ValueError naming the argument and
 printing both shapes on a mismatch. Conventions follow PyTorch.
+
+Every refusal's message starts with the function's name. TypeError: an argument of the wrong
+type (an array of a dtype the function does not take, an object that is not the cache, rng or
+dict it needs). ValueError: everything else (shapes, sizes, and hyperparameters that are not a
+finite number of the right kind or are out of range; ints above 2**31 - 1; a result that could
+never fit in this machine's memory, refused before allocating). The same holds for nnsim.init
+and the optimiser constructors. tests/test_fuzz_functional.py holds every function to this.
 """
 
 from .activations import (

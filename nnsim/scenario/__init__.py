@@ -42,11 +42,17 @@
 
 Every error names the file, the line where it can be found, the key path and what was
 expected; an unknown key gets a "did you mean". A scenario is data only: nothing in it runs.
+Sizes are checked before anything big is made: a run that would not fit the memory budget
+(2 GiB, or the environment variable NNSIM_MEMORY_BUDGET, e.g. 8GiB) is refused with the
+estimate and its biggest part (nnsim/scenario/budget.py); ``repeat`` is at most 1000, a model
+at most 10 000 layers, arrays and tables nest at most 64 deep, conditions 64 levels and 256
+terms (nnsim.sim.conditions).
 """
 
 from __future__ import annotations
 
 import re
+import stat
 import tomllib
 from pathlib import Path
 
@@ -98,16 +104,25 @@ def load(path: str | Path) -> Scenario | SurfaceScenario | GanScenario:
 
 #: The deepest nesting of arrays and tables a scenario may have (the lessons use 5).
 MAX_NESTING = 64
+#: The largest scenario file read (the lessons are under 20 KiB).
+MAX_FILE_BYTES = 16 * 2**20
 
 
 def read_text(path: Path) -> str:
-    """The file's text; an error names the line of a byte that is not UTF-8."""
+    """The file's text: a regular file of at most MAX_FILE_BYTES (a FIFO or /dev/zero would
+    never end); an error names the line of a byte that is not UTF-8."""
     try:
-        data = path.read_bytes()
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise ScenarioError(path, None, [], "is not a regular file (a scenario is a .toml)")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ScenarioError(path, None, [], "no such scenario file") from None
     except OSError as err:
         raise ScenarioError(path, None, [], f"cannot be read: {err}") from None
+    if len(data) > MAX_FILE_BYTES:
+        limit = MAX_FILE_BYTES // 2**20
+        raise ScenarioError(path, None, [], f"is over {limit} MiB: not a scenario file")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:

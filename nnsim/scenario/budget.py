@@ -18,6 +18,7 @@ millions of layer objects are bounded directly (``MAX_REPEAT``, ``MAX_LAYERS``).
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import re
@@ -94,6 +95,23 @@ def problem(parts: Iterable[Part]) -> str | None:
         f"biggest part is {biggest.what} ({size(biggest.bytes)}). Make it smaller, or raise "
         f"the budget with the environment variable {ENVIRONMENT} (e.g. {ENVIRONMENT}=8GiB)"
     )
+
+
+#: The options of the data generators that multiply the size of the data they make.
+_SIZES = {"n", "n_per_class", "classes", "dim", "steps", "length", "delay", "symbols", "centers"}
+
+
+def generated_bytes(generator, options: dict) -> tuple[str | None, float]:
+    """(the option most to blame, a bound on the bytes) of the data ``generator(**options)``
+    makes: x and y, a float64 for each combination of its size options (n × steps × ...)."""
+    parameters = inspect.signature(generator).parameters.values()
+    defaults = {p.name: p.default for p in parameters if p.default is not p.empty}
+    sizes = {k: v for k, v in {**defaults, **options}.items() if k in _SIZES}
+    numbers = [v for v in sizes.values() if isinstance(v, int) and not isinstance(v, bool)]
+    if not numbers or min(numbers) <= 0:
+        return None, 0.0  # the generator refuses it itself
+    given = [k for k in options if k in sizes and isinstance(options[k], int)]
+    return (max(given, key=lambda k: options[k]) if given else None), 16.0 * math.prod(numbers)
 
 
 def optimizer_slots(kind: str, options: dict) -> int:

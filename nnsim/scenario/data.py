@@ -240,14 +240,13 @@ def _generate(t: Table, source: str, fn, options: dict, seed: int) -> D.Dataset:
     for key in options:
         if key not in accepted:
             raise t.error(key, f"unknown option {key!r} of {source}{did_you_mean(key, accepted)}")
-    kwargs = dict(options)
-    sizes = {**_defaults(fn), **kwargs}
-    numbers = [v for k, v in sizes.items() if k in _SIZES and isinstance(v, int)]
-    if numbers and all(v > 0 for v in numbers):
-        # x and y, a float64 per size option multiplied (n × steps × ...): a bound, not a count
-        given = [k for k in options if k in _SIZES and isinstance(options[k], int)]
-        key = max(given, key=lambda k: options[k]) if given else None
-        _fits(t, key, f"the examples of {source}", 16 * math.prod(numbers))
+    parameters = inspect.signature(fn).parameters
+    kwargs = {}
+    for key, value in options.items():  # checked against the generator's annotations
+        kind = _ANNOTATED.get(str(parameters[key].annotation))
+        kwargs[key] = value if kind is None else t.get(key, kind)
+    key, nbytes = budget.generated_bytes(fn, kwargs)
+    _fits(t, key, f"the examples of {source}", nbytes)
     if "seed" in inspect.signature(fn).parameters:
         kwargs["seed"] = seed
     try:
@@ -256,13 +255,7 @@ def _generate(t: Table, source: str, fn, options: dict, seed: int) -> D.Dataset:
         raise t.error(None, f"{source}: {err}") from None
 
 
-#: The options of the generators that multiply the size of the data they make.
-_SIZES = {"n", "n_per_class", "classes", "dim", "steps", "length", "delay", "symbols", "centers"}
-
-
-def _defaults(fn) -> dict:
-    parameters = inspect.signature(fn).parameters.values()
-    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+_ANNOTATED = {"str": str, "int": int, "float": float, "bool": bool}
 
 
 def _fits(t: Table, key: str | None, what: str, nbytes: float) -> None:

@@ -211,7 +211,10 @@ def read_model(t: Table, data: DataSpec) -> ModelSpec:
         width = t.number("width", 1.0, above=0.0)
         if len(shape) != 3 or shape[1] != shape[2]:
             raise t.error("architecture", f"needs square images (C, H, W); the data is {shape}")
-        classes = data.num_classes or int(np.max(data.train.y)) + 1
+        y = data.train.y
+        if not data.num_classes and (y.dtype.kind not in "iu" or y.ndim != 1 or y.min() < 0):
+            raise t.error("architecture", "classifies: the data needs class numbers 0, 1, ...")
+        classes = data.num_classes or int(np.max(y)) + 1
         t.done()
         spec = ModelSpec(loss, dtype, shape, architecture=Architecture(name, width, classes))
         return with_layer_names(spec, t.source, t.keys)

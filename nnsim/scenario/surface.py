@@ -25,7 +25,7 @@ from typing import ClassVar
 
 from ..data.surfaces import SURFACES, Surface
 from ..sim.surface import SurfaceRun
-from . import checks
+from . import budget, checks
 from .network import optimizer_spec, read_lesson
 from .schema import Source, Table
 from .spec import Expectation, LessonSpec, OptimizerSpec
@@ -101,6 +101,11 @@ def _surface_scenario(source: Source, root: Table) -> SurfaceScenario:
         specs[racer] = optimizer_spec(Table(source, [*optimizers.keys, racer], spec))
     if not specs:
         raise optimizers.error(None, 'name at least one optimiser, e.g. sgd = { type = "sgd" }')
+    # a race keeps every racer's path and gradients: 2 arrays of (racers, iterations + 1, 2)
+    nbytes = 2 * len(specs) * (iterations + 1) * 2 * 8
+    too_big = budget.problem([budget.Part(f"the paths of {iterations:,} iterations", nbytes)])
+    if too_big is not None:
+        raise root.source.error([*root.keys, "surface", "iterations"], too_big)
     point = (float(start[0]), float(start[1]))
     return SurfaceScenario(source.path, lesson, surface, point, iterations, specs)
 

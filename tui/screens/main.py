@@ -64,7 +64,7 @@ class MainScreen(Screen):
                 yield Curves(id="curves")
             yield LessonPane(scenario.title, scenario.text, id="lesson")
         yield RichLog(id="log", max_lines=500, wrap=False)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(RichLog).write(
