@@ -635,3 +635,18 @@ def test_a_race_too_long_to_keep_its_paths_is_refused_at_its_iterations(tmp_path
     damaged = text.replace("iterations = ", "iterations = 1000000000 #", 1)
     with pytest.raises(ScenarioError, match=r"surface.iterations: needs about 179 GiB"):
         load(write(tmp_path, damaged))
+
+
+def test_a_loss_comparing_outputs_needs_one_target_per_output(tmp_path):
+    text = INLINE.replace("LABELS", "[0.5, 1.0, 2.0]").replace("cross_entropy", "mse")
+    with pytest.raises(ScenarioError) as err:
+        load(write(tmp_path, text))
+    assert str(err.value).startswith(f"{tmp_path / 'lesson.toml'}:2: data: the loss mse")
+    assert "targets are (3,) and the model outputs (2,)" in str(err.value)
+    assert load(write(tmp_path, text.replace("units = 2", "units = 1"))).loss.name == "mse"
+
+
+def test_random_weights_need_a_finite_scale(tmp_path):
+    path = write(tmp_path, GOOD.replace('units = 2, name = "head"', "units = 2, std = inf"))
+    with pytest.raises(ScenarioError, match=r"model.layers\[2\].std: must be a finite number"):
+        load(path)

@@ -188,16 +188,18 @@ async def test_at_200x60_every_pane_shows_at_once_side_by_side():
 PANES = ("status", "panes", "tree", "gradflow", "inspector", "curves", "lesson", "log")
 
 
-async def test_at_60x20_no_two_panes_overlap_whichever_is_shown():
+@pytest.mark.parametrize("size", [(60, 20), (100, 20), (200, 20)])
+async def test_at_20_rows_no_two_panes_overlap_whichever_is_shown(size):
     app = app_for()
-    async with app.run_test(size=(60, 20)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await settle(pilot, app)
         for key in ("", "l", "g"):
             if key:
                 await press(pilot, app, key)
             drawn = [app.screen.query_one(f"#{n}") for n in PANES]
-            drawn = [w for w in drawn if shown(w)]
+            drawn = [w for w in drawn if w.display and w.region.area > 0]
             assert len(drawn) >= 4
+            assert all(app.screen.region.contains_region(w.region) for w in drawn)
             for i, a in enumerate(drawn):
                 for b in drawn[i + 1 :]:
                     assert not a.region.overlaps(b.region), (key, a.id, b.id)

@@ -95,10 +95,18 @@ def _pair(t: Table, key: str, default):
     return value
 
 
+def _finite(t: Table, key: str, default):
+    """A positive number that is not inf (a scale of random weights)."""
+    value = t.number(key, default, above=0.0)
+    if value is not None and value == float("inf"):
+        raise t.error(key, "must be a finite number, got inf")
+    return value
+
+
 def _weights(t: Table) -> dict:
     return {
         "init": t.get("init", str, "default"),
-        "init_std": t.number("std", 1.0, above=0.0),
+        "init_std": _finite(t, "std", 1.0),
         "bias": t.get("bias", bool, True),
         "frozen": t.get("frozen", bool, False),
     }
@@ -162,13 +170,13 @@ def _recurrent(cls) -> Callable[[Table], Recipe]:
             kwargs["nonlinearity"] = t.choice("nonlinearity", ("tanh", "relu"), "tanh")
         if cls is LSTM:
             kwargs["forget_bias"] = t.number("forget_bias", None)
-        radius = t.number("radius", None, above=0.0)
+        radius = _finite(t, "radius", None)
         return partial(
             cls,
             t.integer("hidden", minimum=1),
             return_sequences=t.get("return_sequences", bool, True),
             init=t.get("init", str, "default"),
-            init_std=t.number("std", 1.0, above=0.0),
+            init_std=_finite(t, "std", 1.0),
             radius=radius,
             frozen=t.get("frozen", bool, False),
             **kwargs,

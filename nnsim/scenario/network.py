@@ -8,6 +8,7 @@ layers fit the data and to learn its layer names (which the conditions name).
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -267,10 +268,12 @@ def with_layer_names(spec: ModelSpec, source: Source, keys: list) -> ModelSpec:
 
 def check_labels(source: Source, keys: list, data: DataSpec, model: ModelSpec) -> None:
     """A classification loss needs class numbers 0..C-1, one per example (or per step), C the
-    model's outputs: refuse fractional, non-finite or misshapen labels here, not mid-run."""
-    if not isinstance(model.loss, _Classification):
-        return
+    model's outputs: refuse fractional, non-finite or misshapen labels here, not mid-run; the
+    other losses need as many targets as outputs."""
     outputs = model.output_shape
+    if not isinstance(model.loss, _Classification):
+        _check_targets(source, keys, data, model)
+        return
     for part, d in (("training", data.train), ("validation", data.validation)):
         if d is None or not len(d.y):
             continue
@@ -291,6 +294,19 @@ def check_labels(source: Source, keys: list, data: DataSpec, model: ModelSpec) -
                 [*keys, "data"],
                 f"the loss {model.loss.name} needs class numbers 0..{outputs[-1] - 1}, one per "
                 f"example (or step), but {problem}",
+            )
+
+
+def _check_targets(source: Source, keys: list, data: DataSpec, model: ModelSpec) -> None:
+    """A loss comparing outputs with targets (mse, mae, bce) needs one number per output."""
+    wanted = math.prod(model.output_shape)
+    for part, d in (("training", data.train), ("validation", data.validation)):
+        if d is not None and len(d.y) and d.y.size != len(d.y) * wanted:
+            raise source.error(
+                [*keys, "data"],
+                f"the loss {model.loss.name} compares each output with a target, but the "
+                f"{part} targets are {d.y.shape} and the model outputs {model.output_shape} "
+                f"({wanted} numbers per example)",
             )
 
 

@@ -26,7 +26,10 @@ ConditionError with the column of the problem. So does a condition nested deeper
 bounds the tree's depth, so parsing, type checking and evaluating it never recurse too deep.
 
 Arithmetic follows IEEE rules (x / 0 is inf, a NaN makes every comparison false), so a
-breakpoint never crashes a run.
+breakpoint never crashes a run. A name that parses is always answered: a metric a layer kind
+has no value for (``dead_fraction`` of a dense layer, ``forget_gate`` of a GRU) and a value
+not measured yet (``val_loss`` without validation) are NaN, never an error; a network
+``[[expect]]`` naming val_loss or val_accuracy when nothing measures them is refused at load.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from ..layers.steps import Child, Op, run_child
 from .debugger import Debugger
 from .effects import EffectMeter, Effects
 from .events import PHASES, Event, Stop
-from .frames import Frame, drive, phase_of, quiet
+from .frames import Frame, Pass, drive, pass_program, phase_of, quiet
 from .sweep import Sweep, all_finite
 from .timeline import Timeline
 from .trainer import Trainer
@@ -92,7 +92,7 @@ class Stepper:
 
     @property
     def depth(self) -> int:
-        return max(0, len(self.frames) - 1)
+        return self.frames[-1].depth if self.frames else 0
 
     @property
     def next_op(self) -> tuple[str, str | None]:
@@ -167,13 +167,23 @@ class Stepper:
         while True:
             try:
                 frame.pending = frame.program.send(result)
+                if type(frame.pending) is Pass:  # its layers are stepped in a frame of its own
+                    self._open_pass(frame)
                 return finished, set()
             except StopIteration as stop:
                 self.frames.pop()
-                if frame.layer is None:  # the iteration's own program: the iteration is done
+                if not self.frames:  # the iteration's own program: the iteration is done
                     return finished, self.end_iteration()
-                finished.append((frame.layer, frame.phase))
+                if frame.layer is not None:  # a block or recurrent layer, not a pass
+                    finished.append((frame.layer, frame.phase))
                 frame, result = self.frames[-1], stop.value
+
+    def _open_pass(self, frame: Frame) -> None:
+        request = frame.pending
+        program = pass_program(request)
+        inner = Frame(program, None, request.direction, frame.depth)
+        inner.pending = next(program)
+        self.frames.append(inner)
 
     def _emit(self, iteration, phase, layer, what, label, depth, t=None, effects=None) -> Event:
         effects = effects or Effects()

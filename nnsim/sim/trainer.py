@@ -12,13 +12,14 @@ import numpy as np
 
 from .. import functional as F
 from ..data import BatchStream
-from ..layers.steps import Child, Op, Program
+from ..layers.steps import Op, Program
 from ..losses import Loss
 from ..metrics import accuracy
 from ..model import Sequential
 from ..optim import Optimizer
 from . import diagnostics as diag
 from .events import Stop
+from .frames import Pass
 from .sweep import Measurements
 
 
@@ -90,6 +91,12 @@ class Trainer:
         self.clip_norm, self.clip_value = clip_norm, clip_value
         self.schedule, self.base_lr = schedule, optimizer.lr
         self.early_stopping = early_stopping  # evaluations without improvement before stopping
+        # the program's passes and the operations that take no value, made once
+        self._forward_order = list(model.layers)
+        self._backward_order = self._forward_order[::-1]
+        self._load_op = Op("load a batch", self.load_batch, phase="batch")
+        self._clip_op = Op("clip the gradients", self.clip, phase="clip")
+        self._update_op = Op("optimiser update", self.update, phase="update")
         self.reset()
 
     def reset(self) -> None:
@@ -120,16 +127,15 @@ class Trainer:
         return self.program()
 
     def program(self) -> Program:
-        """One training iteration as micro-ops: stepped one by one, or driven whole."""
-        x, _ = yield Op("load a batch", self.load_batch, phase="batch")
-        h = self.model_input(x)
-        for layer in self.model.layers:
-            h = yield Child(layer, h, "forward")
+        """One training iteration as micro-ops: the batch, a layer at a time forward (a
+        ``Pass``), the loss, a layer at a time backward, the clip and the update; stepped one
+        by one, or driven whole."""
+        x, _ = yield self._load_op
+        h = yield Pass(self._forward_order, self.model_input(x), "forward")
         d = yield Op("loss", lambda: self.compute_loss(h), phase="loss")
-        for layer in reversed(self.model.layers):
-            d = yield Child(layer, d, "backward")
-        yield Op("clip the gradients", self.clip, phase="clip")
-        yield Op("optimiser update", self.update, phase="update")
+        yield Pass(self._backward_order, d, "backward")
+        yield self._clip_op
+        yield self._update_op
 
     def model_input(self, x: np.ndarray) -> np.ndarray:
         if getattr(self.leaves[0], "takes_integers", False):
