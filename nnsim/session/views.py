@@ -137,7 +137,13 @@ def recurrent_norms(sim: Simulator) -> dict[str, np.ndarray]:
     for layer in sim.leaves:
         cache = layer.cache
         if isinstance(cache, F.RecurrentCache) and cache.dh is not None:
-            norms[layer.name] = frozen_copy(F.grad_norms_through_time(cache))
+            values = F.grad_norms_through_time(cache)  # (T,)
+            computed = _computed_steps(sim, layer, True, len(values))
+            if computed is not None:  # stepping through time: later steps hold no values yet
+                first, end = computed
+                values = np.where(np.arange(len(values)) >= first, values, np.nan)
+                values[end:] = np.nan
+            norms[layer.name] = frozen_copy(values)
     return norms
 
 

@@ -91,7 +91,10 @@ def flow_text(view: View, previous: dict | None, width: int) -> Text:
         text.append("\n")
     for name, norms in view.dh_norms.items():
         text.append(f"\n{name}: ||dL/dh_t||, t = 1..{len(norms)}\n", style="bold")
-        text.append(sparkline(norms, width=max(8, min(40, (width or 60) - 24)), log=True))
+        line = sparkline(norms, width=max(8, min(40, (width or 60) - 24)), log=True)
+        if not np.isinf(norms).any():  # NaN: a step BPTT has not reached yet, left blank
+            line = line.replace("!", " ")
+        text.append(line)
         text.append(f"  {_fmt(float(norms[0]))} → {_fmt(float(norms[-1]))}")
     text.rstrip()
     return text
