@@ -213,7 +213,7 @@ def load_file_data(tmp_path, path, extra=""):
             path = "{path}"
             {extra}
             [model]
-            layers = [ {{ type = "dense", units = 2 }} ]
+            layers = [ {{ type = "dense", units = 1 }} ]
             loss = "mse"
             """
         )
