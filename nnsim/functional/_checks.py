@@ -97,6 +97,8 @@ def integers(fn: str, name: str, x: Any) -> np.ndarray:
     arr = _as_array(fn, name, x)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{fn}: {name} must be integers, got {arr.dtype} with shape {arr.shape}")
+    if not arr.flags.c_contiguous:  # before reading it: a broadcast view may be huge
+        allocation(fn, f"a contiguous copy of {name}", arr.shape, np.int64)
     if arr.dtype == np.uint64 and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
         raise ValueError(f"{fn}: {name} holds {int(arr.max())}, beyond int64")
     return _contiguous(fn, name, arr, np.dtype(np.int64))
@@ -107,16 +109,17 @@ def labels(
 ) -> np.ndarray:
     """Integer class indices, one per example, each in [0, num_classes)."""
     arr = _as_array(fn, name, y)
-    if arr.dtype.kind not in "iu":
-        if arr.dtype.kind == "f" and arr.size and np.all(arr == np.round(arr)):
-            arr = arr.astype(np.int64)
-        else:
-            raise TypeError(f"{fn}: {name} must hold integer class indices, got {arr.dtype}")
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{fn}: {name} must hold integer class indices, got {arr.dtype}")
     if arr.shape != (n,):
         raise ValueError(
             f"{fn}: {name} must have one label per row of {x_name}; "
             f"{x_name} {tuple(x_shape)}, {name} {tuple(arr.shape)}"
         )
+    if arr.dtype.kind == "f":
+        if not (arr.size and np.all(arr == np.round(arr))):
+            raise TypeError(f"{fn}: {name} must hold integer class indices, got {arr.dtype}")
+        arr = arr.astype(np.int64)
     if arr.size:
         low, high = int(arr.min()), int(arr.max())
         if low < 0 or high >= num_classes:
