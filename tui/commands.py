@@ -200,6 +200,16 @@ GAME = (
     Command("play", "c", "c", "Play", "play the run to its end", "game", True),
     Command("pause", "p", "p", "Pause", "pause the play", "game", True),
     Command("restart", "r", "r", "Restart", "a new run from step 0, same seed", "game", True),
+    Command(
+        "toggle_lesson",
+        "l",
+        "l",
+        "Lesson pane",
+        "the lesson in place of the run (small terminals), else hide or show it",
+        "game",
+        True,
+        label="lesson",
+    ),
 )
 
 APP = (

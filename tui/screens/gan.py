@@ -1,7 +1,9 @@
-"""The GAN screen: the generator's samples over the target, stepped D step by G step."""
+"""The GAN screen: the generator's samples over the target, stepped D step by G step, and
+the discriminator's accuracy and both losses under it."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -12,41 +14,47 @@ from nnsim.gan_plot import curves, histogram
 from ..widgets.lesson import LessonPane
 from .game import GameScreen
 
+CURVE_LABEL = len("D accuracy ")  # the curves' labels, before each spark line
+CURVE_VALUE = len(" 0.693 ")  # the value after it (a loss, or D's accuracy " 100%")
+NO_CURVES = "D accuracy, D loss and G loss are drawn here from the first steps (n)"
+
 
 class GanScreen(GameScreen):
     """``n`` runs one D or G step, ``c`` plays to the end, ``p`` pauses, ``r`` restarts."""
 
     DEFAULT_CSS = """
-    GanScreen #status { height: 1; }
-    GanScreen #game { width: 2fr; border: round $primary; }
-    GanScreen #gan-lesson { width: 1fr; min-width: 30; padding: 0 1; }
+    GanScreen #gan-curves { height: auto; border: round $primary; padding: 0 1; }
     """
-    BINDINGS = [Binding("n", "step", "step (D or G)"), *GameScreen.BINDINGS[1:]]
+    BINDINGS = [Binding("n", "step", "step"), *GameScreen.BINDINGS[1:]]
+    noun = "game"
 
     def compose(self) -> ComposeResult:
-        yield Static(id="status")
-        with Horizontal():
-            with Vertical(id="game"):
+        yield Static(id="status", classes="game-status")
+        yield Static(classes="game-too-small")
+        with Horizontal(classes="game-body"):
+            with Vertical(id="game", classes="board"):
                 yield Static(id="histogram")
-                yield Static(id="curves")
-            yield LessonPane(self.scenario.title, self.scenario.text, id="gan-lesson")
-        yield Footer()
+                yield Static(id="gan-curves")
+            yield LessonPane(
+                self.scenario.title, self.scenario.text, id="gan-lesson", classes="game-lesson"
+            )
+        yield Footer(compact=True)
 
     def draw(self) -> None:
         run = self.run
         last = run.history[-1][1] if run.history else ""
         moved = {"D": "the discriminator moved", "G": "the generator moved"}.get(last, "")
-        status = (
-            f" {self.scenario.title}   iteration {run.completed}/{run.iterations}   next: "
-            f"{run.next_step} step   {moved}"
-        )
-        if self.label:
-            status += f"   (variant {self.label})"
-        self.query_one("#status", Static).update(status)
+        parts = [f"iteration {run.completed}/{run.iterations}", f"next: {run.next_step} step"]
+        self.query_one("#status", Static).update(self.status(*parts, *([moved] if moved else [])))
         game = self.query_one("#game")
-        width = max(20, game.size.width - 4)
-        height = max(4, game.size.height - 10)
+        width = max(20, game.size.width)  # the size inside the border
+        curve_lines = 3 + 2  # three curves in a box
+        height = max(3, game.size.height - curve_lines - 2)  # and the axis and the legend
         self.query_one("#histogram", Static).update(histogram(run, width, height))
         measured = run.trace.columns()["d_accuracy"]  # NaN between measurements
         accuracy = [float(v) for v in measured if v == v]
-        self.query_one("#curves", Static).update(curves(run, accuracy, width - 24))
+        drawn = curves(run, accuracy, max(8, width - 4 - CURVE_LABEL - CURVE_VALUE))
+        if not drawn.plain:
+            drawn = Text(NO_CURVES, style="dim")
+        drawn.rstrip()
+        self.query_one("#gan-curves", Static).update(drawn)

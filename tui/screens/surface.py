@@ -1,56 +1,145 @@
-"""The optimiser race screen: the surface with every optimiser's path, stepped together."""
+"""The optimiser race screen: the surface with every optimiser's path, stepped together, and
+a table of where each one is. The table's cells are never cut: numbers are written short, and
+where the board is too narrow for every column the least needed go, named under the table."""
 
 from __future__ import annotations
 
-from rich.table import Table
+import math
+
+from rich.cells import cell_len
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static
 
-from nnsim.surface_plot import TABLE_COLUMNS, render, table_rows
+from nnsim.sim.surface import SurfaceRun
+from nnsim.surface_plot import PATH_COLOURS, letters, render
 
 from ..widgets.lesson import LessonPane
 from .game import GameScreen
+
+DROPPED_FIRST = ("lr never grew", "point", "last step")  # where the board is narrow
+NOT_YET = "–"  # a value with no step behind it yet
 
 
 class SurfaceScreen(GameScreen):
     """``n`` steps every optimiser once, ``c`` plays the race to the end, ``r`` restarts."""
 
     DEFAULT_CSS = """
-    SurfaceScreen #status { height: 1; }
-    SurfaceScreen #plot { width: 2fr; border: round $primary; }
-    SurfaceScreen #side { width: 1fr; min-width: 30; }
-    SurfaceScreen #race-lesson { width: 1fr; padding: 0 1; }
     SurfaceScreen #table { height: auto; }
     """
+    noun = "race"
 
     def compose(self) -> ComposeResult:
-        yield Static(id="status")
-        with Horizontal():
-            with Vertical(id="plot"):
+        yield Static(id="status", classes="game-status")
+        yield Static(classes="game-too-small")
+        with Horizontal(classes="game-body"):
+            with Vertical(id="plot", classes="board"):
                 yield Static(id="surface")
                 yield Static(id="table")
-            with Vertical(id="side"):
-                yield LessonPane(self.scenario.title, self.scenario.text, id="race-lesson")
-        yield Footer()
+            yield LessonPane(
+                self.scenario.title, self.scenario.text, id="race-lesson", classes="game-lesson"
+            )
+        yield Footer(compact=True)
 
     def draw(self) -> None:
         run = self.run
-        status = (
-            f" {self.scenario.title}   step {run.completed}/{run.iterations} on "
-            f"{run.surface.description}"
+        status = self.status(
+            f"step {run.completed}/{run.iterations}", f"on {run.surface.description}"
         )
-        if self.label:
-            status += f"   (variant {self.label})"
         self.query_one("#status", Static).update(status)
         plot = self.query_one("#plot")
-        width = max(20, plot.size.width - 4)
-        rows = len(run.names) + 5  # the table under the plot
-        height = max(6, plot.size.height - rows - 4)
-        self.query_one("#surface", Static).update(render(run, width, height))
-        table = Table(box=None, padding=(0, 1))
-        for column in TABLE_COLUMNS:
-            table.add_column(column, justify="left" if column in ("optimiser", "") else "right")
-        for row in table_rows(run):
-            table.add_row(*row)
+        width = max(20, plot.size.width)  # the size inside the border
+        table = race_table(run, width)
+        height = max(4, plot.size.height - len(table.plain.splitlines()) - 1)  # and the scales
+        self.query_one("#surface", Static).update(surface(run, width, height))
         self.query_one("#table", Static).update(table)
+
+
+def surface(run: SurfaceRun, width: int, height: int) -> Text:
+    """The map and one line under it: the scales and the optimisers' letters, or where that
+    line would wrap, the scales alone (the table names each optimiser's letter)."""
+    lines = render(run, width, height).split("\n")
+    text = Text("\n").join(lines[:height])
+    legend = lines[height]
+    if cell_len(legend.plain.rstrip()) > width:
+        (x_low, x_high), (y_low, y_high) = run.surface.bounds
+        legend = Text(f"x {x_low:g} .. {x_high:g}   y {y_low:g} .. {y_high:g}   ", style="dim")
+        legend.append("* minimum   ", style="dim")
+        legend.append("A", style="reverse").append(" where an optimiser is", style="dim")
+    text.append("\n").append(legend)
+    text.no_wrap, text.overflow = True, "ellipsis"
+    return text
+
+
+def _number(value: float, spec: str) -> str:
+    if math.isfinite(value):
+        return format(value, spec)
+    return NOT_YET if value != value else str(value)
+
+
+def _coordinate(value: float) -> str:
+    if not math.isfinite(value):
+        return str(value)
+    if abs(value) >= 100:
+        return f"{value:.1e}"
+    return f"{value:.2f}".replace("-0.00", "0.00")  # no sign on a value that shows as 0
+
+
+def race_columns(run: SurfaceRun) -> dict[str, list[str]]:
+    """Each column of the race's table: its header, then one cell per optimiser."""
+    letter = letters(run.names)
+    columns: dict[str, list[str]] = {
+        "optimiser": [f"{letter[n]} {n}" for n in run.names],
+        "point": [],
+        "f": [],
+        "distance": [],
+        "last step": [],
+        "lr never grew": [],
+    }
+    for name in run.names:
+        x, y = run.path(name)[-1]
+        columns["point"].append(f"({_coordinate(x)}, {_coordinate(y)})")
+        columns["f"].append(_number(run.layer_metric("height", name), ".3g"))
+        columns["distance"].append(_number(run.distance(name), ".3g"))
+        step = run.layer_metric("step_size", name) if run.completed else math.nan
+        columns["last step"].append(_number(step, ".1e"))
+        monotone = run.lr_monotone(name) if run.completed > 1 else math.nan
+        columns["lr never grew"].append(_number(monotone, ".0%"))
+    if run.diverged:
+        columns["diverged"] = [
+            f"at {run.diverged[n]}" if n in run.diverged else "" for n in run.names
+        ]
+    return columns
+
+
+def race_table(run: SurfaceRun, width: int) -> Text:
+    """The table in ``width`` cells: every cell whole; the columns that do not fit are left
+    out and named on a last line."""
+    columns = race_columns(run)
+    left_out: list[str] = []
+
+    def widths() -> dict[str, int]:
+        return {h: max(len(h), *(len(c) for c in cells)) for h, cells in columns.items()}
+
+    while sum(widths().values()) + 2 * (len(columns) - 1) > width:
+        dropped = next((h for h in DROPPED_FIRST if h in columns), None)
+        if dropped is None:
+            break
+        del columns[dropped]
+        left_out.append(dropped)
+    sizes = widths()
+    text = Text(no_wrap=True, overflow="ellipsis", end="")
+    for i, header in enumerate(columns):
+        cell = header.ljust(sizes[header]) if i == 0 else header.rjust(sizes[header])
+        text.append(("  " if i else "") + cell, style="bold")
+    for row in range(len(run.names)):
+        text.append("\n")
+        colour = PATH_COLOURS[row % len(PATH_COLOURS)]
+        for i, (header, cells) in enumerate(columns.items()):
+            cell = cells[row].ljust(sizes[header]) if i == 0 else cells[row].rjust(sizes[header])
+            style = colour if i == 0 else "red" if header == "diverged" and cells[row] else ""
+            text.append(("  " if i else "") + cell, style=style)
+    if left_out:
+        text.append(f"\nwiden the terminal to see: {', '.join(left_out)}", style="dim")
+    return text

@@ -1,0 +1,153 @@
+"""The optimiser race and the GAN as a learner sees them at the sizes terminals have (80x24,
+120x40): every cell of the race's table whole, the run's state at the start of the status
+line, the GAN's curves one line each, and the lesson a key away (l), read from the screen as
+drawn."""
+
+import html
+import re
+
+import pytest
+
+from nnsim.tui.app import NnsimApp
+from nnsim.tui.screens.gan import GanScreen
+from nnsim.tui.screens.surface import SurfaceScreen, race_columns
+
+SIZES = [(80, 24), (120, 40)]
+
+
+def screen_lines(app) -> list[str]:
+    """The terminal as drawn: one string per row, each character in its column."""
+    svg = app.export_screenshot()
+    width, height = app.size
+    cell = None
+    rows = [[" "] * width for _ in range(height)]
+    pattern = r'<text class="[^"]*" x="([\d.]+)" y="[\d.]+" textLength="([\d.]+)" '
+    pattern += r'clip-path="url\(#[^)]*-line-(\d+)\)">([^<]*)</text>'
+    for x, length, line, content in re.findall(pattern, svg):
+        text = html.unescape(content).replace("\xa0", " ")
+        if cell is None and text:
+            cell = float(length) / len(text)
+        column = round(float(x) / cell) if cell else 0
+        for i, char in enumerate(text):
+            if column + i < width:
+                rows[int(line)][column + i] = char
+    return ["".join(row) for row in rows]
+
+
+def text_in(lines: list[str], region) -> str:
+    return "\n".join(line[region.x : region.right] for line in lines[region.y : region.bottom])
+
+
+def shown(widget) -> bool:
+    region = widget.region
+    return widget.display and region.area > 0 and widget.screen.region.contains_region(region)
+
+
+async def opened(pilot, app, kind):
+    for _ in range(400):
+        await pilot.pause(0.05)
+        if isinstance(app.screen, kind):
+            await pilot.pause(0.05)
+            return app.screen
+    raise AssertionError(f"{kind.__name__} never opened; the screen is {app.screen}")
+
+
+async def idle(pilot, screen):
+    for _ in range(400):
+        await pilot.pause(0.05)
+        if not screen.worker.busy:
+            await pilot.pause(0.1)  # the last message drawn
+            return
+    raise AssertionError("the worker never finished")
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_every_cell_of_the_race_table_is_whole_and_every_optimiser_has_its_row(size):
+    app = NnsimApp("optimizers_2d", warm=False)
+    async with app.run_test(size=size) as pilot:
+        screen = await opened(pilot, app, SurfaceScreen)
+        for keys in ("", "n", "c"):  # before any step, after one, at the end
+            for key in keys:
+                await pilot.press(key)
+            await idle(pilot, screen)
+            lines = screen_lines(app)
+            table = text_in(lines, screen.query_one("#table").region)
+            assert "…" not in table
+            columns = race_columns(screen.run)
+            for row, name in enumerate(screen.run.names):
+                line = next(line for line in table.splitlines() if f" {name} " in f" {line} ")
+                for header, cells in columns.items():
+                    if header in table:  # a column left out is named under the table
+                        assert cells[row] in line, (header, line)
+            assert "nan" not in table  # a value with no step behind it yet is "–"
+        assert screen.run.completed == screen.run.iterations
+        assert lines[0].startswith(" step 60/60")  # the state first, never cut
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_the_race_keeps_its_widest_columns_where_there_is_room(size):
+    app = NnsimApp("optimizers_2d", warm=False)
+    async with app.run_test(size=size) as pilot:
+        screen = await opened(pilot, app, SurfaceScreen)
+        table = text_in(screen_lines(app), screen.query_one("#table").region)
+        for header in ("optimiser", "point", "f", "distance", "last step", "lr never grew"):
+            assert header in table  # 80 columns hold all six when the run has the board
+
+
+@pytest.mark.parametrize("kind", ["optimizers_2d", "gan_1d"])
+async def test_at_80x24_the_run_comes_first_and_l_shows_the_lesson_then_the_run(kind):
+    app = NnsimApp(kind, warm=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await opened(pilot, app, (SurfaceScreen, GanScreen))
+        board, lesson = screen.query_one(".board"), screen.query_one(".game-lesson")
+        assert shown(board) and not shown(lesson)
+        assert "l: the lesson" in screen_lines(app)[0]
+        await pilot.press("l")
+        await pilot.pause(0.1)
+        assert shown(lesson) and not shown(board)
+        assert lesson.region.width >= 76  # the whole width to read it
+        lines = screen_lines(app)
+        assert screen.scenario.title.split()[0] in text_in(lines, lesson.region)
+        assert "l: back to the" in lines[0]
+        await pilot.press("n")  # the run steps while the lesson is read
+        await idle(pilot, screen)
+        await pilot.press("l")
+        await pilot.pause(0.1)
+        assert shown(board) and not shown(lesson)
+        assert screen.run.completed or screen.run.history
+
+
+@pytest.mark.parametrize("kind", ["optimizers_2d", "gan_1d"])
+async def test_at_120x40_the_lesson_is_beside_the_run_and_l_hides_it_to_widen_the_run(kind):
+    app = NnsimApp(kind, warm=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await opened(pilot, app, (SurfaceScreen, GanScreen))
+        board, lesson = screen.query_one(".board"), screen.query_one(".game-lesson")
+        assert shown(board) and shown(lesson) and lesson.region.width >= 30
+        narrow = board.region.width
+        await pilot.press("l")
+        await pilot.pause(0.1)
+        assert not shown(lesson) and board.region.width == 120 > narrow
+        assert "l: show the lesson" in screen_lines(app)[0]
+        await pilot.press("l")
+        await pilot.pause(0.1)
+        assert shown(lesson)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_the_gan_status_and_curves_are_whole(size):
+    app = NnsimApp("gan_1d", warm=False)
+    async with app.run_test(size=size) as pilot:
+        screen = await opened(pilot, app, GanScreen)
+        curves = screen.query_one("#gan-curves")
+        assert "from the first steps (n)" in text_in(screen_lines(app), curves.region)
+        for _ in range(6):
+            await pilot.press("n")
+        await idle(pilot, screen)
+        lines = screen_lines(app)
+        assert lines[0].startswith(" iteration 3/3000 · next: D step")
+        drawn = text_in(lines, curves.region).splitlines()[1:-1]  # inside the box
+        labels = [line.strip("│ ")[:10] for line in drawn]
+        assert labels == ["D accuracy", "D loss    ", "G loss    "]  # one line each
+        histogram = text_in(lines, screen.query_one("#histogram").region)
+        assert "░ target" in histogram and "…" not in histogram
