@@ -116,6 +116,21 @@ def main(argv: list[str] | None = None) -> int:
         message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
         print(f"nnsim {args.command}: {message}", file=sys.stderr)
         return 2
+    except (MemoryError, RecursionError) as err:  # a safety net: sizes are refused up front
+        if args.debug:
+            raise
+        what = (
+            "more memory than this machine has"
+            if isinstance(err, MemoryError)
+            else ("input nested too deeply")
+        )
+        print(
+            f"nnsim {args.command}: stopped: {what} ({type(err).__name__}). The scenario's "
+            "sizes passed the checks made before building; please report the file. "
+            "NNSIM_MEMORY_BUDGET (default 2GiB) bounds what a scenario may allocate.",
+            file=sys.stderr,
+        )
+        return 2
 
 
 # ---------------------------------------------------------------- shared helpers

@@ -235,3 +235,15 @@ def test_every_trace_column_is_a_registered_metric():
 
     names = {row["name"] for row in metric_rows()}
     assert set(METRICS) <= names and set(MODEL_COLUMNS) <= names
+
+
+def test_memory_or_recursion_errors_are_exit_2_without_a_traceback(capsys, monkeypatch, scenario):
+    import nnsim.cli as cli
+
+    def exhausted(args):
+        raise MemoryError
+
+    monkeypatch.setitem(cli.COMMANDS, "run", exhausted)
+    code, out, err = run(capsys, "run", scenario)
+    assert code == 2 and "more memory than this machine has" in err
+    assert "Traceback" not in err and "NNSIM_MEMORY_BUDGET" in err

@@ -153,13 +153,19 @@ def test_expectations_show_what_is_met_now(scenario):
     assert [e.met for e in session.expectations()] == [True, True]
 
 
-def test_a_race_or_a_gan_has_expectations_but_no_debugger_commands():
+def test_a_race_steps_and_plays_but_has_no_debugger_commands():
     race = Session.open("optimizers_2d")
     assert race.kind == "surface" and all(e.met is None for e in race.expectations())
-    with pytest.raises(CommandError, match="this is a surface scenario"):
+    with pytest.raises(CommandError, match="a surface scenario takes step, continue"):
+        race.execute("step_into")
+    race.execute("step")
+    assert race.run.completed == 1
+    race.execute("continue", should_stop=lambda: race.run.completed >= 10)
+    assert race.run.completed == 10
+    race.execute("continue")
+    assert race.at_end() and all(e.met for e in race.expectations() if "." not in e.check)
+    with pytest.raises(CommandError, match="the run is complete"):
         race.execute("step")
-    race.run.run(race.run.iterations)
-    assert all(e.met for e in race.expectations() if "." not in e.check)
 
 
 def test_run_lesson_judges_the_lesson_and_its_variants(scenario):
