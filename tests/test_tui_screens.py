@@ -115,6 +115,9 @@ async def test_at_80x24_the_run_comes_first_and_l_shows_the_lesson_then_the_run(
         await pilot.pause(0.1)
         assert shown(board) and not shown(lesson)
         assert screen.run.completed or screen.run.history
+        drawn = text_in(screen_lines(app), board.region)
+        assert "widen the terminal" not in drawn  # drawn again at the board's full width
+        assert "█ generated" in drawn or "lr never grew" in drawn
 
 
 @pytest.mark.parametrize("kind", ["optimizers_2d", "gan_1d"])
@@ -128,6 +131,8 @@ async def test_at_120x40_the_lesson_is_beside_the_run_and_l_hides_it_to_widen_th
         await pilot.press("l")
         await pilot.pause(0.1)
         assert not shown(lesson) and board.region.width == 120 > narrow
+        drawn = str(screen.query_one("#surface, #histogram").render()).splitlines()
+        assert len(drawn[0]) > narrow  # drawn again at the board's new width
         assert "l: show the lesson" in screen_lines(app)[0]
         await pilot.press("l")
         await pilot.pause(0.1)

@@ -72,7 +72,7 @@ class GameScreen(Screen):
 
     def on_resize(self) -> None:
         self.apply_layout()
-        self.refresh_view()
+        self.call_after_refresh(self.refresh_view)  # drawn at the board's new size
 
     def on_unmount(self) -> None:
         self.worker.cancel()
@@ -99,7 +99,7 @@ class GameScreen(Screen):
         else:
             self.lesson_hidden = not self.lesson_hidden
         self.apply_layout()
-        self.refresh_view()
+        self.call_after_refresh(self.refresh_view)  # drawn at the board's new size
 
     def pane_hint(self) -> str:
         """What ``l`` does now, for the status line."""
