@@ -62,6 +62,8 @@ class Case:
     dtype: Any = None  # the results' dtype when no argument sets it
     in_place: tuple[str, ...] = field(default=())
     damaged: dict[str, str] = field(default_factory=dict)  # damage done while making the case
+    #: in-place arguments a refused call may still have changed (a known gap, reported)
+    refused_may_modify: tuple[str, ...] = field(default=())
 
 
 def floats(draw, shape, dtype=None, low=-3.0, high=3.0) -> np.ndarray:
@@ -184,6 +186,8 @@ def check(case: Case, damaged: dict[str, str]) -> None:
         with np.errstate(all="ignore"):  # NaN and inf in the data are allowed to pass through
             result = case.call(*positional, **keywords)
     except (ValueError, TypeError) as err:
+        for name in case.refused_may_modify:
+            before.pop(name, None)
         assert damaged, f"{names[0]} refused a valid call: {type(err).__name__}: {err}"
         assert str(err).startswith(tuple(f"{n}: " for n in names)) or str(err).startswith(
             tuple(f"{n}." for n in names)
