@@ -1,5 +1,6 @@
 """The micro-op machine: the iteration's program run one micro-op at a time, with a stack of
-frames (one per block or recurrent layer being stepped into), or driven whole.
+frames (the iteration's, the current pass's, one per block or recurrent layer being stepped
+into), or driven whole.
 
 Stepping, each micro-op is measured (``EffectMeter``), checked for NaN and inf and for the
 breakpoints it may have made true (``Debugger``), and reported as an Event. A whole iteration
