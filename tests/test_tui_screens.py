@@ -156,3 +156,20 @@ async def test_the_gan_status_and_curves_are_whole(size):
         assert labels == ["D accuracy", "D loss    ", "G loss    "]  # one line each
         histogram = text_in(lines, screen.query_one("#histogram").region)
         assert "░ target" in histogram and "…" not in histogram
+
+
+async def test_help_shows_every_key_of_the_race_and_scrolls_at_80x24():
+    from nnsim.tui.screens.help import HelpScreen
+
+    app = NnsimApp("optimizers_2d", warm=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await opened(pilot, app, SurfaceScreen)
+        await pilot.press("question_mark")
+        help_screen = await opened(pilot, app, HelpScreen)
+        shown = str(help_screen.query_one("#help-text").render())
+        assert "Optimiser races and GANs" in shown and "Lesson pane" in shown
+        assert "grad_norm" in shown  # the condition language, from the metric registry
+        scroll = help_screen.query_one("VerticalScroll")
+        assert scroll.max_scroll_y > 0  # longer than the screen: it scrolls
+        await pilot.press("escape")
+        await opened(pilot, app, SurfaceScreen)
