@@ -173,3 +173,19 @@ async def test_help_shows_every_key_of_the_race_and_scrolls_at_80x24():
         assert scroll.max_scroll_y > 0  # longer than the screen: it scrolls
         await pilot.press("escape")
         await opened(pilot, app, SurfaceScreen)
+
+
+async def test_the_picker_at_80x24_indents_a_wrapped_title_under_its_lesson_not_as_a_section():
+    from textual.widgets import OptionList
+
+    from nnsim.tui.screens.picker import PickerScreen
+
+    app = NnsimApp(None, warm=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await opened(pilot, app, PickerScreen)
+        listing = screen.query_one(OptionList)
+        region = listing.content_region
+        lines = text_in(screen_lines(app), region).splitlines()
+        assert any("backprop_by_hand" in line for line in lines)  # wrapped at 80 columns
+        for line in lines:
+            assert line[:1].isdigit() or line.startswith("  ") or not line.strip(), line
