@@ -146,7 +146,7 @@ def mutate(draw, arg: Arg) -> tuple[Any, str]:
     if arg.kind == "flag":
         return draw(st.sampled_from([None, "yes", 2, np.bool_(True), [1]])), "value"
     if arg.kind == "shape":
-        bad = [(), (3,), (0, 3), (-1, 2), (2**40, 2**40), (2**63, 2), (1.5, 2), None, "ab"]
+        bad = [(), (3,), (0, 3), (3, 0), (-1, 2), (2**40, 2**40), (2**63, 2), (1.5, 2), None, "ab"]
         return draw(st.sampled_from(bad + [(True, 2, 3, 3), (1, 2, 3, 4, 5)])), "value"
     if arg.kind == "choice":
         return draw(st.sampled_from(["swish", None, 3, "", ["tanh"]])), "value"
