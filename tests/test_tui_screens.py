@@ -189,3 +189,27 @@ async def test_the_picker_at_80x24_indents_a_wrapped_title_under_its_lesson_not_
         assert any("backprop_by_hand" in line for line in lines)  # wrapped at 80 columns
         for line in lines:
             assert line[:1].isdigit() or line.startswith("  ") or not line.strip(), line
+
+
+async def test_the_breakpoint_list_keys_work_in_the_list_and_the_hint_says_how_to_get_there():
+    from nnsim.tui.screens.breakpoints import BreakpointScreen
+    from nnsim.tui.screens.main import MainScreen
+
+    app = NnsimApp("vanishing_sigmoid", warm=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await opened(pilot, app, MainScreen)
+        await pilot.press("B")
+        screen = await opened(pilot, app, BreakpointScreen)
+        assert "tab or ↑ the list" in str(screen.query_one("#hint").render())
+        await pilot.press(*"loss > 9", "enter")
+        await pilot.pause(0.1)
+        assert main.session.breakpoints()[0] == (("loss > 9", True, 0),)
+        await pilot.press(*" x")  # typed into the line, as the learner expects
+        assert screen.query_one("Input").value == " x"
+        await pilot.press("up", "space")  # to the list; space disables
+        await pilot.pause(0.1)
+        assert main.session.breakpoints()[0] == (("loss > 9", False, 0),)
+        assert "○ loss > 9" in str(screen.query_one("OptionList").get_option_at_index(0).prompt)
+        await pilot.press("x")
+        await pilot.pause(0.1)
+        assert main.session.breakpoints()[0] == ()
