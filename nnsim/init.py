@@ -178,6 +178,7 @@ def weight(
     "normal" draws N(0, std^2), "uniform" U(-std, std), "orthogonal" an orthogonal matrix
     times std; every other scheme takes no scale.
     """
+    std = check.real("weight", "std", std, 0.0)
     if scheme == "default":
         return torch_default(shape, rng, dtype=dtype)
     if scheme == "normal":

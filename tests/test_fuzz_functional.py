@@ -526,3 +526,22 @@ def test_results_keep_the_input_dtype_and_rank():
     F.rnn_backward(np.ones((1, 3, 2), np.float32), cache)
     assert F.grad_norms_through_time(cache).dtype == np.float32  # was float64
     assert F.sigmoid(np.float32(0.0)).shape == ()  # a 0-d input was returned 1-d
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3, 2), (2, 3, 5, 5), (1, 2, 4, 3)])
+def test_ceil_mode_2x2_max_pool_reads_only_the_input(shape):
+    # the unrolled 2x2 kernel read past the plane for the last, partial window (argmax 7 in a
+    # 3x2 plane, found by the fuzzer)
+    x = np.random.default_rng(3).standard_normal(shape)
+    y, argmax = F.max_pool2d(x, 2, ceil_mode=True)
+    windows = [
+        [x[:, :, 2 * i : 2 * i + 2, 2 * j : 2 * j + 2] for j in range(y.shape[3])]
+        for i in range(y.shape[2])
+    ]
+    expected = np.array([[w.max(axis=(2, 3)) for w in row] for row in windows]).transpose(
+        2, 3, 0, 1
+    )
+    np.testing.assert_array_equal(y, expected)
+    flat = x.reshape(*shape[:2], -1)
+    picked = np.take_along_axis(flat, argmax.reshape(*shape[:2], -1), -1)
+    np.testing.assert_array_equal(picked.reshape(y.shape), y)
