@@ -213,3 +213,26 @@ async def test_the_breakpoint_list_keys_work_in_the_list_and_the_hint_says_how_t
         await pilot.press("x")
         await pilot.pause(0.1)
         assert main.session.breakpoints()[0] == ()
+
+
+async def test_the_gan_says_it_is_playing_and_p_pauses_it_and_says_so():
+    app = NnsimApp("gan_1d", warm=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await opened(pilot, app, GanScreen)
+        await pilot.press("p")  # nothing plays yet: the learner is told, nothing breaks
+        await pilot.pause(0.1)
+        assert any("nothing is playing" in str(n.message) for n in app._notifications)
+        await pilot.press("c")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if "playing: p pauses" in screen_lines(app)[0]:
+                break
+        else:
+            raise AssertionError("the status never said the run plays")
+        await pilot.press("p")
+        await idle(pilot, screen)
+        completed = screen.run.completed
+        assert 0 < completed < screen.run.iterations
+        told = [str(n.message) for n in app._notifications]
+        assert any(f"paused after iteration {completed} of 3000" in t for t in told)
+        assert "playing" not in screen_lines(app)[0]

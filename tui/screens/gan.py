@@ -27,6 +27,7 @@ class GanScreen(GameScreen):
     """
     BINDINGS = [Binding("n", "step", "step"), *GameScreen.BINDINGS[1:]]
     noun = "game"
+    unit = "iteration"
 
     def compose(self) -> ComposeResult:
         yield Static(id="status", classes="game-status")
