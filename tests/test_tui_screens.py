@@ -236,3 +236,17 @@ async def test_the_gan_says_it_is_playing_and_p_pauses_it_and_says_so():
         told = [str(n.message) for n in app._notifications]
         assert any(f"paused after iteration {completed} of 3000" in t for t in told)
         assert "playing" not in screen_lines(app)[0]
+
+
+async def test_a_prefilled_what_if_prompt_still_shows_its_example():
+    from nnsim.tui.screens.ask import AskScreen
+    from nnsim.tui.screens.main import MainScreen
+
+    app = NnsimApp("vanishing_sigmoid", warm=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await opened(pilot, app, MainScreen)
+        app.action_what_if("lr")
+        screen = await opened(pilot, app, AskScreen)
+        assert screen.query_one("Input").value == "0.1"  # the current rate, to edit
+        hint = str(screen.query_one("#hint").render())
+        assert "a number > 0, e.g. 0.01" in hint and "escape to cancel" in hint
