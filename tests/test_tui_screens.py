@@ -81,7 +81,8 @@ async def test_every_cell_of_the_race_table_is_whole_and_every_optimiser_has_its
                         assert cells[row] in line, (header, line)
             assert "nan" not in table  # a value with no step behind it yet is "–"
         assert screen.run.completed == screen.run.iterations
-        assert lines[0].startswith(" step 60/60")  # the state first, never cut
+        # the state and what l does first, never cut; the surface's name after them
+        assert lines[0].startswith(" step 60/60, complete (r restarts) · l: ")
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -150,7 +151,8 @@ async def test_the_gan_status_and_curves_are_whole(size):
             await pilot.press("n")
         await idle(pilot, screen)
         lines = screen_lines(app)
-        assert lines[0].startswith(" iteration 3/3000 · next: D step")
+        assert lines[0].startswith(" iteration 3/3000 · next: D step · l: ")
+        assert "the generator moved" in lines[0] or "…" in lines[0]  # after, or cut with …
         drawn = text_in(lines, curves.region).splitlines()[1:-1]  # inside the box
         labels = [line.strip("│ ")[:10] for line in drawn]
         assert labels == ["D accuracy", "D loss    ", "G loss    "]  # one line each

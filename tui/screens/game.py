@@ -109,8 +109,9 @@ class GameScreen(Screen):
             return f"l: back to the {self.noun}" if self.lesson_shown else "l: the lesson"
         return "l: show the lesson" if self.lesson_hidden else "l: hide the lesson"
 
-    def status(self, *parts: str) -> Text:
-        """The status line: the run's state first (never cut), the title last (cut with …)."""
+    def status(self, *parts: str, detail: str = "") -> Text:
+        """The status line: the run's state first, then what ``l`` does (never cut at 80
+        columns), then ``detail`` and the title (cut with … where short)."""
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         for part in parts:
             text.append(f" {part} ", style="bold")
@@ -120,6 +121,8 @@ class GameScreen(Screen):
         if self.label:
             text.append(f" variant {self.label} ", style="bold cyan").append("·", style="dim")
         text.append(f" {self.pane_hint()} ", style="bold yellow").append("·", style="dim")
+        if detail:
+            text.append(f" {detail} ", style="bold").append("·", style="dim")
         text.append(f" {self.scenario.title}", style="dim")
         return text
 
