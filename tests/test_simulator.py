@@ -526,3 +526,25 @@ def test_a_breakpoint_on_val_accuracy_alone_stops_at_the_evaluation_where_it_fir
     assert event.stop is not None and event.stop.reason == "breakpoint"
     assert (event.iteration, event.phase, sim.completed) == (first, "update", first)
     assert sim.val_accuracy == accuracies[first // 5 - 1] > threshold
+
+
+def test_weights_loaded_with_checkpoint_load_survive_a_rewind_and_a_stop(tmp_path):
+    from nnsim import checkpoint
+
+    sim = mlp_sim(iterations=20)
+    sim.run(3)
+    path = checkpoint.save(tmp_path / "three.npz", sim.model)
+    saved = {k: v.copy() for k, v in sim.model.parameters().items()}
+    sim.run(3)
+    checkpoint.load(path, sim.model)
+    sim.rewind(0)  # back to the start of the next iteration: the loaded weights
+    assert sim.completed == 6
+    for key, value in saved.items():
+        np.testing.assert_array_equal(sim.model.parameters()[key], value)
+    sim.model.layer("dense3").params["b"][0] = np.inf
+    event = sim.run(2)
+    assert (event.iteration, event.what, event.stop.layer) == (7, "check", "dense3")
+    assert event.stop.detail.startswith("dense3.b has 0 NaN and 1 inf of 2 values before")
+    saved["dense3.b"][0] = np.inf
+    for key, value in saved.items():
+        np.testing.assert_array_equal(sim.model.parameters()[key], value)

@@ -55,6 +55,10 @@ class Timeline:
         """Go back to the start of the iteration ``iterations`` before the current one."""
         if iterations < 0:
             raise ValueError(f"iterations must be >= 0, got {iterations}")
+        if iterations == 0 and not stepper.frames:
+            # the start of the next iteration is now: what was written since the last
+            # command (weights loaded, a value set) is kept, as the replay adopts it
+            self.snapshots.add(self.take())
         self.replay_to(stepper, max(0, stepper.completed - iterations), [])
 
     def step_back(self, stepper: Stepper) -> None:
