@@ -173,6 +173,10 @@ async def test_help_shows_every_key_of_the_race_and_scrolls_at_80x24():
         assert "grad_norm" in shown  # the condition language, from the metric registry
         scroll = help_screen.query_one("VerticalScroll")
         assert scroll.max_scroll_y > 0  # longer than the screen: it scrolls
+        lines = text_in(screen_lines(app), scroll.region).splitlines()
+        assert any(" f    Finish the pass" in line for line in lines)
+        # drawn at the width it is shown at: no cell's end rewrapped to the margin
+        assert not any(line[1:3] in (" (", " ─") for line in lines)
         await pilot.press("escape")
         await opened(pilot, app, SurfaceScreen)
 

@@ -58,7 +58,7 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll { width: 90%; max-width: 96; height: 90%;
-        border: thick $accent; background: $surface; }
+        border: thick $accent; background: $surface; scrollbar-gutter: stable; }
     HelpScreen #help-text { padding: 0 1; }
     """
 
