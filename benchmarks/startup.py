@@ -7,7 +7,10 @@
 - ``kernels``: `import nnsim.functional` plus every warm-up call for ``--dtypes``.
 
 Cold: an empty Numba cache directory (NUMBA_CACHE_DIR), so every kernel used compiles. Warm: the
-same directory again, so they load from disk. Each case gets its own cache directory.
+same directory again, so they load from disk. Each case gets its own cache directory. Python's
+bytecode is cached the same way (PYTHONPYCACHEPREFIX in that directory, PYTHONDONTWRITEBYTECODE
+dropped), as an installed nnsim has it: without it every start compiles nnsim's 120-odd modules
+from source again (about 0.25 CPU-s).
 
     python benchmarks/startup.py [--cases run tui kernels] [--lesson vanishing_sigmoid]
                                  [--dtypes float32 float64] [--json]
@@ -40,8 +43,11 @@ sys.exit(0 if code in (0, 1) else code)  # 1: the lesson's checks fail after one
 # polls with pauses, which cost no CPU: the child's CPU time is start-up work alone
 TUI = """
 import asyncio, sys
-from nnsim.tui.app import NnsimApp
-from nnsim.tui.screens.main import MainScreen
+from nnsim.tui.launch import settled_imports
+
+with settled_imports():  # as `nnsim tui` imports the interface
+    from nnsim.tui.app import NnsimApp
+    from nnsim.tui.screens.main import MainScreen
 
 async def until(pilot, ready, what):
     for _ in range(12000):
@@ -78,6 +84,8 @@ def children_cpu() -> float:
 def measure(code: str, args: list[str], cache_dir: str) -> tuple[float, float]:
     """(CPU-seconds, wall seconds) of one fresh interpreter running ``code``."""
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = os.path.join(cache_dir, "pycache")
     cpu, wall = children_cpu(), time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True

@@ -62,10 +62,12 @@ def xavier_uniform(
     shape: Shape, rng: np.random.Generator, gain: float = 1.0, dtype=np.float64
 ) -> np.ndarray:
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot and Bengio, 2010)."""
-    gain = check.real("xavier_uniform", "gain", gain)
+    gain = check.real("xavier_uniform", "gain", gain, 0.0)
 
     def draw(shape, fan_in, fan_out):
         a = gain * math.sqrt(6.0 / (fan_in + fan_out))
+        if not math.isfinite(2 * a):
+            raise ValueError(f"xavier_uniform: gain {gain!r} puts the range beyond float64")
         return rng.uniform(-a, a, size=shape)
 
     return _fan_scaled("xavier_uniform", shape, rng, dtype, draw)
@@ -75,7 +77,7 @@ def xavier_normal(
     shape: Shape, rng: np.random.Generator, gain: float = 1.0, dtype=np.float64
 ) -> np.ndarray:
     """N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
-    gain = check.real("xavier_normal", "gain", gain)
+    gain = check.real("xavier_normal", "gain", gain, 0.0)
 
     def draw(shape, fan_in, fan_out):
         return rng.standard_normal(size=shape) * (gain * math.sqrt(2.0 / (fan_in + fan_out)))
@@ -119,6 +121,8 @@ def uniform(
     low, high = check.real("uniform", "low", low), check.real("uniform", "high", high)
     if not low < high:
         raise ValueError(f"uniform: low must be below high, got low={low}, high={high}")
+    if not math.isfinite(high - low):
+        raise ValueError(f"uniform: high - low is beyond float64, got low={low}, high={high}")
     shape, dtype = _prepare("uniform", shape, rng, dtype)
     return rng.uniform(low, high, size=shape).astype(dtype)
 
@@ -174,6 +178,7 @@ def weight(
     "normal" draws N(0, std^2), "uniform" U(-std, std), "orthogonal" an orthogonal matrix
     times std; every other scheme takes no scale.
     """
+    std = check.real("weight", "std", std, 0.0)
     if scheme == "default":
         return torch_default(shape, rng, dtype=dtype)
     if scheme == "normal":

@@ -62,6 +62,8 @@ class Case:
     dtype: Any = None  # the results' dtype when no argument sets it
     in_place: tuple[str, ...] = field(default=())
     damaged: dict[str, str] = field(default_factory=dict)  # damage done while making the case
+    #: in-place arguments a refused call may still have changed (a known gap, reported)
+    refused_may_modify: tuple[str, ...] = field(default=())
 
 
 def floats(draw, shape, dtype=None, low=-3.0, high=3.0) -> np.ndarray:
@@ -144,7 +146,7 @@ def mutate(draw, arg: Arg) -> tuple[Any, str]:
     if arg.kind == "flag":
         return draw(st.sampled_from([None, "yes", 2, np.bool_(True), [1]])), "value"
     if arg.kind == "shape":
-        bad = [(), (3,), (0, 3), (-1, 2), (2**40, 2**40), (2**63, 2), (1.5, 2), None, "ab"]
+        bad = [(), (3,), (0, 3), (3, 0), (-1, 2), (2**40, 2**40), (2**63, 2), (1.5, 2), None, "ab"]
         return draw(st.sampled_from(bad + [(True, 2, 3, 3), (1, 2, 3, 4, 5)])), "value"
     if arg.kind == "choice":
         return draw(st.sampled_from(["swish", None, 3, "", ["tanh"]])), "value"
@@ -184,6 +186,8 @@ def check(case: Case, damaged: dict[str, str]) -> None:
         with np.errstate(all="ignore"):  # NaN and inf in the data are allowed to pass through
             result = case.call(*positional, **keywords)
     except (ValueError, TypeError) as err:
+        for name in case.refused_may_modify:
+            before.pop(name, None)
         assert damaged, f"{names[0]} refused a valid call: {type(err).__name__}: {err}"
         assert str(err).startswith(tuple(f"{n}: " for n in names)) or str(err).startswith(
             tuple(f"{n}." for n in names)

@@ -5,7 +5,18 @@ import numpy as np
 import pytest
 
 from nnsim.data import spirals
-from nnsim.layers import LSTM, Conv2d, Dense, Dropout, Flatten, MaxPool2d, ReLU, Residual, Tanh
+from nnsim.layers import (
+    LSTM,
+    BatchNorm,
+    Conv2d,
+    Dense,
+    Dropout,
+    Flatten,
+    MaxPool2d,
+    ReLU,
+    Residual,
+    Tanh,
+)
 from nnsim.losses import CrossEntropyLoss, MSELoss
 from nnsim.model import Sequential
 from nnsim.optim import SGD, Adam
@@ -234,13 +245,78 @@ def test_a_bad_breakpoint_is_rejected_at_once():
         sim.add_breakpoint("grad_norm(dense9) < 1")
 
 
-def test_a_nan_weight_stops_the_run_at_the_layer_that_produced_it():
+def test_a_nan_written_into_a_weight_stops_before_the_iteration_naming_the_weight():
     sim = mlp_sim()
     sim.model.layer("dense2").params["W"][0, 0] = np.nan  # inside the residual block
     event = sim.continue_()
-    assert event.stop.reason == "nonfinite"
+    assert event.stop.reason == "nonfinite" and event.what == "check"
+    assert (event.iteration, event.phase, event.stop.layer) == (1, "batch", "dense2")
+    assert event.stop.detail == (
+        "dense2.W has 1 NaN and 0 inf of 64 values before iteration 1: it was there before "
+        "the iteration began (written from outside the simulator)"
+    )
+    assert sim.completed == 0 and np.isnan(sim.model.layer("dense2").params["W"][0, 0])
+
+
+def test_a_nan_written_mid_iteration_stops_at_the_layer_that_reads_it():
+    sim = mlp_sim()
+    sim.step(), sim.step()  # the batch and dense1 forward
+    sim.model.layer("dense2").params["W"][0, 0] = np.nan
+    event = sim.continue_()
     assert (event.iteration, event.phase, event.stop.layer) == (1, "forward", "dense2")
     assert "dense2.output has" in event.stop.detail and "NaN" in event.stop.detail
+
+
+@pytest.mark.parametrize("command", ["run", "continue_", "step"])
+def test_a_nan_written_between_runs_stops_the_next_command_and_stays(command):
+    sim = mlp_sim(iterations=20)
+    sim.run(6)
+    index = sim.event_index
+    W = sim.model.layer("dense3").params["W"]
+    W[1, 0] = np.nan
+    written = W.copy()
+    event = {"run": lambda: sim.run(5), "continue_": sim.continue_, "step": sim.step}[command]()
+    assert (event.iteration, event.phase, event.stop.layer) == (7, "batch", "dense3")
+    assert event.stop.detail.startswith("dense3.W has 1 NaN and 0 inf of 16 values before iter")
+    assert sim.completed == 6 and sim.event_index == index and sim.stopped == event.stop
+    np.testing.assert_array_equal(W, written)  # what the user wrote, not undone
+
+
+def test_weights_loaded_between_runs_are_kept_when_a_later_value_overflows():
+    # a finite edit the fast path cannot see: the iteration it starts overflows, the replay
+    # that finds where must start from the loaded weights, not from the older snapshot
+    def made():
+        rng = np.random.default_rng(0)
+        x, y = rng.standard_normal((32, 4)), rng.standard_normal((32, 1))
+        model = Sequential([Dense(16), Dense(16), Dense(1)], input_shape=(4,))
+        return Simulator(model, MSELoss(), SGD(0.01), (x, y), batch_size=32, snapshot_every=2)
+
+    whole, stepped = made(), made()
+    for sim in (whole, stepped):
+        sim.run(5)
+        sim.model.layer("dense2").params["W"][...] = 1e160  # "loaded" weights
+    event = whole.run(3)
+    stepped_event = stepped.step()
+    while stepped_event.stop is None:
+        stepped_event = stepped.step()
+    assert event.stop == stepped_event.stop and event.iteration == 6
+    assert event.index == stepped_event.index
+    for key, value in stepped.model.parameters().items():
+        np.testing.assert_array_equal(whole.model.parameters()[key], value)
+    np.testing.assert_array_equal(whole.trace.model["loss"][:5], stepped.trace.model["loss"][:5])
+    assert np.all(whole.model.layer("dense2").params["W"] == 1e160)
+
+
+def test_batch_norm_running_statistics_that_overflow_stop_naming_the_buffer():
+    x = np.full((8, 3), 1e155) * np.arange(1, 9)[:, None]  # variance ~1e310: inf
+    y = np.zeros((8, 2))
+    model = Sequential([BatchNorm(), Dense(2)], input_shape=(3,))
+    for run in ("whole", "stepped"):
+        sim = Simulator(model, MSELoss(), SGD(0.1), (x, y), batch_size=8, shuffle=False)
+        event = sim.run(1) if run == "whole" else sim.step_out() and sim.step()
+        assert (event.iteration, event.phase, event.stop.layer) == (1, "forward", "bn1")
+        assert event.stop.detail.startswith("bn1.running_var has 0 NaN and 3 inf")
+        model.layer("bn1").running["running_var"][...] = 1.0
 
 
 def test_an_inf_in_the_data_stops_at_the_batch():
@@ -450,3 +526,25 @@ def test_a_breakpoint_on_val_accuracy_alone_stops_at_the_evaluation_where_it_fir
     assert event.stop is not None and event.stop.reason == "breakpoint"
     assert (event.iteration, event.phase, sim.completed) == (first, "update", first)
     assert sim.val_accuracy == accuracies[first // 5 - 1] > threshold
+
+
+def test_weights_loaded_with_checkpoint_load_survive_a_rewind_and_a_stop(tmp_path):
+    from nnsim import checkpoint
+
+    sim = mlp_sim(iterations=20)
+    sim.run(3)
+    path = checkpoint.save(tmp_path / "three.npz", sim.model)
+    saved = {k: v.copy() for k, v in sim.model.parameters().items()}
+    sim.run(3)
+    checkpoint.load(path, sim.model)
+    sim.rewind(0)  # back to the start of the next iteration: the loaded weights
+    assert sim.completed == 6
+    for key, value in saved.items():
+        np.testing.assert_array_equal(sim.model.parameters()[key], value)
+    sim.model.layer("dense3").params["b"][0] = np.inf
+    event = sim.run(2)
+    assert (event.iteration, event.what, event.stop.layer) == (7, "check", "dense3")
+    assert event.stop.detail.startswith("dense3.b has 0 NaN and 1 inf of 2 values before")
+    saved["dense3.b"][0] = np.inf
+    for key, value in saved.items():
+        np.testing.assert_array_equal(sim.model.parameters()[key], value)

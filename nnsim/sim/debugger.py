@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -93,6 +94,21 @@ class Debugger:
                 detail = f"{label} has {nans} NaN and {infs} inf of {array.size} values"
                 return Stop("nonfinite", iteration, phase, owner, None, detail)
         return None
+
+    def state_stop(
+        self, iteration: int, arrays: Iterable[tuple[str | None, str, Any]]
+    ) -> Stop | None:
+        """A stop before ``iteration`` for the first of the state's ``arrays`` (owner, label,
+        array) holding NaN or inf at its start: the simulator stops where it writes such a
+        value, so this one was written from outside it (between commands)."""
+        stop = self.nonfinite_stop(iteration, "batch", ((*a, None) for a in arrays))
+        if stop is None:
+            return None
+        detail = (
+            f"{stop.detail} before iteration {iteration}: it was there before the iteration "
+            "began (written from outside the simulator)"
+        )
+        return dataclasses.replace(stop, detail=detail)
 
     def breakpoint_stop(
         self,

@@ -60,6 +60,9 @@ class EffectMeter:
                 effects.arrays.append(
                     (layer.name, f"{layer.name}.output", layer.output, means[layer.name])
                 )
+            for lay in layers:  # running statistics written by the pass (BatchNorm)
+                for key, buffer in lay.running.items():
+                    effects.arrays.append((lay.name, f"{lay.name}.{key}", buffer, None))
             effects.changed.append(f"{layer.name}.output")
             return effects
         squares: list[float] = []  # stepping does not keep them: the clip measures anew

@@ -128,6 +128,9 @@ class Simulator(Inspection):
         self.leaves = self.trainer.leaves
         self._has_params = np.array([bool(lay.param_shapes()) for lay in self.leaves])
         self._leaf_names = [lay.name for lay in self.leaves]
+        self._param_owner = {
+            f"{lay.name}.{key}": lay.name for lay in self.leaves for key in lay.param_shapes()
+        }
         self.names = [layer.name for layer in model.walk() if layer is not model]
         self._by_name = {layer.name: layer for layer in model.walk()}
         recurrent = {
@@ -135,7 +138,7 @@ class Simulator(Inspection):
         }
         self.trace = Trace(self._leaf_names, recurrent, trace_capacity)
         self.debugger = Debugger(self.names, self.layer, self.trace)
-        self.timeline = Timeline(self._snapshot, self._restore, snapshot_every)
+        self.timeline = Timeline(self._snapshot, self._restore, snapshot_every, self._adopt)
         self.sweep = Sweep(model.layers, self.measurements)
         self.stepper = Stepper(
             self.trainer,
@@ -145,6 +148,8 @@ class Simulator(Inspection):
             self,
             self.layer,
             self._record_diagnostics,
+            self._state,
+            self._state_values,
         )
         self.sampler: TextSampler | None = None  # set for a character model of a corpus
         self._diagnostics: tuple[np.ndarray, np.ndarray, float] | None = None
@@ -334,6 +339,54 @@ class Simulator(Inspection):
             self.trainer.stream.state(),
             counters,
         )
+
+    def _state(self) -> list[tuple[str | None, str, np.ndarray]]:
+        """(owner layer, label, array) of what a command may find changed from outside:
+        the parameters, the running statistics and the optimiser's state."""
+        arrays = [
+            (lay.name, f"{lay.name}.{key}", array)
+            for lay in self.leaves
+            for values in (lay.params, lay.running)
+            for key, array in values.items()
+        ]
+        for key, slots in self.trainer.optimizer.state.items():
+            owner = self._param_owner.get(key)
+            for slot, array in slots.items():
+                if isinstance(array, np.ndarray):
+                    arrays.append((owner, f"the optimiser's {slot} of {key}", array))
+        return arrays
+
+    def _state_values(self) -> list[np.ndarray]:
+        """The arrays of ``_state`` alone: gathered at the start of every command."""
+        arrays = [a for lay in self.leaves for d in (lay.params, lay.running) for a in d.values()]
+        return arrays + [
+            a
+            for slots in self.trainer.optimizer.state.values()
+            for a in slots.values()
+            if isinstance(a, np.ndarray)
+        ]
+
+    def _adopt(self, snapshot: Snapshot) -> bool:
+        """Where a replay reaches ``snapshot``'s boundary with other values than it holds
+        (written between commands), take the snapshot's: returns whether they differed."""
+        optimizer = self.trainer.optimizer
+
+        def same(current: dict[str, np.ndarray], kept: dict[str, np.ndarray]) -> bool:
+            return current.keys() == kept.keys() and all(
+                np.array_equal(array, kept[key], equal_nan=True) for key, array in current.items()
+            )
+
+        state = optimizer.state
+        if (
+            optimizer.steps == snapshot.optimizer_steps
+            and same(self.model.parameters(), snapshot.params)
+            and same(self.model.buffers(), snapshot.running)
+            and state.keys() == snapshot.optimizer_state.keys()
+            and all(same(state[key], kept) for key, kept in snapshot.optimizer_state.items())
+        ):
+            return False
+        snapshot.restore(self.model, optimizer)
+        return True
 
     def _restore(self, snapshot: Snapshot) -> None:
         snapshot.restore(self.model, self.trainer.optimizer)

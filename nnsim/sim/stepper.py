@@ -1,5 +1,6 @@
 """The micro-op machine: the iteration's program run one micro-op at a time, with a stack of
-frames (one per block or recurrent layer being stepped into), or driven whole.
+frames (the iteration's, the current pass's, one per block or recurrent layer being stepped
+into), or driven whole.
 
 Stepping, each micro-op is measured (``EffectMeter``), checked for NaN and inf and for the
 breakpoints it may have made true (``Debugger``), and reported as an Event. A whole iteration
@@ -21,7 +22,7 @@ from .debugger import Debugger
 from .effects import EffectMeter, Effects
 from .events import PHASES, Event, Stop
 from .frames import Frame, Pass, drive, pass_program, phase_of, quiet
-from .sweep import Sweep, all_finite
+from .sweep import Sweep, all_finite, state_finite
 from .timeline import Timeline
 from .trainer import Trainer
 
@@ -47,12 +48,19 @@ class Stepper:
         context: Context,
         layer: Callable[[str], Layer],
         end: Callable[[int], None],
+        state: Callable[[], list[tuple[str | None, str, Any]]],
+        state_values: Callable[[], list[Any]],
     ) -> None:
         self.trainer, self.sweep, self.debugger, self.timeline = trainer, sweep, debugger, timeline
         self.meter = EffectMeter(sweep, trainer, trainer.leaves)
         self.context = context  # what breakpoints read
         self.layer = layer  # a layer by name
         self.end = end  # records iteration ``completed`` (the trace row)
+        self.state = state  # (owner, label, array) of the parameters, buffers, optimiser state
+        self.state_values = state_values  # the same arrays alone (quicker to gather)
+        # set by every command: the first iteration it begins is snapshotted and its state
+        # checked, since anything may have been written between commands
+        self.check_state = True
         self.events: deque[Event] = deque(maxlen=2000)
         self.reset()
 
@@ -106,12 +114,35 @@ class Stepper:
 
     # micro-ops
 
-    def begin_iteration(self, snapshot: bool = True) -> None:
-        self.timeline.begin(self.completed, snapshot)
+    def begin_iteration(self, snapshot: bool = True) -> bool:
+        """Open the next iteration's program; returns whether it is the first iteration the
+        current command begins (snapshotted whatever ``snapshot`` says: a replay that reaches
+        its boundary adopts what was written there between commands)."""
+        first, self.check_state = self.check_state, False
+        self.timeline.begin(self.completed, snapshot or first)
         self.fresh = set()
         frame = Frame(self.trainer.begin(self.completed), None, "batch", 0)
         frame.pending = next(frame.program)
         self.frames = [frame]
+        return first
+
+    def state_stop(self) -> Stop | None:
+        """A NaN or inf in the parameters, buffers or optimiser state before the iteration:
+        the simulator stops where it writes one, so this one came from outside it."""
+        if self.debugger.nonfinite_seen:
+            return None
+        if state_finite(self.state_values()):
+            return None
+        return self.debugger.state_stop(self.completed + 1, self.state())
+
+    def _stop_before(self, stop: Stop) -> Event:
+        """The event of a stop before the iteration's first micro-op (none has run)."""
+        label = "the state before the iteration"
+        event = Event(self.event_index, self.completed + 1, "batch", stop.layer, "check", label, 0)
+        event = event._replace(stop=stop)
+        self.stopped = stop
+        self.events.append(event)
+        return event
 
     def end_iteration(self) -> set[tuple[str, str | None]]:
         """Count the iteration, validate when due and record it; returns the refresh kinds
@@ -125,8 +156,10 @@ class Stepper:
         """Run one micro-op: "op" runs the pending request whole, "into" descends into it
         (when it is a block or a recurrent layer; otherwise it runs it whole). Callers hold
         ``quiet`` (see the commands)."""
-        if not self.frames:
-            self.begin_iteration()
+        if not self.frames and self.begin_iteration() and not self.timeline.replaying:
+            stop = self.state_stop()
+            if stop is not None:
+                return self._stop_before(stop)
         self.timeline.record(self.completed + 1, kind)
         frame = self.frames[-1]
         request, iteration, depth = frame.pending, self.completed + 1, frame.depth
@@ -234,7 +267,13 @@ class Stepper:
     def whole_iteration(self, snapshot: bool = True) -> Event:
         """One iteration driven without stopping, each pass measured by one sweep. If a
         value turned non-finite, the iteration is replayed micro-op by micro-op from its
-        snapshot, so the run stops exactly where stepping would have stopped."""
+        snapshot, so the run stops exactly where stepping would have stopped. The first
+        iteration of a command first checks the state written between commands (one sum over
+        it): a NaN or inf there stops before the iteration, as stepping does."""
+        debugger = self.debugger
+        if self.check_state and not self.timeline.replaying and not debugger.nonfinite_seen:
+            if not state_finite(self.state_values()):
+                return self.primitive("op")  # begins the iteration and stops before it
         self.begin_iteration(snapshot)
         (frame,) = self.frames
         self.frames = []  # driven here, without frames or events
@@ -287,10 +326,12 @@ class Stepper:
 
     @quiet
     def step(self, kind: str = "op") -> Event:
+        self.check_state = True
         return self.primitive(kind)
 
     @quiet
     def step_out(self) -> Event:
+        self.check_state = True
         depth = len(self.frames)
         if depth > 1:
             event = self.primitive("op")
@@ -312,6 +353,7 @@ class Stepper:
             if phase not in ("forward", "backward"):
                 raise ValueError(f"a layer runs in the forward or backward phase, not {phase!r}")
         event = None
+        self.check_state = True
         limit = self.completed + 2
         while self.completed < limit:
             kind = "op"
@@ -335,6 +377,7 @@ class Stepper:
     def continue_(self) -> Event | None:
         event = None
         self.stopped = None
+        self.check_state = True
         trainer = self.trainer
         while self.completed < trainer.iterations or self.frames:
             event = self.next(last=self.completed + 1 >= trainer.iterations)
@@ -351,6 +394,7 @@ class Stepper:
         target = self.completed + iterations
         event = None
         self.stopped = None
+        self.check_state = True
         while self.completed < target:
             event = self.next(last=self.completed + 1 >= target)
             if event.stop is not None:

@@ -50,6 +50,8 @@ class Sweep:
         self.names = [layer.name for layer in self.nodes]
         self.codes = [diag.activation_code(layer) for layer in self.nodes]
         self.leaves = [layer for layer in self.nodes if not layer.children()]
+        # layers whose forward pass in training writes running statistics (BatchNorm)
+        self.buffered = [layer for layer in self.leaves if layer.running_shapes()]
         # blocks after everything inside them: their norms combine their leaves' norms
         self.blocks = [layer for layer in reversed(self.nodes) if layer.children()]
         self.stats = np.empty((len(self.nodes), 4))  # (nodes, act_mean .. dead_fraction)
@@ -109,7 +111,12 @@ class Sweep:
         )
         act = self.measurements.act
         act.update(zip(self.names, map(tuple, self.stats.tolist()), strict=True))
-        return finite
+        return finite and self.buffers_finite()
+
+    def buffers_finite(self) -> bool:
+        """Whether the running statistics (a handful of (channels,) arrays) are finite: a huge
+        batch variance overflows them to inf while the normalised output stays finite."""
+        return all(all_finite(a) for layer in self.buffered for a in layer.running.values())
 
     def backward(self) -> bool:
         """Measure every layer after a backward pass, keeping each gradient's sum of squares
@@ -163,3 +170,14 @@ def nonfinite_counts(array) -> tuple[int, int]:
 def all_finite(array) -> bool:
     """True unless ``array`` is a float array holding NaN or inf."""
     return nonfinite_counts(array) == (0, 0)
+
+
+def state_finite(arrays: list[np.ndarray]) -> bool:
+    """Whether every value of ``arrays`` (the parameters, buffers and optimiser state) is
+    finite: one sum over them all (a per-array check costs a call per array, several times
+    more on a small model); a sum that overflows is checked array by array."""
+    if not arrays:
+        return True
+    if math.isfinite(float(np.concatenate(arrays, axis=None).sum())):
+        return True
+    return all(map(all_finite, arrays))

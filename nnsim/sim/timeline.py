@@ -22,9 +22,13 @@ class Timeline:
         take: Callable[[], Snapshot],
         restore: Callable[[Snapshot], None],
         snapshot_every: int = 25,
+        adopt: Callable[[Snapshot], bool] = lambda snapshot: False,
     ) -> None:
         self.take = take  # a snapshot of the whole run, now
         self.restore = restore  # put the whole run back to a snapshot
+        # put the model and optimiser back to a snapshot the replay reached without bringing
+        # them to it (an edit between commands); True when it did
+        self.adopt = adopt
         self.snapshots = SnapshotStore(every=snapshot_every)
         self.histories: dict[int, list[str]] = {}  # by iteration (from 1)
         self.replaying = False  # replays neither stop at breakpoints nor report events
@@ -51,6 +55,10 @@ class Timeline:
         """Go back to the start of the iteration ``iterations`` before the current one."""
         if iterations < 0:
             raise ValueError(f"iterations must be >= 0, got {iterations}")
+        if iterations == 0 and not stepper.frames:
+            # the start of the next iteration is now: what was written since the last
+            # command (weights loaded, a value set) is kept, as the replay adopts it
+            self.snapshots.add(self.take())
         self.replay_to(stepper, max(0, stepper.completed - iterations), [])
 
     def step_back(self, stepper: Stepper) -> None:
@@ -65,6 +73,13 @@ class Timeline:
         """Restore a snapshot before boundary ``completed`` and replay to it, then replay the
         ``partial`` primitives of the next iteration."""
         snapshot = self.snapshots.at_or_before(max(0, completed - 1))
+        # the snapshots the replay passes: each command snapshots the first boundary it
+        # starts from, so whatever was written between commands (weights loaded, a value
+        # set) is there and is adopted, never undone by the replay
+        store = self.snapshots
+        held = {
+            c: s for c, s in {**store._sparse, **store._recent}.items() if snapshot.completed < c
+        }
         histories = {k: list(v) for k, v in self.histories.items()}
         self.restore(snapshot)
         self.snapshots.drop_after(snapshot.completed)
@@ -73,6 +88,8 @@ class Timeline:
         try:
             while stepper.completed < completed:
                 stepper.next()
+                if stepper.completed in held:
+                    self.adopt(held[stepper.completed])
             if partial:
                 stepper.begin_iteration()
                 for kind in partial:

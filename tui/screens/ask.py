@@ -27,7 +27,13 @@ class AskScreen(ModalScreen[str | None]):
         with Vertical():
             yield Static(self.prompt)
             yield Input(value=self.value, placeholder=self.placeholder)
-            yield Static("enter to apply, escape to cancel", id="hint")
+            yield Static(self._hint(), id="hint")
+
+    def _hint(self) -> str:
+        """The keys; with a pre-filled value, the example too (the line's grey example only
+        shows when it is empty)."""
+        keys = "enter to apply, escape to cancel"
+        return f"{self.placeholder}; {keys}" if self.value and self.placeholder else keys
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

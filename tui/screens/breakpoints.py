@@ -14,6 +14,23 @@ from textual.widgets.option_list import Option
 
 from nnsim.session import ConditionError, Session
 
+# the line has the focus, where space and x are typed: the list's keys work in the list
+HINT = Text.assemble(
+    ("enter", "bold"),
+    " add   ",
+    ("tab", "bold"),
+    " or ",
+    ("↑", "bold"),
+    " the list, where ",
+    ("space", "bold"),
+    " enables/disables and ",
+    ("x", "bold"),
+    " deletes   ",
+    ("esc", "bold"),
+    " close",
+    style="dim",
+)
+
 
 class BreakpointScreen(ModalScreen[None]):
     BINDINGS = [
@@ -27,6 +44,7 @@ class BreakpointScreen(ModalScreen[None]):
         border: thick $accent; background: $surface; padding: 1 2; }
     BreakpointScreen OptionList { height: auto; max-height: 12; }
     BreakpointScreen #error { color: $error; height: auto; }
+    BreakpointScreen #hint { height: auto; margin-top: 1; }
     """
 
     def __init__(self, session: Session) -> None:
@@ -35,13 +53,12 @@ class BreakpointScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(
-                Text("Breakpoints  (space: enable/disable, x: delete, esc: close)", style="bold")
-            )
+            yield Static(Text("Breakpoints", style="bold"))
             yield OptionList(id="list")
             yield Static("Add a condition, e.g. grad_norm(dense1) < 1e-6 or loss > 10:")
             yield Input(placeholder="condition", id="condition")
             yield Static(id="error")
+            yield Static(HINT, id="hint")
 
     def on_mount(self) -> None:
         self._fill()
@@ -50,6 +67,7 @@ class BreakpointScreen(ModalScreen[None]):
     def _fill(self) -> None:
         conditions, layers = self.session.breakpoints()
         listing = self.query_one(OptionList)
+        kept = listing.highlighted  # the same row stays lit after space or x
         listing.clear_options()
         for text, enabled, hits in conditions:
             mark = "●" if enabled else "○"
@@ -58,6 +76,15 @@ class BreakpointScreen(ModalScreen[None]):
             listing.add_option(Option(f"● at {name}   (b on the layer removes it)", disabled=True))
         if not conditions and not layers:
             listing.add_option(Option("no breakpoints yet", disabled=True))
+        if kept is not None and conditions:
+            listing.highlighted = min(kept, len(conditions) - 1)
+
+    def on_descendant_focus(self, event) -> None:
+        """Arriving in the list lights its first condition, for space and x to act on."""
+        listing = self.query_one(OptionList)
+        if event.widget is listing and listing.highlighted is None:
+            if self.session.breakpoints()[0]:
+                listing.highlighted = 0
 
     @on(Input.Submitted)
     def _add(self, message: Input.Submitted) -> None:
@@ -73,6 +100,11 @@ class BreakpointScreen(ModalScreen[None]):
         error.update("")
         message.input.value = ""
         self._fill()
+
+    def on_key(self, event) -> None:
+        if event.key == "up" and isinstance(self.focused, Input):
+            event.stop()
+            self.query_one(OptionList).focus()
 
     def _highlighted_breakpoint(self):
         index = self.query_one(OptionList).highlighted

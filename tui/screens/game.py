@@ -19,7 +19,7 @@ from textual.widgets import Static
 from nnsim.session import Session
 
 from ..commands import GAME, bindings
-from ..messages import CommandFinished, CommandProgress
+from ..messages import CommandFinished, CommandProgress, CommandStarted
 from ..widgets.layout import SIZE_CLASSES, size_class, too_small
 from ..widgets.lesson import LessonPane
 from ..worker import SessionWorker
@@ -48,6 +48,7 @@ class GameScreen(Screen):
     """
     BINDINGS = bindings(GAME)
     noun = "run"  # what the board shows, for the status line's pane hint
+    unit = "step"  # what run.completed counts
 
     def __init__(self, session: Session) -> None:
         super().__init__()
@@ -56,6 +57,7 @@ class GameScreen(Screen):
         self.label = session.label.removeprefix("variant ") if session.previous else ""
         self.lesson_shown = False  # narrow: the lesson instead of the run
         self.lesson_hidden = False  # medium and wide: the run alone, wider
+        self.playing = False  # between the worker's start and end messages of a continue
         self._use_session(session)
 
     def _use_session(self, session: Session) -> None:
@@ -72,7 +74,7 @@ class GameScreen(Screen):
 
     def on_resize(self) -> None:
         self.apply_layout()
-        self.refresh_view()
+        self.call_after_refresh(self.refresh_view)  # drawn at the board's new size
 
     def on_unmount(self) -> None:
         self.worker.cancel()
@@ -99,7 +101,7 @@ class GameScreen(Screen):
         else:
             self.lesson_hidden = not self.lesson_hidden
         self.apply_layout()
-        self.refresh_view()
+        self.call_after_refresh(self.refresh_view)  # drawn at the board's new size
 
     def pane_hint(self) -> str:
         """What ``l`` does now, for the status line."""
@@ -107,15 +109,20 @@ class GameScreen(Screen):
             return f"l: back to the {self.noun}" if self.lesson_shown else "l: the lesson"
         return "l: show the lesson" if self.lesson_hidden else "l: hide the lesson"
 
-    def status(self, *parts: str) -> Text:
-        """The status line: the run's state first (never cut), the title last (cut with …)."""
+    def status(self, *parts: str, detail: str = "") -> Text:
+        """The status line: the run's state first, then what ``l`` does (never cut at 80
+        columns), then ``detail`` and the title (cut with … where short)."""
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         for part in parts:
             text.append(f" {part} ", style="bold")
             text.append("·", style="dim")
+        if self.playing:
+            text.append(" playing: p pauses ", style="bold yellow").append("·", style="dim")
         if self.label:
             text.append(f" variant {self.label} ", style="bold cyan").append("·", style="dim")
         text.append(f" {self.pane_hint()} ", style="bold yellow").append("·", style="dim")
+        if detail:
+            text.append(f" {detail} ", style="bold").append("·", style="dim")
         text.append(f" {self.scenario.title}", style="dim")
         return text
 
@@ -140,20 +147,31 @@ class GameScreen(Screen):
         self.worker.submit("continue")
 
     def action_pause(self) -> None:
+        if not self.worker.busy:
+            self.notify("nothing is playing: c plays the run, n steps it", title="pause")
+            return
         self.worker.pause()
 
     def action_restart(self) -> None:
         self.worker.cancel()
+        self.playing = False
         self._use_session(self.session.rerun())
         self.restarted()
+        self.refresh_view()
+
+    def on_command_started(self, message: CommandStarted) -> None:
+        self.playing = message.command == "continue"
         self.refresh_view()
 
     def on_command_progress(self, message: CommandProgress) -> None:
         self.refresh_view()
 
     def on_command_finished(self, message: CommandFinished) -> None:
+        self.playing = False
         if message.error:
             self.note(message.error)
+        elif message.cancelled and message.command == "continue" and self.is_current:
+            self.notify(f"paused after {self.unit} {self.run.completed} of {self.run.iterations}")
         self.refresh_view()
 
     def refresh_view(self) -> None:

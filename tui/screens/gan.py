@@ -27,6 +27,7 @@ class GanScreen(GameScreen):
     """
     BINDINGS = [Binding("n", "step", "step"), *GameScreen.BINDINGS[1:]]
     noun = "game"
+    unit = "iteration"
 
     def compose(self) -> ComposeResult:
         yield Static(id="status", classes="game-status")
@@ -44,8 +45,12 @@ class GanScreen(GameScreen):
         run = self.run
         last = run.history[-1][1] if run.history else ""
         moved = {"D": "the discriminator moved", "G": "the generator moved"}.get(last, "")
-        parts = [f"iteration {run.completed}/{run.iterations}", f"next: {run.next_step} step"]
-        self.query_one("#status", Static).update(self.status(*parts, *([moved] if moved else [])))
+        counted = f"iteration {run.completed}/{run.iterations}"
+        if run.completed >= run.iterations:
+            status = self.status(counted, "complete (r restarts)", detail=moved)
+        else:
+            status = self.status(counted, f"next: {run.next_step} step", detail=moved)
+        self.query_one("#status", Static).update(status)
         game = self.query_one("#game")
         width = max(20, game.size.width)  # the size inside the border
         curve_lines = 3 + 2  # three curves in a box

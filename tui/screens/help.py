@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import io
+from functools import lru_cache
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.widgets import Static
 
 from nnsim.session import metric_table
 
@@ -37,14 +43,30 @@ def help_text() -> str:
     return help_markdown() + HELP_NOTES + CONDITIONS + metric_table()
 
 
+@lru_cache(maxsize=4)
+def help_rendered(width: int) -> Text:
+    """The help drawn once per width: Textual's Markdown widget takes seconds to lay out its
+    hundred table rows, and Rich's Markdown, redrawn at each layout pass, most of a second."""
+    out = io.StringIO()
+    console = Console(width=width, file=out, force_terminal=True, color_system="truecolor")
+    console.print(Markdown(help_text()))
+    return Text.from_ansi(out.getvalue())
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss(None)", "close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll { width: 90%; max-width: 96; height: 90%;
-        border: thick $accent; background: $surface; }
+        border: thick $accent; background: $surface; scrollbar-gutter: stable; }
+    HelpScreen #help-text { padding: 0 1; }
     """
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Markdown(help_text())
+            yield Static(id="help-text")
+
+    def on_resize(self) -> None:
+        width = self.query_one(VerticalScroll).scrollable_content_region.width - 2  # padding
+        if width > 0:
+            self.query_one("#help-text", Static).update(help_rendered(width))

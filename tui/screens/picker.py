@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import tomllib
 
+from rich.padding import Padding
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.screen import Screen
@@ -29,6 +31,12 @@ def lesson_titles() -> list[tuple[str, list[tuple[str, str]]]]:
     return sections
 
 
+def entry(name: str, title: str) -> Padding:
+    """A lesson's line: its title, then its name (what `nnsim tui NAME` takes), indented as a
+    whole so that a title wrapped in a narrow terminal never reads as a section."""
+    return Padding(Text.assemble(title, ("  " + name, "dim")), (0, 0, 0, 2))
+
+
 class PickerScreen(Screen[str]):
     DEFAULT_CSS = """
     PickerScreen { align: center middle; }
@@ -41,8 +49,8 @@ class PickerScreen(Screen[str]):
         sections = lesson_titles()
         options = []
         for section, entries in sections:
-            options.append(Option(section, disabled=True))
-            options += [Option(f"  {title}   ({name})", id=name) for name, title in entries]
+            options.append(Option(Text(section, style="bold"), disabled=True))
+            options += [Option(entry(name, title), id=name) for name, title in entries]
         listing = OptionList(*options)
         if not sections:
             listing.add_option(Option("no lessons found in samples/", disabled=True))

@@ -44,9 +44,10 @@ class SurfaceScreen(GameScreen):
 
     def draw(self) -> None:
         run = self.run
-        status = self.status(
-            f"step {run.completed}/{run.iterations}", f"on {run.surface.description}"
-        )
+        counted = f"step {run.completed}/{run.iterations}"
+        if run.completed >= run.iterations:
+            counted += ", complete (r restarts)"
+        status = self.status(counted, detail=f"on {run.surface.description}")
         self.query_one("#status", Static).update(status)
         plot = self.query_one("#plot")
         width = max(20, plot.size.width)  # the size inside the border

@@ -1,0 +1,66 @@
+"""BLAS threads and import cost: what `import nnsim` sets up and what it leaves for later.
+
+Each fact is checked in a fresh interpreter, because both are decided once, at import."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+BLAS_THREADS = """
+import json
+import nnsim  # noqa: F401
+import numpy as np
+from threadpoolctl import threadpool_info
+np.ones((64, 64)) @ np.ones((64, 64))
+print(json.dumps([pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]))
+"""
+
+
+def blas_threads(**env: str) -> list[int]:
+    environment = {k: v for k, v in os.environ.items() if k != "NNSIM_THREADS"}
+    out = subprocess.run(
+        [sys.executable, "-c", BLAS_THREADS],
+        env={**environment, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def test_importing_nnsim_gives_every_blas_library_one_thread_by_default() -> None:
+    # a busy machine: OpenBLAS's default threads spin against other processes' work
+    counts = blas_threads()
+    assert counts and set(counts) == {1}
+
+
+def test_nnsim_threads_chooses_the_blas_thread_count() -> None:
+    assert set(blas_threads(NNSIM_THREADS="2")) == {2}
+
+
+def test_a_malformed_nnsim_threads_warns_and_keeps_one_thread() -> None:
+    assert set(blas_threads(NNSIM_THREADS="many")) == {1}
+
+
+def test_importing_nnsim_loads_neither_numba_nor_the_kernels_until_a_model_needs_them() -> None:
+    code = (
+        "import sys, nnsim\n"
+        "before = sorted(m for m in sys.modules if m == 'numba' or m.startswith('nnsim.kernels'))\n"
+        "model = nnsim.Sequential\n"
+        "print(before, 'numba' in sys.modules, nnsim.gradcheck.__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]", "True", "gradcheck"]
+
+
+def test_nnsim_gradcheck_stays_the_function_after_its_module_is_imported() -> None:
+    code = (
+        "import nnsim\n"
+        "from nnsim.gradcheck import gradcheck\n"
+        "print(nnsim.gradcheck is gradcheck, callable(nnsim.gradcheck))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True"]
