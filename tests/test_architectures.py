@@ -94,6 +94,7 @@ def digits_batch():
     return digits.x[rows], digits.y[rows]
 
 
+@pytest.mark.slow  # trains seven networks; the architectures lesson proves it again
 @pytest.mark.parametrize("name", sorted(DIGITS_VARIANTS))
 def test_scaled_down_variant_learns_on_the_digits(name, digits_batch):
     model = for_digits(name)

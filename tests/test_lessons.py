@@ -8,6 +8,7 @@ from nnsim.scenario import lesson_sections, load, shipped_lessons
 LESSONS = [path.stem for path in shipped_lessons()]
 
 
+@pytest.mark.slow  # every lesson trained whole: 5-10 CPU-minutes, its own step in .ci/run
 @pytest.mark.parametrize("name", LESSONS)
 def test_lesson_keeps_its_promises(name):
     scenario = load(name)
