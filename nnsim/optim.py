@@ -41,6 +41,11 @@ class Optimizer:
         ``sizes``: a (len(params), 2) float64 array that receives, for each parameter in
         order, (sum p^2, sum step^2) after the update, measured in the same pass."""
         cls = type(self).__name__
+        if not isinstance(params, Mapping) or not isinstance(grads, Mapping):
+            raise TypeError(
+                f"{cls}.step: params and grads must be dicts of arrays; got "
+                f"{type(params).__name__} and {type(grads).__name__}"
+            )
         if set(params) != set(grads):
             missing = sorted(set(params) - set(grads))
             extra = sorted(set(grads) - set(params))
@@ -49,43 +54,57 @@ class Optimizer:
                 f"no gradient for {missing}, no parameter for {extra}"
             )
         measured = sizes is not None
-        if measured and (sizes.shape != (len(params), 2) or sizes.dtype != np.float64):
+        if measured and (
+            not isinstance(sizes, np.ndarray)
+            or sizes.shape != (len(params), 2)
+            or sizes.dtype != np.float64
+        ):
             raise ValueError(
                 f"{cls}.step: sizes must be a ({len(params)}, 2) float64 array, "
-                f"got {sizes.shape} {sizes.dtype}"
+                f"got {getattr(sizes, 'shape', type(sizes).__name__)} "
+                f"{getattr(sizes, 'dtype', '')}"
             )
+        # every key is checked before any is updated: a refused step changes nothing
+        checked = [
+            (key, p, self._checked_grad(cls, key, p, grads[key])) for key, p in params.items()
+        ]
         self.steps += 1
-        for row, (key, p) in enumerate(params.items()):
-            g = grads[key]
-            if (
-                not isinstance(p, np.ndarray)
-                or p.dtype.kind != "f"
-                or not p.flags.c_contiguous
-                or not p.flags.writeable
-            ):
-                raise ValueError(
-                    f"{cls}.step: params[{key!r}] must be a writable C-contiguous float array "
-                    f"(it is updated in place)"
-                )
-            g = np.asarray(g)
-            if g.shape != p.shape:
-                raise ValueError(
-                    f"{cls}.step: grads[{key!r}] must have the shape of params[{key!r}]; "
-                    f"params[{key!r}] {p.shape}, grads[{key!r}] {g.shape}"
-                )
-            g = np.ascontiguousarray(g, dtype=p.dtype)
+        for row, (key, p, g) in enumerate(checked):
             state = self.state.get(key)
             if state is None:
                 state = self.state[key] = self._new_state(p)
-            elif self._state_size(state) != p.size:
-                raise ValueError(
-                    f"{cls}.step: params[{key!r}] has {p.size} values but the optimiser's state "
-                    f"for it has {self._state_size(state)}; the parameter changed shape"
-                )
             size, moved = self._update(p.reshape(-1), g.reshape(-1), state, measured)
             if measured:
                 sizes[row, 0] = size
                 sizes[row, 1] = moved
+
+    def _checked_grad(self, cls: str, key: str, p, g) -> np.ndarray:
+        """``g`` as a contiguous array of p's dtype, or ValueError naming what is wrong."""
+        if (
+            not isinstance(p, np.ndarray)
+            or p.dtype.kind != "f"
+            or not p.flags.c_contiguous
+            or not p.flags.writeable
+        ):
+            raise ValueError(
+                f"{cls}.step: params[{key!r}] must be a writable C-contiguous float array "
+                f"(it is updated in place)"
+            )
+        g = np.asarray(g)
+        if g.dtype.kind not in "fiu" or g.dtype == np.bool_:
+            raise TypeError(f"{cls}.step: grads[{key!r}] must be a real float array, got {g.dtype}")
+        if g.shape != p.shape:
+            raise ValueError(
+                f"{cls}.step: grads[{key!r}] must have the shape of params[{key!r}]; "
+                f"params[{key!r}] {p.shape}, grads[{key!r}] {g.shape}"
+            )
+        state = self.state.get(key)
+        if state is not None and self._state_size(state) != p.size:
+            raise ValueError(
+                f"{cls}.step: params[{key!r}] has {p.size} values but the optimiser's state "
+                f"for it has {self._state_size(state)}; the parameter changed shape"
+            )
+        return np.ascontiguousarray(g, dtype=p.dtype)
 
     @staticmethod
     def _state_size(state: dict[str, np.ndarray]) -> int:

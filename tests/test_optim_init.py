@@ -154,3 +154,17 @@ def test_an_update_kernel_returns_its_own_size_and_moves_the_same_bits_measured_
         after = measured.astype(np.float64)
         assert size == pytest.approx(np.sum(after**2), rel=1e-12)
         assert moved == pytest.approx(np.sum((after - before) ** 2), rel=1e-12)
+
+
+def test_a_refused_step_changes_no_parameter_and_no_state():
+    from nnsim.optim import Adam
+
+    params = {"a": np.ones(3), "b": np.ones(2)}
+    opt = Adam(0.1)
+    opt.step(params, {"a": np.ones(3), "b": np.ones(2)})
+    before = {k: v.copy() for k, v in params.items()}
+    state = {k: {s: v.copy() for s, v in slots.items()} for k, slots in opt.state.items()}
+    with pytest.raises(ValueError, match=r"Adam.step: grads\['b'\] must have the shape"):
+        opt.step(params, {"a": np.ones(3), "b": np.ones(5)})  # "a" comes first and is fine
+    assert all(np.array_equal(params[k], before[k]) for k in params) and opt.steps == 1
+    assert all(np.array_equal(opt.state[k][s], state[k][s]) for k in state for s in state[k])

@@ -47,17 +47,6 @@ def max_pool2d(
     x, geometry, out_hw = _prepare("max_pool2d", x, kernel_size, stride, padding, ceil_mode)
     y = np.empty((*x.shape[:2], *out_hw), dtype=x.dtype)
     argmax = np.empty(y.shape, dtype=np.int64)
-    height, width = x.shape[2:]
-    if geometry == (2, 2, 2, 2, 0, 0) and (2 * out_hw[0] > height or 2 * out_hw[1] > width):
-        # The kernel's unrolled 2x2 path reads whole 2x2 blocks; with ceil_mode the last block
-        # of an odd-sized input hangs over the edge (it read past the plane), so it is given
-        # -inf cells there, which are never a maximum, and the indices are mapped back.
-        size = (max(2 * out_hw[0], height), max(2 * out_hw[1], width))
-        padded = np.full((*x.shape[:2], *size), -np.inf, dtype=x.dtype)
-        padded[:, :, :height, :width] = x
-        k.max_pool2d_forward(padded, *geometry, y, argmax)
-        rows, cols = np.divmod(argmax, size[1])
-        return y, rows * width + cols
     k.max_pool2d_forward(x, *geometry, y, argmax)
     return y, argmax
 

@@ -22,7 +22,8 @@ def max_pool2d_forward(x, kh, kw, sh, sw, ph, pw, y, argmax):
     # window order wins ties; a NaN wins over any number (PyTorch: val > max || isnan(val)).
     n, channels, height, width = x.shape
     out_h, out_w = y.shape[2], y.shape[3]
-    if kh == 2 and kw == 2 and sh == 2 and sw == 2 and ph == 0 and pw == 0:
+    inside = 2 * out_h <= height and 2 * out_w <= width  # ceil_mode may hang a window over
+    if kh == 2 and kw == 2 and sh == 2 and sw == 2 and ph == 0 and pw == 0 and inside:
         for plane in range(n * channels):
             _max_pool_2x2(x[plane // channels, plane % channels], y, argmax, plane, channels)
         return
