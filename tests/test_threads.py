@@ -19,7 +19,8 @@ print(json.dumps([pool["num_threads"] for pool in threadpool_info() if pool["use
 """
 
 
-def blas_threads(**env: str) -> list[int]:
+def blas_threads(**env: str) -> tuple[list[int], str]:
+    """The thread counts of every BLAS library after `import nnsim`, and what went to stderr."""
     environment = {k: v for k, v in os.environ.items() if k != "NNSIM_THREADS"}
     out = subprocess.run(
         [sys.executable, "-c", BLAS_THREADS],
@@ -28,21 +29,23 @@ def blas_threads(**env: str) -> list[int]:
         text=True,
         check=True,
     )
-    return json.loads(out.stdout)
+    return json.loads(out.stdout), out.stderr
 
 
 def test_importing_nnsim_gives_every_blas_library_one_thread_by_default() -> None:
     # a busy machine: OpenBLAS's default threads spin against other processes' work
-    counts = blas_threads()
+    counts, _ = blas_threads()
     assert counts and set(counts) == {1}
 
 
 def test_nnsim_threads_chooses_the_blas_thread_count() -> None:
-    assert set(blas_threads(NNSIM_THREADS="2")) == {2}
+    assert set(blas_threads(NNSIM_THREADS="2")[0]) == {2}
 
 
 def test_a_malformed_nnsim_threads_warns_and_keeps_one_thread() -> None:
-    assert set(blas_threads(NNSIM_THREADS="many")) == {1}
+    counts, stderr = blas_threads(NNSIM_THREADS="many")
+    assert set(counts) == {1}
+    assert "NNSIM_THREADS='many' is not a whole number of threads" in stderr
 
 
 def test_importing_nnsim_loads_neither_numba_nor_the_kernels_until_a_model_needs_them() -> None:
