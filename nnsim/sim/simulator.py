@@ -14,9 +14,11 @@ t = T..1) instead; ``step_out()`` finishes the enclosing block or the current pa
 whole, the same kernels compute the same values, bit for bit.
 
 Any NaN or inf that a micro-op writes stops the run there, naming the layer and the phase
-(always on). Breakpoints are conditions in nnsim.sim.conditions' language, re-evaluated after
-each micro-op that changed what they read. ``rewind`` and ``step_back`` restore a snapshot and
-replay deterministically.
+(always on); one written between commands into a parameter, a running statistic or the
+optimiser's state stops the next command before the iteration, naming the array. What is
+written between commands is never undone by a replay. Breakpoints are conditions in
+nnsim.sim.conditions' language, re-evaluated after each micro-op that changed what they read.
+``rewind`` and ``step_back`` restore a snapshot and replay deterministically.
 
 The Simulator composes its parts: the ``Trainer`` (the iteration's program, clipping, the
 learning-rate schedule, validation, early stopping), the ``Stepper`` (frames and micro-ops,

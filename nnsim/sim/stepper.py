@@ -22,7 +22,7 @@ from .debugger import Debugger
 from .effects import EffectMeter, Effects
 from .events import PHASES, Event, Stop
 from .frames import Frame, Pass, drive, pass_program, phase_of, quiet
-from .sweep import Sweep, all_finite, state_finite
+from .sweep import StateCheck, Sweep, all_finite
 from .timeline import Timeline
 from .trainer import Trainer
 
@@ -58,6 +58,7 @@ class Stepper:
         self.end = end  # records iteration ``completed`` (the trace row)
         self.state = state  # (owner, label, array) of the parameters, buffers, optimiser state
         self.state_values = state_values  # the same arrays alone (quicker to gather)
+        self.state_finite = StateCheck()
         # set by every command: the first iteration it begins is snapshotted and its state
         # checked, since anything may have been written between commands
         self.check_state = True
@@ -131,7 +132,7 @@ class Stepper:
         the simulator stops where it writes one, so this one came from outside it."""
         if self.debugger.nonfinite_seen:
             return None
-        if state_finite(self.state_values()):
+        if self.state_finite(self.state_values()):
             return None
         return self.debugger.state_stop(self.completed + 1, self.state())
 
@@ -272,7 +273,7 @@ class Stepper:
         it): a NaN or inf there stops before the iteration, as stepping does."""
         debugger = self.debugger
         if self.check_state and not self.timeline.replaying and not debugger.nonfinite_seen:
-            if not state_finite(self.state_values()):
+            if not self.state_finite(self.state_values()):
                 return self.primitive("op")  # begins the iteration and stops before it
         self.begin_iteration(snapshot)
         (frame,) = self.frames

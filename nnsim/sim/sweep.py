@@ -172,12 +172,23 @@ def all_finite(array) -> bool:
     return nonfinite_counts(array) == (0, 0)
 
 
-def state_finite(arrays: list[np.ndarray]) -> bool:
-    """Whether every value of ``arrays`` (the parameters, buffers and optimiser state) is
-    finite: one sum over them all (a per-array check costs a call per array, several times
-    more on a small model); a sum that overflows is checked array by array."""
-    if not arrays:
-        return True
-    if math.isfinite(float(np.concatenate(arrays, axis=None).sum())):
-        return True
-    return all(map(all_finite, arrays))
+class StateCheck:
+    """Whether every value of some arrays (the parameters, buffers and optimiser state) is
+    finite: one sum over them all, copied into a buffer kept between calls (a check per array
+    costs a call per array, several times more on a small model, and a fresh buffer of a few
+    hundred KB costs page faults on every call); a sum that overflows is checked array by
+    array."""
+
+    def __init__(self) -> None:
+        self.buffer = np.empty(0)
+
+    def __call__(self, arrays: list[np.ndarray]) -> bool:
+        if not arrays:
+            return True
+        size = sum(a.size for a in arrays)
+        if self.buffer.size != size:
+            self.buffer = np.empty(size)
+        np.concatenate(arrays, axis=None, out=self.buffer)
+        if math.isfinite(float(self.buffer.sum())):
+            return True
+        return all(map(all_finite, arrays))
