@@ -10,7 +10,9 @@ from rich.console import Console
 from nnsim.tui.app import NnsimApp
 from nnsim.tui.screens.breakpoints import BreakpointScreen
 from nnsim.tui.screens.help import HelpScreen
+from nnsim.tui.screens.loading import LoadingScreen
 from nnsim.tui.screens.main import MainScreen
+from nnsim.tui.screens.opening import OpeningScreen
 from nnsim.tui.screens.picker import PickerScreen
 
 LSTM_SCENARIO = """
@@ -35,12 +37,14 @@ def app_for(scenario="vanishing_sigmoid"):
 
 
 async def settle(pilot, app, seconds=0.05):
-    """Wait until the worker thread has finished the last command."""
+    """Wait until the lesson is open and the worker has finished the last command."""
     for _ in range(400):
         await pilot.pause(seconds)
-        if isinstance(app.screen, MainScreen) and app.screen.running is None:
-            return
-        if not isinstance(app.screen, MainScreen):
+        screen = app.screen
+        if isinstance(screen, (OpeningScreen, LoadingScreen)):
+            continue  # still opening the lesson
+        if not isinstance(screen, MainScreen) or screen.running is None:
+            await pilot.pause(seconds)  # the finished command's message is handled
             return
     raise AssertionError("the command did not finish")
 
@@ -249,14 +253,16 @@ async def test_what_if_sigmoid_becomes_relu_and_the_old_run_stays_as_overlay():
         assert "what if: sigmoid -> relu" in str(screen.query_one("#status").render())
 
 
-async def test_ctrl_s_saves_an_svg_screenshot(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+async def test_ctrl_s_saves_an_svg_screenshot_in_the_screenshots_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # never into the current folder (a checkout, say)
+    monkeypatch.setenv("NNSIM_SCREENSHOTS", str(tmp_path / "shots"))
     app = app_for()
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot, app)
         await pilot.press("ctrl+s")
-        await pilot.pause()
-    shots = list(tmp_path.glob("*.svg"))
+        await pilot.pause(0.5)
+    assert not list(tmp_path.glob("*.svg"))
+    shots = list((tmp_path / "shots").glob("*.svg"))
     assert len(shots) == 1 and "<svg" in shots[0].read_text()[:500]
 
 
@@ -360,7 +366,9 @@ async def test_the_palette_shows_an_occlusion_map_and_a_maximised_class(tmp_path
         np.testing.assert_array_equal(view.tensor.array[:, 9:], expected)
         await press(pilot, app, "full_stop")  # the next example
         assert session.view().tensor.title.startswith("example 2/")
-        app._maximise_class("3")
+        app.action_what_if("maximise")
+        await pilot.pause(0.1)
+        await pilot.press("3", "enter")
         await pilot.pause(0.2)
         view = session.view()
         found = visualize.maximize_class(session.sim.model, 3)

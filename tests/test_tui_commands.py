@@ -113,6 +113,13 @@ async def test_a_what_if_prompt_never_takes_its_example_for_an_answer(short):
         app.action_what_if("lr")  # the current learning rate, ready to edit
         await pilot.pause(0.1)
         assert app.screen.query_one("Input").value == "0.5"
+        await pilot.press("backspace", "backspace", "backspace", "x", "enter")
+        await pilot.pause(0.1)  # a typo keeps the prompt, with the reason and the text
+        assert isinstance(app.screen, AskScreen) and app.screen.query_one("Input").value == "x"
+        assert "'x' is not a number" in str(app.screen.query_one("#hint").render())
+        await pilot.press("backspace", *"0.1", "enter")
+        screen = await opened(pilot, app)
+        assert screen.session.label == "lr 0.1" and screen.session.sim.optimizer.lr == 0.1
 
 
 async def test_a_rerun_during_continue_cancels_the_old_run_cleanly():

@@ -78,6 +78,11 @@ class NnsimApp(App):
         else:
             self.push_screen(screen)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "lessons" and isinstance(self.screen, PickerScreen):
+            return False  # already there: not offered
+        return True
+
     def action_lessons(self) -> None:
         """Back to the lesson picker (the open run's worker is cancelled with its screen)."""
         if isinstance(self.screen, PickerScreen):
@@ -105,39 +110,27 @@ class NnsimApp(App):
             "lr": f"{session.scenario.build_optimizer().lr:g}",
             "optimizer": session.scenario.build_optimizer().name,
         }.get(kind, "")
-        self.push_screen(
-            AskScreen(question, example, current), lambda answer: self._what_if(kind, answer)
-        )
+        made: list[Session] = []
 
-    def _what_if(self, kind: str, answer: str | None) -> None:
-        if answer is None or not isinstance(self.screen, MainScreen):
-            return
-        if kind == "maximise":
-            self._maximise_class(answer)
-            return
-        session = self.screen.session
-        try:
-            if kind == "lr":
-                following = session.what_if(lr=float(answer))
-            elif kind == "optimizer":
-                following = session.what_if(optimizer=answer)
-            elif kind == "activation":
-                old, new = answer.split()
-                following = session.what_if(activation=(old, new))
-            else:
-                following = session.what_if(init=answer)
-        except (ValueError, ScenarioError) as err:
-            self.notify(str(err), title="what if", severity="error")
-            return
-        self._restart(following)
+        def check(answer: str) -> str | None:
+            """Build the new run now: a mistake keeps the prompt open with its reason."""
+            if kind == "maximise":
+                return None if answer.isdigit() else f"{answer!r} is not a class number"
+            try:
+                made[:] = [_changed(session, kind, answer)]
+            except (ValueError, ScenarioError) as err:
+                return str(err)
+            return None
 
-    def _maximise_class(self, answer: str) -> None:
-        try:
-            target = int(answer)
-        except ValueError:
-            self.notify(f"{answer!r} is not a class number", severity="error")
-            return
-        self.screen.show_visual(Request("class", target))
+        def answered(answer: str | None) -> None:
+            if answer is None or not isinstance(self.screen, MainScreen):
+                return
+            if kind == "maximise":
+                self.screen.show_visual(Request("class", int(answer)))
+            elif made:
+                self._restart(made[0])
+
+        self.push_screen(AskScreen(question, example, current, check), answered)
 
     def action_occlusion(self) -> None:
         if isinstance(self.screen, MainScreen):
@@ -196,11 +189,9 @@ class NnsimApp(App):
         folder = self.screenshots.expanduser()
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            self.deliver_screenshot(path=str(folder))
+            self.deliver_screenshot(path=str(folder))  # Textual says where it went
         except OSError as err:
             self.notify(f"cannot save a screenshot in {folder}: {err}", severity="error")
-            return
-        self.notify(f"screenshot saved in {folder}", title="screenshot")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for command in APP:
@@ -212,7 +203,7 @@ class NnsimApp(App):
                 yield SystemCommand(
                     command.title,
                     f"{command.help} ({command.shown})",
-                    lambda a=command.action: screen.run_action(a),
+                    self._runs(command.action, screen),
                 )
             for title, help_text, action in WHAT_IF:
                 yield SystemCommand(title, help_text, self._runs(action))
@@ -221,13 +212,16 @@ class NnsimApp(App):
                 yield SystemCommand(
                     command.title,
                     f"{command.help} ({command.shown})",
-                    lambda a=command.action: screen.run_action(a),
+                    self._runs(command.action, screen),
                 )
         if isinstance(screen, (MainScreen, SurfaceScreen, GanScreen)):
             yield from self._variant_commands(screen.session)
 
-    def _runs(self, action: str):
-        return lambda: self.run_action(action)
+    def _runs(self, action: str, target=None):
+        """A palette callback running ``action`` on ``target`` (the app by default); run_action
+        is a coroutine, so it is scheduled rather than called."""
+        node = target or self
+        return lambda: node.call_later(node.run_action, action)
 
     def _variant_commands(self, session: Session) -> Iterable[SystemCommand]:
         if session.variants:
@@ -263,6 +257,24 @@ class NnsimApp(App):
             )
             return
         super()._handle_exception(error)
+
+
+def _changed(session: Session, kind: str, answer: str) -> Session:
+    """The what-if session ``answer`` asks for (ValueError or ScenarioError if it cannot)."""
+    if kind == "lr":
+        try:
+            lr = float(answer)
+        except ValueError:
+            raise ValueError(f"{answer!r} is not a number") from None
+        return session.what_if(lr=lr)
+    if kind == "optimizer":
+        return session.what_if(optimizer=answer)
+    if kind == "activation":
+        names = answer.split()
+        if len(names) != 2:
+            raise ValueError("give two activations, the old and the new: e.g. sigmoid relu")
+        return session.what_if(activation=(names[0], names[1]))
+    return session.what_if(init=answer)
 
 
 def _in_the_palette(frames) -> bool:

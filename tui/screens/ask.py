@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,9 +21,18 @@ class AskScreen(ModalScreen[str | None]):
     AskScreen #hint { color: $text-muted; }
     """
 
-    def __init__(self, prompt: str, placeholder: str = "", value: str = "") -> None:
+    def __init__(
+        self,
+        prompt: str,
+        placeholder: str = "",
+        value: str = "",
+        check: Callable[[str], str | None] | None = None,
+    ) -> None:
+        """``check(answer)`` returns why an answer cannot be taken (the prompt stays open with
+        the reason and the text to correct), or None to accept it."""
         super().__init__()
         self.prompt, self.placeholder, self.value = prompt, placeholder, value
+        self.check = check
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -44,5 +55,9 @@ class AskScreen(ModalScreen[str | None]):
         if not answer:  # the grey example is not an answer: say so instead of doing nothing
             example = f" ({self.placeholder})" if self.placeholder else ""
             self.query_one("#hint", Static).update(f"type a value first{example}; escape to cancel")
+            return
+        problem = self.check(answer) if self.check is not None else None
+        if problem:  # keep what was typed, so a typo is fixed rather than retyped
+            self.query_one("#hint", Static).update(f"{problem}; fix it or press escape")
             return
         self.dismiss(answer)
