@@ -4,9 +4,10 @@ Why: nnsim's matrix products (dense layers, convolution columns, recurrent input
 small, a few microseconds to a millisecond each. OpenBLAS's default starts one thread per core
 and lets idle threads spin waiting for the next product; on a machine where other work holds
 the cores (a classroom server running many sessions, a second training run) the spinning and the
-hand-offs cost far more than the product. Measured on a 2-core machine, a 31-layer MLP used
-0.173 CPU-s per iteration with OpenBLAS's default threads against 0.017 with one thread, and ran
-60x slower than alone while two busy processes shared the cores (benchmarks/contention.py).
+hand-offs cost far more than the product. Measured on the shared 2-core machine with
+benchmarks/contention.py, a 31-layer MLP used 11-12 CPU-ms per iteration with one thread
+against 142-154 with OpenBLAS's default, and took 8 s instead of 101 s on the clock while two
+busy processes held the cores.
 
 ``NNSIM_THREADS``: unset or empty gives 1; a positive integer gives that many BLAS threads;
 ``0`` leaves the BLAS library's own default (one per core) alone. The setting is applied by

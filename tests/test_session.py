@@ -212,3 +212,59 @@ def test_nnsim_run_traces_every_variant(capsys, scenario, tmp_path):
     assert len(lesson.splitlines()) == len(slow.splitlines()) == 7  # a header and 6 rows
     assert lesson != slow
     assert "t.slow.csv" in capsys.readouterr().err
+
+
+VIEW_PARTS = (
+    "layers",
+    "tensor",
+    "loss_history",
+    "accuracy_history",
+    "val_loss_history",
+    "val_accuracy_history",
+    "grad_history",
+    "dh_norms",
+    "expectations",
+    "breakpoints",
+)
+
+
+def test_a_view_keeps_the_very_objects_of_what_did_not_change(scenario):
+    """A front end skips redrawing a part that is the same object as last time, so a view
+    must reuse every part nothing changed and renew each part a micro-op changed."""
+    session = Session.open(scenario)
+    session.execute("step")
+    session.execute("finish_pass")  # the forward pass: dense1's output is computed
+    first, again = session.view(), session.view()
+    for part in VIEW_PARTS:  # nothing ran in between
+        assert getattr(again, part) is getattr(first, part), part
+
+    session.execute("step")  # the loss: no layer, no curve, no inspected array changes
+    session.execute("step")  # dense2's backward pass: its gradient norm is new
+    during = session.view()
+    assert during.layers is not first.layers
+    assert (
+        during.layers[-1].grad_norm > 0 and first.layers[-1].grad_norm != first.layers[-1].grad_norm
+    )
+    assert during.tensor is first.tensor  # dense1's output: the same values, the same object
+    assert during.loss_history is first.loss_history  # no iteration completed yet
+
+    session.execute("finish_pass")
+    session.execute("step")  # clipping
+    session.execute("step")  # the optimiser's update completes the iteration
+    after = session.view()
+    assert after.completed == 1
+    assert len(after.loss_history) == 1 and after.loss_history is not first.loss_history
+    assert after.grad_history is not first.grad_history
+    assert after.tensor is during.tensor  # the forward pass has not run again
+
+    session.set_tab("weights")
+    weights = session.view()
+    assert weights.tensor is not after.tensor and weights.tensor.title == "dense1.W"
+    assert weights.layers is after.layers  # choosing what to inspect changes no layer
+    session.toggle_breakpoint("dense2")
+    marked = session.view()
+    assert marked.layers is not weights.layers and marked.layers[-1].breakpoint
+    session.sim.layer("dense1").params["W"][0, 0] += 1.0  # written between commands
+    edited = session.view()
+    assert edited.tensor is not weights.tensor
+    assert edited.tensor.array[0, 0] == session.sim.layer("dense1").params["W"][0, 0]

@@ -24,14 +24,10 @@ from . import lesson as lessons
 from .views import (
     TABS,
     ExpectationStatus,
+    PartCache,
     Tensor,
     View,
-    curve,
-    gradient_history,
-    layer_rows,
-    recurrent_norms,
-    tensor_of,
-    walked_cell,
+    build_view,
 )
 from .visual import Request, compute
 
@@ -84,6 +80,7 @@ class Session:
         self._sampled_at = 0.0
         self._checks: tuple[tuple, tuple[ExpectationStatus, ...]] | None = None
         self._checked_at = 0.0
+        self._parts = PartCache()  # a view's parts are rebuilt only when their inputs change
         if self.kind == "network":
             self.summary_rows = self.run.model.summary().rows
             self.selected = next((r["name"] for r in self.summary_rows if not r["block"]), None)
@@ -342,35 +339,15 @@ class Session:
         return lessons.status_now(self.run, self.scenario.expectations)
 
     def _view(self) -> View:
-        sim = self.run
-        phase, next_layer = sim.next_op
-        return View(
-            iteration=sim.iteration,
-            completed=sim.completed,
-            total_iterations=sim.iterations,
-            phase=phase,
-            next_layer=next_layer,
-            depth=sim.depth,
-            last_event=sim.events[-1] if sim.events else None,
-            stopped=sim.stopped,
-            loss=sim.loss_value,
-            accuracy=sim.accuracy,
-            layers=layer_rows(sim, self.summary_rows),
-            loss_history=curve(sim, "loss"),
-            accuracy_history=curve(sim, "accuracy"),
-            val_loss_history=curve(sim, "val_loss"),
-            val_accuracy_history=curve(sim, "val_accuracy"),
-            grad_history=gradient_history(sim),
-            dh_norms=recurrent_norms(sim),
-            tensor=self._visual_tensor()
-            if self.tab == "visual"
-            else tensor_of(sim, self.selected, self.tab, self.index),
+        visual = self._visual_tensor() if self.tab == "visual" else None
+        return build_view(
+            self.run,
+            self._parts,
+            self.summary_rows,
+            (self.selected, self.tab, self.index),
+            visual,
             expectations=self._expectation_statuses(),
-            breakpoints=tuple((bp.text, bp.enabled, bp.hits) for bp in sim.breakpoints),
             text_sample=self._text_sample(),
-            walk=walked_cell(sim),
-            selected=self.selected,
-            tab=self.tab,
         )
 
     def _expectation_statuses(self) -> tuple[ExpectationStatus, ...]:

@@ -19,6 +19,7 @@ from nnsim.session import TABS, Session, View
 from ..commands import DEBUGGER, bindings
 from ..messages import CommandFinished, CommandProgress, CommandStarted
 from ..widgets.charts import Curves, GradientFlow
+from ..widgets.event_log import EventLog
 from ..widgets.inspector import Inspector
 from ..widgets.layout import (
     DEFAULT_PANE,
@@ -34,6 +35,8 @@ from ..widgets.model_tree import ModelTree
 from ..widgets.status import StatusLine
 from ..worker import SessionWorker
 
+RUNNING_SHOWN_AFTER = 0.15  # seconds a command runs before the screen says it runs
+
 
 class MainScreen(Screen):
     """The debugger on one Session; its commands run in the session's worker, in order."""
@@ -46,6 +49,8 @@ class MainScreen(Screen):
         self.session = session
         self.worker = SessionWorker(session, self.post_message, self._start_thread)
         self._last_view: View | None = None  # for the status line while a command runs
+        self._footer_busy = False  # the worker's state the footer's keys were last drawn for
+        self._idle = False  # drawing after the last queued command finished
 
     def _start_thread(self, loop) -> None:
         self.run_worker(loop, thread=True, group="session", exit_on_error=False)
@@ -63,7 +68,7 @@ class MainScreen(Screen):
                 yield Inspector(id="inspector")
                 yield Curves(id="curves")
             yield LessonPane(scenario.title, scenario.text, id="lesson")
-        yield RichLog(id="log", max_lines=500, wrap=False)
+        yield EventLog(id="log", max_lines=500, wrap=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -119,12 +124,34 @@ class MainScreen(Screen):
         if command == "step_forward":
             command = "step"  # forward through history is the deterministic replay of a step
         self.worker.submit(command)
+        self._show_running()
+
+    def _show_running(self) -> None:
+        """Say on screen that a command runs (the status, and p in the footer) once it has run
+        RUNNING_SHOWN_AFTER: a step that ends sooner would only flash them, and each flash
+        lays the screen out twice (the footer remounts its keys), most of what a key cost."""
+        if not self.worker.busy:
+            return
+        if self._footer_busy:  # shown already: the command or the queue changed
+            self._show_status()
+        else:
+            self.set_timer(RUNNING_SHOWN_AFTER, self._running_for_a_while)
+
+    def _running_for_a_while(self) -> None:
         if self.worker.busy:
+            self._refresh_bindings()
             self._show_status()
 
+    def _refresh_bindings(self, busy: bool | None = None) -> None:
+        """refresh_bindings when what check_action answers (whether the worker runs,
+        ``busy``) changed since the footer was last drawn."""
+        busy = self.worker.busy if busy is None else busy
+        if busy != self._footer_busy:
+            self._footer_busy = busy
+            self.refresh_bindings()
+
     def on_command_started(self, message: CommandStarted) -> None:
-        self.refresh_bindings()
-        self._show_status()
+        self._show_running()
 
     def on_command_progress(self, message: CommandProgress) -> None:
         if message.event is not None:
@@ -144,8 +171,11 @@ class MainScreen(Screen):
                 self.app.notify(str(message.event.stop), title="stopped", severity="warning")
         if message.cancelled and message.command == "continue":
             log.write(Text("paused", style="cyan"))
-        self.refresh_bindings()
+        # nothing queued behind it: the worker is done, though its thread may not have said so
+        self._idle = not message.queued
+        self._refresh_bindings(False if self._idle else None)
         self.refresh_view()
+        self._idle = False
 
     def action_pause(self) -> None:
         dropped = self.worker.pause()
@@ -208,7 +238,7 @@ class MainScreen(Screen):
         if view is None:
             return
         label = self.session.label if self.session.previous is not None else ""
-        running = self.worker.running
+        running = None if self._idle else self.worker.running
         if running and self.worker.queued:
             running += f" (+{self.worker.queued} queued)"
         status = _status(view, self.session.scenario.title, running, label)

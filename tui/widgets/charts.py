@@ -12,6 +12,8 @@ from textual.widgets import Static
 
 from nnsim.session import View, sparkline
 
+from . import redraw
+
 
 def _fmt(value: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -19,6 +21,15 @@ def _fmt(value: float) -> str:
     if isinstance(value, float) and math.isinf(value):
         return "inf"
     return f"{value:.1e}"
+
+
+FLOW_PARTS = ("layers", "grad_history", "dh_norms")
+CURVE_PARTS = ("loss_history", "accuracy_history", "val_loss_history", "val_accuracy_history")
+
+
+def _same_parts(a: tuple[View, dict | None], b: tuple[View, dict | None], parts) -> bool:
+    """Whether two (view, previous run) pairs hold the very same objects for ``parts``."""
+    return a[1] is b[1] and all(getattr(a[0], p) is getattr(b[0], p) for p in parts)
 
 
 class GradientFlow(VerticalScroll):
@@ -35,13 +46,16 @@ class GradientFlow(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static(id="flow-rows")
 
-    def show(self, view: View, previous: dict | None = None) -> None:
-        self._shown = (view, previous)
-        self.query_one("#flow-rows", Static).update(flow_text(view, previous, self.size.width))
+    def show(self, view: View, previous: dict | None = None, *, force: bool = False) -> None:
+        shown, self._shown = self._shown, (view, previous)
+        if not force and shown is not None and _same_parts(shown, self._shown, FLOW_PARTS):
+            return  # the rows, their histories and ||dL/dh_t|| are the objects drawn
+        rows = flow_text(view, previous, self.size.width)
+        redraw.show(self.query_one("#flow-rows", Static), rows)
 
     def on_resize(self) -> None:
         if self._shown is not None:
-            self.show(*self._shown)
+            self.show(*self._shown, force=True)
 
 
 def _widths(width: int, name_width: int, previous: bool) -> tuple[int, int]:
@@ -107,10 +121,12 @@ class Curves(Static):
 
     def on_resize(self) -> None:
         if self._shown is not None:
-            self.show(*self._shown)
+            self.show(*self._shown, force=True)
 
-    def show(self, view: View, previous: dict | None = None) -> None:
-        self._shown = (view, previous)
+    def show(self, view: View, previous: dict | None = None, *, force: bool = False) -> None:
+        shown, self._shown = self._shown, (view, previous)
+        if not force and shown is not None and _same_parts(shown, self._shown, CURVE_PARTS):
+            return  # the curves change when an iteration completes
         text = Text()
         width = max(10, min(80, self.size.width - 22))
         for label, values in (
@@ -136,4 +152,4 @@ class Curves(Static):
         if not text:
             text.append("(curves appear after the first iteration)", style="dim")
         text.rstrip()
-        self.update(text)
+        redraw.show(self, text)

@@ -9,6 +9,7 @@ magenta '!' cell, never an exception. A legend line gives the scale. Rows not co
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from rich.segment import Segment
@@ -26,6 +27,15 @@ def colour(value: float, scale: float) -> tuple[int, int, int]:
     if t >= 0:  # white to red
         return 255, int(255 * (1 - t)), int(255 * (1 - t))
     return int(255 * (1 + t)), int(255 * (1 + t)), 255  # white to blue
+
+
+@lru_cache(maxsize=8192)
+def _style(color: tuple[int, int, int] | None, bgcolor: tuple[int, int, int] | None) -> Style:
+    """A cell's style, made once per colour pair (parsing colours was most of a redraw)."""
+    return Style(
+        color=None if color is None else "rgb({},{},{})".format(*color),
+        bgcolor=None if bgcolor is None else "rgb({},{},{})".format(*bgcolor),
+    )
 
 
 def slice_2d(array: np.ndarray, index: int) -> tuple[np.ndarray, str]:
@@ -67,6 +77,13 @@ def fit(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return picked
 
 
+def _same_source(a: tuple, b: tuple) -> bool:
+    """The same read-only array (a view's arrays never change) at the same zoom and rows."""
+    array = a[0]
+    unchanging = array is None or (isinstance(array, np.ndarray) and not array.flags.writeable)
+    return unchanging and array is b[0] and a[1:] == b[1:]
+
+
 class Heatmap(Widget):
     """Draws ``set_data``'s array. A small array is enlarged to fill the pane unless ``zoom``
     (from the - and = keys) sets the size of each value's block."""
@@ -81,11 +98,16 @@ class Heatmap(Widget):
         self.computed: np.ndarray | None = None  # per value: computed yet (None: all)
         self.zoom = 0
         self._strips: list[Strip] = []
+        self._source: tuple | None = None  # set_data's arguments, while drawn
 
     def set_data(
         self, array: np.ndarray | None, zoom: int = 0, rows: tuple[int, int] | None = None
     ) -> None:
         """Draw ``array``; with ``rows`` = (first, end), only those rows are computed yet."""
+        source = (array, zoom, rows)
+        if self._source is not None and _same_source(source, self._source):
+            return
+        self._source = source
         self.values = None if array is None else np.asarray(array, dtype=np.float64)
         self.computed = None
         if self.values is not None and rows is not None:
@@ -135,12 +157,11 @@ class Heatmap(Widget):
         if upper is None:
             if lower is None:
                 return Segment(" ")
-            return Segment("▄", Style(color="rgb({},{},{})".format(*colour(lower, scale))))
-        up = "rgb({},{},{})".format(*colour(upper, scale))
+            return Segment("▄", _style(colour(lower, scale), None))
+        up = colour(upper, scale)
         if lower is None:
-            return Segment("▀", Style(color=up))
-        down = "rgb({},{},{})".format(*colour(lower, scale))
-        return Segment("▀", Style(color=up, bgcolor=down))
+            return Segment("▀", _style(up, None))
+        return Segment("▀", _style(up, colour(lower, scale)))
 
     @staticmethod
     def _legend(scale: float, width: int) -> Strip:
@@ -153,9 +174,7 @@ class Heatmap(Widget):
         segments = [Segment(label_low)]
         for i in range(bar):
             value = (2 * i / (bar - 1) - 1) * scale if bar > 1 else 0.0
-            segments.append(
-                Segment(" ", Style(bgcolor="rgb({},{},{})".format(*colour(value, scale))))
-            )
+            segments.append(Segment(" ", _style(None, colour(value, scale))))
         segments.append(Segment(label_high))
         if marks:
             segments += [Segment(" ? NaN ", NAN_STYLE), Segment(" ! inf ", INF_STYLE)]

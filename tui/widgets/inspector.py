@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from nnsim.session import TABS, View, statistics
 
+from . import redraw
 from .heatmap import Heatmap, slice_2d
 from .walk import render_cell
 
@@ -39,6 +40,7 @@ class Inspector(Vertical):
         self.slice_index = 0
         self.zoom = 0  # 0: fit the pane
         self._shown: tuple[View, str] | None = None
+        self._drawn: tuple | None = None  # what the panes show: unchanged, nothing is redrawn
 
     def compose(self) -> ComposeResult:
         yield Static(id="tabs")
@@ -54,12 +56,17 @@ class Inspector(Vertical):
 
     def on_resize(self) -> None:
         if self._shown is not None:
+            self._drawn = None
             self.show(*self._shown)
 
     def show(self, view: View, tab: str) -> None:
-        self._shown = (view, tab)
         width = self.size.width or 80
-        self.query_one("#tabs", Static).update(tab_labels(tab, width))
+        # the view's parts are the same objects while nothing they depend on changed
+        drawn = (id(view.tensor), id(view.walk), tab, self.slice_index, self.zoom, width)
+        if drawn == self._drawn:
+            return
+        self._shown, self._drawn = (view, tab), drawn  # the view keeps the ids' objects alive
+        redraw.show(self.query_one("#tabs", Static), tab_labels(tab, width))
         tensor = view.tensor
         heatmap = self.query_one("#heatmap", Heatmap)
         numbers = self.query_one("#numbers", Static)
@@ -67,33 +74,34 @@ class Inspector(Vertical):
         self.set_class(view.walk is not None, "walking")
         self.set_class(view.walk is None and bool(tensor.panels), "paneled")
         if view.walk is not None:  # a conv/pool position worked by hand replaces the tensor
-            self.query_one("#title", Static).update(
-                Text("working it out by hand (n: next position, o: finish the layer)", "dim")
+            redraw.show(
+                self.query_one("#title", Static),
+                Text("working it out by hand (n: next position, o: finish the layer)", "dim"),
             )
             heatmap.set_data(None)
-            numbers.update(render_cell(view.walk, width))
-            stats.update("")
+            redraw.show(numbers, render_cell(view.walk, width))
+            redraw.show(stats, "")
             return
         if tensor.array is None:
-            self.query_one("#title", Static).update(Text(tensor.title, style="dim"))
+            redraw.show(self.query_one("#title", Static), Text(tensor.title, style="dim"))
             heatmap.set_data(None)
-            numbers.update("")
-            stats.update("")
+            redraw.show(numbers, "")
+            redraw.show(stats, "")
             return
         plane, where = slice_2d(tensor.array, self.slice_index)
         shape = "x".join(str(s) for s in tensor.array.shape)
         title = f"{tensor.title} ({shape}) {where}"
         if tensor.note:
             title += f"   {tensor.note}"
-        self.query_one("#title", Static).update(Text(title, style="bold"))
+        redraw.show(self.query_one("#title", Static), Text(title, style="bold"))
         rows = tensor.valid_rows if plane is tensor.array or tensor.array.ndim == 2 else None
         heatmap.set_data(plane, self.zoom, rows)
         for i in range(PANELS):
             caption, values = tensor.panels[i] if i < len(tensor.panels) else ("", None)
             self.query_one(f"#panel{i}").display = values is not None
-            self.query_one(f"#caption{i}", Static).update(Text(caption, style="bold"))
+            redraw.show(self.query_one(f"#caption{i}", Static), Text(caption, style="bold"))
             self.query_one(f"#panelmap{i}", Heatmap).set_data(values, self.zoom)
-        numbers.update(numbers_text(plane, width, rows) if plane.size <= 64 else "")
+        redraw.show(numbers, numbers_text(plane, width, rows) if plane.size <= 64 else "")
         counted = tensor.array if rows is None else tensor.array[rows[0] : rows[1]]
         if tensor.panels:  # the statistics of the picture computed (the map, not the digit)
             counted = tensor.panels[-1][1]
@@ -105,7 +113,7 @@ class Inspector(Vertical):
         if not math.isnan(s["saturated"]):
             line += f"  saturated {s['saturated']:.0%}"
         style = "bold red" if s["nonfinite"] else ""
-        stats.update(Text(line + f"  non-finite {s['nonfinite']}", style=style))
+        redraw.show(stats, Text(line + f"  non-finite {s['nonfinite']}", style=style))
 
 
 PANELS = 2  # the most pictures a view gives side by side (the occlusion map: digit | map)

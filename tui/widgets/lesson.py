@@ -93,6 +93,10 @@ class LessonPane(VerticalScroll):
             self.query_one(Markdown).update(source)
 
     def show(self, view: View) -> None:
+        shown = (view.text_sample, view.expectations)
+        if shown == getattr(self, "_drawn", None):
+            return  # the sample and the checks change after an iteration, not every key
+        self._drawn = shown
         if view.text_sample is not None:
             iteration, sample = view.text_sample
             text = Text(f"Generated after iteration {iteration}\n", style="bold")

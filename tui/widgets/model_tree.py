@@ -8,6 +8,8 @@ from textual.widgets import Tree
 
 from nnsim.session import View
 
+from .redraw import same_content
+
 BADGES = {
     "vanishing": ("vanishing", "black on yellow"),
     "exploding": ("exploding", "white on red"),
@@ -26,13 +28,20 @@ class ModelTree(Tree):
         self.show_root = False
         self.guide_depth = 2
         self._layer_nodes = {}
+        self._labels: dict[str, Text] = {}  # as drawn: a label is set only when it changes
+        self._shown: tuple = ()
 
     def show(self, view: View, selected: str | None) -> None:
         if not self._layer_nodes:
             self._populate(view)
-        for row in view.layers:
-            node = self._layer_nodes[row.name]
-            node.set_label(self._label(row, view))
+        drawn = (view.layers, view.next_layer, view.phase)
+        if drawn != self._shown:  # the same rows, the same arrow: nothing to relabel
+            self._shown = drawn
+            for row in view.layers:
+                label = self._label(row, view)
+                if not same_content(label, self._labels.get(row.name)):
+                    self._labels[row.name] = label
+                    self._layer_nodes[row.name].set_label(label)
         if selected in self._layer_nodes and self.cursor_node is not self._layer_nodes[selected]:
             self.move_cursor(self._layer_nodes[selected])
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from .redraw import same_content
+
 SEPARATOR = "  "
 DROPPED_FIRST = ("inspecting ",)  # the inspector's own title says what is inspected
 
@@ -67,7 +69,15 @@ class StatusLine(Static):
         self._draw()
 
     def _draw(self) -> None:
-        super().update(reflow(self.text, self.size.width or self.app.size.width))
+        lines = reflow(self.text, self.size.width or self.app.size.width)
+        drawn = getattr(self, "_drawn", None)
+        if drawn is not None and same_content(drawn, lines):
+            return  # a status repeated (a progress report, a refresh after a key) costs nothing
+        # every line fits the width: the height changes only with the number of lines, and
+        # only then is the screen laid out again
+        layout = drawn is None or drawn.plain.count("\n") != lines.plain.count("\n")
+        self._drawn = lines
+        super().update(lines, layout=layout)
 
     def on_resize(self) -> None:
         self._draw()
