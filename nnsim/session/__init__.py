@@ -10,7 +10,9 @@ of a lesson with its variants and judged expectations. Nothing here imports Text
 
 from ..layers.walk import Cell
 from ..sim import ConditionError, Event
+from ..sim.gan import GanRun
 from ..sim.registry import metric_rows, metric_table
+from ..sim.surface import SurfaceRun
 from .lesson import ExpectationResult, LessonRun, run_lesson, status_now
 from .plots import sparkline
 from .session import COMMANDS, GAME_COMMANDS, CommandError, Session
@@ -24,6 +26,7 @@ __all__ = [
     "CommandError",
     "ConditionError",
     "Event",
+    "GanRun",
     "ExpectationResult",
     "ExpectationStatus",
     "LayerRow",
@@ -32,6 +35,7 @@ __all__ = [
     "metric_table",
     "Request",
     "Session",
+    "SurfaceRun",
     "TABS",
     "Tensor",
     "View",

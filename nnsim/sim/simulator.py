@@ -30,7 +30,6 @@ condition read comes from ``Inspection``, its one base class.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
@@ -45,6 +44,7 @@ from .conditions import Condition
 from .debugger import Breakpoint, Debugger
 from .events import Event
 from .inspection import Inspection
+from .parts import Part as _Part
 from .snapshots import Snapshot
 from .stepper import Stepper, quiet
 from .sweep import Measurements, Sweep
@@ -53,24 +53,6 @@ from .trace import Trace
 from .trainer import StepDecay, Trainer
 
 __all__ = ["Breakpoint", "Simulator"]
-
-
-class _Part:
-    """An attribute of the Simulator that one of its parts keeps (read and written there)."""
-
-    def __init__(self, part: str, name: str | None = None) -> None:
-        self.part, self.name = part, name
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = self.name or name
-
-    def __get__(self, sim: Any, owner: type | None = None) -> Any:
-        if sim is None:
-            return self
-        return getattr(getattr(sim, self.part), self.name)
-
-    def __set__(self, sim: Any, value: Any) -> None:
-        setattr(getattr(sim, self.part), self.name, value)
 
 
 class Simulator(Inspection):

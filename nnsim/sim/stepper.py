@@ -30,10 +30,6 @@ if TYPE_CHECKING:
     from .conditions import Context
 
 
-def _name(layer: Layer | None) -> str | None:
-    return None if layer is None else layer.name
-
-
 class Stepper:
     """Frames, micro-ops and the commands that run them (see the module docstring)."""
 
@@ -110,8 +106,8 @@ class Stepper:
             return "batch", None
         frame = self.frames[-1]
         request = frame.pending
-        layer = request.layer.name if isinstance(request, Child) else _name(frame.layer)
-        return phase_of(request, frame), layer
+        layer = request.layer if isinstance(request, Child) else frame.layer
+        return phase_of(request, frame), getattr(layer, "name", None)
 
     # micro-ops
 
@@ -184,7 +180,7 @@ class Stepper:
         else:
             result = request.run()
             effects = self.meter.of_op(request, frame.layer, phase, result)
-            layer_name, label = _name(frame.layer), request.label
+            layer_name, label = getattr(frame.layer, "name", None), request.label
             what = "op" if frame.layer is not None else phase
             t = None if request.t is None else request.t + 1
         finished, ended = self._advance(frame, result)

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static
 
-from nnsim.sim.surface import SurfaceRun
+from nnsim.session import SurfaceRun
 from nnsim.surface_plot import PATH_COLOURS, letters, render
 
 from ..widgets.lesson import LessonPane
