@@ -21,14 +21,8 @@ from pathlib import Path
 from ..scenario import load
 from ..sim import Event
 from . import lesson as lessons
-from .views import (
-    TABS,
-    ExpectationStatus,
-    PartCache,
-    Tensor,
-    View,
-    build_view,
-)
+from .view_parts import PartCache, build_view
+from .views import TABS, ExpectationStatus, Tensor, View
 from .visual import Request, compute
 
 #: What ``execute`` accepts for a race or a GAN (no layers to step through).
@@ -37,15 +31,15 @@ GAME_COMMANDS = {
     "continue": "play the run to its end",
 }
 
-#: What ``execute`` accepts, in the debugger's terms (pudb's keys in brackets).
+#: What ``execute`` accepts, in the debugger's terms (front ends choose the keys).
 COMMANDS = {
-    "step": "run the next micro-op (n)",
-    "step_into": "enter a block or a recurrent layer's time steps (s)",
-    "step_out": "finish the enclosing block or the current pass (o)",
-    "finish_pass": "finish the forward or backward pass (f)",
-    "continue": "run until a breakpoint, a NaN or the last iteration (c)",
-    "step_back": "undo the last micro-op by rewind and replay ([)",
-    "step_forward": "redo the next micro-op (])",
+    "step": "run the next micro-op",
+    "step_into": "enter a block or a recurrent layer's time steps",
+    "step_out": "finish the enclosing block or the current pass",
+    "finish_pass": "finish the forward or backward pass",
+    "continue": "run until a breakpoint, a NaN or the last iteration",
+    "step_back": "undo the last micro-op by rewind and replay",
+    "step_forward": "redo the next micro-op",
     "rewind": "back to the start of the previous iteration",
 }
 
