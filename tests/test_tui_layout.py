@@ -10,7 +10,9 @@ import pytest
 from rich.console import Console
 
 from nnsim.tui.app import NnsimApp
+from nnsim.tui.screens.loading import LoadingScreen
 from nnsim.tui.screens.main import MainScreen
+from nnsim.tui.screens.opening import OpeningScreen
 from nnsim.tui.widgets.heatmap import Heatmap
 from nnsim.tui.widgets.lesson import narrow_tables
 from nnsim.tui.widgets.walk import render_cell
@@ -61,9 +63,11 @@ def app_for(scenario="vanishing_sigmoid"):
 
 
 async def settle(pilot, app):
-    """Wait until the worker thread has finished the last command."""
+    """Wait until the lesson is open and the worker has finished the last command."""
     for _ in range(600):
         await pilot.pause(0.05)
+        if isinstance(app.screen, (OpeningScreen, LoadingScreen)):
+            continue  # still opening the lesson
         if not isinstance(app.screen, MainScreen) or app.screen.running is None:
             await pilot.pause(0.05)  # the last refresh after the worker's reply
             return
@@ -157,8 +161,7 @@ async def test_at_120x40_every_tab_label_the_whole_status_help_and_every_layer_s
         view = screen.session.view()
         for part in (
             "Vanishing gradients in a deep sigmoid network",
-            f"iteration {view.iteration}/{view.total_iterations}",
-            "next: • batch",
+            f"iteration {view.total_iterations}/{view.total_iterations}, complete",
             f"loss {view.loss:.4g}",
             "inspecting dense1 [activations]",
         ):
@@ -232,7 +235,11 @@ async def test_a_narrow_lesson_pane_shows_the_activations_table_as_a_list():
     app = app_for("activations")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, app)
-        lesson = text_in(screen_lines(app), app.screen.query_one("#lesson").region)
+        for _ in range(100):  # a long lesson's markdown is laid out after the first frames
+            lesson = text_in(screen_lines(app), app.screen.query_one("#lesson").region)
+            if "range:" in lesson:
+                break
+            await pilot.pause(0.05)
         assert "range: (0, 1)" in lesson and "┃" not in lesson and "│ f" not in lesson
 
 
@@ -380,3 +387,16 @@ async def test_backward_through_time_shows_dl_dh_only_for_the_steps_already_run(
         tensor = session.view().tensor
         assert tensor.valid_rows == (4, 5) and "t = 5..5 of 5 computed" in tensor.title
         assert not tensor.array[:4].any() and tensor.array[4].any()
+
+
+def test_a_verdict_badge_comes_right_after_the_layer_name():
+    # in a narrow tree pane the end of a row is cut: the verdict must not be what is lost
+    from types import SimpleNamespace
+
+    from nnsim.session import LayerRow
+    from nnsim.tui.widgets.model_tree import ModelTree
+
+    row = LayerRow("dense3", "Dense", 0, (32,), 1056, False, "vanishing", "", 1e-9, False)
+    view = SimpleNamespace(next_layer=None, phase="batch")
+    label = ModelTree._label(row, view).plain
+    assert label.index("vanishing") < label.index("Dense 32") < label.index("1,056p")

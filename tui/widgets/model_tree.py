@@ -69,13 +69,15 @@ class ModelTree(Tree):
         if row.breakpoint:
             text.append("● ", style="bold red")
         text.append(row.name, style="bold" if row.name == view.next_layer else "")
+        # the verdict first: in a narrow pane the line's end is cut, and the badge matters most
+        if row.verdict in BADGES:
+            label, style = BADGES[row.verdict]
+            text.append(" ")
+            text.append(f" {label} ", style=style)
+        if row.frozen:
+            text.append("  frozen", style="bold cyan")
         shape = "x".join(str(s) for s in row.output_shape)
         text.append(f"  {row.kind} {shape}", style="dim")
         if row.params:
             text.append(f"  {row.params:,}p", style="dim")
-        if row.frozen:
-            text.append("  frozen", style="bold cyan")
-        if row.verdict in BADGES:
-            label, style = BADGES[row.verdict]
-            text.append(f" {label} ", style=style)
         return text
