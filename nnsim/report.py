@@ -63,25 +63,47 @@ def _watch_table(sim) -> Table:
     return table
 
 
+#: The layer table's columns: (header, the registry metrics it shows, format). The headers are
+#: short to fit 80 columns; the caption names the metrics, as a condition writes them.
+LAYER_COLUMNS = (
+    ("grad norm", ("grad_norm",), ".1e"),
+    ("weights", ("weight_norm",), ".3g"),
+    ("update", ("update_ratio",), ".1e"),
+    ("output", ("act_mean", "act_std"), ".2f"),
+    ("sat", ("saturation",), ".0%"),
+    ("dead", ("dead_fraction",), ".0%"),
+)
+
+
 def _layer_table(sim) -> Table:
-    table = Table(title="layers after the last iteration", title_justify="left")
-    columns = ("layer", "verdict", "grad norm", "weights", "update", "output", "sat", "dead")
-    for column in columns:
-        justify = "left" if column in ("layer", "verdict") else "right"
-        table.add_column(column, justify=justify, no_wrap=True)
+    from .sim import registry
+
+    names = []
+    for header, metrics, _ in LAYER_COLUMNS:
+        for metric in metrics:
+            if registry.lookup("layer", metric) is None:  # a renamed metric renames its column
+                raise KeyError(f"the layer table shows {metric!r}, which the registry lacks")
+        names.append(f"{header} = {' ± '.join(metrics)}")
+    table = Table(
+        title="layers after the last iteration",
+        title_justify="left",
+        caption="; ".join(names) + " (metrics conditions can read: see `nnsim metrics`)",
+        caption_justify="left",
+    )
+    table.add_column("layer", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    for header, _, _ in LAYER_COLUMNS:
+        table.add_column(header, justify="right", no_wrap=True)
     for name, v in sim.latest.items():
         style = VERDICT_STYLE.get(v["verdict"], "")
-        output = "-" if math.isnan(v["act_mean"]) else f"{v['act_mean']:.2f}±{v['act_std']:.2f}"
-        table.add_row(
-            name,
-            f"[{style}]{v['verdict']}[/{style}]",
-            _fmt(v["grad_norm"], ".1e"),
-            _fmt(v["weight_norm"], ".3g"),
-            _fmt(v["update_ratio"], ".1e"),
-            output,
-            _fmt(v["saturation"], ".0%"),
-            _fmt(v["dead_fraction"], ".0%"),
-        )
+        cells = []
+        for _, metrics, form in LAYER_COLUMNS:
+            if len(metrics) == 2:  # mean ± std
+                mean, std = (v[m] for m in metrics)
+                cells.append("-" if math.isnan(mean) else f"{mean:{form}}±{std:{form}}")
+            else:
+                cells.append(_fmt(v[metrics[0]], form))
+        table.add_row(name, f"[{style}]{v['verdict']}[/{style}]", *cells)
     return table
 
 

@@ -247,3 +247,14 @@ def test_memory_or_recursion_errors_are_exit_2_without_a_traceback(capsys, monke
     code, out, err = run(capsys, "run", scenario)
     assert code == 2 and "more memory than this machine has" in err
     assert "Traceback" not in err and "NNSIM_MEMORY_BUDGET" in err
+
+
+def test_the_run_tables_columns_are_registered_metrics_named_in_its_caption(capsys, scenario):
+    from nnsim.report import LAYER_COLUMNS
+    from nnsim.sim import registry
+
+    metrics = [m for _, names, _ in LAYER_COLUMNS for m in names]
+    assert all(registry.lookup("layer", m) is not None for m in metrics)
+    _, out, _ = run(capsys, "run", scenario)
+    out = " ".join(out.split())
+    assert all(m in out for m in metrics) and "see `nnsim metrics`" in out
