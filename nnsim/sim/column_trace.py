@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import write_atomically
+from .trace import export_by_suffix
 
 
 class ColumnTrace:
@@ -43,12 +43,7 @@ class ColumnTrace:
 
     def export(self, path: str | os.PathLike) -> Path:
         """Write the trace as .csv, .npz or .jsonl (by the file's suffix), atomically."""
-        path = Path(path)
-        writers = {".csv": self._csv, ".npz": self._npz, ".jsonl": self._jsonl}
-        if path.suffix not in writers:
-            suffix = path.suffix or "no suffix"
-            raise ValueError(f"{path}: a trace is written as .csv, .npz or .jsonl, not {suffix!r}")
-        return write_atomically(path, writers[path.suffix])
+        return export_by_suffix(path, {".csv": self._csv, ".npz": self._npz, ".jsonl": self._jsonl})
 
     def _csv(self, handle) -> None:
         columns = self.columns()

@@ -142,12 +142,7 @@ class Trace:
 
     def export(self, path: str | os.PathLike) -> Path:
         """Write the trace as .csv, .npz or .jsonl (by the file's suffix), atomically."""
-        path = Path(path)
-        writers = {".csv": self._csv, ".npz": self._npz, ".jsonl": self._jsonl}
-        if path.suffix not in writers:
-            suffix = path.suffix or "no suffix"
-            raise ValueError(f"{path}: a trace is written as .csv, .npz or .jsonl, not {suffix!r}")
-        return write_atomically(path, writers[path.suffix])
+        return export_by_suffix(path, {".csv": self._csv, ".npz": self._npz, ".jsonl": self._jsonl})
 
     def _csv(self, handle) -> None:
         text = io.StringIO()
@@ -197,3 +192,12 @@ def _finite_or_null(value):
     if isinstance(value, list):
         return [_finite_or_null(v) for v in value]
     return value
+
+
+def export_by_suffix(path: str | os.PathLike, writers: dict) -> Path:
+    """Write ``path`` atomically with the writer of its suffix (.csv, .npz or .jsonl)."""
+    path = Path(path)
+    if path.suffix not in writers:
+        suffix = path.suffix or "no suffix"
+        raise ValueError(f"{path}: a trace is written as .csv, .npz or .jsonl, not {suffix!r}")
+    return write_atomically(path, writers[path.suffix])
