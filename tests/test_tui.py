@@ -223,6 +223,13 @@ def test_main_screen_snapshot(snap_compare):
         for _ in range(8):
             await pilot.press("n")
             await settle(pilot, pilot.app)
+        screen = pilot.app.screen
+        for _ in range(100):  # the footer redraws its keys for the idle worker a moment later
+            await pilot.pause(0.05)
+            if not screen.worker.busy and not screen._footer_busy:
+                break
+        await pilot.pause(0.2)
+        await pilot.pause()
 
     assert snap_compare(app_for(), terminal_size=(140, 40), run_before=step)
 

@@ -214,3 +214,18 @@ def test_one_table_makes_the_keys_the_palette_and_the_help():
     for command in (*DEBUGGER, *GAME, *APP):
         assert f"`{command.shown}` | {command.title} |" in help_page
     assert MainScreen.BINDINGS[0].key == "n" and MainScreen.BINDINGS[0].action == "command('step')"
+
+
+async def test_the_footer_shows_the_worker_idle_once_its_thread_has_stopped(short):
+    from nnsim.tui.messages import WorkerIdle
+
+    app = NnsimApp(short, warm=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await opened(pilot, app)
+        await pilot.press("n")
+        await idle(pilot, screen)
+        screen._refresh_bindings(True)  # as a 'running' timer firing late would leave it
+        screen.post_message(WorkerIdle())  # what the worker's thread says as it stops
+        await pilot.pause(0.1)
+        assert screen._footer_busy is False and screen.check_action("pause", ()) is None
+        assert screen.check_action("toggle_breakpoint", ()) is True

@@ -346,6 +346,18 @@ async def test_the_occlusion_map_has_its_own_colour_scale_and_legend(tmp_path):
 async def finish_the_backward_pass(pilot):
     await settle(pilot, pilot.app)
     await press(pilot, pilot.app, "f", "f", "f", "f")  # the batch, forward, loss and backward
+    await quiet_footer(pilot)
+
+
+async def quiet_footer(pilot):
+    """Let the footer redraw its keys for an idle worker (it recomposes a moment later)."""
+    screen = pilot.app.screen
+    for _ in range(100):
+        await pilot.pause(0.05)
+        if not screen.worker.busy and not screen._footer_busy:
+            break
+    await pilot.pause(0.2)
+    await pilot.pause()
 
 
 def test_snapshot_80x24_opens_on_the_lesson(snap_compare):
@@ -359,6 +371,7 @@ def test_snapshot_80x24_debugger_after_a_backward_pass(snap_compare):
     async def run(pilot):
         await settle(pilot, pilot.app)
         await press(pilot, pilot.app, "l", "f", "f", "f", "f")
+        await quiet_footer(pilot)
 
     assert snap_compare(app_for(), terminal_size=(80, 24), run_before=run)
 

@@ -32,6 +32,11 @@ class CommandProgress(Message):
 
 
 @dataclass
+class WorkerIdle(Message):
+    """The worker's thread has run its last queued command and stopped: nothing runs now."""
+
+
+@dataclass
 class CommandFinished(Message):
     """``command`` ended: with ``event`` (its last micro-op), or ``error`` (why it could not
     run; nothing changed), ``undone`` for a step back (the micro-op it undid), or

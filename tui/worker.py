@@ -16,7 +16,7 @@ from textual.message import Message
 
 from nnsim.session import CommandError, Session
 
-from .messages import CommandFinished, CommandProgress, CommandStarted
+from .messages import CommandFinished, CommandProgress, CommandStarted, WorkerIdle
 
 MAX_QUEUED = 1000  # a key held down for a long time: beyond this, presses are coalesced
 
@@ -86,12 +86,15 @@ class SessionWorker:
         while True:
             with self._lock:
                 if not self.queue or self._cancelled.is_set():
-                    self.running, self._active = None, False
-                    return
-                command = self.queue.popleft()
-                self.running = command
-                self._stop.clear()
-                queued = len(self.queue)
+                    self.running, self._active, command = None, False, None
+                else:
+                    command = self.queue.popleft()
+                    self.running = command
+                    self._stop.clear()
+                    queued = len(self.queue)
+            if command is None:  # after the flag: whoever handles this sees the worker idle
+                self.post(WorkerIdle())
+                return
             self.post(CommandStarted(command, queued))
             self.post(self._run(command))
 

@@ -17,7 +17,7 @@ from textual.widgets import Footer, RichLog, Static, Tree
 from nnsim.session import TABS, Session, View
 
 from ..commands import DEBUGGER, bindings
-from ..messages import CommandFinished, CommandProgress, CommandStarted
+from ..messages import CommandFinished, CommandProgress, CommandStarted, WorkerIdle
 from ..widgets.charts import Curves, GradientFlow
 from ..widgets.event_log import EventLog
 from ..widgets.inspector import Inspector
@@ -176,6 +176,12 @@ class MainScreen(Screen):
         self._refresh_bindings(False if self._idle else None)
         self.refresh_view()
         self._idle = False
+
+    def on_worker_idle(self, message: WorkerIdle) -> None:
+        # the one moment the worker is surely idle: the footer and status may have been drawn
+        # busy by a timer that fired between the last command's end and the thread's
+        self._refresh_bindings(False)
+        self._show_status()
 
     def action_pause(self) -> None:
         dropped = self.worker.pause()
