@@ -114,9 +114,12 @@ class MainScreen(Screen):
         return self.worker.running or "starting"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # the footer answers for the state it was last told of (_footer_busy), not the worker's
+        # flag at the moment it happens to redraw: that flag can still be set for an instant
+        # after the last command's message, and the redraw would then stay busy
         if action == "pause":
-            return True if self.worker.busy else None
-        if self.worker.busy and action == "toggle_breakpoint":
+            return True if self._footer_busy else None
+        if self._footer_busy and action == "toggle_breakpoint":
             return None  # dimmed while the worker runs
         return True
 
