@@ -13,13 +13,13 @@ import math
 import os
 import re
 import stat
-import struct
 import zipfile
-import zlib
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+
+from .data.files import DAMAGE
 
 FORMAT = "nnsim-checkpoint-1"
 BYTES_PER_VALUE = 8  # float64, the widest dtype a checkpoint holds
@@ -30,22 +30,6 @@ _KEY = r"[^/]+\.[^/]+"
 _KNOWN = re.compile(
     rf"nnsim/(format|dtype)|(param|buffer)/{_KEY}|optim/(class|steps)|optim/hyper/[^/]+"
     rf"|optim/state/{_KEY}/[^/]+|optim/state/[^/]+"  # the last: a key without a slot, named later
-)
-
-# what reading a damaged zip or .npy raises (zipfile and numpy raise these for bad bytes)
-_DAMAGE = (
-    OSError,
-    EOFError,
-    ValueError,
-    KeyError,
-    IndexError,
-    OverflowError,
-    RuntimeError,  # an encrypted member
-    NotImplementedError,  # an unknown compression method
-    zipfile.BadZipFile,
-    zipfile.LargeZipFile,
-    zlib.error,
-    struct.error,
 )
 
 
@@ -90,7 +74,7 @@ class Archive:
         try:
             listed = _listed_entries(self.handle, info.st_size)
             self.zip = zipfile.ZipFile(self.handle)
-        except _DAMAGE as err:
+        except DAMAGE as err:
             raise self.unreadable(err) from None
         self.members, problem = self._entries()
         if listed is not None and listed != len(self.zip.infolist()):
@@ -180,7 +164,7 @@ class Archive:
                     raise ValueError("bytes after the array's data")
         except CheckpointError:
             raise
-        except _DAMAGE as err:
+        except DAMAGE as err:
             raise self.unreadable(err, entry) from None
         return np.frombuffer(raw, dtype).reshape(found, order="F" if fortran else "C")
 

@@ -30,12 +30,14 @@ MAX_ARRAY_BYTES = 1 << 30
 MAX_CSV_BYTES = 64 << 20
 _HEADER_BYTES = 4096  # the most an .npy header may take
 
-# what reading a damaged zip or .npy raises
-_DAMAGE = (
+# what reading a damaged zip or .npy raises (zipfile and numpy raise these for bad bytes); the
+# checkpoint reader catches the same
+DAMAGE = (
     OSError,
     EOFError,
     ValueError,
     KeyError,
+    IndexError,
     OverflowError,
     RuntimeError,  # an encrypted member
     NotImplementedError,  # an unknown compression method
@@ -107,7 +109,7 @@ def read_npz(path: Path, names: tuple[str, ...]) -> dict[str, np.ndarray]:
             return {n: _read_member(path, archive, members[f"{n}.npy"], n) for n in names}
         except DataFileError:
             raise
-        except _DAMAGE as err:
+        except DAMAGE as err:
             raise DataFileError(
                 f"{path} cannot be read (truncated or corrupted?): {type(err).__name__}: {err}"
             ) from None
