@@ -6,13 +6,12 @@ import textwrap
 import numpy as np
 import pytest
 from rich.console import Console
+from tui_driving import settle
 
 from nnsim.tui.app import NnsimApp
 from nnsim.tui.screens.breakpoints import BreakpointScreen
 from nnsim.tui.screens.help import HelpScreen
-from nnsim.tui.screens.loading import LoadingScreen
 from nnsim.tui.screens.main import MainScreen
-from nnsim.tui.screens.opening import OpeningScreen
 from nnsim.tui.screens.picker import PickerScreen
 
 LSTM_SCENARIO = """
@@ -34,19 +33,6 @@ iterations = 3
 
 def app_for(scenario="vanishing_sigmoid"):
     return NnsimApp(scenario, warm=False)
-
-
-async def settle(pilot, app, seconds=0.05):
-    """Wait until the lesson is open and the worker has finished the last command."""
-    for _ in range(400):
-        await pilot.pause(seconds)
-        screen = app.screen
-        if isinstance(screen, (OpeningScreen, LoadingScreen)):
-            continue  # still opening the lesson
-        if not isinstance(screen, MainScreen) or screen.running is None:
-            await pilot.pause(seconds)  # the finished command's message is handled
-            return
-    raise AssertionError("the command did not finish")
 
 
 async def press(pilot, app, *keys):

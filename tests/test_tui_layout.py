@@ -1,18 +1,15 @@
 """The debugger screen at the sizes people have: what is VISIBLE at 80x24, 120x40, 200x60 and
 60x20, read from the screen as drawn (export_screenshot), not from the widgets' contents."""
 
-import html
 import re
 import textwrap
 
 import numpy as np
 import pytest
 from rich.console import Console
+from tui_driving import screen_lines, settle
 
 from nnsim.tui.app import NnsimApp
-from nnsim.tui.screens.loading import LoadingScreen
-from nnsim.tui.screens.main import MainScreen
-from nnsim.tui.screens.opening import OpeningScreen
 from nnsim.tui.widgets.heatmap import Heatmap
 from nnsim.tui.widgets.lesson import narrow_tables
 from nnsim.tui.widgets.walk import render_cell
@@ -62,41 +59,10 @@ def app_for(scenario="vanishing_sigmoid"):
     return NnsimApp(scenario, warm=False)
 
 
-async def settle(pilot, app):
-    """Wait until the lesson is open and the worker has finished the last command."""
-    for _ in range(600):
-        await pilot.pause(0.05)
-        if isinstance(app.screen, (OpeningScreen, LoadingScreen)):
-            continue  # still opening the lesson
-        if not isinstance(app.screen, MainScreen) or app.screen.running is None:
-            await pilot.pause(0.05)  # the last refresh after the worker's reply
-            return
-    raise AssertionError("the command did not finish")
-
-
 async def press(pilot, app, *keys):
     for key in keys:
         await pilot.press(key)
         await settle(pilot, app)
-
-
-def screen_lines(app) -> list[str]:
-    """The terminal as drawn: one string per row, each character in its column."""
-    svg = app.export_screenshot()
-    width, height = app.size
-    cell = None
-    rows = [[" "] * width for _ in range(height)]
-    pattern = r'<text class="[^"]*" x="([\d.]+)" y="[\d.]+" textLength="([\d.]+)" '
-    pattern += r'clip-path="url\(#[^)]*-line-(\d+)\)">([^<]*)</text>'
-    for x, length, line, content in re.findall(pattern, svg):
-        text = html.unescape(content).replace("\xa0", " ")
-        if cell is None and text:
-            cell = float(length) / len(text)
-        column = round(float(x) / cell) if cell else 0
-        for i, char in enumerate(text):
-            if column + i < width:
-                rows[int(line)][column + i] = char
-    return ["".join(row) for row in rows]
 
 
 def shown(widget) -> bool:

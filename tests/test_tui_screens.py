@@ -3,35 +3,14 @@
 line, the GAN's curves one line each, and the lesson a key away (l), read from the screen as
 drawn."""
 
-import html
-import re
-
 import pytest
+from tui_driving import screen_lines
 
 from nnsim.tui.app import NnsimApp
 from nnsim.tui.screens.gan import GanScreen
 from nnsim.tui.screens.surface import SurfaceScreen, race_columns
 
 SIZES = [(80, 24), (120, 40)]
-
-
-def screen_lines(app) -> list[str]:
-    """The terminal as drawn: one string per row, each character in its column."""
-    svg = app.export_screenshot()
-    width, height = app.size
-    cell = None
-    rows = [[" "] * width for _ in range(height)]
-    pattern = r'<text class="[^"]*" x="([\d.]+)" y="[\d.]+" textLength="([\d.]+)" '
-    pattern += r'clip-path="url\(#[^)]*-line-(\d+)\)">([^<]*)</text>'
-    for x, length, line, content in re.findall(pattern, svg):
-        text = html.unescape(content).replace("\xa0", " ")
-        if cell is None and text:
-            cell = float(length) / len(text)
-        column = round(float(x) / cell) if cell else 0
-        for i, char in enumerate(text):
-            if column + i < width:
-                rows[int(line)][column + i] = char
-    return ["".join(row) for row in rows]
 
 
 def text_in(lines: list[str], region) -> str:
