@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     lessons = sub.add_parser("lessons", help="list the shipped lessons")
     lessons.add_argument("--json", action="store_true")
+    lessons.add_argument(
+        "--pytorch",
+        action="store_true",
+        help="each lesson's PyTorch snippet, as Markdown (samples/README.md's last section)",
+    )
 
     metrics = sub.add_parser(
         "metrics", help="what conditions (checks, breakpoints, --watch) can read, with a line each"
@@ -254,11 +259,19 @@ def cmd_lessons(args) -> int:
     for section, paths in lesson_sections():
         for path in paths:
             with path.open("rb") as handle:
-                title = tomllib.load(handle).get("lesson", {}).get("title", path.stem)
+                lesson = tomllib.load(handle).get("lesson", {})
             entries.append(
-                {"name": path.stem, "title": title, "path": str(path), "section": section}
+                {
+                    "name": path.stem,
+                    "title": lesson.get("title", path.stem),
+                    "path": str(path),
+                    "section": section,
+                    "pytorch": lesson.get("pytorch", "").strip("\n"),
+                }
             )
-    if args.json:
+    if args.pytorch:
+        print(pytorch_markdown(entries), end="")
+    elif args.json:
         print(json.dumps(entries))
     else:
         section = None
@@ -268,6 +281,16 @@ def cmd_lessons(args) -> int:
                 print(f"\n{section}")
             print(f"  {entry['name']:22s} {entry['title']}")
     return 0
+
+
+def pytorch_markdown(entries: list[dict]) -> str:
+    """Each lesson's few lines of PyTorch under its name and title, in curriculum order."""
+    out = []
+    for entry in entries:
+        if entry["pytorch"]:
+            out.append(f"### `{entry['name']}`: {entry['title']}\n\n")
+            out.append(f"```python\n{entry['pytorch']}\n```\n\n")
+    return "".join(out)
 
 
 def cmd_gradcheck(args) -> int:

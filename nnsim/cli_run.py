@@ -99,20 +99,31 @@ def run_command(args) -> int:
             }
         if scenario.expectations:
             report["expect"] = expectations
+        report |= _prediction(scenario, result)
         print(json.dumps(report, allow_nan=False))
         for path in written[1:]:  # the variants' traces, beside the one asked for
             print(f"nnsim run: trace written to {path}", file=sys.stderr)
     else:
-        from .report import print_run, print_variants
+        from .report import print_prediction, print_run, print_variants
 
         out = console()
         print_run(out, scenario, sim, expectations)
         if scenario.variants:
             print_variants(out, scenario, result.runs)
         _say_where_it_stopped(out, result)
+        if _prediction(scenario, result):
+            print_prediction(out, scenario.lesson)
         for path in written:
             out.print(f"trace written to {path}")
     return 1 if result.failed else 0
+
+
+def _prediction(scenario, result) -> dict:
+    """The lesson's question and answer for a report, once its run has finished (a
+    breakpoint or a cancel leaves the question open)."""
+    if not scenario.lesson.predict or result.stopped_early or result.cancelled:
+        return {}
+    return {"prediction": {"question": scenario.lesson.predict, "answer": scenario.lesson.answer}}
 
 
 def _say_where_it_stopped(out, result) -> None:
@@ -172,7 +183,7 @@ def _gan_summary(run) -> dict:
 
 def _report_game(args, scenario, result, expectations) -> int:
     """`nnsim run` on an optimiser race or a GAN: its summary (JSON) or its drawing."""
-    from .report import print_gan_run, print_surface_run
+    from .report import print_gan_run, print_prediction, print_surface_run
 
     run = result.main
     if args.json:
@@ -180,10 +191,13 @@ def _report_game(args, scenario, result, expectations) -> int:
         report = {"scenario": scenario.name, "iterations": run.completed, **summary(run)}
         if expectations:
             report["expect"] = expectations
-        print(json.dumps(report, allow_nan=False))
+        print(json.dumps(report | _prediction(scenario, result), allow_nan=False))
     else:
         printer = print_surface_run if scenario.kind == "surface" else print_gan_run
-        printer(console(), scenario, run, expectations)
+        out = console()
+        printer(out, scenario, run, expectations)
+        if _prediction(scenario, result):
+            print_prediction(out, scenario.lesson)
     return 1 if result.failed else 0
 
 

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .session.plots import sparkline
@@ -148,8 +149,8 @@ def print_variants(console: Console, scenario, runs) -> None:
 
 
 def print_expectations(console: Console, expectations: list[dict]) -> None:
-    table = Table(title="expectations", title_justify="left")
-    for column in ("check", "value", "result"):
+    table = Table(title="what the lesson promises", title_justify="left")
+    for column in ("promise (its check below it)", "value", "result"):
         table.add_column(column)
     for e in expectations:
         if e["passed"]:
@@ -162,8 +163,17 @@ def print_expectations(console: Console, expectations: list[dict]) -> None:
         shown = (
             "-" if value is None else (str(value) if isinstance(value, bool) else f"{value:.4g}")
         )
-        table.add_row(e["check"], shown, result + (f" ({e['note']})" if e.get("note") else ""))
+        check = escape(e["check"])
+        promise = f"{escape(e['says'])}\n[dim]{check}[/dim]" if e.get("says") else check
+        table.add_row(promise, shown, result + (f" ({e['note']})" if e.get("note") else ""))
     console.print(table)
+
+
+def print_prediction(console: Console, lesson) -> None:
+    """The lesson's question and, the run being over, its answer."""
+    if lesson.predict:
+        console.print(f"[bold]Predict before you step:[/bold] {escape(lesson.predict)}")
+        console.print(f"[bold]Answer:[/bold] {escape(lesson.answer)}")
 
 
 def print_verify(console: Console, rows: list[dict]) -> None:

@@ -189,7 +189,7 @@ def test_run_prints_a_report_for_people(capsys, scenario):
     assert code == 0
     assert "layers after the last iteration" in out and "verdict" in out
     assert "loss " in out and "gradient norm of each layer" in out
-    assert "expectations" in out and "passed" in out
+    assert "what the lesson promises" in out and "passed" in out
 
 
 def test_metrics_lists_what_each_kind_of_scenario_can_read(capsys):

@@ -25,6 +25,7 @@ from .screens.loading import LoadingScreen
 from .screens.main import MainScreen
 from .screens.opening import OpeningScreen
 from .screens.picker import PickerScreen
+from .screens.pytorch import PyTorchScreen
 from .screens.surface import SurfaceScreen
 from .widgets.inspector import Inspector
 
@@ -182,6 +183,16 @@ class NnsimApp(App):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def action_pytorch(self) -> None:
+        session = getattr(self.screen, "session", None)
+        if session is None or isinstance(self.screen, PyTorchScreen):
+            return
+        lesson = session.scenario.lesson
+        if not lesson.pytorch:
+            self.notify("this lesson has no PyTorch snippet", title="in PyTorch")
+            return
+        self.push_screen(PyTorchScreen(lesson.title, lesson.pytorch))
 
     def action_screenshot(self) -> None:
         """An SVG of the screen: saved under ``screenshots`` in a terminal, downloaded in a

@@ -227,6 +227,16 @@ APP = (
         "lessons", "ctrl+l", "ctrl+l", "Lessons", "back to the lesson picker", "app", True, "app"
     ),
     Command(
+        "pytorch",
+        "t",
+        "t",
+        "In PyTorch",
+        "the few lines of PyTorch behind this lesson",
+        "app",
+        False,
+        "app",
+    ),
+    Command(
         "screenshot",
         "ctrl+s",
         "ctrl+s",

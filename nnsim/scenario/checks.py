@@ -146,8 +146,9 @@ def expectations(
             raise table.error("at", f'expected "end" or an iteration number, got {at!r}')
         if isinstance(at, int) and not 1 <= at <= iterations:
             raise table.error("at", f"must be between 1 and the {iterations} iterations, got {at}")
+        says = " ".join(table.get("says", str, "").split())
         table.done()
-        found.append(Expectation(text, None if at == "end" else at, parsed))
+        found.append(Expectation(text, None if at == "end" else at, parsed, says))
     return tuple(found)
 
 

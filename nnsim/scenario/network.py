@@ -117,7 +117,14 @@ def read_lesson(t: Table, source: Source) -> LessonSpec:
         t.get("title", str, source.path.stem),
         t.get("text", str, ""),
         t.get("language", str, "en"),
+        t.get("predict", str, "").strip(),
+        t.get("answer", str, "").strip(),
+        t.get("pytorch", str, "").strip("\n"),
     )
+    if lesson.predict and not lesson.answer:
+        raise t.error("predict", 'a prediction needs its answer: add answer = "..." to [lesson]')
+    if lesson.answer and not lesson.predict:
+        raise t.error("answer", 'an answer needs its question: add predict = "..." to [lesson]')
     t.done()
     return lesson
 

@@ -53,9 +53,16 @@ def learning_rate_problem(lr: float) -> str | None:
 
 @dataclass(frozen=True)
 class LessonSpec:
+    """The learner's reading: the title and text, the question to answer before stepping
+    (``predict``), its answer with one line why (``answer``, shown once a run has finished),
+    and the few lines of PyTorch that make the same phenomenon (``pytorch``)."""
+
     title: str
     text: str = ""
     language: str = "en"
+    predict: str = ""
+    answer: str = ""
+    pytorch: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,11 +151,13 @@ class TrainSpec:
 
 @dataclass(frozen=True)
 class Expectation:
-    """An [[expect]] check: its text, its condition parsed once, and when it is judged."""
+    """An [[expect]] check: its text, its condition parsed once, when it is judged, and the
+    sentence the learner reads for it (``says``; the check is shown on demand)."""
 
     check: str
     at: int | None  # None: at the end of the run
     condition: Condition = field(compare=False, repr=False)
+    says: str = ""
 
 
 @dataclass(frozen=True, eq=False)

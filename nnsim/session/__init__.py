@@ -16,7 +16,7 @@ from ..sim.surface import SurfaceRun
 from .lesson import ExpectationResult, LessonRun, run_lesson, status_now
 from .plots import sparkline
 from .session import COMMANDS, GAME_COMMANDS, CommandError, Session
-from .views import TABS, ExpectationStatus, LayerRow, Tensor, View, statistics
+from .views import TABS, ExpectationStatus, LayerRow, Prediction, Tensor, View, statistics
 from .visual import Request
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "ExpectationStatus",
     "LayerRow",
     "LessonRun",
+    "Prediction",
     "metric_rows",
     "metric_table",
     "Request",

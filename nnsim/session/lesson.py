@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ..scenario.runs import Runs
 from ..sim import ConditionError
-from .views import ExpectationStatus
+from .views import ExpectationStatus, Prediction
 
 Progress = Callable[[str, int, int], None]  # (run label, iterations done, iterations in all)
 ShouldStop = Callable[[], bool]
@@ -35,10 +35,13 @@ class ExpectationResult:
     value: float | bool | None
     note: str = ""
     at: int | None = None  # None: the end of the run
+    says: str = ""  # the sentence the learner reads for the check
 
     def as_dict(self) -> dict:
         """The JSON form of ``nnsim run --json`` and ``nnsim verify --json``."""
         out = {"check": self.check, "passed": bool(self.passed), "value": self.value}
+        if self.says:
+            out["says"] = self.says
         if self.note:
             out["note"] = self.note
         return out
@@ -87,12 +90,17 @@ def judge(run, expectation) -> ExpectationResult:
     else:
         passed, value = bool(run.check(condition)), run.value(condition)
     return ExpectationResult(
-        expectation.check, bool(passed), finite(_number(value)), at=expectation.at
+        expectation.check,
+        bool(passed),
+        finite(_number(value)),
+        at=expectation.at,
+        says=expectation.says,
     )
 
 
 def not_reached(expectation, why: str) -> ExpectationResult:
-    return ExpectationResult(expectation.check, None, None, f"not reached: {why}", expectation.at)
+    note = f"not reached: {why}"
+    return ExpectationResult(expectation.check, None, None, note, expectation.at, expectation.says)
 
 
 def run_until_done(
@@ -215,6 +223,19 @@ def status_now(run, expectations) -> tuple[ExpectationStatus, ...]:
                 met = bool(run.check(condition))
             except (KeyError, ConditionError):  # a metric not measured yet
                 met = None
-        says = getattr(expectation, "says", "") or ""
-        statuses.append(ExpectationStatus(expectation.check, met, says))
+        statuses.append(ExpectationStatus(expectation.check, met, expectation.says))
     return tuple(statuses)
+
+
+def finished(run) -> bool:
+    """Whether a run has ended: all its iterations done, or a stop that ends it (a
+    non-finite value, early stopping), not a breakpoint that pauses it."""
+    stop = getattr(run, "stopped", None)
+    return run.completed >= run.iterations or (stop is not None and stop.reason != "breakpoint")
+
+
+def prediction_now(run, lesson) -> Prediction | None:
+    """The lesson's prediction, answered once ``run`` has finished; None without one."""
+    if not lesson.predict:
+        return None
+    return Prediction(lesson.predict, lesson.answer if finished(run) else None)

@@ -22,7 +22,7 @@ from ..scenario import load
 from ..sim import Event
 from . import lesson as lessons
 from .view_parts import PartCache, build_view
-from .views import TABS, ExpectationStatus, Tensor, View
+from .views import TABS, ExpectationStatus, Prediction, Tensor, View
 from .visual import Request, compute
 
 #: What ``execute`` accepts for a race or a GAN (no layers to step through).
@@ -332,6 +332,10 @@ class Session:
         """``expectations()`` for a caller that already holds ``lock``."""
         return lessons.status_now(self.run, self.scenario.expectations)
 
+    def prediction(self) -> Prediction | None:
+        """The lesson's question, answered once its run has finished; None without one."""
+        return lessons.prediction_now(self.run, self.scenario.lesson)
+
     def _view(self) -> View:
         visual = self._visual_tensor() if self.tab == "visual" else None
         return build_view(
@@ -342,6 +346,7 @@ class Session:
             visual,
             expectations=self._expectation_statuses(),
             text_sample=self._text_sample(),
+            prediction=self.prediction(),
         )
 
     def _expectation_statuses(self) -> tuple[ExpectationStatus, ...]:

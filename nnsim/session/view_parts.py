@@ -13,6 +13,7 @@ from ..sim import Simulator
 from .views import (
     ExpectationStatus,
     LayerRow,
+    Prediction,
     Tensor,
     View,
     curve,
@@ -82,6 +83,7 @@ def build_view(
     visual: Tensor | None,
     expectations: tuple[ExpectationStatus, ...],
     text_sample: tuple[int, str] | None,
+    prediction: Prediction | None = None,
 ) -> View:
     """The View now; each part comes from ``parts`` unless what it depends on changed: the
     tree on any micro-op, the curves and gradient histories when an iteration completes; the
@@ -120,6 +122,7 @@ def build_view(
         breakpoints=parts.same_if_equal("breakpoints", breakpoints),
         text_sample=text_sample,
         walk=walked_cell(sim),
+        prediction=prediction,
         selected=selected,
         tab=tab,
     )

@@ -69,6 +69,15 @@ class ExpectationStatus:
 
 
 @dataclass(frozen=True)
+class Prediction:
+    """The lesson's question to answer before stepping, and its answer with one line why:
+    None until the lesson's run has finished (all its iterations, or a stop that ends it)."""
+
+    question: str
+    answer: str | None
+
+
+@dataclass(frozen=True)
 class View:
     """Everything the debugger screen shows, at one moment."""
 
@@ -94,6 +103,7 @@ class View:
     breakpoints: tuple[tuple[str, bool, int], ...] = ()  # (condition, enabled, hits)
     text_sample: tuple[int, str] | None = None  # (iteration, generated text): character models
     walk: Cell | None = None  # a conv/pool position being worked out by hand
+    prediction: Prediction | None = None
     selected: str | None = None
     tab: str = "activations"
     events: tuple[Event, ...] = field(default_factory=tuple)

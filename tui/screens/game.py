@@ -183,9 +183,12 @@ class GameScreen(Screen):
         try:
             self.draw()
             statuses = self.session.expectations_unlocked()
+            prediction = self.session.prediction()
         finally:
             lock.release()
-        self.query_one(LessonPane).show_expectations(statuses)
+        pane = self.query_one(LessonPane)
+        pane.show_expectations(statuses)
+        pane.show_prediction(prediction)
 
 
 __all__ = ["GameScreen"]

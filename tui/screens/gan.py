@@ -36,9 +36,7 @@ class GanScreen(GameScreen):
             with Vertical(id="game", classes="board"):
                 yield Static(id="histogram")
                 yield Static(id="gan-curves")
-            yield LessonPane(
-                self.scenario.title, self.scenario.text, id="gan-lesson", classes="game-lesson"
-            )
+            yield LessonPane(self.scenario.lesson, id="gan-lesson", classes="game-lesson")
         yield Footer(compact=True)
 
     def draw(self) -> None:

@@ -67,7 +67,7 @@ class MainScreen(Screen):
             with Vertical(id="centre"):
                 yield Inspector(id="inspector")
                 yield Curves(id="curves")
-            yield LessonPane(scenario.title, scenario.text, id="lesson")
+            yield LessonPane(scenario.lesson, id="lesson")
         yield EventLog(id="log", max_lines=500, wrap=False)
         yield Footer(compact=True)
 

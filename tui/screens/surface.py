@@ -37,9 +37,7 @@ class SurfaceScreen(GameScreen):
             with Vertical(id="plot", classes="board"):
                 yield Static(id="surface")
                 yield Static(id="table")
-            yield LessonPane(
-                self.scenario.title, self.scenario.text, id="race-lesson", classes="game-lesson"
-            )
+            yield LessonPane(self.scenario.lesson, id="race-lesson", classes="game-lesson")
         yield Footer(compact=True)
 
     def draw(self) -> None:
