@@ -2,8 +2,8 @@
 
 import pytest
 
-from nnsim.session import run_lesson
 from nnsim.scenario import lesson_sections, load, shipped_lessons
+from nnsim.session import run_lesson
 
 LESSONS = [path.stem for path in shipped_lessons()]
 
