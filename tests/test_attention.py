@@ -1,5 +1,5 @@
 """The attention decoder: its equations against PyTorch autograd, and against finite
-differences, for dot-product and additive scores."""
+differences, for dot-product and additive scores and without attention (score "none")."""
 
 import math
 
@@ -21,7 +21,7 @@ def _model(score, seed=3):
     )
 
 
-@pytest.mark.parametrize("score", ["dot", "additive"])
+@pytest.mark.parametrize("score", ["dot", "additive", "none"])
 def test_gradients_match_finite_differences(score, rng):
     model = _model(score)
     x = rng.standard_normal((3, 4, 2))
@@ -34,13 +34,13 @@ def test_gradients_match_finite_differences(score, rng):
     assert np.median(list(errors.values())) < 1e-6
 
 
-@pytest.mark.parametrize("score", ["dot", "additive"])
+@pytest.mark.parametrize("score", ["dot", "additive", "none"])
 def test_matches_pytorch_autograd(score, rng):
     torch = pytest.importorskip("torch")
     layer = AttentionDecoder(3, score=score, name="att")
     Sequential([layer], input_shape=(4, 5), seed=1).materialize()
     enc = rng.standard_normal((2, 4, 5))
-    out = layer.forward(enc)  # (2, 3, 10)
+    out = layer.forward(enc)  # (2, 3, 10), or the states alone (2, 3, 5) without attention
     dy = rng.standard_normal(out.shape)
     denc = layer.backward(dy)
 
@@ -53,16 +53,19 @@ def test_matches_pytorch_autograd(score, rng):
         for name, theirs in (("b_ih", "bias_ih_l0"), ("b_hh", "bias_hh_l0")):
             getattr(gru, theirs).copy_(t[name])
     states, _ = gru(t["Q"].expand(2, 3, 5), e[:, -1][None])
-    if score == "dot":
-        scores = states @ e.transpose(1, 2) / math.sqrt(5)
+    if score == "none":
+        theirs = states
     else:
-        u = torch.tanh((states @ t["W_q"].T)[:, :, None] + (e @ t["W_k"].T)[:, None])
-        scores = u @ t["v"]
-    alpha = torch.softmax(scores, dim=-1)
-    theirs = torch.cat([alpha @ e, states], dim=-1)
+        if score == "dot":
+            scores = states @ e.transpose(1, 2) / math.sqrt(5)
+        else:
+            u = torch.tanh((states @ t["W_q"].T)[:, :, None] + (e @ t["W_k"].T)[:, None])
+            scores = u @ t["v"]
+        alpha = torch.softmax(scores, dim=-1)
+        theirs = torch.cat([alpha @ e, states], dim=-1)
+        np.testing.assert_allclose(layer.attention, alpha.detach().numpy(), rtol=1e-10)
     theirs.backward(torch.tensor(dy))
     np.testing.assert_allclose(out, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(layer.attention, alpha.detach().numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(denc, e.grad.numpy(), rtol=1e-9, atol=1e-12)
     for name, param in (("W_ih", gru.weight_ih_l0), ("W_hh", gru.weight_hh_l0)):
         np.testing.assert_allclose(layer.grads[name], param.grad.numpy(), rtol=1e-9, atol=1e-12)
@@ -82,6 +85,21 @@ def test_attention_rows_are_distributions_over_the_input_steps(rng):
     alpha = model.layer("att").attention  # (3, 5, 7): output step x input step
     assert alpha.shape == (3, 5, 7)
     np.testing.assert_allclose(alpha.sum(axis=-1), 1.0, rtol=1e-12)
+
+
+def test_without_attention_only_the_encoders_last_state_reaches_the_output(rng):
+    """The bottleneck: the decoder without attention neither sees nor sends a gradient to any
+    encoder state but the last, and keeps no attention weights."""
+    layer = AttentionDecoder(3, score="none", name="att")
+    Sequential([layer], input_shape=(4, 5), seed=1).materialize()
+    enc = rng.standard_normal((2, 4, 5))
+    out = layer.forward(enc)
+    assert out.shape == (2, 3, 5) and layer.attention is None
+    changed = enc.copy()
+    changed[:, :-1] = rng.standard_normal((2, 3, 5))
+    np.testing.assert_array_equal(layer.forward(changed), out)
+    denc = layer.backward(rng.standard_normal(out.shape))
+    assert not denc[:, :-1].any() and np.abs(denc[:, -1]).min() > 0
 
 
 def test_bad_arguments():

@@ -12,6 +12,10 @@ encoder's last state. At every output step t its state s_t scores every encoder 
 α_t = softmax_j(score_t) is the **attention**: how much output step t reads input step j;
 the context c_t = Σ_j α_tj e_j. The output is [c_t ; s_t] (steps, 2H), read by a Dense layer.
 ``attention`` keeps α (N, steps, T_in) of the last forward pass.
+
+``score="none"`` is the same decoder without attention (Sutskever et al., 2014): the output is
+s_t alone (steps, H), so all it knows of the input came through one fixed-size vector, the
+encoder's last state (the bottleneck attention removes).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import numpy as np
 from .. import functional as F
 from .base import Layer, ShapeError, positive
 
-SCORES = ("dot", "additive")
+SCORES = ("dot", "additive", "none")
 
 
 class AttentionDecoder(Layer):
@@ -46,7 +50,7 @@ class AttentionDecoder(Layer):
                 f"expects the encoder's states (time, hidden) but gets {input_shape}: put a "
                 f"recurrent layer with return_sequences before it"
             )
-        return (self.steps, 2 * input_shape[1])
+        return (self.steps, input_shape[1] if self.score == "none" else 2 * input_shape[1])
 
     @property
     def hidden(self) -> int:
@@ -80,6 +84,9 @@ class AttentionDecoder(Layer):
         queries = np.ascontiguousarray(np.broadcast_to(p["Q"], (n, *p["Q"].shape)))
         h0 = np.ascontiguousarray(enc[:, -1])  # (N, H)
         states, gru_cache = F.gru(queries, h0, p["W_ih"], p["W_hh"], p["b_ih"], p["b_hh"])
+        if self.score == "none":
+            self.cache = (gru_cache, states, None, None)
+            return states
         scores, score_cache = self._scores(states, enc)  # (N, steps, T_in)
         alpha = F.softmax(scores, axis=-1)
         context = np.matmul(alpha, enc)  # (N, steps, H)
@@ -101,9 +108,30 @@ class AttentionDecoder(Layer):
     # ---------------------------------------------------------------- backward
 
     def differentiate(self, dy):
-        p = self.params
         enc = self.input
         gru_cache, states, score_cache, alpha = self.cache
+        if self.score == "none":
+            denc, grads = np.zeros_like(enc), {}
+            dstates = dy
+        else:
+            denc, dstates, grads = self._attention_backward(dy, enc, states, score_cache, alpha)
+        dq_in, dh0, dW_ih, dW_hh, db_ih, db_hh = F.gru_backward(
+            np.ascontiguousarray(dstates), gru_cache
+        )
+        denc[:, -1] += dh0  # the encoder's last state started the decoder
+        grads |= {
+            "Q": dq_in.sum(axis=0),  # the same queries for every example
+            "W_ih": dW_ih,
+            "W_hh": dW_hh,
+            "b_ih": db_ih,
+            "b_hh": db_hh,
+        }
+        return denc, grads
+
+    def _attention_backward(self, dy, enc, states, score_cache, alpha):
+        """dL/d(encoder states), dL/d(decoder states) and the score parameters' gradients
+        through the context and the scores."""
+        p = self.params
         h = self.hidden
         dcontext, dstates = dy[..., :h], np.ascontiguousarray(dy[..., h:])
         dalpha = np.matmul(dcontext, enc.transpose(0, 2, 1))  # (N, steps, T_in)
@@ -124,22 +152,13 @@ class AttentionDecoder(Layer):
             grads["W_k"] = np.einsum("nth,nti->hi", dk, enc)
             dstates = dstates + np.matmul(dq, p["W_q"])
             denc = denc + np.matmul(dk, p["W_k"])
-        dq_in, dh0, dW_ih, dW_hh, db_ih, db_hh = F.gru_backward(
-            np.ascontiguousarray(dstates), gru_cache
-        )
-        denc[:, -1] += dh0  # the encoder's last state started the decoder
-        grads |= {
-            "Q": dq_in.sum(axis=0),  # the same queries for every example
-            "W_ih": dW_ih,
-            "W_hh": dW_hh,
-            "b_ih": db_ih,
-            "b_hh": db_hh,
-        }
-        return denc, grads
+        return denc, dstates, grads
 
     def macs(self):
         t_in, h = self.input_shape
         gru = self.steps * 3 * h * 2 * h
+        if self.score == "none":
+            return gru
         attention = 2 * self.steps * t_in * h
         return gru + attention + (self.steps * t_in * h * h if self.score == "additive" else 0)
 

@@ -15,7 +15,8 @@ Every layer type and its keys::
     lstm         hidden, return_sequences, init, std, radius, forget_bias
     gru          hidden, return_sequences, init, std, radius
     embedding    num, dim
-    attention    steps, score ("dot" or "additive"): a GRU decoder attending over the
+    attention    steps, score ("dot", "additive", or "none": the decoder without attention,
+                 reading only the encoder's last state): a GRU decoder attending over the
                  encoder states before it (nnsim/layers/attention.py)
     maxout       pieces
     sigmoid, tanh, relu, softsign, softplus, identity, softmax
@@ -66,6 +67,7 @@ from ..layers import (
     Softsign,
     Tanh,
 )
+from ..layers.attention import SCORES as ATTENTION_SCORES
 from .budget import MAX_LAYERS, MAX_REPEAT
 from .errors import ScenarioError, did_you_mean
 from .schema import Source, Table
@@ -219,7 +221,7 @@ BUILDERS: dict[str, Callable[[Table], Recipe]] = {
     "attention": lambda t: partial(
         AttentionDecoder,
         t.integer("steps", minimum=1),
-        t.choice("score", ("dot", "additive"), "dot"),
+        t.choice("score", ATTENTION_SCORES, "dot"),
         frozen=t.get("frozen", bool, False),
     ),
     "maxout": lambda t: partial(Maxout, t.integer("pieces", minimum=1)),
