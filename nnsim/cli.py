@@ -12,7 +12,10 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .i18n import LANGUAGES, choose_language, set_language
 from .scenario import ScenarioError, find
+
+LANG_HELP = "the language of lessons and reports: en or zh (default: NNSIM_LANG, else the locale)"
 
 GRADCHECK_TOLERANCE = 1e-4  # worst relative error allowed by `nnsim gradcheck`
 
@@ -39,9 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"nnsim {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--lang", choices=LANGUAGES, help=LANG_HELP)
     sub = parser.add_subparsers(dest="command")
+    language = argparse.ArgumentParser(add_help=False)  # --lang after the command, too
+    language.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS, help=LANG_HELP)
 
-    run = sub.add_parser("run", help="train a scenario headless and report its diagnostics")
+    run = sub.add_parser(
+        "run", parents=[language], help="train a scenario headless and report its diagnostics"
+    )
     run.add_argument("scenario", help="a scenario file, or the name of a shipped lesson")
     run.add_argument("--iterations", type=int, help="override [train] iterations")
     run.add_argument("--seed", type=int, help="override [train] seed")
@@ -68,21 +76,27 @@ def build_parser() -> argparse.ArgumentParser:
         "(repeatable; a column of the trace, summarised at the end)",
     )
 
-    verify = sub.add_parser("verify", help="run lessons and check their [[expect]] blocks")
+    verify = sub.add_parser(
+        "verify", parents=[language], help="run lessons and check their [[expect]] blocks"
+    )
     verify.add_argument("scenarios", nargs="*", help="default: every shipped lesson")
     verify.add_argument("--json", action="store_true")
     verify.add_argument("--no-progress", action="store_true")
 
-    summary = sub.add_parser("summary", help="per-layer shapes, parameters, receptive field, FLOPs")
+    summary = sub.add_parser(
+        "summary", parents=[language], help="per-layer shapes, parameters, receptive field, FLOPs"
+    )
     summary.add_argument("scenario", nargs="?")
     summary.add_argument("--arch", help="a classic architecture: lenet5, alexnet, ... resnet34")
     summary.add_argument("--json", action="store_true")
 
-    tui = sub.add_parser("tui", help="open the terminal interface on a scenario (the default)")
+    tui = sub.add_parser(
+        "tui", parents=[language], help="open the terminal interface on a scenario (the default)"
+    )
     tui.add_argument("scenario", nargs="?")
     tui.add_argument("--screenshots", metavar="DIR", help="where ctrl+s saves SVGs")
 
-    lessons = sub.add_parser("lessons", help="list the shipped lessons")
+    lessons = sub.add_parser("lessons", parents=[language], help="list the shipped lessons")
     lessons.add_argument("--json", action="store_true")
     lessons.add_argument(
         "--pytorch",
@@ -91,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     metrics = sub.add_parser(
-        "metrics", help="what conditions (checks, breakpoints, --watch) can read, with a line each"
+        "metrics",
+        parents=[language],
+        help="what conditions (checks, breakpoints, --watch) can read, with a line each",
     )
     metrics.add_argument(
         "--kind", choices=("network", "surface", "gan"), help="only what this kind measures"
@@ -101,7 +117,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--markdown", action="store_true", help="as docs/metrics.md (the page is made this way)"
     )
 
-    gradcheck = sub.add_parser("gradcheck", help="finite-difference check of a scenario's model")
+    translations = sub.add_parser(
+        "translations",
+        parents=[language],
+        help="lessons' Chinese: missing, stale (English changed), or lacking a code span or name",
+    )
+    translations.add_argument("scenarios", nargs="*", help="default: every shipped lesson")
+    translations.add_argument(
+        "--stale-only", action="store_true", help="list stale and lacking ones, not missing ones"
+    )
+    translations.add_argument("--json", action="store_true")
+
+    gradcheck = sub.add_parser(
+        "gradcheck", parents=[language], help="finite-difference check of a scenario's model"
+    )
     gradcheck.add_argument("scenario")
     gradcheck.add_argument("--json", action="store_true")
     return parser
@@ -114,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        set_language(choose_language(getattr(args, "lang", None)))
         return COMMANDS[args.command](args)
     except (UsageError, ScenarioError, ValueError, KeyError, OSError) as err:
         if args.debug:
@@ -251,28 +281,22 @@ def _network(scenario, command: str):
 
 
 def cmd_lessons(args) -> int:
-    import tomllib
+    from .scenario import lesson_listing
 
-    from .scenario import lesson_sections
-
-    entries = []
-    for section, paths in lesson_sections():
-        for path in paths:
-            with path.open("rb") as handle:
-                lesson = tomllib.load(handle).get("lesson", {})
-            entries.append(
-                {
-                    "name": path.stem,
-                    "title": lesson.get("title", path.stem),
-                    "path": str(path),
-                    "section": section,
-                    "pytorch": lesson.get("pytorch", "").strip("\n"),
-                }
-            )
+    entries = [
+        {
+            "name": e.name,
+            "title": e.title,
+            "path": str(e.path),
+            "section": e.section,
+            "pytorch": e.pytorch,
+        }
+        for e in lesson_listing()
+    ]
     if args.pytorch:
         print(pytorch_markdown(entries), end="")
     elif args.json:
-        print(json.dumps(entries))
+        print(json.dumps(entries, ensure_ascii=False))
     else:
         section = None
         for entry in entries:
@@ -321,7 +345,30 @@ def cmd_tui(args) -> int:
     )
 
 
+def cmd_translations(args) -> int:
+    from .i18n.lessons import translation_problems
+    from .scenario import load as load_scenario
+    from .scenario import shipped_lessons
+
+    paths = [resolve(s) for s in args.scenarios] or shipped_lessons()
+    found = []
+    for path in paths:
+        for problem in translation_problems(load_scenario(path), require=not args.stale_only):
+            found.append({"lesson": path.stem, **problem.__dict__})
+    if args.json:
+        print(json.dumps(found, ensure_ascii=False))
+    else:
+        for row in found:
+            print(
+                f"{row['lesson']} {row['where']}: {row['problem']} "
+                f'(the English now: zh_from = "{row["english_fingerprint"]}")'
+            )
+        print(f"{len(found)} translation problem(s) in {len(paths)} lesson(s)")
+    return 1 if found else 0
+
+
 COMMANDS = {
+    "translations": cmd_translations,
     "metrics": cmd_metrics,
     "tui": cmd_tui,
     "run": cmd_run,

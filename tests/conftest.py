@@ -9,6 +9,17 @@ import pytest
 TORCH_CPU = "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
 
 
+@pytest.fixture(autouse=True)
+def english():
+    """Every test starts in English whatever the machine's locale (the default a learner gets
+    without LANG=zh_*), and a test that switches to Chinese leaves no trace."""
+    from nnsim.i18n import set_language
+
+    set_language("en")
+    yield
+    set_language("en")
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20261121)

@@ -13,6 +13,7 @@ from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.worker import WorkerFailed
 
+from nnsim.i18n import LANGUAGE_NAMES, language, set_language
 from nnsim.scenario import ScenarioError
 from nnsim.session import CommandError, Request, Session
 from nnsim.warmup import plan_for
@@ -28,6 +29,7 @@ from .screens.picker import PickerScreen
 from .screens.pytorch import PyTorchScreen
 from .screens.surface import SurfaceScreen
 from .widgets.inspector import Inspector
+from .widgets.lesson import LessonPane
 
 GAME_SCREENS = {"surface": SurfaceScreen, "gan": GanScreen}  # scenarios without one network
 SCREENSHOTS = Path("~/nnsim-screenshots")  # where ctrl+s saves, unless --screenshots DIR
@@ -204,11 +206,28 @@ class NnsimApp(App):
         except OSError as err:
             self.notify(f"cannot save a screenshot in {folder}: {err}", severity="error")
 
+    def action_language(self, code: str) -> None:
+        """Switch the lessons' and the interface's language now (the palette)."""
+        set_language(code)
+        for screen in self.screen_stack:
+            for pane in screen.query(LessonPane):
+                pane.retranslate()
+            if isinstance(screen, (MainScreen, SurfaceScreen, GanScreen)):
+                screen.refresh_view()
+        self.refresh_bindings()
+        self.notify(LANGUAGE_NAMES[code], title="language")
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for command in APP:
             yield SystemCommand(
                 command.title, f"{command.help} ({command.shown})", self._runs(command.action)
             )
+        other = "en" if language() == "zh" else "zh"
+        yield SystemCommand(
+            f"Language: {LANGUAGE_NAMES[other]}",
+            "lessons, the interface and reports in English or Chinese (语言)",
+            self._runs(f"language('{other}')"),
+        )
         if isinstance(screen, MainScreen):
             for command in DEBUGGER:
                 yield SystemCommand(

@@ -14,17 +14,24 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     with settled_imports():  # the CLI loads the scenario code, which loads Numba
         from nnsim import cli
-    if args and args[0] != "tui":
+        from nnsim.i18n import LANGUAGES, LanguageError, choose_language, set_language
+    language, rest = _leading_language(args)
+    if rest and rest[0] != "tui":
         return cli.main(args)
     parser = argparse.ArgumentParser(prog="nnsim tui", description="the terminal interface")
     parser.add_argument("scenario", nargs="?", help="a scenario file or a shipped lesson")
     parser.add_argument(
         "--screenshots", metavar="DIR", help="where ctrl+s saves (default ~/nnsim-screenshots)"
     )
+    parser.add_argument("--lang", choices=LANGUAGES, default=language, help=cli.LANG_HELP)
     try:
-        options = parser.parse_args(args[1:])
+        options = parser.parse_args(rest[1:])
+        set_language(choose_language(options.lang))
     except SystemExit as done:  # argparse printed the usage or the help
         return int(done.code or 0)
+    except LanguageError as err:
+        print(f"nnsim tui: {err}", file=sys.stderr)
+        return 2
     if options.scenario is not None:
         try:
             cli.resolve(options.scenario)
@@ -35,6 +42,15 @@ def main(argv: list[str] | None = None) -> int:
         from .app import run
 
     return run(options.scenario, options.screenshots)
+
+
+def _leading_language(args: list[str]) -> tuple[str | None, list[str]]:
+    """``nnsim --lang zh [tui ...]``: the language given before the command, and the rest."""
+    if args[:1] == ["--lang"] and len(args) > 1:
+        return args[1], args[2:]
+    if args and args[0].startswith("--lang="):
+        return args[0].split("=", 1)[1], args[1:]
+    return None, args
 
 
 @contextmanager

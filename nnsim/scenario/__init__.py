@@ -56,7 +56,7 @@ import stat
 import tomllib
 from pathlib import Path
 
-from .catalogue import SAMPLES, find, lesson_sections, shipped_lessons
+from .catalogue import SAMPLES, LessonEntry, find, lesson_listing, lesson_sections, shipped_lessons
 from .errors import ScenarioError
 from .gan import GanScenario, load_gan
 from .network import load_network
@@ -72,7 +72,9 @@ __all__ = [
     "ScenarioError",
     "SurfaceScenario",
     "find",
+    "lesson_listing",
     "lesson_sections",
+    "LessonEntry",
     "load",
     "shipped_lessons",
 ]

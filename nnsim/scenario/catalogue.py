@@ -8,12 +8,14 @@ checkout reads ``samples/`` itself, so a teacher's edit there shows at once.
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from ..i18n import Localized
 from .errors import ScenarioError, did_you_mean
 
-__all__ = ["SAMPLES", "find", "lesson_sections", "shipped_lessons"]
+__all__ = ["SAMPLES", "LessonEntry", "find", "lesson_listing", "lesson_sections", "shipped_lessons"]
 
 
 def _lessons_folder() -> Path:
@@ -42,11 +44,40 @@ def lesson_sections() -> list[tuple[str, list[Path]]]:
             present = [files[name] for name in section.get("lessons", []) if name in files]
             listed.update(p.stem for p in present)
             if present:
-                sections.append((section.get("title", ""), present))
+                sections.append((str(Localized.of(section.get("title"))), present))
     others = sorted(p for name, p in files.items() if name not in listed)
     if others:
         sections.append(("Other scenarios", others))
     return sections
+
+
+@dataclass(frozen=True)
+class LessonEntry:
+    """A shipped lesson as listed (`nnsim lessons`, the picker): in the current language."""
+
+    name: str
+    title: str
+    path: Path
+    section: str
+    pytorch: str
+
+
+def lesson_listing() -> list[LessonEntry]:
+    """Every shipped lesson in curriculum order, its title read without building it (a file
+    that cannot be read is listed as such, not fatal: the picker must still open)."""
+    entries = []
+    for section, paths in lesson_sections():
+        for path in paths:
+            try:
+                lesson = tomllib.loads(path.read_text(encoding="utf-8")).get("lesson", {})
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                lesson = {"title": f"{path.stem} (cannot be read)"}
+            lesson = lesson if isinstance(lesson, dict) else {}
+            title = str(Localized.of(lesson.get("title"), path.stem))
+            pytorch = lesson.get("pytorch", "")
+            pytorch = pytorch.strip("\n") if isinstance(pytorch, str) else ""
+            entries.append(LessonEntry(path.stem, title, path, section, pytorch))
+    return entries
 
 
 def shipped_lessons() -> list[Path]:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from ..i18n import Localized
 from ..sim.conditions import ConditionError, parse
 from .schema import Source, Table
 from .spec import Expectation
@@ -40,7 +41,7 @@ class VariantEntry:
 
     index: int
     name: str
-    title: str
+    title: Localized
     tables: dict
     changed: frozenset[str]
     rewrites: dict
@@ -66,7 +67,7 @@ def variant_entries(
             )
         if any(e.name == name for e in entries):
             raise table.error("name", f"a second variant named {name!r}")
-        title = table.get("title", str, name)
+        title = table.localized("title", name)
         rewrites = {key: table.values[key] for key in extra if table.has(key)}
         table.taken |= set(rewrites)
         overrides = {key: table.get(key, dict) for key in changeable if table.has(key)}
@@ -146,7 +147,7 @@ def expectations(
             raise table.error("at", f'expected "end" or an iteration number, got {at!r}')
         if isinstance(at, int) and not 1 <= at <= iterations:
             raise table.error("at", f"must be between 1 and the {iterations} iterations, got {at}")
-        says = " ".join(table.get("says", str, "").split())
+        says = table.localized("says", "").map(lambda text: " ".join(text.split()))
         table.done()
         found.append(Expectation(text, None if at == "end" else at, parsed, says))
     return tuple(found)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from ..data.synthetic import GAN_TARGETS_1D, gan_target_1d
+from ..i18n import Localized
 from ..layers import ShapeError
 from ..model import Sequential
 from ..sim.gan import GanRun
@@ -64,7 +65,7 @@ class GanScenario:
     networks: dict[str, NetworkSpec]  # "generator" and "discriminator"
     expectations: tuple[Expectation, ...] = ()
     variants: dict[str, GanScenario] = field(default_factory=dict)
-    variant_titles: dict[str, str] = field(default_factory=dict)
+    variant_titles: dict[str, Localized] = field(default_factory=dict)
     breakpoints: tuple[str, ...] = ()
     tables: dict = field(default_factory=dict, compare=False, repr=False)
 

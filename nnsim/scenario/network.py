@@ -114,16 +114,16 @@ def read_scenario(
 
 def read_lesson(t: Table, source: Source) -> LessonSpec:
     lesson = LessonSpec(
-        t.get("title", str, source.path.stem),
-        t.get("text", str, ""),
+        t.localized("title", source.path.stem),
+        t.localized("text", ""),
         t.get("language", str, "en"),
-        t.get("predict", str, "").strip(),
-        t.get("answer", str, "").strip(),
+        t.localized("predict", "").map(str.strip),
+        t.localized("answer", "").map(str.strip),
         t.get("pytorch", str, "").strip("\n"),
     )
-    if lesson.predict and not lesson.answer:
+    if lesson.localized_predict and not lesson.localized_answer:
         raise t.error("predict", 'a prediction needs its answer: add answer = "..." to [lesson]')
-    if lesson.answer and not lesson.predict:
+    if lesson.localized_answer and not lesson.localized_predict:
         raise t.error("answer", 'an answer needs its question: add predict = "..." to [lesson]')
     t.done()
     return lesson

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..i18n import Localized
 from .errors import KeyPath, ScenarioError, did_you_mean, locate
 
 _MISSING = object()
@@ -86,6 +87,17 @@ class Table:
         if value is not default and value not in options:
             raise self.error(key, f"unknown value {value!r}{did_you_mean(value, options)}")
         return value
+
+    def localized(self, key: str, default: Any = _MISSING) -> Localized:
+        """A learner-facing string: plain (one language, read the same in both) or a table
+        { en = "...", zh = "...", zh_from = "<fingerprint of the English>" }."""
+        value = self.get(key, (str, dict), default)
+        if not isinstance(value, dict):
+            return value if isinstance(value, Localized) else Localized(value)
+        t = Table(self.source, self.keys + [key], value)
+        texts = Localized(t.get("en", str), t.get("zh", str, None), t.get("zh_from", str, None))
+        t.done(known=["en", "zh", "zh_from"])
+        return texts
 
     def table(self, key: str, default: Any = _MISSING) -> Table | None:
         value = self.get(key, dict, default)

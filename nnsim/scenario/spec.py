@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from .. import architectures, checkpoint
 from ..data.batching import augmenter
+from ..i18n import Localized
 from ..losses import Loss
 from ..model import Sequential
 from ..optim import OPTIMIZERS, Optimizer
@@ -53,16 +54,23 @@ def learning_rate_problem(lr: float) -> str | None:
 
 @dataclass(frozen=True)
 class LessonSpec:
-    """The learner's reading: the title and text, the question to answer before stepping
-    (``predict``), its answer with one line why (``answer``, shown once a run has finished),
-    and the few lines of PyTorch that make the same phenomenon (``pytorch``)."""
+    """The learner's reading, in each language it is written in: the title and text, the
+    question to answer before stepping (``predict``), its answer with one line why
+    (``answer``, shown once a run has finished), and the few lines of PyTorch that make the
+    same phenomenon (``pytorch``, one language: code). ``title``, ``text``, ``predict`` and
+    ``answer`` read the current language (nnsim.i18n)."""
 
-    title: str
-    text: str = ""
+    localized_title: Localized
+    localized_text: Localized = Localized("")
     language: str = "en"
-    predict: str = ""
-    answer: str = ""
+    localized_predict: Localized = Localized("")
+    localized_answer: Localized = Localized("")
     pytorch: str = ""
+
+    title = property(lambda self: str(self.localized_title))
+    text = property(lambda self: str(self.localized_text))
+    predict = property(lambda self: str(self.localized_predict))
+    answer = property(lambda self: str(self.localized_answer))
 
 
 @dataclass(frozen=True)
@@ -157,7 +165,9 @@ class Expectation:
     check: str
     at: int | None  # None: at the end of the run
     condition: Condition = field(compare=False, repr=False)
-    says: str = ""
+    localized_says: Localized = Localized("")
+
+    says = property(lambda self: str(self.localized_says))
 
 
 @dataclass(frozen=True, eq=False)
@@ -175,7 +185,7 @@ class Scenario:
     breakpoints: tuple[str, ...] = ()
     expectations: tuple[Expectation, ...] = ()
     variants: dict[str, Scenario] = field(default_factory=dict)  # name: the changed scenario
-    variant_titles: dict[str, str] = field(default_factory=dict)
+    variant_titles: dict[str, Localized] = field(default_factory=dict)
     # the file and its tables as written, which a [[variants]] entry or a what-if changes
     source: Source | None = field(default=None, compare=False, repr=False)
     tables: dict = field(default_factory=dict, compare=False, repr=False)

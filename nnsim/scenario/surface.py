@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from ..data.surfaces import SURFACES, Surface
+from ..i18n import Localized
 from ..sim.surface import SurfaceRun
 from . import budget, checks
 from .network import optimizer_spec, read_lesson
@@ -46,7 +47,7 @@ class SurfaceScenario:
     optimizers: dict[str, OptimizerSpec]  # the racers, by name
     expectations: tuple[Expectation, ...] = ()
     variants: dict[str, SurfaceScenario] = field(default_factory=dict)
-    variant_titles: dict[str, str] = field(default_factory=dict)
+    variant_titles: dict[str, Localized] = field(default_factory=dict)
     breakpoints: tuple[str, ...] = ()
 
     name = property(lambda self: self.path.stem)

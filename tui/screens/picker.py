@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
-
 from rich.padding import Padding
 from rich.text import Text
 from textual import on
@@ -12,22 +10,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from nnsim.scenario import lesson_sections
+from nnsim.scenario import lesson_listing
 
 
 def lesson_titles() -> list[tuple[str, list[tuple[str, str]]]]:
     """(section, [(name, title)]) in curriculum order, as `nnsim lessons` lists them."""
-    sections = []
-    for section, paths in lesson_sections():
-        entries = []
-        for path in paths:
-            try:
-                with path.open("rb") as handle:
-                    title = tomllib.load(handle).get("lesson", {}).get("title", path.stem)
-            except (OSError, tomllib.TOMLDecodeError):
-                title = f"{path.stem} (cannot be read)"
-            entries.append((path.stem, title))
-        sections.append((section, entries))
+    sections: list[tuple[str, list[tuple[str, str]]]] = []
+    for lesson in lesson_listing():
+        if not sections or sections[-1][0] != lesson.section:
+            sections.append((lesson.section, []))
+        sections[-1][1].append((lesson.name, lesson.title))
     return sections
 
 

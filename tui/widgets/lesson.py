@@ -6,8 +6,8 @@ met, in the words the learner reads. A Markdown table wider than the pane become
 from __future__ import annotations
 
 import re
-import textwrap
 
+from rich.cells import cell_len, chop_cells
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -72,10 +72,21 @@ class LessonPane(VerticalScroll):
 
     def __init__(self, lesson: LessonSpec, **kwargs) -> None:
         super().__init__(**kwargs)
+        self.lesson = lesson
         self.title_text, self.markdown = lesson.title, lesson.text
         self.prediction = Prediction(lesson.predict, None) if lesson.predict else None
         self._shown = self._source(10_000)
         self._expectations: tuple[ExpectationStatus, ...] = ()
+
+    def retranslate(self) -> None:
+        """The lesson in the language now chosen (nnsim.i18n); the checks' sentences follow
+        with the next view."""
+        lesson, answered = self.lesson, self.prediction and self.prediction.answer is not None
+        self.title_text, self.markdown = lesson.title, lesson.text
+        if lesson.predict:
+            self.prediction = Prediction(lesson.predict, lesson.answer if answered else None)
+        self._shown = self._source(self.scrollable_content_region.width - 2 or 10_000)
+        self.query_one(Markdown).update(self._shown)
 
     def _source(self, width: int) -> str:
         return (
@@ -131,6 +142,24 @@ class LessonPane(VerticalScroll):
         self.query_one("#expectations", Static).update(expectations_text(expectations, width))
 
 
+def wrap_cells(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` terminal cells: words stay whole where they fit,
+    and a run without spaces (Chinese, two cells a character) is folded between characters."""
+    lines, line = [], ""
+    for word in text.split():
+        candidate = f"{line} {word}" if line else word
+        if cell_len(candidate) <= width:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        folded = chop_cells(word, width)
+        lines.extend(folded[:-1])
+        line = folded[-1]
+    lines.append(line)
+    return lines
+
+
 def prediction_markdown(prediction: Prediction | None) -> str:
     """The question as a quote above the text, and the answer under it once given."""
     if prediction is None:
@@ -152,7 +181,7 @@ def expectations_text(expectations: tuple[ExpectationStatus, ...], width: int) -
         mark, style = {True: ("✓ met", "green"), False: ("… not yet", "yellow")}.get(
             expectation.met, ("· later", "dim")
         )
-        lines = textwrap.wrap(expectation.says or expectation.check, room) or [""]
+        lines = wrap_cells(expectation.says or expectation.check, room)
         text.append(f"{mark:<{MARK_WIDTH}}", style=style)
         text.append(lines[0] + "\n")
         for line in lines[1:]:

@@ -1,0 +1,175 @@
+"""English and Chinese: how the language is chosen, lesson strings in both languages with
+the fingerprint that shows a translation stale, and Chinese on the command line and on
+screen without a character cut in half."""
+
+import json
+
+import pytest
+from rich.cells import cell_len
+
+from nnsim.cli import main
+from nnsim.i18n import (
+    LanguageError,
+    Localized,
+    choose_language,
+    fingerprint,
+    language,
+    set_language,
+)
+from nnsim.i18n.lessons import translation_problems
+from nnsim.scenario import ScenarioError, load
+from nnsim.tui.widgets.lesson import wrap_cells
+
+
+@pytest.mark.parametrize(
+    "explicit, environ, chosen",
+    [
+        (None, {}, "en"),
+        (None, {"LANG": "zh_CN.UTF-8"}, "zh"),
+        (None, {"LANG": "zh_TW.UTF-8", "LC_ALL": "C.UTF-8"}, "en"),  # LC_ALL decides first
+        (None, {"LC_MESSAGES": "zh_CN.UTF-8", "LANG": "en_GB.UTF-8"}, "zh"),
+        (None, {"NNSIM_LANG": "en", "LANG": "zh_CN.UTF-8"}, "en"),
+        ("zh", {"NNSIM_LANG": "en"}, "zh"),
+    ],
+)
+def test_the_language_comes_from_the_flag_then_nnsim_lang_then_the_locale(
+    explicit, environ, chosen
+):
+    assert choose_language(explicit, environ) == chosen
+
+
+def test_a_language_nnsim_does_not_have_is_refused_by_name():
+    with pytest.raises(LanguageError, match="NNSIM_LANG 'fr'.*en and zh"):
+        choose_language(None, {"NNSIM_LANG": "fr"})
+
+
+def test_a_plain_string_reads_the_same_in_both_languages_and_a_table_per_language():
+    plain = Localized("loss")
+    assert plain.get("zh") == plain.get("en") == "loss" and not plain.stale
+    both = Localized("loss", "损失", fingerprint("loss"))
+    assert both.get("zh") == "损失" and both.get("en") == "loss" and not both.stale
+    set_language("zh")
+    assert str(both) == "损失"
+
+
+def test_a_translation_goes_stale_when_its_english_changes_but_not_when_it_is_reflowed():
+    made_from = fingerprint("The loss falls\nin steps.")
+    assert not Localized("The loss  falls in\nsteps.", "损失阶梯式下降。", made_from).stale
+    assert Localized("The loss falls smoothly.", "损失阶梯式下降。", made_from).stale
+
+
+LESSON = """
+[lesson]
+title.en = "Two layers"
+title.zh = "两层"
+title.zh_from = "{title}"
+text = "Only English here."
+predict = {{ en = "Will it learn?", zh = "它能学会吗？", zh_from = "{predict}" }}
+answer = {{ en = "Yes: `tanh` bends it.", zh = "能：tanh 使之弯曲。", zh_from = "{answer}" }}
+[data]
+source = "logic"
+kind = "xor"
+[model]
+layers = [ {{ type = "dense", units = 4, activation = "tanh" }}, {{ type = "dense", units = 2 }} ]
+loss = "cross_entropy"
+[train]
+lr = 0.5
+batch_size = 4
+iterations = 2
+[[variants]]
+name = "linear"
+title = {{ en = "no tanh", zh = "没有 tanh", zh_from = "0000000000" }}
+replace_activation = ["tanh", "identity"]
+[[expect]]
+check = "loss < 100"
+says.en = "The loss stays finite."
+says.zh = "损失保持有限。"
+says.zh_from = "{says}"
+"""
+
+
+@pytest.fixture
+def lesson(tmp_path):
+    path = tmp_path / "two.toml"
+    path.write_text(
+        LESSON.format(
+            title=fingerprint("Two layers"),
+            predict=fingerprint("Will it learn?"),
+            answer=fingerprint("Yes: `tanh` bends it."),
+            says=fingerprint("The loss stays finite."),
+        )
+    )
+    return path
+
+
+def test_a_lesson_reads_in_the_language_chosen(lesson):
+    scenario = load(lesson)
+    assert (scenario.title, scenario.lesson.predict) == ("Two layers", "Will it learn?")
+    set_language("zh")
+    assert (scenario.title, scenario.lesson.predict) == ("两层", "它能学会吗？")
+    assert scenario.text == "Only English here."  # not translated: the English stays
+    assert scenario.expectations[0].says == "损失保持有限。"
+    assert str(scenario.variant_titles["linear"]) == "没有 tanh"
+
+
+def test_stale_missing_and_lacking_translations_are_each_named(lesson):
+    problems = {p.where: p.problem for p in translation_problems(load(lesson))}
+    assert problems["lesson.text"] == "missing"
+    assert problems["variants.linear.title"].startswith("stale")
+    assert problems["lesson.answer"] == "the Chinese lacks `tanh`"
+    assert "lesson.title" not in problems and "expect[0].says" not in problems
+
+
+def test_nnsim_translations_lists_them_and_fails(capsys, lesson):
+    assert main(["translations", str(lesson), "--json"]) == 1
+    rows = json.loads(capsys.readouterr().out)
+    stale = next(r for r in rows if r["where"] == "variants.linear.title")
+    assert stale["english_fingerprint"] == fingerprint("no tanh")
+
+
+def test_a_translation_table_with_an_unknown_key_is_refused_where_it_is(tmp_path, lesson):
+    path = tmp_path / "bad.toml"
+    path.write_text(lesson.read_text().replace('title.zh = "两层"', 'title.zn = "两层"'))
+    with pytest.raises(ScenarioError, match="unknown key 'zn'") as err:
+        load(path)
+    assert err.value.keys == ["lesson", "title", "zn"]
+
+
+def test_the_default_is_english_and_lang_zh_gives_chinese_reports(capsys, lesson, monkeypatch):
+    for variable in ("NNSIM_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(variable, raising=False)
+    assert main(["run", str(lesson), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "Two layers" in out and "The loss stays finite." in out and "两层" not in out
+    assert main(["run", str(lesson), "--no-progress", "--lang", "zh"]) == 0
+    out = capsys.readouterr().out
+    assert "两层" in out and "损失保持有限。" in out and "它能学会吗？" in out
+    assert language() == "zh"
+
+
+def test_wrapping_by_cells_never_overflows_and_never_splits_a_character():
+    text = "有了 tanh 隐藏层，异或的四个点全都落在正确的一侧。 Without the activation, one map."
+    for width in (10, 11, 16, 33):
+        lines = wrap_cells(text, width)
+        assert all(cell_len(line) <= width for line in lines)
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+
+
+async def test_the_palette_switches_the_lesson_to_chinese_and_back():
+    from tui_driving import screen_lines, settle
+
+    from nnsim.tui.app import NnsimApp
+
+    app = NnsimApp("xor_mlp", warm=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("l")  # the lesson takes its turn with the debugger at 120x40
+        await pilot.pause(0.2)
+        assert "A hidden layer solves XOR" in "\n".join(screen_lines(app))
+        await app.run_action("language('zh')")
+        await pilot.pause(0.3)
+        drawn = "\n".join(screen_lines(app))
+        assert "隐藏层解决异或问题" in drawn and "异或至少需要几个隐藏单元" in drawn
+        await app.run_action("language('en')")
+        await pilot.pause(0.3)
+        assert "A hidden layer solves XOR" in "\n".join(screen_lines(app))
