@@ -176,6 +176,51 @@ def test_augmentation_shifts_and_flips_images():
     assert (mirrored | untouched).all() and 30 < mirrored.sum() < 70
 
 
+def digits_scenario(tmp_path, data_options: str):
+    lesson = tmp_path / "lesson.toml"
+    lesson.write_text(
+        f'[data]\nsource = "digits"\n{data_options}\n'
+        '[model]\nlayers = [ { type = "flatten" }, { type = "dense", units = 10 } ]\n'
+        'loss = "cross_entropy"\n'
+    )
+    return load(lesson)
+
+
+def test_val_shift_moves_each_validation_digit_by_up_to_its_pixels_and_nothing_else(tmp_path):
+    centred = digits_scenario(tmp_path, "validation = 0.2").data
+    shifted = digits_scenario(tmp_path, "validation = 0.2\nval_shift = 1").data
+    np.testing.assert_array_equal(shifted.train.x, centred.train.x)  # training is untouched
+    np.testing.assert_array_equal(shifted.validation.y, centred.validation.y)
+    padded = np.pad(centred.validation.x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    offsets = []
+    for original, moved in zip(padded, shifted.validation.x, strict=True):
+        # moved by (dy, dx): it equals the zero-bordered original read from (1 - dy, 1 - dx)
+        found = [
+            (dy, dx)
+            for dy in (-1, 0, 1)
+            for dx in (-1, 0, 1)
+            if np.array_equal(moved, original[:, 1 - dy : 9 - dy, 1 - dx : 9 - dx])
+        ]
+        assert found, "a validation digit is not its original moved by at most one pixel"
+        offsets.append(found[0])
+    assert len(set(offsets)) == 9  # every offset of the 3x3 neighbourhood occurs
+    assert sum(o != (0, 0) for o in offsets) > 0.8 * len(offsets)
+    again = digits_scenario(tmp_path, "validation = 0.2\nval_shift = 1").data
+    np.testing.assert_array_equal(again.validation.x, shifted.validation.x)  # seeded
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ("val_shift = 1", "needs a validation split"),
+        ("validation = 0.2\nval_shift = 8", r"must be below the image size \(8, 8\), got 8"),
+    ],
+)
+def test_val_shift_without_validation_or_beyond_the_image_is_refused(tmp_path, options, message):
+    with pytest.raises(ScenarioError, match=rf"lesson\.toml:\d+: data\.val_shift: {message}"):
+        digits_scenario(tmp_path, options)
+
+
 def test_upsample_and_one_hot():
     digits = data.load_digits().x[:2]
     big = data.upsample(digits, 4)

@@ -13,6 +13,7 @@ one_hot = false           # class labels as one-hot rows (for MSE on classes)
 limit = 0                 # keep only this many training examples (0: all)
 keep_classes = [5, 6, 7]  # keep only these classes, relabelled 0, 1, 2 in this order
 upsample = 1              # enlarge images by this integer factor
+val_shift = 1             # move each validation image by up to 1 pixel (zero fill)
 
 [data]
 source = "corpus"         # the shipped English text (40 characters): windows of `steps`
@@ -83,6 +84,7 @@ def load_data(t: Table, seed: int) -> DataSpec:
     one_hot = t.get("one_hot", bool, False)
     limit = t.integer("limit", 0, minimum=0)
     upsample = t.integer("upsample", 1, minimum=1)
+    val_shift = t.integer("val_shift", 0, minimum=0)
     sort_by_class = t.get("sort_by_class", bool, False)
     keep_classes = t.get("keep_classes", list, None)
     oversample = t.get("oversample", bool, False)
@@ -112,6 +114,8 @@ def load_data(t: Table, seed: int) -> DataSpec:
         train, val, tst = parts.train, parts.validation, parts.test
     else:
         train, val, tst = dataset, None, None
+    if val_shift:
+        val = _shift_validation(t, val, val_shift, split_seed)
     if limit:
         train = _replace(train, train.x[:limit], train.y[:limit])
     if oversample:
@@ -142,6 +146,18 @@ def load_data(t: Table, seed: int) -> DataSpec:
             "augment", f"shifts and flips need images (N, C, H, W); the data is {train.x.shape}"
         )
     return DataSpec(source, train, val, tst, augment, text)
+
+
+def _shift_validation(t: Table, val: D.Dataset | None, shift: int, seed: int) -> D.Dataset:
+    """Each validation image moved by its own seeded offset of up to ``shift`` pixels along
+    each axis, zero fill: a test of what the model learned about where a pattern sits."""
+    if val is None:
+        raise t.error("val_shift", "needs a validation split (validation = 0.2, for example)")
+    if val.x.ndim != 4:
+        raise t.error("val_shift", f"shifts need images (N, C, H, W); the data is {val.x.shape}")
+    if shift >= min(val.x.shape[2:]):
+        raise t.error("val_shift", f"must be below the image size {val.x.shape[2:]}, got {shift}")
+    return _replace(val, D.random_shift(val.x, shift, np.random.default_rng(seed)), val.y)
 
 
 def _keep_classes(t: Table, d: D.Dataset, keep: list, has_classes: bool) -> D.Dataset:
