@@ -173,3 +173,19 @@ async def test_the_palette_switches_the_lesson_to_chinese_and_back():
         await app.run_action("language('en')")
         await pilot.pause(0.3)
         assert "A hidden layer solves XOR" in "\n".join(screen_lines(app))
+
+
+def test_the_interface_catalogue_holds_every_marked_string_translated_and_compiled():
+    pytest.importorskip("babel", reason="Babel (a test dependency) reads the catalogue")
+    from nnsim.i18n import catalogue
+
+    assert catalogue.problems() == [], "run: python -m nnsim.i18n.catalogue, then translate"
+
+
+def test_marked_strings_come_out_in_chinese():
+    from nnsim.i18n import _
+
+    set_language("zh")
+    assert _("What this lesson promises") == "本课保证出现的现象"
+    set_language("en")
+    assert _("What this lesson promises") == "What this lesson promises"

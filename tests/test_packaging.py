@@ -154,6 +154,15 @@ def test_nnsim_lessons_lists_every_shipped_lesson_from_another_folder(fresh, tmp
     assert len(listed) > 40
 
 
+def test_the_chinese_lessons_and_catalogue_come_with_the_wheel(fresh, tmp_path):
+    out = run(fresh, tmp_path, "nnsim", "lessons", "--lang", "zh")
+    assert out.returncode == 0, out.stderr
+    assert "隐藏层解决异或问题" in out.stdout  # xor_mlp's title in Chinese
+    code = "from nnsim.i18n import _, set_language; set_language('zh'); print(_('Answer:'))"
+    out = run(fresh, tmp_path, "python", "-c", code)
+    assert out.stdout.strip() == "答案：", out.stderr  # the compiled catalogue is package data
+
+
 def test_a_lesson_runs_from_the_wheel(fresh, tmp_path):
     out = run(fresh, tmp_path, "nnsim", "run", "xor_mlp", "--iterations", "5", "--json")
     assert out.returncode in (0, 1), out.stderr  # 1: five iterations do not meet its checks

@@ -13,7 +13,7 @@ from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.worker import WorkerFailed
 
-from nnsim.i18n import LANGUAGE_NAMES, language, set_language
+from nnsim.i18n import LANGUAGE_NAMES, _, language, set_language
 from nnsim.scenario import ScenarioError
 from nnsim.session import CommandError, Request, Session
 from nnsim.warmup import plan_for
@@ -192,7 +192,7 @@ class NnsimApp(App):
             return
         lesson = session.scenario.lesson
         if not lesson.pytorch:
-            self.notify("this lesson has no PyTorch snippet", title="in PyTorch")
+            self.notify(_("this lesson has no PyTorch snippet"), title=_("in PyTorch"))
             return
         self.push_screen(PyTorchScreen(lesson.title, lesson.pytorch))
 
@@ -215,7 +215,7 @@ class NnsimApp(App):
             if isinstance(screen, (MainScreen, SurfaceScreen, GanScreen)):
                 screen.refresh_view()
         self.refresh_bindings()
-        self.notify(LANGUAGE_NAMES[code], title="language")
+        self.notify(LANGUAGE_NAMES[code], title=_("language"))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for command in APP:
@@ -224,8 +224,8 @@ class NnsimApp(App):
             )
         other = "en" if language() == "zh" else "zh"
         yield SystemCommand(
-            f"Language: {LANGUAGE_NAMES[other]}",
-            "lessons, the interface and reports in English or Chinese (语言)",
+            _("Language") + f": {LANGUAGE_NAMES[other]}",
+            _("lessons, the interface and reports in English or Chinese") + " (Language / 语言)",
             self._runs(f"language('{other}')"),
         )
         if isinstance(screen, MainScreen):

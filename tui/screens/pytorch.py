@@ -9,9 +9,13 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
+from nnsim.i18n import _
+
 
 def pytorch_markdown(title: str, snippet: str) -> str:
-    return f"## {title}: in PyTorch\n\n```python\n{snippet}\n```\n\n(escape closes)"
+    heading = _("{title}: in PyTorch").format(title=title)
+    closes = _("(escape closes)")
+    return f"## {heading}\n\n```python\n{snippet}\n```\n\n{closes}"
 
 
 class PyTorchScreen(ModalScreen[None]):

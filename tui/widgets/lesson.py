@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown, Static
 
+from nnsim.i18n import _
 from nnsim.scenario.spec import LessonSpec
 from nnsim.session import ExpectationStatus, Prediction, View
 
@@ -91,7 +92,7 @@ class LessonPane(VerticalScroll):
     def _source(self, width: int) -> str:
         return (
             f"# {self.title_text}\n\n{prediction_markdown(self.prediction)}"
-            f"{narrow_tables(self.markdown, width)}"
+            f"{narrow_tables(join_wide_lines(self.markdown), width)}"
         )
 
     def show_prediction(self, prediction: Prediction | None) -> None:
@@ -125,7 +126,10 @@ class LessonPane(VerticalScroll):
         self._drawn = shown
         if view.text_sample is not None:
             iteration, sample = view.text_sample
-            text = Text(f"Generated after iteration {iteration}\n", style="bold")
+            text = Text(
+                _("Generated after iteration {iteration}").format(iteration=iteration) + "\n",
+                style="bold",
+            )
             text.append(sample, style="italic")
             sample_box = self.query_one("#sample", Static)
             sample_box.update(text)
@@ -140,6 +144,16 @@ class LessonPane(VerticalScroll):
         self._expectations = expectations
         width = self.scrollable_content_region.width or 40  # the room beside the scrollbar
         self.query_one("#expectations", Static).update(expectations_text(expectations, width))
+
+
+WIDE = "\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"  # CJK and full-width forms
+_WIDE_BREAK = re.compile(f"(?<=[{WIDE}])\\n(?=[{WIDE}])")
+
+
+def join_wide_lines(markdown: str) -> str:
+    """Chinese written over several source lines, joined: Markdown turns a line break into a
+    space, which Chinese does not put between its characters."""
+    return _WIDE_BREAK.sub("", markdown)
 
 
 def wrap_cells(text: str, width: int) -> list[str]:
@@ -164,9 +178,9 @@ def prediction_markdown(prediction: Prediction | None) -> str:
     """The question as a quote above the text, and the answer under it once given."""
     if prediction is None:
         return ""
-    quoted = f"> **Predict before you step:** {prediction.question}\n"
+    quoted = "> **" + _("Predict before you step:") + f"** {prediction.question}\n"
     if prediction.answer is not None:
-        quoted += f">\n> **Answer:** {prediction.answer}\n"
+        quoted += ">\n> **" + _("Answer:") + f"** {prediction.answer}\n"
     return quoted + "\n"
 
 
@@ -174,15 +188,15 @@ MARK_WIDTH = 10  # "… not yet" and a space
 
 
 def expectations_text(expectations: tuple[ExpectationStatus, ...], width: int) -> Text:
-    text = Text("What this lesson promises ", style="bold")
-    text.append("(· later: judged after the first iteration)\n", style="dim")
+    text = Text(_("What this lesson promises") + " ", style="bold")
+    text.append(_("(· later: judged after the first iteration)") + "\n", style="dim")
     room = max(10, width - MARK_WIDTH)
     for expectation in expectations:
-        mark, style = {True: ("✓ met", "green"), False: ("… not yet", "yellow")}.get(
-            expectation.met, ("· later", "dim")
+        mark, style = {True: (_("✓ met"), "green"), False: (_("… not yet"), "yellow")}.get(
+            expectation.met, (_("· later"), "dim")
         )
         lines = wrap_cells(expectation.says or expectation.check, room)
-        text.append(f"{mark:<{MARK_WIDTH}}", style=style)
+        text.append(mark + " " * max(1, MARK_WIDTH - cell_len(mark)), style=style)
         text.append(lines[0] + "\n")
         for line in lines[1:]:
             text.append(" " * MARK_WIDTH + line + "\n")
