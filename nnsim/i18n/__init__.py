@@ -80,6 +80,12 @@ def _(message: str) -> str:
     return _catalogue(language()).gettext(message)
 
 
+def N_(message: str) -> str:
+    """Marks a string for the catalogue without translating it: a table or constant made at
+    import, translated with ``_()`` where it is shown (so a switch of language shows)."""
+    return message
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     return _catalogue(language()).ngettext(singular, plural, n)
 
@@ -144,6 +150,7 @@ __all__ = [
     "choose_language",
     "fingerprint",
     "language",
+    "N_",
     "ngettext",
     "set_language",
     "_",

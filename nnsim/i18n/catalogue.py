@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCES = (ROOT / "nnsim", ROOT / "tui")
 FOLDER = Path(__file__).resolve().parent / "locale" / "zh" / "LC_MESSAGES"
 PO, MO = FOLDER / "nnsim.po", FOLDER / "nnsim.mo"
-KEYWORDS = {"_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 
 
 def extracted() -> Catalog:
