@@ -29,14 +29,14 @@ def test_lessons_are_listed_in_curriculum_order():
 # Every lesson of CURRICULUM.md, in its order (keep in sync with it: the file lives outside
 # the repository, so CI cannot read it).
 CURRICULUM_LESSONS = [
-    "perceptron", "xor_mlp", "linear_collapse", "digits_cnn",
+    "perceptron", "xor_mlp", "backprop_by_hand", "linear_collapse", "mlp_digits",
     "activations", "zero_centred", "dead_relu",
-    "losses", "gd_variants", "learning_rate", "shuffle", "backprop_by_hand",
+    "losses", "gd_variants", "learning_rate", "shuffle",
     "vanishing_sigmoid", "vanishing_fixes", "exploding",
     "init_schemes", "batchnorm", "preprocessing",
     "optimizers_2d", "optimizers_digits",
     "overfitting", "regularization", "dropout", "early_stopping", "augmentation", "imbalance",
-    "conv_by_hand", "param_count", "receptive_field", "pooling", "conv_backward",
+    "digits_cnn", "conv_by_hand", "param_count", "receptive_field", "pooling", "conv_backward",
     "cnn_visualize", "finetune",
     "architectures", "residual",
     "rnn_basics", "bptt", "lstm_gates", "long_memory", "gru", "char_lm", "seq2seq_attention",
@@ -45,7 +45,7 @@ CURRICULUM_LESSONS = [
 
 
 def test_every_lesson_of_the_curriculum_is_shipped():
-    assert len(CURRICULUM_LESSONS) == 43
+    assert len(CURRICULUM_LESSONS) == 44
     missing = sorted(set(CURRICULUM_LESSONS) - set(LESSONS))
     assert missing == []
 
