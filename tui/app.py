@@ -13,12 +13,12 @@ from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.worker import WorkerFailed
 
-from nnsim.i18n import LANGUAGE_NAMES, _, language, set_language
+from nnsim.i18n import LANGUAGE_NAMES, N_, _, language, set_language
 from nnsim.scenario import ScenarioError
 from nnsim.session import CommandError, Request, Session
 from nnsim.warmup import plan_for
 
-from .commands import APP, DEBUGGER, GAME, WHAT_IF, bindings
+from .commands import APP, DEBUGGER, GAME, WHAT_IF, bindings, palette_title, retranslate_bindings
 from .screens.ask import AskScreen
 from .screens.gan import GanScreen
 from .screens.help import HelpScreen
@@ -53,6 +53,7 @@ class NnsimApp(App):
         self.screenshots = Path(screenshots or os.environ.get("NNSIM_SCREENSHOTS") or SCREENSHOTS)
 
     def on_mount(self) -> None:
+        retranslate_bindings(self)  # made when the class was, perhaps in another language
         if self.scenario_name is None:
             self.push_screen(PickerScreen(), self._open)
         else:
@@ -210,42 +211,45 @@ class NnsimApp(App):
         """Switch the lessons' and the interface's language now (the palette)."""
         set_language(code)
         for screen in self.screen_stack:
+            for node in (screen, *screen.query("*")):
+                retranslate_bindings(node)
             for pane in screen.query(LessonPane):
                 pane.retranslate()
             if isinstance(screen, (MainScreen, SurfaceScreen, GanScreen)):
                 screen.refresh_view()
+        retranslate_bindings(self)
         self.refresh_bindings()
         self.notify(LANGUAGE_NAMES[code], title=_("language"))
 
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            placeholder = _("Search for commands…")
+            self.push_screen(CommandPalette(id="--command-palette", placeholder=placeholder))
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        for command in APP:
-            yield SystemCommand(
-                command.title, f"{command.help} ({command.shown})", self._runs(command.action)
-            )
+        yield from self._commands(APP, self)
         other = "en" if language() == "zh" else "zh"
         yield SystemCommand(
-            _("Language") + f": {LANGUAGE_NAMES[other]}",
-            _("lessons, the interface and reports in English or Chinese") + " (Language / 语言)",
+            _("Language") + f": {LANGUAGE_NAMES[other]}  Language",
+            _("lessons, the interface and reports in English or Chinese") + " (语言)",
             self._runs(f"language('{other}')"),
         )
         if isinstance(screen, MainScreen):
-            for command in DEBUGGER:
-                yield SystemCommand(
-                    command.title,
-                    f"{command.help} ({command.shown})",
-                    self._runs(command.action, screen),
-                )
+            yield from self._commands(DEBUGGER, screen)
             for title, help_text, action in WHAT_IF:
-                yield SystemCommand(title, help_text, self._runs(action))
+                yield SystemCommand(palette_title(title), _(help_text), self._runs(action))
         if isinstance(screen, (SurfaceScreen, GanScreen)):
-            for command in GAME:
-                yield SystemCommand(
-                    command.title,
-                    f"{command.help} ({command.shown})",
-                    self._runs(command.action, screen),
-                )
+            yield from self._commands(GAME, screen)
         if isinstance(screen, (MainScreen, SurfaceScreen, GanScreen)):
             yield from self._variant_commands(screen.session)
+
+    def _commands(self, commands, target) -> Iterable[SystemCommand]:
+        for command in commands:
+            yield SystemCommand(
+                palette_title(command.title),
+                f"{_(command.help)} ({command.shown})",
+                self._runs(command.action, None if target is self else target),
+            )
 
     def _runs(self, action: str, target=None):
         """A palette callback running ``action`` on ``target`` (the app by default); run_action
@@ -256,14 +260,14 @@ class NnsimApp(App):
     def _variant_commands(self, session: Session) -> Iterable[SystemCommand]:
         if session.variants:
             yield SystemCommand(
-                "Variant: the lesson itself",
-                "re-run the lesson as written; this run becomes the overlay",
+                palette_title(N_("Variant: the lesson itself")),
+                _("re-run the lesson as written; this run becomes the overlay"),
                 lambda: self.compare(None),
             )
         for name, title in session.variants.items():
             yield SystemCommand(
-                f"Variant: {name}",
-                f"{title}; this run becomes the overlay",
+                _("Variant: {name}").format(name=name),
+                _("{title}; this run becomes the overlay").format(title=title),
                 lambda n=name: self.compare(n),
             )
 

@@ -4,10 +4,11 @@ from this table, so a key, the palette and the help can never disagree."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from textual.binding import Binding
 
+from nnsim.i18n import N_, _
 from nnsim.session import COMMANDS as SESSION_COMMANDS
 
 
@@ -37,41 +38,47 @@ def _run(
 
 
 DEBUGGER = (
-    _run("step", "n", "n", "Next"),
-    _run("step_into", "s", "s", "Step into", "into"),
-    _run("step_out", "o", "o", "Step out", "out"),
-    _run("finish_pass", "f", "f", "Finish the pass", "finish"),
-    _run("continue", "c", "c", "Continue"),
+    _run("step", "n", "n", N_("Next"), N_("next")),
+    _run("step_into", "s", "s", N_("Step into"), N_("into")),
+    _run("step_out", "o", "o", N_("Step out"), N_("out")),
+    _run("finish_pass", "f", "f", N_("Finish the pass"), N_("finish")),
+    _run("continue", "c", "c", N_("Continue")),
     Command(
-        "pause", "p", "p", "Pause", "pause a running continue, drop queued keys", "debugger", True
+        "pause",
+        "p",
+        "p",
+        N_("Pause"),
+        N_("pause a running continue, drop queued keys"),
+        "debugger",
+        True,
     ),
-    _run("step_back", "left_square_bracket", "[", "Step back", footer=False),
-    _run("step_forward", "right_square_bracket", "]", "Step forward", footer=False),
-    _run("rewind", "R", "R", "Rewind one iteration", footer=False),
+    _run("step_back", "left_square_bracket", "[", N_("Step back"), footer=False),
+    _run("step_forward", "right_square_bracket", "]", N_("Step forward"), footer=False),
+    _run("rewind", "R", "R", N_("Rewind one iteration"), footer=False),
     Command(
         "toggle_breakpoint",
         "b",
         "b",
-        "Toggle breakpoint",
-        "stop before the highlighted layer runs",
+        N_("Toggle breakpoint"),
+        N_("stop before the highlighted layer runs"),
         "debugger",
         True,
-        label="break",
+        label=N_("break"),
     ),
     Command(
         "breakpoints",
         "B",
         "B",
-        "Breakpoints",
-        "list, add, enable or delete breakpoint conditions",
+        N_("Breakpoints"),
+        N_("list, add, enable or delete breakpoint conditions"),
         "debugger",
     ),
     Command(
         "move(-1)",
         "u",
         "u",
-        "Inspect the layer above",
-        "move up, nothing runs",
+        N_("Inspect the layer above"),
+        N_("move up, nothing runs"),
         "debugger",
         group="inspect",
     ),
@@ -79,8 +86,8 @@ DEBUGGER = (
         "move(1)",
         "d",
         "d",
-        "Inspect the layer below",
-        "move down, nothing runs",
+        N_("Inspect the layer below"),
+        N_("move down, nothing runs"),
         "debugger",
         group="inspect",
     ),
@@ -88,8 +95,8 @@ DEBUGGER = (
         "tab('weights')",
         "1",
         "1",
-        "Weights tab",
-        "inspect the weights",
+        N_("Weights tab"),
+        N_("inspect the weights"),
         "debugger",
         group="inspect",
     ),
@@ -97,8 +104,8 @@ DEBUGGER = (
         "tab('activations')",
         "2",
         "2",
-        "Activations tab",
-        "inspect the outputs",
+        N_("Activations tab"),
+        N_("inspect the outputs"),
         "debugger",
         group="inspect",
     ),
@@ -106,8 +113,8 @@ DEBUGGER = (
         "tab('gradients')",
         "3",
         "3",
-        "Gradients tab",
-        "inspect the gradients",
+        N_("Gradients tab"),
+        N_("inspect the gradients"),
         "debugger",
         group="inspect",
     ),
@@ -115,8 +122,8 @@ DEBUGGER = (
         "tab('time')",
         "4",
         "4",
-        "Time steps tab",
-        "a recurrent layer's gates and states per step, or attention",
+        N_("Time steps tab"),
+        N_("a recurrent layer's gates and states per step, or attention"),
         "debugger",
         group="inspect",
     ),
@@ -124,8 +131,17 @@ DEBUGGER = (
         "tab('visual')",
         "5",
         "5",
-        "Visual tab",
-        "occlusion maps and maximised inputs of a CNN",
+        N_("Visual tab"),
+        N_("occlusion maps and maximised inputs of a CNN"),
+        "debugger",
+        group="inspect",
+    ),
+    Command(
+        "tab('map')",
+        "6",
+        "6",
+        N_("Decision map tab"),
+        N_("a 2-D input's class regions, training points and first-layer lines"),
         "debugger",
         group="inspect",
     ),
@@ -133,8 +149,8 @@ DEBUGGER = (
         "slice(-1)",
         "comma",
         ",",
-        "Previous slice",
-        "previous filter, channel, parameter, gate or example",
+        N_("Previous slice"),
+        N_("previous filter, channel, parameter, gate or example"),
         "debugger",
         group="inspect",
     ),
@@ -142,8 +158,8 @@ DEBUGGER = (
         "slice(1)",
         "full_stop",
         ".",
-        "Next slice",
-        "next filter, channel, parameter, gate or example",
+        N_("Next slice"),
+        N_("next filter, channel, parameter, gate or example"),
         "debugger",
         group="inspect",
     ),
@@ -151,8 +167,8 @@ DEBUGGER = (
         "zoom(-1)",
         "minus",
         "-",
-        "Zoom out",
-        "shrink the heatmap's cells",
+        N_("Zoom out"),
+        N_("shrink the heatmap's cells"),
         "debugger",
         group="inspect",
     ),
@@ -160,8 +176,8 @@ DEBUGGER = (
         "zoom(1)",
         "equals_sign",
         "=",
-        "Zoom in",
-        "enlarge the heatmap's cells",
+        N_("Zoom in"),
+        N_("enlarge the heatmap's cells"),
         "debugger",
         group="inspect",
     ),
@@ -169,8 +185,8 @@ DEBUGGER = (
         "toggle_pane('lesson')",
         "l",
         "l",
-        "Lesson pane",
-        "show the lesson where panes take turns (small terminals); again: the debugger",
+        N_("Lesson pane"),
+        N_("show the lesson where panes take turns (small terminals); again: the debugger"),
         "debugger",
         True,
         "inspect",
@@ -180,8 +196,8 @@ DEBUGGER = (
         "toggle_pane('flow')",
         "g",
         "g",
-        "Gradient flow pane",
-        "every layer's gradient norm where panes take turns; again: the debugger",
+        N_("Gradient flow pane"),
+        N_("every layer's gradient norm where panes take turns; again: the debugger"),
         "debugger",
         group="inspect",
     ),
@@ -192,23 +208,25 @@ GAME = (
         "step",
         "n",
         "n",
-        "Step",
-        "one step of every optimiser (a race) or one D or G step (a GAN)",
+        N_("Step"),
+        N_("one step of every optimiser (a race) or one D or G step (a GAN)"),
         "game",
         True,
     ),
-    Command("play", "c", "c", "Play", "play the run to its end", "game", True),
-    Command("pause", "p", "p", "Pause", "pause the play", "game", True),
-    Command("restart", "r", "r", "Restart", "a new run from step 0, same seed", "game", True),
+    Command("play", "c", "c", N_("Play"), N_("play the run to its end"), "game", True),
+    Command("pause", "p", "p", N_("Pause"), N_("pause the play"), "game", True),
+    Command(
+        "restart", "r", "r", N_("Restart"), N_("a new run from step 0, same seed"), "game", True
+    ),
     Command(
         "toggle_lesson",
         "l",
         "l",
-        "Lesson pane",
-        "the lesson in place of the run (small terminals), else hide or show it",
+        N_("Lesson pane"),
+        N_("the lesson in place of the run (small terminals), else hide or show it"),
         "game",
         True,
-        label="lesson",
+        label=N_("lesson"),
     ),
 )
 
@@ -217,21 +235,28 @@ APP = (
         "help",
         "f1,question_mark",
         "F1 / ?",
-        "Help",
-        "every key and every metric",
+        N_("Help"),
+        N_("every key and every metric"),
         "app",
         True,
         "app",
     ),
     Command(
-        "lessons", "ctrl+l", "ctrl+l", "Lessons", "back to the lesson picker", "app", True, "app"
+        "lessons",
+        "ctrl+l",
+        "ctrl+l",
+        N_("Lessons"),
+        N_("back to the lesson picker"),
+        "app",
+        True,
+        "app",
     ),
     Command(
         "pytorch",
         "t",
         "t",
-        "In PyTorch",
-        "the few lines of PyTorch behind this lesson",
+        N_("In PyTorch"),
+        N_("the few lines of PyTorch behind this lesson"),
         "app",
         False,
         "app",
@@ -240,38 +265,43 @@ APP = (
         "screenshot",
         "ctrl+s",
         "ctrl+s",
-        "Screenshot",
-        "save an SVG of the screen (~/nnsim-screenshots, or --screenshots DIR)",
+        N_("Screenshot"),
+        N_("save an SVG of the screen (~/nnsim-screenshots, or --screenshots DIR)"),
         "app",
         False,
         "app",
     ),
-    Command("quit", "ctrl+q", "ctrl+q", "Quit", "leave nnsim", "app", True, "app"),
+    Command("quit", "ctrl+q", "ctrl+q", N_("Quit"), N_("leave nnsim"), "app", True, "app"),
 )
 
 #: Palette-only commands of the debugger, by what they do: (title, help, app action).
 WHAT_IF = (
-    ("What if: learning rate", "re-run from 0 with another learning rate", "what_if('lr')"),
-    ("What if: optimiser", "re-run from 0 with another optimiser", "what_if('optimizer')"),
-    ("What if: activation", "replace one activation by another", "what_if('activation')"),
-    ("What if: initialisation", "re-run with another weight init", "what_if('init')"),
-    ("Re-run from iteration 0", "same seed; this run becomes the overlay", "rerun"),
+    (N_("What if: learning rate"), N_("re-run from 0 with another learning rate"), "what_if('lr')"),
+    (N_("What if: optimiser"), N_("re-run from 0 with another optimiser"), "what_if('optimizer')"),
+    (N_("What if: activation"), N_("replace one activation by another"), "what_if('activation')"),
+    (N_("What if: initialisation"), N_("re-run with another weight init"), "what_if('init')"),
+    (N_("Re-run from iteration 0"), N_("same seed; this run becomes the overlay"), "rerun"),
     (
-        "Occlusion map",
-        "CNN: which pixels of a validation digit its class depends on",
+        N_("Occlusion map"),
+        N_("CNN: which pixels of a validation digit its class depends on"),
         "occlusion",
     ),
     (
-        "Maximise a class",
-        "CNN: gradient ascent on the input to excite one class",
+        N_("Maximise a class"),
+        N_("CNN: gradient ascent on the input to excite one class"),
         "what_if('maximise')",
     ),
     (
-        "Maximise a filter",
-        "CNN: the input exciting the highlighted conv layer's shown channel",
+        N_("Maximise a filter"),
+        N_("CNN: the input exciting the highlighted conv layer's shown channel"),
         "maximise_filter",
     ),
 )
+
+
+def footer_label(command: Command) -> str:
+    """The footer's word for ``command``, in the current language."""
+    return _(command.label) if command.label else _(command.title).lower()
 
 
 def bindings(commands: tuple[Command, ...], priority: bool = False) -> list[Binding]:
@@ -280,7 +310,7 @@ def bindings(commands: tuple[Command, ...], priority: bool = False) -> list[Bind
         Binding(
             c.keys,
             c.action,
-            c.label or c.title.lower(),
+            footer_label(c),
             show=c.footer,
             key_display=c.shown if len(c.shown) <= 2 else None,
             priority=priority,
@@ -289,22 +319,44 @@ def bindings(commands: tuple[Command, ...], priority: bool = False) -> list[Bind
     ]
 
 
+def retranslate_bindings(node) -> None:
+    """``node``'s bindings relabelled in the current language (after a switch of language):
+    Textual keeps a binding's description from when the screen was made."""
+    labels = {c.action: footer_label(c) for c in (*DEBUGGER, *GAME, *APP)}
+    labels["command_palette"] = _(N_("palette"))  # Textual's own binding of ctrl+p
+    for key, found in node._bindings.key_to_bindings.items():
+        node._bindings.key_to_bindings[key] = [
+            replace(b, description=labels[b.action]) if b.action in labels else b for b in found
+        ]
+
+
+def palette_title(english: str) -> str:
+    """A palette entry's title in the current language, followed by the English where that
+    differs, so that typing the English name finds it too."""
+    shown = _(english)
+    return shown if shown == english else f"{shown}  {english}"
+
+
 def help_markdown() -> str:
-    """The keys of every screen, as the help page shows them."""
+    """The keys of every screen, as the help page shows them, in the current language."""
     sections = [
-        ("Stepping and running (the debugger)", [c for c in DEBUGGER if c.group == "run"]),
-        ("Inspecting (nothing runs)", [c for c in DEBUGGER if c.group == "inspect"]),
-        ("Optimiser races and GANs", list(GAME)),
-        ("Everywhere", list(APP)),
+        (_("Stepping and running (the debugger)"), [c for c in DEBUGGER if c.group == "run"]),
+        (_("Inspecting (nothing runs)"), [c for c in DEBUGGER if c.group == "inspect"]),
+        (_("Optimiser races and GANs"), list(GAME)),
+        (_("Everywhere"), list(APP)),
     ]
-    out = ["# nnsim keys", ""]
+    header = "| " + " | ".join((_("key"), _("command"), _("does"))) + " |"
+    out = ["# " + _("nnsim keys"), ""]
     for title, commands in sections:
-        out += [f"## {title}", "", "| key | command | does |", "|---|---|---|"]
-        out += [f"| `{c.shown}` | {c.title} | {c.help} |" for c in commands]
+        out += [f"## {title}", "", header, "|---|---|---|"]
+        out += [f"| `{c.shown}` | {_(c.title)} | {_(c.help)} |" for c in commands]
         out.append("")
-    out += ["`ctrl+p` opens the command palette: every command above, and these:", ""]
-    out += [f"- **{title}**: {text}" for title, text, _ in WHAT_IF]
+    out += [_("`ctrl+p` opens the command palette: every command above, and these:"), ""]
+    out += [f"- **{_(title)}**: {_(text)}" for title, text, _action in WHAT_IF]
     out.append(
-        "- **Variant: NAME**: open one of the lesson's variants; this run becomes the overlay"
+        "- **"
+        + _("Variant: NAME")
+        + "**: "
+        + _("open one of the lesson's variants; this run becomes the overlay")
     )
     return "\n".join(out) + "\n"

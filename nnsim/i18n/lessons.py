@@ -44,7 +44,7 @@ def translatables(scenario) -> list[Translatable]:
         Translatable("lesson.predict", lesson.localized_predict),
         Translatable("lesson.answer", lesson.localized_answer),
     ]
-    for name, title in scenario.variant_titles.items():
+    for name, title in scenario.localized_variant_titles.items():
         found.append(Translatable(f"variants.{name}.title", title))
     for i, expectation in enumerate(scenario.expectations):
         found.append(Translatable(f"expect[{i}].says", expectation.localized_says))

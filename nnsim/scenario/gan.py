@@ -65,7 +65,13 @@ class GanScenario:
     networks: dict[str, NetworkSpec]  # "generator" and "discriminator"
     expectations: tuple[Expectation, ...] = ()
     variants: dict[str, GanScenario] = field(default_factory=dict)
-    variant_titles: dict[str, Localized] = field(default_factory=dict)
+    localized_variant_titles: dict[str, Localized] = field(default_factory=dict)
+
+    @property
+    def variant_titles(self) -> dict[str, str]:
+        """Each variant's title in the current language."""
+        return {name: str(title) for name, title in self.localized_variant_titles.items()}
+
     breakpoints: tuple[str, ...] = ()
     tables: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -119,7 +125,9 @@ def load_gan(source: Source, raw: dict) -> GanScenario:
     expectations = checks.expectations(
         source, raw, [], {name: [] for name in variants}, scenario.iterations, GanScenario.kind
     )
-    return replace(scenario, expectations=expectations, variants=variants, variant_titles=titles)
+    return replace(
+        scenario, expectations=expectations, variants=variants, localized_variant_titles=titles
+    )
 
 
 def _gan_scenario(

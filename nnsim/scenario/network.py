@@ -68,7 +68,7 @@ def load_network(source: Source, raw: dict) -> Scenario:
         breakpoints=breakpoints,
         expectations=expectations,
         variants=variants,
-        variant_titles=titles,
+        localized_variant_titles=titles,
     )
 
 

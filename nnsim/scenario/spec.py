@@ -185,7 +185,13 @@ class Scenario:
     breakpoints: tuple[str, ...] = ()
     expectations: tuple[Expectation, ...] = ()
     variants: dict[str, Scenario] = field(default_factory=dict)  # name: the changed scenario
-    variant_titles: dict[str, Localized] = field(default_factory=dict)
+    localized_variant_titles: dict[str, Localized] = field(default_factory=dict)
+
+    @property
+    def variant_titles(self) -> dict[str, str]:
+        """Each variant's title in the current language."""
+        return {name: str(title) for name, title in self.localized_variant_titles.items()}
+
     # the file and its tables as written, which a [[variants]] entry or a what-if changes
     source: Source | None = field(default=None, compare=False, repr=False)
     tables: dict = field(default_factory=dict, compare=False, repr=False)

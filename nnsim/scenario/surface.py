@@ -47,7 +47,13 @@ class SurfaceScenario:
     optimizers: dict[str, OptimizerSpec]  # the racers, by name
     expectations: tuple[Expectation, ...] = ()
     variants: dict[str, SurfaceScenario] = field(default_factory=dict)
-    variant_titles: dict[str, Localized] = field(default_factory=dict)
+    localized_variant_titles: dict[str, Localized] = field(default_factory=dict)
+
+    @property
+    def variant_titles(self) -> dict[str, str]:
+        """Each variant's title in the current language."""
+        return {name: str(title) for name, title in self.localized_variant_titles.items()}
+
     breakpoints: tuple[str, ...] = ()
 
     name = property(lambda self: self.path.stem)
@@ -80,7 +86,9 @@ def load_surface(source: Source, raw: dict) -> SurfaceScenario:
         # a surface's checks name optimisers where a network's name layers
         lambda message: message.replace("layers", "optimisers").replace("layer", "optimiser"),
     )
-    return replace(scenario, expectations=expectations, variants=variants, variant_titles=titles)
+    return replace(
+        scenario, expectations=expectations, variants=variants, localized_variant_titles=titles
+    )
 
 
 def _surface_scenario(source: Source, root: Table) -> SurfaceScenario:

@@ -18,7 +18,7 @@ from textual.widgets import Static
 
 from nnsim.session import Session
 
-from ..commands import GAME, bindings
+from ..commands import GAME, bindings, retranslate_bindings
 from ..messages import CommandFinished, CommandProgress, CommandStarted
 from ..widgets.layout import SIZE_CLASSES, size_class, too_small
 from ..widgets.lesson import LessonPane
@@ -69,6 +69,7 @@ class GameScreen(Screen):
         self.run_worker(loop, thread=True, group="session", exit_on_error=False)
 
     def on_mount(self) -> None:
+        retranslate_bindings(self)  # the bindings in the language chosen now
         self.apply_layout()
         self.refresh_view()
 

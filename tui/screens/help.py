@@ -14,19 +14,20 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from nnsim.i18n import N_, _, language
 from nnsim.session import metric_table
 
 from ..commands import help_markdown
 
-HELP_NOTES = """
+HELP_NOTES = N_("""
 Heatmaps: blue is negative, white zero, red positive, on a scale symmetric around 0;
 `?` marks NaN and `!` marks inf. The model tree shows ▶ before the layer whose forward
 pass runs next and ◀ in the backward pass; badges mark vanishing, exploding, saturated and
 dead layers. Keys pressed while a command runs wait their turn (the status line counts
 them); `p` stops the running command and drops them.
-"""
+""")
 
-CONDITIONS = """
+CONDITIONS = N_("""
 # What conditions read
 
 Breakpoints (`B`), watches and a lesson's checks are conditions such as
@@ -35,16 +36,21 @@ Breakpoints (`B`), watches and a lesson's checks are conditions such as
 metric takes `()`. A lesson refuses, when it loads, a name its kind of scenario does not
 measure.
 
-"""
+""")
 
 
 def help_text() -> str:
     """The keys, then every name of the condition language from the metric registry."""
-    return help_markdown() + HELP_NOTES + CONDITIONS + metric_table()
+    return help_markdown() + _(HELP_NOTES) + _(CONDITIONS) + metric_table()
+
+
+def help_rendered(width: int) -> Text:
+    """The help at ``width`` cells in the current language (each drawn once)."""
+    return _help_rendered(width, language())
 
 
 @lru_cache(maxsize=4)
-def help_rendered(width: int) -> Text:
+def _help_rendered(width: int, language_code: str) -> Text:
     """The help drawn once per width: Textual's Markdown widget takes seconds to lay out its
     hundred table rows, and Rich's Markdown, redrawn at each layout pass, most of a second."""
     out = io.StringIO()

@@ -146,14 +146,24 @@ class LessonPane(VerticalScroll):
         self.query_one("#expectations", Static).update(expectations_text(expectations, width))
 
 
-WIDE = "\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"  # CJK and full-width forms
-_WIDE_BREAK = re.compile(f"(?<=[{WIDE}])\\n(?=[{WIDE}])")
+WIDE = re.compile("[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")  # CJK, full-width
+_BLOCK_START = re.compile(r"\s*([-*+>|#]|\d+[.)]|```|$)")  # a list item, quote, table, heading...
 
 
 def join_wide_lines(markdown: str) -> str:
     """Chinese written over several source lines, joined: Markdown turns a line break into a
-    space, which Chinese does not put between its characters."""
-    return _WIDE_BREAK.sub("", markdown)
+    space, which Chinese does not put between its characters or after its punctuation. A
+    line that starts a list item, a quote, a table, a heading or a code block stays apart."""
+    lines = markdown.split("\n")
+    out = [lines[0]]
+    for line in lines[1:]:
+        before, after = out[-1][-1:], line[:1]
+        joins = (WIDE.match(before) or WIDE.match(after)) and not _BLOCK_START.match(line)
+        if joins and out[-1].strip() and not out[-1].lstrip().startswith("```"):
+            out[-1] += line.lstrip() if WIDE.match(before) else line
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 def wrap_cells(text: str, width: int) -> list[str]:
