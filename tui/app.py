@@ -67,7 +67,8 @@ class NnsimApp(App):
 
     def _opened(self, outcome: Session | str) -> None:
         if isinstance(outcome, str):
-            self.notify(outcome, title="cannot open the scenario", severity="error", timeout=20)
+            title = _("cannot open the scenario")
+            self.notify(outcome, title=title, severity="error", timeout=20)
             if self.scenario_name is not None and len(self.screen_stack) <= 1:
                 self.exit(return_code=2, message=outcome)
             elif not isinstance(self.screen, PickerScreen):
@@ -98,17 +99,17 @@ class NnsimApp(App):
     # ---------------------------------------------------------------- what if
 
     WHAT_IF = {  # (question, example shown as a placeholder)
-        "lr": ("New learning rate", "a number > 0, e.g. 0.01"),
-        "optimizer": ("New optimiser", "sgd, adagrad, rmsprop or adam"),
-        "activation": ("Replace an activation: OLD NEW", "e.g. sigmoid relu"),
-        "init": ("New initialisation for every layer with weights", "e.g. he_normal"),
-        "maximise": ("Maximise which class (its number)?", "e.g. 3"),
+        "lr": (N_("New learning rate"), N_("a number > 0, e.g. 0.01")),
+        "optimizer": (N_("New optimiser"), N_("sgd, adagrad, rmsprop or adam")),
+        "activation": (N_("Replace an activation: OLD NEW"), N_("e.g. sigmoid relu")),
+        "init": (N_("New initialisation for every layer with weights"), N_("e.g. he_normal")),
+        "maximise": (N_("Maximise which class (its number)?"), N_("e.g. 3")),
     }
 
     def action_what_if(self, kind: str) -> None:
         if not isinstance(self.screen, MainScreen):
             return
-        question, example = self.WHAT_IF[kind]
+        question, example = (_(text) for text in self.WHAT_IF[kind])
         session = self.screen.session
         current = {
             "lr": f"{session.scenario.build_optimizer().lr:g}",
@@ -119,7 +120,11 @@ class NnsimApp(App):
         def check(answer: str) -> str | None:
             """Build the new run now: a mistake keeps the prompt open with its reason."""
             if kind == "maximise":
-                return None if answer.isdigit() else f"{answer!r} is not a class number"
+                return (
+                    None
+                    if answer.isdigit()
+                    else _("{answer} is not a class number").format(answer=repr(answer))
+                )
             try:
                 made[:] = [_changed(session, kind, answer)]
             except (ValueError, ScenarioError) as err:
@@ -148,7 +153,9 @@ class NnsimApp(App):
         shape = screen.session.layer_output_shape(name)
         if not shape or len(shape) != 3:
             self.notify(
-                f"highlight a layer with feature maps (C, H, W); {name} outputs {shape}",
+                _("highlight a layer with feature maps (C, H, W); {name} outputs {shape}").format(
+                    name=name, shape=shape
+                ),
                 severity="error",
             )
             return
@@ -165,7 +172,7 @@ class NnsimApp(App):
         try:
             following = screen.session.variant(variant)
         except CommandError as err:
-            self.notify(str(err), title="variant", severity="error")
+            self.notify(str(err), title=_("variant"), severity="error")
             return
         if isinstance(screen, MainScreen):
             self._restart(following)
@@ -179,7 +186,10 @@ class NnsimApp(App):
     def _restart(self, session: Session) -> None:
         """A new run from iteration 0 with the same seed; the old one is its overlay."""
         self.switch_screen(MainScreen(session))
-        self.notify(f"re-running from iteration 0 with {session.label}", title="what if")
+        self.notify(
+            _("re-running from iteration 0 with {label}").format(label=session.label),
+            title=_("what if"),
+        )
 
     # ---------------------------------------------------------------- app commands
 
@@ -205,7 +215,8 @@ class NnsimApp(App):
             folder.mkdir(parents=True, exist_ok=True)
             self.deliver_screenshot(path=str(folder))  # Textual says where it went
         except OSError as err:
-            self.notify(f"cannot save a screenshot in {folder}: {err}", severity="error")
+            message = _("cannot save a screenshot in {folder}: {error}")
+            self.notify(message.format(folder=folder, error=err), severity="error")
 
     def action_language(self, code: str) -> None:
         """Switch the lessons' and the interface's language now (the palette)."""
@@ -284,9 +295,11 @@ class NnsimApp(App):
             if isinstance(self.screen, CommandPalette):
                 self.pop_screen()
             self.notify(
-                f"the command palette failed ({type(cause).__name__}: {cause}); your run is "
-                "kept: press ctrl+p to open it again",
-                title="interface error",
+                _(
+                    "the command palette failed ({error}); your run is kept: press ctrl+p to "
+                    "open it again"
+                ).format(error=f"{type(cause).__name__}: {cause}"),
+                title=_("interface error"),
                 severity="warning",
             )
             return
@@ -299,14 +312,14 @@ def _changed(session: Session, kind: str, answer: str) -> Session:
         try:
             lr = float(answer)
         except ValueError:
-            raise ValueError(f"{answer!r} is not a number") from None
+            raise ValueError(_("{answer} is not a number").format(answer=repr(answer))) from None
         return session.what_if(lr=lr)
     if kind == "optimizer":
         return session.what_if(optimizer=answer)
     if kind == "activation":
         names = answer.split()
         if len(names) != 2:
-            raise ValueError("give two activations, the old and the new: e.g. sigmoid relu")
+            raise ValueError(_("give two activations, the old and the new: e.g. sigmoid relu"))
         return session.what_if(activation=(names[0], names[1]))
     return session.what_if(init=answer)
 
