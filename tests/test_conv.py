@@ -175,7 +175,7 @@ def test_kept_columns_and_skipped_input_gradient_change_nothing_else(rng, produc
     geometry = dict(stride=2, padding=1, dilation=1, groups=2)
     y, columns = F.conv2d(x, W, None, keep_columns=True, **geometry)
     np.testing.assert_array_equal(y, F.conv2d(x, W, None, **geometry))
-    assert columns.shape == (4 * 9, 3 * 5 * 5)
+    assert columns.shape == (3, 4 * 9, 5 * 5)  # (N, C*KH*KW, OH*OW)
     dy = rng.standard_normal(y.shape)
     plain = F.conv2d_backward(dy, x, W, **geometry)
     reused = F.conv2d_backward(dy, x, W, columns=columns, **geometry)
@@ -185,7 +185,7 @@ def test_kept_columns_and_skipped_input_gradient_change_nothing_else(rng, produc
     assert dx is None
     np.testing.assert_array_equal(dW, plain[1])
     np.testing.assert_array_equal(db, plain[2])
-    with pytest.raises(ValueError, match=r"columns must be the float64 matrix .* \(36, 75\)"):
+    with pytest.raises(ValueError, match=r"columns must be the float64 matrix .* \(3, 36, 25\)"):
         F.conv2d_backward(dy, x, W, columns=columns[:, :10], **geometry)
 
 
@@ -224,4 +224,21 @@ def test_both_ways_of_building_the_columns_give_the_same_matrix(rng, geometry, m
     monkeypatch.setattr(conv_kernels, "UNFOLD_MAX_BYTES", -1)
     one_stage = conv_kernels._columns(*args, keep=True)
     np.testing.assert_array_equal(chosen, one_stage)
-    np.testing.assert_array_equal(one_stage, ref.im2col(x, *w_shape[2:], stride, padding, dilation))
+    expected = ref.im2col(x, *w_shape[2:], stride, padding, dilation)  # (C*KH*KW, N*P)
+    per_example = expected.reshape(len(expected), x_shape[0], -1).transpose(1, 0, 2)
+    np.testing.assert_array_equal(one_stage, per_example)
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+@pytest.mark.parametrize("unfold", [True, False])
+def test_both_ways_of_adding_the_columns_back_give_the_input_gradient(rng, geometry, unfold):
+    # col2im_unfolded (vertical stride and dilation 1, short rows) sums a cell's terms in
+    # another order than col2im: both must give the reference's dx
+    x_shape, w_shape, stride, padding, dilation, groups = geometry
+    x, W, _ = _make(rng, x_shape, w_shape)
+    dy = rng.standard_normal(F.conv2d_output_shape(x_shape, w_shape, stride, padding, dilation))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(conv_kernels, "UNFOLD_MAX_WIDTH", 10**9 if unfold else -1)
+        dx = F.conv2d_backward(dy, x, W, stride, padding, dilation, groups)[0]
+    expected = ref.conv2d_backward(dy, x, W, stride, padding, dilation, groups)[0]
+    np.testing.assert_allclose(dx, expected, rtol=1e-12, atol=1e-12)

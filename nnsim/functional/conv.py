@@ -28,8 +28,8 @@ def conv2d(
     x (N, C, H, W), W (F, C/groups, KH, KW), b (F,) or None -> y (N, F, OH, OW) with
     OH = floor((H + 2 padding - dilation (KH - 1) - 1) / stride) + 1.
 
-    With ``keep_columns`` it returns ``(y, columns)``: the im2col matrix
-    (C*KH*KW, N*OH*OW) that ``conv2d_backward(..., columns=columns)`` reuses instead of
+    With ``keep_columns`` it returns ``(y, columns)``: the im2col matrices, one per example,
+    (N, C*KH*KW, OH*OW), that ``conv2d_backward(..., columns=columns)`` reuses instead of
     building it again (memory for time).
     """
     x, W, geometry = _prepare("conv2d", x, W, stride, padding, dilation, groups)
@@ -69,17 +69,17 @@ def conv2d_backward(
         )
     if columns is not None:
         kh, kw = W.shape[2:]
-        rows, cols_needed = x.shape[1] * kh * kw, expected[0] * expected[2] * expected[3]
+        needed = (x.shape[0], x.shape[1] * kh * kw, expected[2] * expected[3])
         if (
             not isinstance(columns, np.ndarray)
-            or columns.shape != (rows, cols_needed)
+            or columns.shape != needed
             or columns.dtype != x.dtype
             or not columns.flags.c_contiguous
         ):
             got = columns.shape if isinstance(columns, np.ndarray) else type(columns).__name__
             raise ValueError(
                 f"conv2d_backward: columns must be the {x.dtype} matrix conv2d kept for this x, "
-                f"shape {(rows, cols_needed)}; got {got}"
+                f"shape {needed}; got {got}"
             )
     return k.conv2d_backward(dy, x, W, *geometry, cols=columns, need_dx=bool(input_grad))
 
@@ -139,5 +139,5 @@ def _prepare(fn: str, x: Any, W: Any, stride, padding, dilation, groups):
         )
     n, kh, kw = x.shape[0], W.shape[2], W.shape[3]
     check.allocation(fn, "the output", (n, filters, oh, ow), x.dtype)
-    check.allocation(fn, "the im2col matrix", (channels * kh * kw, n * oh * ow), x.dtype)
+    check.allocation(fn, "the im2col matrix", (n, channels * kh * kw, oh * ow), x.dtype)
     return x, W, (stride, padding, dilation, groups)
