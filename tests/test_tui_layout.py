@@ -231,7 +231,18 @@ async def test_expectation_marks_sit_on_the_line_of_their_condition():
         await pilot.pause(0.2)
         drawn = text_in(screen_lines(app), lesson.region).splitlines()
         marked = [line for line in drawn if line.strip().startswith("· later")]
-        assert len(marked) == 2 and all("grad_norm(dense1)" in line for line in marked)
+        says = [e.says for e in app.screen.session.scenario.expectations]
+        assert len(marked) == 2 and all(
+            line.split("later", 1)[1].split()[:3] == sentence.split()[:3]
+            for line, sentence in zip(marked, says, strict=True)
+        )  # each mark on the first line of its sentence
+        assert not any("grad_norm(dense1)" in line for line in drawn)  # checks on demand
+        app.action_toggle_checks()
+        await pilot.pause(0.2)
+        lesson.scroll_end(animate=False)
+        await pilot.pause(0.2)
+        drawn = text_in(screen_lines(app), lesson.region)
+        assert "grad_norm(dense1)" in drawn
 
 
 async def test_a_kernel_worked_by_hand_keeps_each_row_on_one_line():

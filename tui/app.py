@@ -232,6 +232,13 @@ class NnsimApp(App):
         self.refresh_bindings()
         self.notify(LANGUAGE_NAMES[code], title=_("language"))
 
+    def action_toggle_checks(self) -> None:
+        panes = list(self.screen.query(LessonPane))
+        for pane in panes[:1]:
+            pane.toggle_checks()
+        for pane in panes[1:]:
+            pane.show_expectations(pane._expectations)
+
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(self):
             placeholder = _("Search for commands…")
@@ -239,6 +246,12 @@ class NnsimApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from self._commands(APP, self)
+        checks = N_("Lesson: hide the checks") if LessonPane.show_checks else None
+        yield SystemCommand(
+            palette_title(checks or N_("Lesson: show the checks")),
+            _("under each promise, the condition nnsim verify judges it by"),
+            self.action_toggle_checks,
+        )
         other = "en" if language() == "zh" else "zh"
         yield SystemCommand(
             _("Language") + f": {LANGUAGE_NAMES[other]}  Language",

@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from nnsim.i18n import _
+
 
 class AskScreen(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "cancel")]
@@ -43,7 +45,7 @@ class AskScreen(ModalScreen[str | None]):
     def _hint(self) -> str:
         """The keys; with a pre-filled value, the example too (the line's grey example only
         shows when it is empty)."""
-        keys = "enter to apply, escape to cancel"
+        keys = _("enter to apply, escape to cancel")
         return f"{self.placeholder}; {keys}" if self.value and self.placeholder else keys
 
     def on_mount(self) -> None:
@@ -54,10 +56,12 @@ class AskScreen(ModalScreen[str | None]):
         answer = message.value.strip()
         if not answer:  # the grey example is not an answer: say so instead of doing nothing
             example = f" ({self.placeholder})" if self.placeholder else ""
-            self.query_one("#hint", Static).update(f"type a value first{example}; escape to cancel")
+            hint = _("type a value first{example}; escape to cancel").format(example=example)
+            self.query_one("#hint", Static).update(hint)
             return
         problem = self.check(answer) if self.check is not None else None
         if problem:  # keep what was typed, so a typo is fixed rather than retyped
-            self.query_one("#hint", Static).update(f"{problem}; fix it or press escape")
+            hint = _("{problem}; fix it or press escape").format(problem=problem)
+            self.query_one("#hint", Static).update(hint)
             return
         self.dismiss(answer)

@@ -3,6 +3,8 @@ and a line to add a new condition, checked as you submit it."""
 
 from __future__ import annotations
 
+import re
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -12,31 +14,31 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from nnsim.i18n import N_, _
 from nnsim.session import ConditionError, Session
 
 # the line has the focus, where space and x are typed: the list's keys work in the list
-HINT = Text.assemble(
-    ("enter", "bold"),
-    " add   ",
-    ("tab", "bold"),
-    " or ",
-    ("↑", "bold"),
-    " the list, where ",
-    ("space", "bold"),
-    " enables/disables and ",
-    ("x", "bold"),
-    " deletes   ",
-    ("esc", "bold"),
-    " close",
-    style="dim",
+HINT = N_(
+    "{enter} add   {tab} or {up} the list, where {space} enables/disables and {x} deletes   "
+    "{esc} close"
 )
+KEYS = {"enter": "enter", "tab": "tab", "up": "↑", "space": "space", "x": "x", "esc": "esc"}
+
+
+def hint() -> Text:
+    """The keys of the screen in a sentence of the current language, each key in bold."""
+    text = Text(style="dim")
+    for piece in re.split(r"(\{\w+\})", _(HINT)):
+        name = piece[1:-1] if piece.startswith("{") else None
+        text.append(KEYS[name], "bold") if name in KEYS else text.append(piece)
+    return text
 
 
 class BreakpointScreen(ModalScreen[None]):
     BINDINGS = [
-        Binding("escape", "dismiss(None)", "close"),
-        Binding("space", "toggle", "enable/disable"),
-        Binding("x", "delete", "delete"),
+        Binding("escape", "dismiss(None)", _("close")),
+        Binding("space", "toggle", _("enable/disable")),
+        Binding("x", "delete", _("delete")),
     ]
     DEFAULT_CSS = """
     BreakpointScreen { align: center middle; }
@@ -53,12 +55,12 @@ class BreakpointScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text("Breakpoints", style="bold"))
+            yield Static(Text(_("Breakpoints"), style="bold"))
             yield OptionList(id="list")
-            yield Static("Add a condition, e.g. grad_norm(dense1) < 1e-6 or loss > 10:")
-            yield Input(placeholder="condition", id="condition")
+            yield Static(_("Add a condition, e.g. grad_norm(dense1) < 1e-6 or loss > 10:"))
+            yield Input(placeholder=_("condition"), id="condition")
             yield Static(id="error")
-            yield Static(HINT, id="hint")
+            yield Static(hint(), id="hint")
 
     def on_mount(self) -> None:
         self._fill()
@@ -71,11 +73,13 @@ class BreakpointScreen(ModalScreen[None]):
         listing.clear_options()
         for text, enabled, hits in conditions:
             mark = "●" if enabled else "○"
-            listing.add_option(Option(f"{mark} {text}   hits {hits}"))
+            hit = _("hits {count}").format(count=hits)
+            listing.add_option(Option(f"{mark} {text}   {hit}"))
         for name in layers:
-            listing.add_option(Option(f"● at {name}   (b on the layer removes it)", disabled=True))
+            at = _("● at {layer}   (b on the layer removes it)").format(layer=name)
+            listing.add_option(Option(at, disabled=True))
         if not conditions and not layers:
-            listing.add_option(Option("no breakpoints yet", disabled=True))
+            listing.add_option(Option(_("no breakpoints yet"), disabled=True))
         if kept is not None and conditions:
             listing.highlighted = min(kept, len(conditions) - 1)
 
@@ -108,13 +112,13 @@ class BreakpointScreen(ModalScreen[None]):
 
     def _highlighted_breakpoint(self):
         index = self.query_one(OptionList).highlighted
-        conditions, _ = self.session.breakpoints()
+        conditions = self.session.breakpoints()[0]
         return conditions[index] if index is not None and index < len(conditions) else None
 
     def action_toggle(self) -> None:
         bp = self._highlighted_breakpoint()
         if bp is not None:
-            text, enabled, _ = bp
+            text, enabled = bp[0], bp[1]
             self.session.enable_breakpoint(text, not enabled)
             self._fill()
 

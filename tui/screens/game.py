@@ -16,6 +16,7 @@ from rich.text import Text
 from textual.screen import Screen
 from textual.widgets import Static
 
+from nnsim.i18n import N_, _
 from nnsim.session import Session
 
 from ..commands import GAME, bindings, retranslate_bindings
@@ -47,8 +48,8 @@ class GameScreen(Screen):
     GameScreen.tiny .game-too-small { display: block; }
     """
     BINDINGS = bindings(GAME)
-    noun = "run"  # what the board shows, for the status line's pane hint
-    unit = "step"  # what run.completed counts
+    noun = N_("run")  # what the board shows, for the status line's pane hint
+    unit = N_("step")  # what run.completed counts
 
     def __init__(self, session: Session) -> None:
         super().__init__()
@@ -107,8 +108,9 @@ class GameScreen(Screen):
     def pane_hint(self) -> str:
         """What ``l`` does now, for the status line."""
         if self.size_class == "narrow":
-            return f"l: back to the {self.noun}" if self.lesson_shown else "l: the lesson"
-        return "l: show the lesson" if self.lesson_hidden else "l: hide the lesson"
+            back = _("l: back to the {board}").format(board=_(self.noun))
+            return back if self.lesson_shown else _("l: the lesson")
+        return _("l: show the lesson") if self.lesson_hidden else _("l: hide the lesson")
 
     def status(self, *parts: str, detail: str = "") -> Text:
         """The status line: the run's state first, then what ``l`` does (never cut at 80
@@ -118,9 +120,11 @@ class GameScreen(Screen):
             text.append(f" {part} ", style="bold")
             text.append("·", style="dim")
         if self.playing:
-            text.append(" playing: p pauses ", style="bold yellow").append("·", style="dim")
+            playing = _("playing: p pauses")
+            text.append(f" {playing} ", style="bold yellow").append("·", style="dim")
         if self.label:
-            text.append(f" variant {self.label} ", style="bold cyan").append("·", style="dim")
+            variant = _("variant {name}").format(name=self.label)
+            text.append(f" {variant} ", style="bold cyan").append("·", style="dim")
         text.append(f" {self.pane_hint()} ", style="bold yellow").append("·", style="dim")
         if detail:
             text.append(f" {detail} ", style="bold").append("·", style="dim")
@@ -149,7 +153,7 @@ class GameScreen(Screen):
 
     def action_pause(self) -> None:
         if not self.worker.busy:
-            self.notify("nothing is playing: c plays the run, n steps it", title="pause")
+            self.notify(_("nothing is playing: c plays the run, n steps it"), title=_("pause"))
             return
         self.worker.pause()
 
@@ -172,7 +176,9 @@ class GameScreen(Screen):
         if message.error:
             self.note(message.error)
         elif message.cancelled and message.command == "continue" and self.is_current:
-            self.notify(f"paused after {self.unit} {self.run.completed} of {self.run.iterations}")
+            paused = _("paused after {unit} {done} of {total}")
+            done, total = self.run.completed, self.run.iterations
+            self.notify(paused.format(unit=_(self.unit), done=done, total=total))
         self.refresh_view()
 
     def refresh_view(self) -> None:

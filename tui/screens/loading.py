@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import ProgressBar, Static
 
+from nnsim.i18n import _
 from nnsim.warmup import Plan, warm_up
 
 
@@ -47,8 +48,10 @@ class LoadingScreen(Screen[bool]):
     def _show(self, done: int, total: int, compiling: str | None) -> None:
         # a kernel the cache holds loads in milliseconds: the label stays up only while compiling
         if compiling is None or done >= total:
-            text = "kernels ready"
+            text = _("kernels ready")
         else:
-            text = f"compiling {compiling}, {done + 1} of {total}"
+            text = _("compiling {kernel}, {number} of {total}").format(
+                kernel=compiling, number=done + 1, total=total
+            )
         self.query_one("#what", Static).update(text)
         self.query_one(ProgressBar).update(total=total, progress=done)

@@ -11,6 +11,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import LoadingIndicator, Static
 
+from nnsim.i18n import _
 from nnsim.scenario import ScenarioError
 from nnsim.session import Session
 
@@ -36,8 +37,9 @@ class OpeningScreen(Screen[Session | str]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(
-                f"opening {self.lesson_name}: reading the scenario, making its data, "
-                "building its model"
+                _(
+                    "opening {lesson}: reading the scenario, making its data, building its model"
+                ).format(lesson=self.lesson_name)
             )
             yield LoadingIndicator()
 

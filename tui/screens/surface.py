@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static
 
+from nnsim.i18n import N_, _
 from nnsim.session import SurfaceRun
 from nnsim.surface_plot import PATH_COLOURS, letters, render
 
@@ -28,7 +29,7 @@ class SurfaceScreen(GameScreen):
     DEFAULT_CSS = """
     SurfaceScreen #table { height: auto; }
     """
-    noun = "race"
+    noun = N_("race")
 
     def compose(self) -> ComposeResult:
         yield Static(id="status", classes="game-status")
@@ -42,10 +43,11 @@ class SurfaceScreen(GameScreen):
 
     def draw(self) -> None:
         run = self.run
-        counted = f"step {run.completed}/{run.iterations}"
+        counted = _("step {done}/{total}").format(done=run.completed, total=run.iterations)
         if run.completed >= run.iterations:
-            counted += ", complete (r restarts)"
-        status = self.status(counted, detail=f"on {run.surface.description}")
+            counted += _(", complete (r restarts)")
+        on = _("on {surface}").format(surface=run.surface.description)
+        status = self.status(counted, detail=on)
         self.query_one("#status", Static).update(status)
         plot = self.query_one("#plot")
         width = max(20, plot.size.width)  # the size inside the border
@@ -64,8 +66,8 @@ def surface(run: SurfaceRun, width: int, height: int) -> Text:
     if cell_len(legend.plain.rstrip()) > width:
         (x_low, x_high), (y_low, y_high) = run.surface.bounds
         legend = Text(f"x {x_low:g} .. {x_high:g}   y {y_low:g} .. {y_high:g}   ", style="dim")
-        legend.append("* minimum   ", style="dim")
-        legend.append("A", style="reverse").append(" where an optimiser is", style="dim")
+        legend.append(_("* minimum") + "   ", style="dim")
+        legend.append("A", style="reverse").append(" " + _("where an optimiser is"), style="dim")
     text.append("\n").append(legend)
     text.no_wrap, text.overflow = True, "ellipsis"
     return text
@@ -89,12 +91,12 @@ def race_columns(run: SurfaceRun) -> dict[str, list[str]]:
     """Each column of the race's table: its header, then one cell per optimiser."""
     letter = letters(run.names)
     columns: dict[str, list[str]] = {
-        "optimiser": [f"{letter[n]} {n}" for n in run.names],
-        "point": [],
+        N_("optimiser"): [f"{letter[n]} {n}" for n in run.names],
+        N_("point"): [],
         "f": [],
-        "distance": [],
-        "last step": [],
-        "lr never grew": [],
+        N_("distance"): [],
+        N_("last step"): [],
+        N_("lr never grew"): [],
     }
     for name in run.names:
         x, y = run.path(name)[-1]
@@ -106,8 +108,9 @@ def race_columns(run: SurfaceRun) -> dict[str, list[str]]:
         monotone = run.lr_monotone(name) if run.completed > 1 else math.nan
         columns["lr never grew"].append(_number(monotone, ".0%"))
     if run.diverged:
-        columns["diverged"] = [
-            f"at {run.diverged[n]}" if n in run.diverged else "" for n in run.names
+        columns[N_("diverged")] = [
+            _("at {step}").format(step=run.diverged[n]) if n in run.diverged else ""
+            for n in run.names
         ]
     return columns
 
@@ -119,7 +122,9 @@ def race_table(run: SurfaceRun, width: int) -> Text:
     left_out: list[str] = []
 
     def widths() -> dict[str, int]:
-        return {h: max(len(h), *(len(c) for c in cells)) for h, cells in columns.items()}
+        return {
+            h: max(cell_len(_(h)), *(cell_len(c) for c in cells)) for h, cells in columns.items()
+        }
 
     while sum(widths().values()) + 2 * (len(columns) - 1) > width:
         dropped = next((h for h in DROPPED_FIRST if h in columns), None)
@@ -130,15 +135,22 @@ def race_table(run: SurfaceRun, width: int) -> Text:
     sizes = widths()
     text = Text(no_wrap=True, overflow="ellipsis", end="")
     for i, header in enumerate(columns):
-        cell = header.ljust(sizes[header]) if i == 0 else header.rjust(sizes[header])
+        cell = _pad(_(header), sizes[header], left=i == 0)
         text.append(("  " if i else "") + cell, style="bold")
     for row in range(len(run.names)):
         text.append("\n")
         colour = PATH_COLOURS[row % len(PATH_COLOURS)]
         for i, (header, cells) in enumerate(columns.items()):
-            cell = cells[row].ljust(sizes[header]) if i == 0 else cells[row].rjust(sizes[header])
+            cell = _pad(cells[row], sizes[header], left=i == 0)
             style = colour if i == 0 else "red" if header == "diverged" and cells[row] else ""
             text.append(("  " if i else "") + cell, style=style)
     if left_out:
-        text.append(f"\nwiden the terminal to see: {', '.join(left_out)}", style="dim")
+        hidden = ", ".join(_(h) for h in left_out)
+        text.append("\n" + _("widen the terminal to see: {columns}").format(columns=hidden), "dim")
     return text
+
+
+def _pad(text: str, width: int, left: bool) -> str:
+    """``text`` padded to ``width`` terminal cells (a Chinese character takes two)."""
+    room = " " * max(0, width - cell_len(text))
+    return text + room if left else room + text

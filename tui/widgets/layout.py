@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from nnsim.i18n import _
+
 MIN_WIDTH, MIN_HEIGHT = 60, 20
 SIZE_CLASSES = ("wide", "medium", "narrow", "tiny")
 PANES = ("lesson", "debugger", "flow")
@@ -39,7 +41,8 @@ def toggled(current: str, pane: str, size: str) -> str:
 def pane_bar(size: str, pane: str, width: int = 200) -> Text:
     """One line: the panes and their keys (the one shown lit), then help and quit; the
     hints least needed are left out where ``width`` is short."""
-    for hint, palette in ((True, "commands"), (False, "commands"), (False, "")):
+    commands = _("commands")
+    for hint, palette in ((True, commands), (False, commands), (False, "")):
         text = _pane_bar(size, pane, hint, palette)
         if text.cell_len <= width:
             return text
@@ -49,25 +52,33 @@ def pane_bar(size: str, pane: str, width: int = 200) -> Text:
 def _pane_bar(size: str, pane: str, hint: bool, palette: str) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     if size == "narrow":
-        for name, label in (("lesson", "l lesson"), ("debugger", "debugger"), ("flow", "g flow")):
+        labels = (
+            ("lesson", "l " + _("lesson")),
+            ("debugger", _("debugger")),
+            ("flow", "g " + _("flow")),
+        )
+        for name, label in labels:
             text.append(f" {label} ", style="reverse bold" if name == pane else "")
             text.append("│", style="dim")
         if hint and pane != "debugger":
-            text.append(f" {PANE_KEYS[pane]} again: debugger", style="dim")
+            again = _("{key} again: debugger").format(key=PANE_KEYS[pane])
+            text.append(" " + again, style="dim")
     elif size == "medium":
         text.append(" l ", style="bold")
-        text.append("the lesson" if pane != "lesson" else "back to the inspector")
+        text.append(_("the lesson") if pane != "lesson" else _("back to the inspector"))
     else:
         text.append(" l ", style="bold")
-        text.append("hide the lesson" if pane != "debugger" else "show the lesson")
+        text.append(_("hide the lesson") if pane != "debugger" else _("show the lesson"))
     text.append("  ")
-    for key, label in (("?", "help"), ("^p", palette), ("^q", "quit")):
+    for key, label in (("?", _("help")), ("^p", palette), ("^q", _("quit"))):
         if label:
             text.append(f" {key} ", style="bold").append(label)
     return text
 
 
 def too_small(width: int, height: int) -> Text:
-    text = Text(f"Enlarge the terminal to at least {MIN_WIDTH} x {MIN_HEIGHT}", style="bold")
-    text.append(f"\n(it is {width} x {height} now; ctrl+q quits)", style="dim")
+    enlarge = _("Enlarge the terminal to at least {width} x {height}")
+    text = Text(enlarge.format(width=MIN_WIDTH, height=MIN_HEIGHT), style="bold")
+    now = _("(it is {width} x {height} now; ctrl+q quits)").format(width=width, height=height)
+    text.append("\n" + now, style="dim")
     return text

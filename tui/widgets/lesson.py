@@ -63,6 +63,7 @@ def narrow_tables(markdown: str, width: int) -> str:
 
 
 class LessonPane(VerticalScroll):
+    show_checks = False  # the conditions under the promises: for every pane, once asked
     DEFAULT_CSS = """
     LessonPane #expectations { height: auto; margin-top: 1; }
     LessonPane #sample { height: auto; margin: 1 1 0 1; padding: 0 1; border: round $accent;
@@ -143,7 +144,14 @@ class LessonPane(VerticalScroll):
             return
         self._expectations = expectations
         width = self.scrollable_content_region.width or 40  # the room beside the scrollbar
-        self.query_one("#expectations", Static).update(expectations_text(expectations, width))
+        drawn = expectations_text(expectations, width, LessonPane.show_checks)
+        self.query_one("#expectations", Static).update(drawn)
+
+    def toggle_checks(self) -> None:
+        """Show or hide, under each promise, the condition that judges it."""
+        LessonPane.show_checks = not LessonPane.show_checks
+        if self._expectations:
+            self.show_expectations(self._expectations)
 
 
 WIDE = re.compile("[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")  # CJK, full-width
@@ -197,7 +205,11 @@ def prediction_markdown(prediction: Prediction | None) -> str:
 MARK_WIDTH = 10  # "… not yet" and a space
 
 
-def expectations_text(expectations: tuple[ExpectationStatus, ...], width: int) -> Text:
+def expectations_text(
+    expectations: tuple[ExpectationStatus, ...], width: int, checks: bool = False
+) -> Text:
+    """Each promise in the learner's words, its mark on its first line; with ``checks``, the
+    condition that judges it under it, dim (the palette's "Lesson: show the checks")."""
     text = Text(_("What this lesson promises") + " ", style="bold")
     text.append(_("(· later: judged after the first iteration)") + "\n", style="dim")
     room = max(10, width - MARK_WIDTH)
@@ -210,5 +222,8 @@ def expectations_text(expectations: tuple[ExpectationStatus, ...], width: int) -
         text.append(lines[0] + "\n")
         for line in lines[1:]:
             text.append(" " * MARK_WIDTH + line + "\n")
+        if checks and expectation.says:
+            for line in wrap_cells(expectation.check, room):
+                text.append(" " * MARK_WIDTH + line + "\n", style="dim")
     text.rstrip()
     return text
