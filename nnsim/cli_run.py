@@ -77,6 +77,7 @@ def run_command(args) -> int:
         from .checkpoint import save
 
         save(args.save, sim.model, sim.optimizer)
+    reports = result.runs.reports(scenario.name)
     if args.json:
         report = {
             "scenario": scenario.name,
@@ -92,6 +93,7 @@ def run_command(args) -> int:
                 }
                 for name, values in sim.latest.items()
             ],
+            "runs": [r.as_dict() for r in reports],
         }
         if args.watch:
             report["watches"] = {
@@ -107,9 +109,9 @@ def run_command(args) -> int:
         from .report import print_prediction, print_run, print_variants
 
         out = console()
-        print_run(out, scenario, sim, expectations)
+        print_run(out, scenario, sim, expectations, reports[0])
         if scenario.variants:
-            print_variants(out, scenario, result.runs)
+            print_variants(out, scenario, result.runs, reports)
         _say_where_it_stopped(out, result)
         if _prediction(scenario, result):
             print_prediction(out, scenario.lesson)

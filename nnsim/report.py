@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .run_views import print_views
 from .session.plots import sparkline
 
 VERDICT_STYLE = {
@@ -26,12 +27,39 @@ def _fmt(value, style: str = ".2e") -> str:
     return format(value, style)
 
 
-def print_run(console: Console, scenario, sim, expectations: list[dict]) -> None:
+#: What the accuracy columns measure, said once under a table (or after the status line).
+ACCURACY_NOTE = (
+    "train acc.: the whole training set in evaluation mode (dropout off, batch norm on "
+    "running statistics); val acc.: the validation data; batch acc.: the last mini-batch"
+)
+
+
+def _accuracy(value: float) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.1%}"
+
+
+def accuracy_status(report) -> str:
+    """The run's accuracies in one line: ``accuracy: train 93.0% (full set, eval mode) · val
+    90.0% · batch acc. 100.0%``; empty where accuracy has no meaning (regression)."""
+    values = (report.train_accuracy, report.val_accuracy, report.batch_accuracy)
+    if all(math.isnan(v) for v in values):
+        return ""
+    parts = [f"train {_accuracy(report.train_accuracy)} (full set, eval mode)"]
+    if not math.isnan(report.val_accuracy):
+        parts.append(f"val {_accuracy(report.val_accuracy)}")
+    parts.append(f"batch acc. {_accuracy(report.batch_accuracy)}")
+    return "accuracy: " + " · ".join(parts)
+
+
+def print_run(console: Console, scenario, sim, expectations: list[dict], report=None) -> None:
+    """The lesson's own run; ``report`` (a RunReport) gives its accuracies."""
+    from .scenario.runs import RunReport
+
+    report = report or RunReport.of(scenario.name, sim)
     console.print(f"[bold]{scenario.title}[/bold]  ({scenario.path})")
-    status = f"{sim.completed} iterations, final loss {_fmt(sim.loss_value, '.4g')}"
-    if not math.isnan(sim.accuracy):
-        status += f", accuracy {sim.accuracy:.1%}"
-    console.print(status)
+    console.print(f"{sim.completed} iterations, final loss {_fmt(sim.loss_value, '.4g')}")
+    if accuracy_status(report):
+        console.print(accuracy_status(report))
     if sim.stopped is not None:
         console.print(f"[bold red]stopped:[/bold red] {sim.stopped}")
     console.print(_layer_table(sim))
@@ -41,6 +69,7 @@ def print_run(console: Console, scenario, sim, expectations: list[dict]) -> None
             explained.add(v["verdict"])
             console.print(f"[bold]{v['verdict']}[/bold] (first: {name}): {v['explanation']}")
     _print_charts(console, sim)
+    print_views(console, sim)  # the decision map (2-D inputs) and the activation std
     if sim.watches:
         console.print(_watch_table(sim))
     if expectations:
@@ -132,19 +161,44 @@ def _print_charts(console: Console, sim) -> None:
         console.print(f"  {name:>12s} {line}  {_fmt(norms[-1], '.1e')}")
 
 
-def print_variants(console: Console, scenario, runs) -> None:
-    """One row per run of the lesson: its own and each variant's."""
-    table = Table(title="the lesson's runs", title_justify="left")
-    for column in ("run", "what changes", "iterations", "final loss", "accuracy", "stopped"):
-        table.add_column(column)
-    rows = [("(lesson)", "", runs.main)]
-    rows += [(name, scenario.variant_titles[name], sim) for name, sim in runs.variants.items()]
-    for name, title, sim in rows:
-        accuracy = "-" if math.isnan(sim.accuracy) else f"{sim.accuracy:.1%}"
-        stopped = "" if sim.stopped is None else str(sim.stopped)
-        table.add_row(
-            name, title, str(sim.completed), _fmt(sim.loss_value, ".4g"), accuracy, stopped
-        )
+#: The accuracy columns of the runs table: (header, RunReport field).
+ACCURACY_COLUMNS = (
+    ("train acc.", "train_accuracy"),
+    ("val acc.", "val_accuracy"),
+    ("batch acc.", "batch_accuracy"),
+)
+
+
+def print_variants(console: Console, scenario, runs, reports=None) -> None:
+    """One row per run of the lesson: its own and each variant's, with the accuracies of
+    ``reports`` (``runs.reports``); an accuracy column no run measures is left out, and
+    so is the stop column when no run stopped."""
+    reports = reports or runs.reports(scenario.name)
+    sims = [runs.main, *runs.variants.values()]
+    names = ["(lesson)", *runs.variants]
+    titles = ["", *(str(scenario.variant_titles[name]) for name in runs.variants)]
+    shown = [
+        (header, field)
+        for header, field in ACCURACY_COLUMNS
+        if any(not math.isnan(getattr(r, field)) for r in reports)
+    ]
+    stops = any(sim.stopped is not None for sim in sims)
+    table = Table(
+        title="the lesson's runs",
+        title_justify="left",
+        caption=ACCURACY_NOTE if shown else None,
+        caption_justify="left",
+    )
+    columns = ["run", "what changes", "iters", "final loss", *(h for h, _ in shown)]
+    for column in columns + (["stopped"] if stops else []):
+        numeric = column not in ("run", "what changes", "stopped")
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=numeric)
+    for name, title, sim, report in zip(names, titles, sims, reports, strict=True):
+        cells = [name, title, str(sim.completed), _fmt(sim.loss_value, ".4g")]
+        cells += [_accuracy(getattr(report, field)) for _, field in shown]
+        if stops:
+            cells.append("" if sim.stopped is None else str(sim.stopped))
+        table.add_row(*cells)
     console.print(table)
 
 

@@ -45,8 +45,11 @@ def test_run_json_reports_the_run(capsys, scenario, tmp_path):
     code, out, _ = run(capsys, "run", scenario, "--json", "--trace", tmp_path / "t.jsonl")
     report = json.loads(out)
     assert code == 0
-    assert set(report) == {"scenario", "iterations", "final_loss", "stopped", "layers", "expect"}
+    keys = {"scenario", "iterations", "final_loss", "stopped", "layers", "expect", "runs"}
+    assert set(report) == keys
     assert report["scenario"] == "tiny" and report["iterations"] == 6 and report["stopped"] is None
+    assert [run["name"] for run in report["runs"]] == ["tiny"]  # no variants: its own run
+    assert report["runs"][0]["final_loss"] == report["final_loss"]
     assert [layer["name"] for layer in report["layers"]] == ["dense1", "tanh1", "dense2"]
     assert set(report["layers"][0]) == {"name", "grad_norm", "weight_norm", "verdict"}
     assert report["expect"] == [

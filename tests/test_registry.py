@@ -219,3 +219,11 @@ def test_the_help_screen_lists_the_registry():
 def test_a_name_registered_twice_for_one_kind_is_a_program_error():
     with pytest.raises(ValueError, match="registered twice"):
         registry.register("loss", "variable", "network", "loss", "again", lambda run: 0.0)
+
+
+def test_what_changes_with_the_update_is_read_after_it():
+    # a breakpoint on them is evaluated after the optimiser update that changes them (the
+    # epoch completes with its last update), not when the next batch is loaded
+    for name in ("epoch", "train_accuracy", "minority_precision", "minority_recall"):
+        entry = registry.lookup("variable", name)
+        assert entry is not None and entry.kinds == ("network",) and entry.refresh == "weight"

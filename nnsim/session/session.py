@@ -347,11 +347,12 @@ class Session:
             expectations=self._expectation_statuses(),
             text_sample=self._text_sample(),
             prediction=self.prediction(),
+            busy=self.busy,
         )
 
     def _expectation_statuses(self) -> tuple[ExpectationStatus, ...]:
         """Checked whenever idle, at most every CHECK_EVERY seconds while a continue runs."""
-        when = (self.run.completed, self.run.event_index)
+        when = (self.run.completed, self.run.event_index, language())  # says follow the language
         if self._checks is None or self._checks[0] != when:
             waited = time.monotonic() - self._checked_at >= self.CHECK_EVERY
             if self._checks is None or waited or not self.busy:

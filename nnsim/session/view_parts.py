@@ -3,6 +3,8 @@ kept as the very same object otherwise, so a widget can skip redrawing it by ide
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import replace
 from typing import TypeVar
@@ -11,6 +13,7 @@ import numpy as np
 
 from ..sim import Simulator
 from .views import (
+    Accuracies,
     ExpectationStatus,
     LayerRow,
     Prediction,
@@ -40,8 +43,13 @@ class PartCache:
     inputs did not change is the very same object in the next view, so building a view
     costs nothing for it and a front end can skip redrawing it (an identity check)."""
 
+    #: Seconds between two measurements of the training set's accuracy while a command
+    #: runs (a CNN's pass over it costs a good part of a second); idle, every iteration.
+    ACCURACY_EVERY = 2.0
+
     def __init__(self) -> None:
         self._parts: dict[str, tuple[Hashable, object]] = {}
+        self._measured_at = -math.inf  # when the training set's accuracy was last measured
 
     def get(
         self,
@@ -60,6 +68,32 @@ class PartCache:
         if held is not None and same is not None and same(held[1], value):
             value = held[1]
         self._parts[part] = (key, value)
+        return value
+
+    def accuracies(self, sim: Simulator, busy: bool) -> Accuracies:
+        """The accuracies after the last completed iteration: measured when an iteration
+        has completed since the last view (never per key), and while ``busy`` (a command
+        runs) at most every ACCURACY_EVERY seconds, the last measurement shown meanwhile."""
+        done = (sim.completed, sim.trace.count)
+        held = self._parts.get("accuracies")
+        if held is not None and held[0] == done:
+            return held[1]
+        if sim.completed == 0:
+            value = Accuracies()
+        elif (
+            held is not None and busy and time.monotonic() - self._measured_at < self.ACCURACY_EVERY
+        ):
+            return held[1]
+        else:
+            _, batch = sim.trace.series("accuracy")  # per completed iteration
+            value = Accuracies(
+                sim.completed,
+                sim.train_accuracy(),
+                sim.val_accuracy,
+                float(batch[-1]) if len(batch) else math.nan,
+            )
+            self._measured_at = time.monotonic()
+        self._parts["accuracies"] = (done, value)
         return value
 
     def same_if_equal(self, part: str, value: Part) -> Part:
@@ -84,11 +118,13 @@ def build_view(
     expectations: tuple[ExpectationStatus, ...],
     text_sample: tuple[int, str] | None,
     prediction: Prediction | None = None,
+    busy: bool = False,
 ) -> View:
     """The View now; each part comes from ``parts`` unless what it depends on changed: the
     tree on any micro-op, the curves and gradient histories when an iteration completes; the
     tensor is copied each time and kept when its values are the same. ``inspected``: (layer,
-    tab, index); ``visual``: the visual tab's tensor, when that tab is shown."""
+    tab, index); ``visual``: the visual tab's tensor, when that tab is shown; ``busy``: a
+    command is running (the training set's accuracy is then measured now and then)."""
     now = moment(sim)
     phase, next_layer = sim.next_op
     selected, tab, index = inspected
@@ -125,6 +161,7 @@ def build_view(
         prediction=prediction,
         selected=selected,
         tab=tab,
+        accuracies=parts.accuracies(sim, busy),
     )
 
 

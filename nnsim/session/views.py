@@ -78,6 +78,19 @@ class Prediction:
 
 
 @dataclass(frozen=True)
+class Accuracies:
+    """The run's accuracies after iteration ``after`` (0: none has completed): ``train`` on
+    the whole training set in evaluation mode (dropout off, batch norm on running
+    statistics), ``val`` the last validation, ``batch`` the last mini-batch's (training
+    mode). NaN where not measured, or where accuracy has no meaning (regression)."""
+
+    after: int = 0
+    train: float = math.nan
+    val: float = math.nan
+    batch: float = math.nan
+
+
+@dataclass(frozen=True)
 class View:
     """Everything the debugger screen shows, at one moment."""
 
@@ -107,6 +120,7 @@ class View:
     selected: str | None = None
     tab: str = "activations"
     events: tuple[Event, ...] = field(default_factory=tuple)
+    accuracies: Accuracies = Accuracies()  # after the last completed iteration
 
 
 def layer_rows(sim: Simulator, summary_rows: list[dict]) -> tuple[LayerRow, ...]:

@@ -85,21 +85,53 @@ class Inspection(Checks):
         wanted = y != 0
         return float(np.mean(pred[wanted] == y[wanted])) if wanted.any() else math.nan
 
-    def minority_recall(self) -> float:
-        """Recall of the rarest class of the training labels: of its examples in the
-        validation data (the training data without a split), the fraction predicted as it."""
+    def train_accuracy(self) -> float:
+        """The accuracy on the whole training set in evaluation mode (dropout off, batch norm
+        on running statistics), measured once per completed iteration (see
+        ``Trainer.train_accuracy``); NaN where accuracy has no meaning (regression)."""
+        return self.trainer.train_accuracy(self.completed)
+
+    def _minority(self) -> tuple[int, np.ndarray, np.ndarray] | None:
+        """(the rarest class of the evaluated labels, and the inputs and labels of the
+        validation data (the training data without a split)); None unless the labels are
+        one integer class per example. The classes are counted on the evaluated labels: the
+        training labels may have been resampled (oversample ties the classes)."""
         labels = np.asarray(self.stream.y)
         if labels.dtype.kind not in "iu" or labels.ndim != 1:
-            return math.nan
-        rare = int(np.argmin(np.where(np.bincount(labels) > 0, np.bincount(labels), labels.size)))
+            return None
         x, y = self.validation if self.validation is not None else (self.stream.x, labels)
         y = np.asarray(y)
+        counts = np.bincount(y)
+        rare = int(np.argmin(np.where(counts > 0, counts, y.size)))
+        return rare, x, y
+
+    def _classes(self, x: np.ndarray) -> np.ndarray:
+        """The class the model predicts for each example of ``x`` (evaluation mode)."""
+        pred = self.predict(x)
+        return pred.argmax(axis=-1) if pred.shape[-1] > 1 else (pred[:, 0] > 0.5).astype(int)
+
+    def minority_recall(self) -> float:
+        """Recall of the rarest class of the evaluated labels: of its examples in the
+        validation data (the training data without a split), the fraction predicted as it."""
+        found = self._minority()
+        if found is None:
+            return math.nan
+        rare, x, y = found
         members = y == rare
         if not members.any():
             return math.nan
-        pred = self.predict(x[members])
-        chosen = pred.argmax(axis=-1) if pred.shape[-1] > 1 else (pred[:, 0] > 0.5).astype(int)
-        return float(np.mean(chosen == rare))
+        return float(np.mean(self._classes(x[members]) == rare))
+
+    def minority_precision(self) -> float:
+        """Precision of the rarest class of the evaluated labels: of the examples of the
+        validation data (the training data without a split) predicted as it, the fraction
+        that are; NaN when none is predicted as it (precision is then undefined)."""
+        found = self._minority()
+        if found is None:
+            return math.nan
+        rare, x, y = found
+        predicted = self._classes(x) == rare
+        return float(np.mean(y[predicted] == rare)) if predicted.any() else math.nan
 
     # the Context protocol of nnsim.sim.conditions, answered by the functions registered in
     # nnsim.sim.registry (nnsim.sim.probes); a name a network does not measure raises

@@ -101,6 +101,12 @@ def _collapse_error(run) -> float:
     return probe.collapse_error(run.model, None if run.batch is None else run.batch[0])
 
 
+def _epochs(run) -> float:
+    """Epochs completed: an epoch completes with the update that uses its last example. A
+    batch never spans two epochs, so every epoch takes ``batches_per_epoch`` iterations."""
+    return float(run.completed // run.stream.batches_per_epoch)
+
+
 def _first_loss(run) -> float:
     losses = run.trace.series("loss")[1]
     return float(losses[0]) if len(losses) else math.nan
@@ -191,8 +197,12 @@ _VARIABLES = [
     ("iteration", "batch", lambda run: float(run.iteration), "iterations completed so far"),
     ("loss", "loss", lambda run: float(run.loss_value), "the training loss of the last batch"),
     ("accuracy", "loss", lambda run: float(run.accuracy),
-     "the training accuracy of the last batch"),
-    ("epoch", "batch", lambda run: float(run.stream.epoch), "passes over the training data"),
+     "the training accuracy of the last mini-batch (training mode)"),
+    ("train_accuracy", "weight", lambda run: run.train_accuracy(),
+     "the accuracy on the whole training set in evaluation mode (dropout off, batch norm on "
+     "running statistics); computed once per completed iteration"),
+    ("epoch", "weight", _epochs,
+     "epochs completed: passes over the training data whose last update has run"),
     ("val_loss", "validation", lambda run: float(run.val_loss),
      "the loss on the validation data (every [train] eval_every iterations)"),
     ("val_accuracy", "validation", lambda run: float(run.val_accuracy),
@@ -204,6 +214,9 @@ _VARIABLES = [
      "the learning rate of the current iteration (a schedule changes it)"),
     ("minority_recall", "weight", lambda run: run.minority_recall(),
      "recall of the rarest class (on validation data if any)"),
+    ("minority_precision", "weight", lambda run: run.minority_precision(),
+     "precision of the rarest class (on validation data if any): of the examples predicted "
+     "as it, the fraction that are; NaN when none is"),
     ("input_covariance_error", "batch",
      lambda run: probe.input_covariance_error(run.stream.x),
      "max |Cov(training inputs) - I|: 0 when whitened"),

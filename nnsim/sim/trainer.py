@@ -114,6 +114,8 @@ class Trainer:
         # each gradient's sum of squares when a whole backward pass was measured; the clip
         # uses (and clears) them instead of measuring again
         self.squares: list[float] | None = None
+        # (completed, accuracy): the whole training set is measured once per iteration
+        self._train_accuracy: tuple[int, float] | None = None
 
     def counters(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.COUNTERS}
@@ -239,6 +241,33 @@ class Trainer:
         pred = self.predict(x, batch_size)
         value, _ = self.loss(pred, y)
         return float(value), accuracy(pred, y, self.loss)
+
+    def train_accuracy(self, completed: int) -> float:
+        """The accuracy on the whole training set in evaluation mode (dropout off, batch norm
+        on its running statistics; no augmentation), measured once per completed iteration:
+        a check, a breakpoint or a view reading it again gets the kept value. A restore
+        (rewind, step back) clears it."""
+        kept = self._train_accuracy
+        if kept is None or kept[0] != completed:
+            kept = self._train_accuracy = (
+                completed,
+                self.accuracy_on(self.stream.x, self.stream.y),
+            )
+        return kept[1]
+
+    def accuracy_on(self, x: np.ndarray, y: np.ndarray, batch_size: int = 256) -> float:
+        """The accuracy on ``(x, y)`` in evaluation mode, ``batch_size`` examples at a time
+        (the memory of one chunk, whatever the data's size); NaN where accuracy has no
+        meaning (regression). The training state is untouched."""
+        correct = 0.0  # sum over chunks of accuracy x examples: every example weighs the same
+        with self.model.inference() as model:
+            for i in range(0, len(x), batch_size):
+                pred = model.forward(self.model_input(x[i : i + batch_size]))
+                chunk = accuracy(pred, y[i : i + batch_size], self.loss)
+                if math.isnan(chunk):
+                    return math.nan
+                correct += chunk * len(pred)
+        return float(correct / len(x)) if len(x) else math.nan
 
     def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """The model's outputs for ``x`` in evaluation mode; the training state is untouched."""

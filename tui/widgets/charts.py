@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from nnsim.session import View, sparkline
+from nnsim.session.views import Accuracies
 
 from . import redraw
 
@@ -24,7 +25,13 @@ def _fmt(value: float) -> str:
 
 
 FLOW_PARTS = ("layers", "grad_history", "dh_norms")
-CURVE_PARTS = ("loss_history", "accuracy_history", "val_loss_history", "val_accuracy_history")
+CURVE_PARTS = (
+    "loss_history",
+    "accuracy_history",
+    "val_loss_history",
+    "val_accuracy_history",
+    "accuracies",
+)
 
 
 def _same_parts(a: tuple[View, dict | None], b: tuple[View, dict | None], parts) -> bool:
@@ -114,8 +121,31 @@ def flow_text(view: View, previous: dict | None, width: int) -> Text:
     return text
 
 
+def _percent(value: float) -> str:
+    return f"{value:.0%}" if value >= 0.995 or value < 0.1 else f"{value:.1%}"
+
+
+def accuracy_line(accuracies: Accuracies, width: int) -> str:
+    """``train 93.1% · val 90.2% · batch 100%`` after the last completed iteration (train:
+    the whole training set in evaluation mode), in ``width`` cells if it can (the closest
+    that fits otherwise); empty before the first iteration and where accuracy has no
+    meaning (regression)."""
+    named = [("train", accuracies.train), ("val", accuracies.val), ("batch", accuracies.batch)]
+    parts = [(name, _percent(value)) for name, value in named if value == value]
+    if not accuracies.after or not parts:
+        return ""
+    candidates = [
+        " · ".join(f"{name} {value}" for name, value in parts) + " (train: eval mode)",
+        " · ".join(f"{name} {value}" for name, value in parts),
+        " ".join(f"{name[0]} {value}" for name, value in parts),
+    ]
+    return next((line for line in candidates if len(line) <= width), candidates[-1])
+
+
 class Curves(Static):
-    """Loss and accuracy over the iterations (train; validation when measured)."""
+    """Loss and accuracy over the iterations (the last mini-batch's; validation when
+    measured); the accuracy row ends with the accuracies after the last completed
+    iteration: the whole training set in evaluation mode, the validation, the batch."""
 
     _shown: tuple[View, dict | None] | None = None
 
@@ -129,19 +159,25 @@ class Curves(Static):
             return  # the curves change when an iteration completes
         text = Text()
         width = max(10, min(80, self.size.width - 22))
+        accuracies = accuracy_line(view.accuracies, self.size.width - 26)
         for label, values in (
             ("loss", view.loss_history),
-            ("accuracy", view.accuracy_history),
+            ("batch acc", view.accuracy_history),
             ("val loss", view.val_loss_history),
             ("val acc", view.val_accuracy_history),
         ):
             if not len(values) or not np.isfinite(values).any():
                 continue
             values = values[np.isfinite(values)] if label.startswith("val") else values
-            text.append(f"{label:>9} ", style="bold")
-            text.append(sparkline(values, width=width))
             finite = values[np.isfinite(values)]
-            text.append(f"  {finite[-1]:.4g}\n" if finite.size else "\n")
+            last = f"  {finite[-1]:.4g}" if finite.size else ""
+            if label == "batch acc" and accuracies:  # the run's, in place of the last value
+                last = f"  {accuracies}"
+            text.append(f"{label:>9} ", style="bold")
+            text.append(
+                sparkline(values, width=max(10, min(width, self.size.width - 14 - len(last))))
+            )
+            text.append(f"{last}\n")
         if previous is not None and len(previous["loss"]):
             old = previous["loss"]
             text.append(f"{'was':>9} ", style="dim")
