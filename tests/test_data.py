@@ -221,6 +221,34 @@ def test_val_shift_without_validation_or_beyond_the_image_is_refused(tmp_path, o
         digits_scenario(tmp_path, options)
 
 
+def imbalanced_scenario(tmp_path, options: str):
+    path = tmp_path / "imbalanced.toml"
+    path.write_text(
+        "[data]\nsource = 'imbalanced'\nn = 400\nminority_fraction = 0.1\nvalidation = 0.25\n"
+        + options
+        + "\n[model]\nlayers = [ { type = 'dense', units = 2 } ]\nloss = 'cross_entropy'\n"
+    )
+    return load(path).data
+
+
+def test_undersampling_cuts_every_class_to_the_rarest_and_leaves_validation_alone(tmp_path):
+    plain = imbalanced_scenario(tmp_path, "")
+    cut = imbalanced_scenario(tmp_path, "undersample = true")
+    rarest = np.bincount(plain.train.y).min()
+    assert np.bincount(cut.train.y).tolist() == [rarest, rarest]
+    np.testing.assert_array_equal(cut.validation.x, plain.validation.x)
+    kept = {row.tobytes() for row in plain.train.x}
+    assert all(row.tobytes() in kept for row in cut.train.x)  # drawn, not made up
+    assert len({row.tobytes() for row in cut.train.x}) == 2 * rarest  # without repeats
+    again = imbalanced_scenario(tmp_path, "undersample = true")
+    np.testing.assert_array_equal(again.train.x, cut.train.x)  # seeded
+
+
+def test_over_and_undersampling_together_are_refused_where_written(tmp_path):
+    with pytest.raises(ScenarioError, match=r"data\.undersample: oversample and undersample"):
+        imbalanced_scenario(tmp_path, "oversample = true\nundersample = true")
+
+
 def test_upsample_and_one_hot():
     digits = data.load_digits().x[:2]
     big = data.upsample(digits, 4)

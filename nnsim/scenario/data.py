@@ -14,6 +14,8 @@ limit = 0                 # keep only this many training examples (0: all)
 keep_classes = [5, 6, 7]  # keep only these classes, relabelled 0, 1, 2 in this order
 upsample = 1              # enlarge images by this integer factor
 val_shift = 1             # move each validation image by up to 1 pixel (zero fill)
+oversample = false        # repeat each class's training examples up to the largest class
+undersample = false       # or cut each class's training examples to the rarest class
 
 [data]
 source = "corpus"         # the shipped English text (40 characters): windows of `steps`
@@ -88,6 +90,9 @@ def load_data(t: Table, seed: int) -> DataSpec:
     sort_by_class = t.get("sort_by_class", bool, False)
     keep_classes = t.get("keep_classes", list, None)
     oversample = t.get("oversample", bool, False)
+    undersample = t.get("undersample", bool, False)
+    if oversample and undersample:
+        raise t.error("undersample", "oversample and undersample cannot both be set: pick one")
     augment_table = t.table("augment", None)
     augment = None
     if augment_table is not None:
@@ -122,6 +127,10 @@ def load_data(t: Table, seed: int) -> DataSpec:
         if not classes:
             raise t.error("oversample", "needs integer class labels")
         train = _oversample(train, np.random.default_rng(split_seed))
+    if undersample:
+        if not classes:
+            raise t.error("undersample", "needs integer class labels")
+        train = _undersample(train, np.random.default_rng(split_seed))
     if sort_by_class:
         if not classes:
             raise t.error("sort_by_class", "needs integer class labels")
@@ -192,6 +201,17 @@ def _oversample(d: D.Dataset, rng: np.random.Generator) -> D.Dataset:
             for r in rows
         ]
     )
+    picked = rng.permutation(picked)
+    return _replace(d, d.x[picked], d.y[picked])
+
+
+def _undersample(d: D.Dataset, rng: np.random.Generator) -> D.Dataset:
+    """Every class cut (examples drawn without replacement) to the rarest present one's
+    count: balanced classes, fewer examples, validation untouched."""
+    counts = np.bincount(d.y)
+    rows = [np.flatnonzero(d.y == c) for c in range(len(counts)) if counts[c]]
+    target = min(len(r) for r in rows)
+    picked = np.concatenate([rng.choice(r, target, replace=False) for r in rows])
     picked = rng.permutation(picked)
     return _replace(d, d.x[picked], d.y[picked])
 
