@@ -13,34 +13,65 @@ SPARKS = "▁▂▃▄▅▆▇█"
 
 
 def histogram(run: GanRun, width: int = 60, height: int = 12) -> Text:
-    """Target samples as ░ columns, generated ones as █ columns, over the same bins."""
+    """Target samples as ░ columns, generated ones as █ columns, over the same bins, and the
+    discriminator's D(x) over them as a line of • on its own scale (0 at the bottom row, 1 at
+    the top)."""
     width, height = max(10, width), max(3, height)
     real, fake = run.real_samples(), run.samples()
     finite = fake[np.isfinite(fake)]
-    low = float(min(real.min(), finite.min() if finite.size else real.min()))
-    high = float(max(real.max(), finite.max() if finite.size else real.max()))
-    low, high = min(low, -4.0), max(high, 4.0)
+    low, high = x_range(real, finite)
     edges = np.linspace(low, high, width + 1)
     real_counts = np.histogram(real, edges)[0] / len(real)  # (width,) fractions
     fake_counts = np.histogram(finite, edges)[0] / max(1, len(fake))
     top = max(real_counts.max(), fake_counts.max(), 1e-12)
+    _, d_values = discriminator_line(run, edges)
+    d_rows = d_row(d_values, height)
     text = Text()
     for row in range(height, 0, -1):
         level = top * (row - 0.5) / height
-        for r, f in zip(real_counts, fake_counts, strict=True):
+        for r, f, d in zip(real_counts, fake_counts, d_rows, strict=True):
             if f >= level:
-                text.append("█", style="bright_cyan" if r >= level else "bright_red")
+                glyph, style = "█", "bright_cyan" if r >= level else "bright_red"
             elif r >= level:
-                text.append("░", style="yellow")
+                glyph, style = "░", "yellow"
             else:
-                text.append(" ")
+                glyph, style = " ", ""
+            if d == row:  # D(x) drawn over the bars, the bar's colour kept behind it
+                back = f" on {style}" if glyph == "█" else ""
+                glyph, style = "•", "bold bright_green" + back
+            text.append(glyph, style=style or None)
         text.append("\n")
     text.append(f"{low:<8.3g}".ljust(width - 8) + f"{high:>8.3g}\n", style="dim")
     text.append("░ target  ", style="yellow")
     text.append("█ generated (", style="bright_red")
     text.append("█", style="bright_cyan")
     text.append(" where they overlap)", style="bright_red")
+    text.append(
+        "\n• D(x) = the discriminator's P(real): 0 at the bottom, 1 at the top", "bright_green"
+    )
     return text
+
+
+def x_range(real: np.ndarray, generated: np.ndarray) -> tuple[float, float]:
+    """The histogram's x range: every target and (finite) generated sample, and -4..4."""
+    low = float(min(real.min(), generated.min() if generated.size else real.min()))
+    high = float(max(real.max(), generated.max() if generated.size else real.max()))
+    return min(low, -4.0), max(high, 4.0)
+
+
+def discriminator_line(run: GanRun, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the centres of the histogram's bins, D at each): the discriminator's probability
+    that a sample there is real."""
+    centres = (edges[:-1] + edges[1:]) / 2
+    return centres, run.discriminator_output(centres)
+
+
+def d_row(values: np.ndarray, height: int) -> np.ndarray:
+    """The histogram row (1 the bottom, ``height`` the top) of each D(x) in [0, 1]; 0 for a
+    non-finite value (not drawn)."""
+    finite = np.isfinite(values)
+    rows = np.floor(np.clip(np.where(finite, values, 0.0), 0.0, 1.0) * height).astype(int) + 1
+    return np.where(finite, np.minimum(rows, height), 0)
 
 
 def spark(values: np.ndarray, width: int) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from ..scenario import load
 from ..sim import Event
 from . import lesson as lessons
+from .figures import FigureViews
 from .view_parts import PartCache, build_view
 from .views import TABS, ExpectationStatus, Prediction, Tensor, View
 from .visual import Request, compute
@@ -52,7 +53,7 @@ class CommandError(ValueError):
     says why; nothing changed."""
 
 
-class Session:
+class Session(FigureViews):  # + decision_map, activation_curves, activation_std
     """One scenario's run, the inspection selection, and the commands and views on them."""
 
     SAMPLE_EVERY = 2.0  # seconds between fresh text samples while a continue runs (~0.1 s each)

@@ -16,7 +16,7 @@ from .. import functional as F
 from ..layers.walk import Cell
 from ..sim import Event, Simulator, Stop
 
-TABS = ("weights", "activations", "gradients", "time", "visual")
+TABS = ("weights", "activations", "gradients", "time", "visual", "map")
 
 
 def frozen_copy(array: np.ndarray) -> np.ndarray:

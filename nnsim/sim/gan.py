@@ -155,6 +155,12 @@ class GanRun(Checks):
     def real_samples(self) -> np.ndarray:
         return self.eval_real[:, 0]
 
+    def discriminator_output(self, x: np.ndarray) -> np.ndarray:
+        """D(x) for each value of ``x`` (1-D): the probability D gives that x is real, in
+        evaluation mode, the training state untouched."""
+        points = np.asarray(x, dtype=np.float64).reshape(-1, 1)
+        return self._evaluate(self.discriminator, points)[:, 0]
+
     @staticmethod
     def _evaluate(model: Sequential, x: np.ndarray) -> np.ndarray:
         with model.inference():

@@ -1,5 +1,6 @@
-"""The GAN screen: the generator's samples over the target, stepped D step by G step, and
-the discriminator's accuracy and both losses under it."""
+"""The GAN screen: the generator's samples over the target with the discriminator's D(x)
+drawn over them, stepped D step by G step, and the discriminator's accuracy and both losses
+under it."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ class GanScreen(GameScreen):
         game = self.query_one("#game")
         width = max(20, game.size.width)  # the size inside the border
         curve_lines = 3 + 2  # three curves in a box
-        height = max(3, game.size.height - curve_lines - 2)  # and the axis and the legend
+        height = max(3, game.size.height - curve_lines - 3)  # the axis and the legend
         self.query_one("#histogram", Static).update(histogram(run, width, height))
         measured = run.trace.columns()["d_accuracy"]  # NaN between measurements
         accuracy = [float(v) for v in measured if v == v]

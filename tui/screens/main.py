@@ -18,6 +18,7 @@ from nnsim.session import TABS, Session, View
 
 from ..commands import DEBUGGER, bindings
 from ..messages import CommandFinished, CommandProgress, CommandStarted, WorkerIdle
+from ..widgets.activation_std import ActivationStdPane
 from ..widgets.charts import Curves, GradientFlow
 from ..widgets.event_log import EventLog
 from ..widgets.inspector import Inspector
@@ -51,6 +52,7 @@ class MainScreen(Screen):
         self._last_view: View | None = None  # for the status line while a command runs
         self._footer_busy = False  # the worker's state the footer's keys were last drawn for
         self._idle = False  # drawing after the last queued command finished
+        self._figures = None  # the map, f and f', the std line: kept while a command runs
 
     def _start_thread(self, loop) -> None:
         self.run_worker(loop, thread=True, group="session", exit_on_error=False)
@@ -64,6 +66,7 @@ class MainScreen(Screen):
             with Vertical(id="left"):
                 yield ModelTree(id="tree")
                 yield GradientFlow(id="gradflow")
+                yield ActivationStdPane(id="actstd")
             with Vertical(id="centre"):
                 yield Inspector(id="inspector")
                 yield Curves(id="curves")
@@ -94,6 +97,8 @@ class MainScreen(Screen):
             self.set_class(name == pane, f"pane-{name}")
         self.query_one("#panes", Static).update(pane_bar(size, pane, width))
         self.query_one("#too-small", Static).update(too_small(width, height))
+        # under the gradient flow; at 80 columns under the model tree (the flow pane is full)
+        self.query_one("#actstd").display = size != "narrow" or pane == "debugger"
 
     def action_toggle_pane(self, pane: str) -> None:
         """l: the lesson, g: the gradient flow; the same key again: the debugger."""
@@ -204,7 +209,7 @@ class MainScreen(Screen):
 
     def action_slice(self, step: int) -> None:
         inspector = self.query_one(Inspector)
-        if self.session.tab in ("weights", "gradients", "time", "visual"):
+        if self.session.tab in ("weights", "gradients", "time", "visual", "map"):
             self.session.index += step  # cycles W/b, the recurrent series, or the examples
         inspector.slice_index += step
         self.refresh_view()
@@ -261,7 +266,11 @@ class MainScreen(Screen):
         self._last_view = view
         self._show_status(view)
         self.query_one(ModelTree).show(view, view.selected)
-        self.query_one(Inspector).show(view, view.tab)
+        figures = session.try_figures()  # None while a command holds the session: kept
+        self._figures = figures or self._figures
+        inspector_figure = self._figures.inspector if self._figures else None
+        self.query_one(Inspector).show(view, view.tab, inspector_figure)
+        self.query_one(ActivationStdPane).show(self._figures.depth if self._figures else None)
         self.query_one(GradientFlow).show(view, session.previous)
         self.query_one(Curves).show(view, session.previous)
         self.query_one(LessonPane).show(view)

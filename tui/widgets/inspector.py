@@ -1,6 +1,8 @@
 """The tensor inspector: a heatmap of the selected tensor, its numbers when small, and its
-statistics. Tabs: 1 weights, 2 activations, 3 gradients, 4 time steps, 5 visual. Everything is
-laid out for the pane's width: tab labels wrap whole, numbers that do not fit are named."""
+statistics. Tabs: 1 weights, 2 activations, 3 gradients, 4 time steps, 5 visual, 6 map. Two
+figures replace the heatmap: the decision map (tab 6, a model with 2 input features) and an
+activation layer's f and f' (its weights tab). Everything is laid out for the pane's width:
+tab labels wrap whole, numbers that do not fit are named."""
 
 from __future__ import annotations
 
@@ -13,8 +15,12 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from nnsim.session import TABS, View, statistics
+from nnsim.session.curves import ActivationCurves
+from nnsim.session.maps import DecisionMap
 
 from . import redraw
+from .activation_curves import ActivationCurvesView
+from .decision_map import DecisionMapView
 from .heatmap import Heatmap, slice_2d
 from .walk import render_cell
 
@@ -33,6 +39,11 @@ class Inspector(Vertical):
     Inspector.walking #heatmap { display: none; }
     Inspector.paneled #panels { display: block; }
     Inspector.paneled #heatmap { display: none; }
+    Inspector #decision-map, Inspector #curves-view { display: none; }
+    Inspector.figured #heatmap, Inspector.figured #numbers, Inspector.figured #stats,
+    Inspector.figured #panels { display: none; }
+    Inspector.mapping #decision-map { display: block; }
+    Inspector.curving #curves-view { display: block; }
     """
 
     def __init__(self, **kwargs) -> None:
@@ -51,6 +62,8 @@ class Inspector(Vertical):
                 with Vertical(classes="panel", id=f"panel{i}"):
                     yield Static(classes="caption", id=f"caption{i}")
                     yield Heatmap(id=f"panelmap{i}")
+        yield DecisionMapView(id="decision-map")
+        yield ActivationCurvesView(id="curves-view")
         yield Static(id="numbers")
         yield Static(id="stats")
 
@@ -59,14 +72,41 @@ class Inspector(Vertical):
             self._drawn = None
             self.show(*self._shown)
 
-    def show(self, view: View, tab: str) -> None:
+    def _show_figure(self, view: View, tab: str, figure: object) -> bool:
+        """Draw the map tab, or an activation's curves on its weights tab: True if drawn."""
+        mapping = tab == "map"
+        curving = not mapping and view.walk is None and isinstance(figure, ActivationCurves)
+        self.set_class(mapping or curving, "figured")
+        self.set_class(mapping, "mapping")
+        self.set_class(curving, "curving")
+        if not (mapping or curving):
+            return False
+        self.set_class(False, "walking")
+        self.set_class(False, "paneled")
+        title = self.query_one("#title", Static)
+        if curving:
+            redraw.show(title, Text(figure.title, style="bold"))
+            self.query_one(ActivationCurvesView).set_figure(figure)
+        elif not isinstance(figure, DecisionMap):
+            redraw.show(title, Text("map: drawn once the running command pauses", "dim"))
+        else:
+            redraw.show(title, Text(figure.title, style="dim" if figure.empty else "bold"))
+            self.query_one(DecisionMapView).set_figure(None if figure.empty else figure)
+        return True
+
+    def show(self, view: View, tab: str, figure: object = None) -> None:
+        """Draw ``view``'s tensor, or ``figure`` (a DecisionMap or ActivationCurves from
+        Session.try_figures) in its place."""
         width = self.size.width or 80
         # the view's parts are the same objects while nothing they depend on changed
         drawn = (id(view.tensor), id(view.walk), tab, self.slice_index, self.zoom, width)
+        drawn += (id(figure),)
         if drawn == self._drawn:
             return
-        self._shown, self._drawn = (view, tab), drawn  # the view keeps the ids' objects alive
+        self._shown, self._drawn = (view, tab, figure), drawn  # keeps the ids' objects alive
         redraw.show(self.query_one("#tabs", Static), tab_labels(tab, width))
+        if self._show_figure(view, tab, figure):
+            return
         tensor = view.tensor
         heatmap = self.query_one("#heatmap", Heatmap)
         numbers = self.query_one("#numbers", Static)
