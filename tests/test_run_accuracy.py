@@ -222,3 +222,26 @@ def test_the_curves_pane_names_each_accuracy_and_fits_its_width():
     assert len(accuracy_line(Accuracies(5, 0.88, 0.8612, 1.0), 30)) <= 30
     assert accuracy_line(Accuracies(), 60) == ""  # before the first iteration
     assert accuracy_line(Accuracies(5, math.nan, math.nan, math.nan), 60) == ""  # regression
+
+
+def _dropconnect_sim() -> Simulator:
+    from nnsim.layers import DropConnect
+
+    model = Sequential([DropConnect(16, p=0.5), ReLU(), Dense(2)], input_shape=(2,))
+    return Simulator(
+        model, CrossEntropyLoss(), SGD(0.1), spirals(40, seed=1), batch_size=16, iterations=4
+    )
+
+
+def test_measuring_the_training_set_between_forward_and_backward_changes_nothing():
+    # a watch added or a step back can ask mid-iteration: the evaluation-mode pass must not
+    # leave DropConnect's mask (which the backward pass reads) or anything else changed
+    whole, stepped = _dropconnect_sim(), _dropconnect_sim()
+    whole.run(4)
+    while stepped.completed < 4:
+        stepped.run_to(None, "backward")
+        stepped.trainer.accuracy_on(stepped.stream.x, stepped.stream.y)
+        stepped.run(1)
+    assert np.array_equal(whole.trace.series("loss")[1], stepped.trace.series("loss")[1])
+    for key, value in whole.model.parameters().items():
+        assert np.array_equal(value, stepped.model.parameters()[key]), key

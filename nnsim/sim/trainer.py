@@ -259,14 +259,22 @@ class Trainer:
         """The accuracy on ``(x, y)`` in evaluation mode, ``batch_size`` examples at a time
         (the memory of one chunk, whatever the data's size); NaN where accuracy has no
         meaning (regression). The training state is untouched."""
+        # asked mid-iteration (a watch added, a step back), the pass must leave what the
+        # rest of the iteration reads: DropConnect's mask, attention weights, caches
+        saved = [(layer, dict(vars(layer))) for layer in self.model.walk()]
         correct = 0.0  # sum over chunks of accuracy x examples: every example weighs the same
-        with self.model.inference() as model:
-            for i in range(0, len(x), batch_size):
-                pred = model.forward(self.model_input(x[i : i + batch_size]))
-                chunk = accuracy(pred, y[i : i + batch_size], self.loss)
-                if math.isnan(chunk):
-                    return math.nan
-                correct += chunk * len(pred)
+        try:
+            with self.model.inference() as model:
+                for i in range(0, len(x), batch_size):
+                    pred = model.forward(self.model_input(x[i : i + batch_size]))
+                    chunk = accuracy(pred, y[i : i + batch_size], self.loss)
+                    if math.isnan(chunk):
+                        return math.nan
+                    correct += chunk * len(pred)
+        finally:
+            for layer, attributes in saved:
+                vars(layer).clear()
+                vars(layer).update(attributes)
         return float(correct / len(x)) if len(x) else math.nan
 
     def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
