@@ -5,7 +5,9 @@ PyTorch timed in mirrored blocks (bench_kernels.paired_median_times).
 
     python benchmarks/bench_recurrent.py [--repeats 20] [--json benchmarks/results/recurrent.json]
 
-Targets (nnsim / PyTorch): batch 1 <= 1.0 at hidden 32 and <= 1.3 at hidden 128; batch 16 <= 2.0.
+Targets (nnsim / PyTorch): batch 1 <= 1.0 at hidden 32 and <= 1.3 at hidden 128; batch 16 <= 2.0;
+for the LSTM at hidden 128 (issue 18) <= 0.5 at batch 1 and <= 1.0 at batch 16. nnsim runs with
+one BLAS thread, PyTorch with its default unless ``--torch-threads`` says otherwise.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ STEPS, INPUTS = 50, 16
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
-def target(batch: int, hidden: int) -> float:
+def target(kind: str, batch: int, hidden: int) -> float:
+    if kind == "lstm" and hidden == 128:
+        return 0.5 if batch == 1 else 1.0
     if batch == 1:
         return 1.0 if hidden == 32 else 1.3
     return 2.0
@@ -66,10 +70,17 @@ def case(kind: str, batch: int, hidden: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--torch-threads", type=int, default=None)
     parser.add_argument("--json", default="benchmarks/results/recurrent.json")
     args = parser.parse_args()
+    if torch is not None and args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     rows = []
-    print(f"T={STEPS}, input {INPUTS}, float32, forward + BPTT, medians of {args.repeats}")
+    threads = torch.get_num_threads() if torch is not None else "-"
+    print(
+        f"T={STEPS}, input {INPUTS}, float32, forward + BPTT, medians of {args.repeats}; "
+        f"threads: nnsim's BLAS 1, torch {threads}"
+    )
     print(f"{'case':22s} {'nnsim ms':>10s} {'torch ms':>10s} {'ratio':>7s} {'target':>7s}")
     for kind in ("rnn", "lstm", "gru"):
         for batch in (1, 16):
@@ -77,7 +88,7 @@ def main() -> None:
                 ours, theirs = case(kind, batch, hidden)
                 t_ours, t_torch = paired_median_times((ours, theirs), args.repeats)
                 ratio = t_ours / t_torch if t_torch else None
-                goal = target(batch, hidden)
+                goal = target(kind, batch, hidden)
                 met = ratio is not None and ratio <= goal
                 name = f"{kind} N={batch} H={hidden}"
                 rows.append(

@@ -215,7 +215,7 @@ def test_results_and_kept_columns_survive_the_next_call_of_the_same_size(rng, pr
     ],
 )
 def test_both_ways_of_building_the_columns_give_the_same_matrix(rng, geometry, monkeypatch):
-    # vertical stride and dilation 1 go through unfold_rows when the copy is small enough
+    # vertical stride and dilation 1 go through im2col_unfolded when its copy is small enough
     x_shape, w_shape, stride, padding, dilation, _ = geometry
     x = rng.standard_normal(x_shape)
     out_h, out_w = F.conv2d_output_shape(x_shape, w_shape, stride, padding, dilation)[2:]
