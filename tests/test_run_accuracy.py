@@ -245,3 +245,20 @@ def test_measuring_the_training_set_between_forward_and_backward_changes_nothing
     assert np.array_equal(whole.trace.series("loss")[1], stepped.trace.series("loss")[1])
     for key, value in whole.model.parameters().items():
         assert np.array_equal(value, stepped.model.parameters()[key]), key
+
+
+def test_the_runs_table_keeps_its_headers_whole_in_80_columns(tmp_path):
+    from rich.console import Console
+
+    from nnsim.report import print_variants
+
+    scenario = load(_lesson(tmp_path, "validation = 0.25"))
+    result = run_lesson(scenario)
+    console = Console(width=80, record=True, highlight=False)
+    print_variants(console, scenario, result.runs)
+    lines = console.export_text().splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    header = next(line for line in lines if "run" in line and "iters" in line)
+    assert "train acc." in header and "val acc." in header and "batch acc." in header
+    rows = [line for line in lines if line.startswith("│ small")]
+    assert len(rows) == 1 and rows[0].count("%") == 3  # each run's three accuracies
