@@ -69,7 +69,16 @@ class StatusLine(Static):
         self._draw()
 
     def _draw(self) -> None:
-        lines = reflow(self.text, self.size.width or self.app.size.width)
+        width = self.size.width or self.app.size.width
+        lines = reflow(self.text, width)
+        # once two lines were needed at this width, keep two: a status that flips between one
+        # and two lines (next: dense1, next: sigmoid1) would lay the whole screen out each key
+        rows = lines.plain.count("\n") + 1
+        if getattr(self, "_rows_at", None) != width:
+            self._rows_at, self._rows = width, rows
+        self._rows = max(self._rows, rows)
+        if rows < self._rows:
+            lines = Text("\n").join([lines, *[Text()] * (self._rows - rows)])
         drawn = getattr(self, "_drawn", None)
         if drawn is not None and same_content(drawn, lines):
             return  # a status repeated (a progress report, a refresh after a key) costs nothing
