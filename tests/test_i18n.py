@@ -189,3 +189,22 @@ def test_marked_strings_come_out_in_chinese():
     assert _("What this lesson promises") == "本课保证出现的现象"
     set_language("en")
     assert _("What this lesson promises") == "What this lesson promises"
+
+
+def test_chinese_wraps_between_characters_not_only_at_spaces():
+    from textual._wrap import compute_wrap_offsets
+
+    from nnsim.tui import cjk
+
+    assert cjk.install()
+    text = "这里的四个 tanh 单元各画一条直线；输出层把它们的半平面组合起来。在隐藏层自己的坐标里。"
+    cuts = [0, *compute_wrap_offsets(text, 20, 4), len(text)]
+    lines = [text[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+    assert "".join(lines) == text
+    assert all(19 <= cell_len(line.rstrip()) <= 20 for line in lines[:-1])  # no ragged lines
+    english = "a few English words that wrap at spaces only"
+    cuts = [0, *compute_wrap_offsets(english, 12, 4), len(english)]
+    assert all(
+        english[a:b].strip() in english.split() or " " in english[a:b]
+        for a, b in zip(cuts, cuts[1:], strict=False)
+    )  # no word of English is cut

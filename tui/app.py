@@ -18,6 +18,7 @@ from nnsim.scenario import ScenarioError
 from nnsim.session import CommandError, Request, Session
 from nnsim.warmup import plan_for
 
+from . import cjk
 from .commands import APP, DEBUGGER, GAME, WHAT_IF, bindings, palette_title, retranslate_bindings
 from .screens.ask import AskScreen
 from .screens.gan import GanScreen
@@ -30,6 +31,8 @@ from .screens.pytorch import PyTorchScreen
 from .screens.surface import SurfaceScreen
 from .widgets.inspector import Inspector
 from .widgets.lesson import LessonPane
+
+cjk.install()
 
 GAME_SCREENS = {"surface": SurfaceScreen, "gan": GanScreen}  # scenarios without one network
 SCREENSHOTS = Path("~/nnsim-screenshots")  # where ctrl+s saves, unless --screenshots DIR
