@@ -45,7 +45,8 @@ def translatables(scenario) -> list[Translatable]:
         Translatable("lesson.answer", lesson.localized_answer),
     ]
     for name, title in scenario.localized_variant_titles.items():
-        found.append(Translatable(f"variants.{name}.title", title))
+        if title.en != name or title.zh is not None:  # an untitled variant shows its name
+            found.append(Translatable(f"variants.{name}.title", title))
     for i, expectation in enumerate(scenario.expectations):
         found.append(Translatable(f"expect[{i}].says", expectation.localized_says))
     return [t for t in found if t.texts.en]
