@@ -192,13 +192,19 @@ def wrap_cells(text: str, width: int) -> list[str]:
     return lines
 
 
+def _label(text: str) -> str:
+    """A bold label; a space after it unless it ends in a full-width colon (Chinese)."""
+    return f"**{text}**" + ("" if WIDE.match(text[-1:]) else " ")
+
+
 def prediction_markdown(prediction: Prediction | None) -> str:
     """The question as a quote above the text, and the answer under it once given."""
     if prediction is None:
         return ""
-    quoted = "> **" + _("Predict before you step:") + f"** {prediction.question}\n"
+    predict, answer = _("Predict before you step:"), _("Answer:")
+    quoted = f"> {_label(predict)}{prediction.question}\n"
     if prediction.answer is not None:
-        quoted += ">\n> **" + _("Answer:") + f"** {prediction.answer}\n"
+        quoted += f">\n> {_label(answer)}{prediction.answer}\n"
     return quoted + "\n"
 
 
