@@ -8,7 +8,7 @@ import pytest
 from tui_driving import screen_lines, settle
 
 from nnsim.cli import main
-from nnsim.scenario import ScenarioError, load
+from nnsim.scenario import ScenarioError, load, shipped_lessons
 from nnsim.session import Prediction, Session, run_lesson
 from nnsim.tui.app import NnsimApp
 from nnsim.tui.screens.main import MainScreen
@@ -139,3 +139,14 @@ async def test_the_lesson_pane_asks_then_answers_and_t_shows_the_pytorch(lesson)
         await pilot.press("escape")
         await pilot.pause(0.1)
         assert isinstance(app.screen, MainScreen)
+
+
+@pytest.mark.parametrize("name", [path.stem for path in shipped_lessons()])
+def test_every_shipped_lesson_asks_answers_shows_its_pytorch_and_words_each_promise(name):
+    scenario = load(name)
+    lesson = scenario.lesson
+    assert lesson.predict and lesson.answer, f"{name}: [lesson] predict and answer"
+    assert lesson.pytorch, f"{name}: [lesson] pytorch"
+    assert "Predict before you step" not in lesson.text, f"{name}: the question is `predict`"
+    unworded = [e.check for e in scenario.expectations if not e.says]
+    assert not unworded, f"{name}: these checks need says = '...': {unworded}"
