@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ..i18n import N_, language
 from ..scenario import load
 from ..sim import Event
 from . import lesson as lessons
@@ -28,20 +29,20 @@ from .visual import Request, compute
 
 #: What ``execute`` accepts for a race or a GAN (no layers to step through).
 GAME_COMMANDS = {
-    "step": "one step of every optimiser (a race), or one D or G step (a GAN)",
-    "continue": "play the run to its end",
+    "step": N_("one step of every optimiser (a race), or one D or G step (a GAN)"),
+    "continue": N_("play the run to its end"),
 }
 
 #: What ``execute`` accepts, in the debugger's terms (front ends choose the keys).
 COMMANDS = {
-    "step": "run the next micro-op",
-    "step_into": "enter a block or a recurrent layer's time steps",
-    "step_out": "finish the enclosing block or the current pass",
-    "finish_pass": "finish the forward or backward pass",
-    "continue": "run until a breakpoint, a NaN or the last iteration",
-    "step_back": "undo the last micro-op by rewind and replay",
-    "step_forward": "redo the next micro-op",
-    "rewind": "back to the start of the previous iteration",
+    "step": N_("run the next micro-op"),
+    "step_into": N_("enter a block or a recurrent layer's time steps"),
+    "step_out": N_("finish the enclosing block or the current pass"),
+    "finish_pass": N_("finish the forward or backward pass"),
+    "continue": N_("run until a breakpoint, a NaN or the last iteration"),
+    "step_back": N_("undo the last micro-op by rewind and replay"),
+    "step_forward": N_("redo the next micro-op"),
+    "rewind": N_("back to the start of the previous iteration"),
 }
 
 ShouldStop = Callable[[], bool]
