@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .i18n import LANGUAGES, choose_language, set_language
+from .i18n import LANGUAGES, _, choose_language, set_language
 from .scenario import ScenarioError, find
 
 LANG_HELP = "the language of lessons and reports: en or zh (default: NNSIM_LANG, else the locale)"
@@ -155,16 +155,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         what = (
-            "more memory than this machine has"
+            _("more memory than this machine has")
             if isinstance(err, MemoryError)
-            else ("input nested too deeply")
+            else _("input nested too deeply")
         )
-        print(
-            f"nnsim {args.command}: stopped: {what} ({type(err).__name__}). The scenario's "
-            "sizes passed the checks made before building; please report the file. "
-            "NNSIM_MEMORY_BUDGET (default 2GiB) bounds what a scenario may allocate.",
-            file=sys.stderr,
-        )
+        message = _(
+            "stopped: {what} ({error}). The scenario's sizes passed the checks made before "
+            "building; please report the file. NNSIM_MEMORY_BUDGET (default 2GiB) bounds what "
+            "a scenario may allocate."
+        ).format(what=what, error=type(err).__name__)
+        print(f"nnsim {args.command}: {message}", file=sys.stderr)
         return 2
 
 
@@ -176,10 +176,9 @@ def resolve(name: str) -> Path:
     try:
         return find(name)
     except ScenarioError as err:
-        hint = err.message.split("lesson", 1)[1] or " (see `nnsim lessons`)"
-        raise UsageError(
-            f"{name!r} is neither a scenario file nor a shipped lesson{hint}"
-        ) from None
+        hint = err.message.split("lesson", 1)[1] or " " + _("(see `nnsim lessons`)")
+        message = _("{name} is neither a scenario file nor a shipped lesson{hint}")
+        raise UsageError(message.format(name=repr(name), hint=hint)) from None
 
 
 def load(name: str):
@@ -233,16 +232,17 @@ def cmd_summary(args) -> int:
     from . import architectures
 
     if args.arch and args.scenario:
-        raise UsageError("give a scenario or --arch NAME, not both")
+        raise UsageError(_("give a scenario or --arch NAME, not both"))
     if args.arch:
         if args.arch not in architectures.ARCHITECTURES:
             names = ", ".join(architectures.ARCHITECTURES)
-            raise UsageError(f"unknown architecture {args.arch!r}; choose one of {names}")
+            message = _("unknown architecture {name}; choose one of {names}")
+            raise UsageError(message.format(name=repr(args.arch), names=names))
         model = architectures.ARCHITECTURES[args.arch]()
     elif args.scenario:
         model = _network(load(args.scenario), "summary").build_model()
     else:
-        raise UsageError("give a scenario or --arch NAME")
+        raise UsageError(_("give a scenario or --arch NAME"))
     summary = model.summary()
     if args.json:
         layers = [
@@ -268,15 +268,17 @@ def _network(scenario, command: str):
     """``scenario`` if it trains a network; an optimiser race has none to inspect."""
     kind = scenario.kind
     if kind == "surface":
-        raise UsageError(
-            f"{scenario.name} races optimisers on a 2-D surface: it has no network for "
-            f"`nnsim {command}` (try `nnsim run {scenario.name}`)"
+        message = _(
+            "{name} races optimisers on a 2-D surface: it has no network for `nnsim {command}` "
+            "(try `nnsim run {name}`)"
         )
+        raise UsageError(message.format(name=scenario.name, command=command))
     if kind == "gan":
-        raise UsageError(
-            f"{scenario.name} trains two networks against each other: `nnsim {command}` "
-            f"takes a one-network scenario (try `nnsim run {scenario.name}`)"
+        message = _(
+            "{name} trains two networks against each other: `nnsim {command}` takes a "
+            "one-network scenario (try `nnsim run {name}`)"
         )
+        raise UsageError(message.format(name=scenario.name, command=command))
     return scenario
 
 
@@ -334,14 +336,17 @@ def cmd_gradcheck(args) -> int:
         for key, error in errors.items():
             mark = "ok" if error <= GRADCHECK_TOLERANCE else "FAIL"
             print(f"{key:28s} {error:10.2e}  {mark}")
-        print(f"worst relative error {worst:.2e} (tolerance {GRADCHECK_TOLERANCE:g})")
+        worst_line = _("worst relative error {error} (tolerance {tolerance})")
+        print(worst_line.format(error=f"{worst:.2e}", tolerance=f"{GRADCHECK_TOLERANCE:g}"))
     return 0 if passed else 1
 
 
 def cmd_tui(args) -> int:
     raise UsageError(
-        "the interface is started by the `nnsim` console command (or `python -m nnsim.tui`); "
-        "this module is the headless part"
+        _(
+            "the interface is started by the `nnsim` console command (or `python -m "
+            "nnsim.tui`); this module is the headless part"
+        )
     )
 
 

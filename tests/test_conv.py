@@ -242,3 +242,25 @@ def test_both_ways_of_adding_the_columns_back_give_the_input_gradient(rng, geome
         dx = F.conv2d_backward(dy, x, W, stride, padding, dilation, groups)[0]
     expected = ref.conv2d_backward(dy, x, W, stride, padding, dilation, groups)[0]
     np.testing.assert_allclose(dx, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_a_kept_matrix_someone_holds_is_never_handed_out_again(rng):
+    # large enough (over scratch.MIN_KEPT_BYTES) for conv2d to recycle kept matrices: one
+    # dropped serves again, one still held (or viewed) never does
+    x1, x2 = rng.standard_normal((2, 4, 4, 16, 16))
+    W = rng.standard_normal((3, 4, 3, 3))
+    _, first = F.conv2d(x1, W, None, padding=1, keep_columns=True)
+    expected1 = first.copy()
+    del first
+    _, second = F.conv2d(x2, W, None, padding=1, keep_columns=True)
+    expected2 = second.copy()
+    view = second[1:]
+    del second
+    _, third = F.conv2d(x1, W, None, padding=1, keep_columns=True)
+    assert not np.shares_memory(third, view)
+    np.testing.assert_array_equal(view, expected2[1:])
+    np.testing.assert_array_equal(third, expected1)
+    _, fourth = F.conv2d(x2, W, None, padding=1, keep_columns=True)
+    assert not np.shares_memory(fourth, third)
+    np.testing.assert_array_equal(third, expected1)
+    np.testing.assert_array_equal(fourth, expected2)

@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from ._jit import kernel, reduction
-from .scratch import scratch
+from .scratch import recycled, scratch
 
 
 @kernel
@@ -305,7 +305,7 @@ def _columns(x, kh, kw, stride, padding, dilation, out_h, out_w, keep=False):
     # keep: the caller returns the matrix, so it must not be a scratch buffer
     n, channels = x.shape[:2]
     shape = (n, channels * kh * kw, out_h * out_w)  # (N, C*KH*KW, P)
-    cols = np.empty(shape, dtype=x.dtype) if keep else scratch("columns", shape, x.dtype)
+    cols = recycled("kept columns", shape, x.dtype) if keep else scratch("columns", shape, x.dtype)
     u = _unfolded_rows(x, kw, stride, padding, dilation, out_w)
     if u is None:
         im2col(x, kh, kw, *stride, *padding, *dilation, out_h, out_w, cols)

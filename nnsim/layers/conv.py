@@ -132,11 +132,13 @@ class Conv2d(_Walkable):
         W, b = self.params["W"], self.params.get("b")
         if walk.walkable(self, self.input_shape):  # small: keep the weights this pass used,
             self.forward_params = {k: v.copy() for k, v in self.params.items()}  # for walks
+        # dropped first: conv2d reuses the last pass's matrix when nothing holds it any more
+        # (a fresh one above 32 MB is paid for in page faults, see kernels.scratch.recycled)
+        self.cache = None
         if keep:
             y, self.cache = F.conv2d(x, W, b, *self._geometry(), keep_columns=True)
             return y
-        self.cache = None  # rebuilt in backward
-        return F.conv2d(x, W, b, *self._geometry())
+        return F.conv2d(x, W, b, *self._geometry())  # the columns are rebuilt in backward
 
     def differentiate(self, dy):
         dx, dw, db = F.conv2d_backward(
