@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from .cli import UsageError, console, load, resolve, show_progress
+from .i18n import _
 from .scenario import SAMPLES, shipped_lessons
 from .session.lesson import finite
 
@@ -56,10 +57,12 @@ def run_with_progress(scenario, args, **options):
 def run_command(args) -> int:
     scenario = load(args.scenario)
     if args.iterations is not None and args.iterations < 0:
-        raise UsageError(f"--iterations must be >= 0, got {args.iterations}")
+        message = _("--iterations must be >= 0, got {n}")
+        raise UsageError(message.format(n=args.iterations))
     if scenario.kind != "network" and (args.save or args.watch):
-        what = {"surface": "optimiser races", "gan": "GANs"}[scenario.kind]
-        raise UsageError(f"--save and --watch are for network scenarios, not {what}")
+        if scenario.kind == "surface":
+            raise UsageError(_("--save and --watch are for network scenarios, not optimiser races"))
+        raise UsageError(_("--save and --watch are for network scenarios, not GANs"))
     result = run_with_progress(
         scenario,
         args,
@@ -104,7 +107,7 @@ def run_command(args) -> int:
         report |= _prediction(scenario, result)
         print(json.dumps(report, allow_nan=False))
         for path in written[1:]:  # the variants' traces, beside the one asked for
-            print(f"nnsim run: trace written to {path}", file=sys.stderr)
+            print("nnsim run: " + _("trace written to {path}").format(path=path), file=sys.stderr)
     else:
         from .report import print_prediction, print_run, print_variants
 
@@ -116,7 +119,7 @@ def run_command(args) -> int:
         if _prediction(scenario, result):
             print_prediction(out, scenario.lesson)
         for path in written:
-            out.print(f"trace written to {path}")
+            out.print(_("trace written to {path}").format(path=path))
     return 1 if result.failed else 0
 
 
@@ -133,12 +136,16 @@ def _say_where_it_stopped(out, result) -> None:
         return
     sim = result.main
     unreached = sum(r.passed is None for r in result.expectations)
-    out.print(
-        f"[bold yellow]Stopped at iteration {sim.completed} of {sim.iterations}[/]: "
-        f"{sim.stopped}. "
-        + (f"{unreached} end-of-run check(s) not reached. " if unreached else "")
-        + "--ignore-breakpoints runs through."
-    )
+    stopped = _("Stopped at iteration {n} of {total}")
+    where = stopped.format(n=sim.completed, total=sim.iterations)
+    if unreached:
+        tail = _(
+            "{stop}. {count} end-of-run check(s) not reached. --ignore-breakpoints runs through."
+        )
+        tail = tail.format(stop=sim.stopped, count=unreached)
+    else:
+        tail = _("{stop}. --ignore-breakpoints runs through.").format(stop=sim.stopped)
+    out.print(f"[bold yellow]{where}[/]: {tail}")
 
 
 def write_traces(path: str, result) -> list[str]:
@@ -150,7 +157,8 @@ def write_traces(path: str, result) -> list[str]:
     for name, run in runs:
         trace = getattr(run, "trace", None)
         if trace is None:
-            raise UsageError(f"--trace: {type(run).__name__} runs keep no trace")
+            message = _("--trace: {kind} runs keep no trace")
+            raise UsageError(message.format(kind=type(run).__name__))
         out = target if not name else target.with_name(f"{target.stem}.{name}{target.suffix}")
         trace.export(out)
         written.append(str(out))
@@ -206,7 +214,9 @@ def _report_game(args, scenario, result, expectations) -> int:
 def verify_command(args) -> int:
     paths = [resolve(s) for s in args.scenarios] or shipped_lessons()
     if not paths:
-        raise UsageError(f"no lessons to verify: {SAMPLES} holds no .toml files")
+        raise UsageError(
+            _("no lessons to verify: {folder} holds no .toml files").format(folder=SAMPLES)
+        )
     from .scenario import load as load_scenario
 
     rows, failed = [], False

@@ -13,12 +13,34 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..i18n import N_, _
 from ..scenario.runs import Runs
 from ..sim import ConditionError
 from .views import ExpectationStatus, Prediction
 
 Progress = Callable[[str, int, int], None]  # (run label, iterations done, iterations in all)
 ShouldStop = Callable[[], bool]
+
+
+class Note(str):
+    """A note in English (as ``--json`` gives it), also shown in the learner's language by
+    :meth:`shown` (the message is translated where it is read, not where it is made)."""
+
+    message: str
+    fields: dict
+
+    def __new__(cls, message: str, **fields) -> Note:
+        note = super().__new__(cls, message.format(**fields))
+        note.message, note.fields = message, fields
+        return note
+
+    def shown(self) -> str:
+        return _(self.message).format(**self.fields)
+
+
+def shown_note(note: str) -> str:
+    """A result's note in the learner's language (a plain string as it is)."""
+    return note.shown() if isinstance(note, Note) else note
 
 
 class WatchError(ValueError):
@@ -98,9 +120,9 @@ def judge(run, expectation) -> ExpectationResult:
     )
 
 
-def not_reached(expectation, why: str) -> ExpectationResult:
-    note = f"not reached: {why}"
-    return ExpectationResult(expectation.check, None, None, note, expectation.at, expectation.says)
+def not_reached(expectation, why: Note) -> ExpectationResult:
+    """``why``: the sentence of :func:`_why_not_reached`, "not reached: ..." in full."""
+    return ExpectationResult(expectation.check, None, None, why, expectation.at, expectation.says)
 
 
 def run_until_done(
@@ -200,12 +222,22 @@ def run_lesson(
     return LessonRun(runs, tuple(judged), stopped_early, cancelled)
 
 
-def _why_not_reached(sim, cancelled: bool) -> str:
+def _why_not_reached(sim, cancelled: bool) -> Note:
     if cancelled:
-        return f"the run was cancelled at iteration {sim.completed}"
+        return Note(N_("not reached: the run was cancelled at iteration {n}"), n=sim.completed)
     stop = getattr(sim, "stopped", None)
-    reason = f" at {stop}" if stop is not None else ""
-    return f"the run stopped at iteration {sim.completed} of {sim.iterations}{reason}"
+    if stop is not None:
+        return Note(
+            N_("not reached: the run stopped at iteration {n} of {total} at {stop}"),
+            n=sim.completed,
+            total=sim.iterations,
+            stop=stop,
+        )
+    return Note(
+        N_("not reached: the run stopped at iteration {n} of {total}"),
+        n=sim.completed,
+        total=sim.iterations,
+    )
 
 
 def status_now(run, expectations) -> tuple[ExpectationStatus, ...]:

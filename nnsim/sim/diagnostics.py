@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..i18n import N_, _, language
 from ..kernels import elementwise as ke
 from ..kernels import verdicts as kv
 from ..layers import Layer
@@ -44,6 +45,14 @@ METRICS = (
     "update_ratio",
 )
 VERDICTS = ("healthy", "vanishing", "exploding", "saturated", "dead")
+#: Each verdict as the learner reads it (the keys above are data: traces, JSON, conditions).
+VERDICT_NAMES = {
+    "healthy": N_("healthy"),
+    "vanishing": N_("vanishing"),
+    "exploding": N_("exploding"),
+    "saturated": N_("saturated"),
+    "dead": N_("dead"),
+}
 _ACTIVATION_CODES = {"sigmoid": 1, "tanh": 2, "softsign": 3, "relu": 4, "leaky_relu": 4, "elu": 4}
 
 
@@ -157,41 +166,49 @@ def classify(
     return codes, largest
 
 
+def verdict_name(kind: str) -> str:
+    """A verdict as shown, in the learner's language (an unknown key as it is)."""
+    return _(VERDICT_NAMES[kind]) if kind in VERDICT_NAMES else kind
+
+
 def explain(
     kind: str, metrics: dict[str, float], largest_grad_norm: float, thresholds: Thresholds
 ) -> str:
-    """The one-line explanation of a verdict, in plain language."""
+    """The one-line explanation of a verdict, in plain language (the learner's)."""
     g = metrics["grad_norm"]
     if kind == "exploding":
-        return (
-            f"gradient norm {g:.3g} is above {thresholds.exploding:g}: updates overshoot; "
-            "lower the learning rate, clip the gradients or start from smaller weights"
-        )
+        return _(
+            "gradient norm {norm} is above {limit}: updates overshoot; lower the learning "
+            "rate, clip the gradients or start from smaller weights"
+        ).format(norm=f"{g:.3g}", limit=f"{thresholds.exploding:g}")
     if kind == "vanishing":
         relative = g / largest_grad_norm if largest_grad_norm > 0 else 1.0
-        return (
-            f"gradient norm {g:.2g} is {relative:.1e} of the largest layer's: this layer "
-            "barely learns; ReLU, careful initialisation, batch norm or shortcuts help"
-        )
+        return _(
+            "gradient norm {norm} is {relative} of the largest layer's: this layer barely "
+            "learns; ReLU, careful initialisation, batch norm or shortcuts help"
+        ).format(norm=f"{g:.2g}", relative=f"{relative:.1e}")
     if kind == "dead":
-        return (
-            f"{metrics['dead_fraction']:.0%} of the units output 0 for every example, so no "
-            "gradient reaches their weights; a smaller learning rate, He initialisation or "
-            "LeakyReLU help"
-        )
+        return _(
+            "{share} of the units output 0 for every example, so no gradient reaches their "
+            "weights; a smaller learning rate, He initialisation or LeakyReLU help"
+        ).format(share=f"{metrics['dead_fraction']:.0%}")
     if kind == "saturated":
-        return (
-            f"{metrics['saturation']:.0%} of the outputs sit where the activation is flat, "
-            "which shrinks the gradient 20x or more; smaller weights or normalised inputs help"
-        )
+        return _(
+            "{share} of the outputs sit where the activation is flat, which shrinks the "
+            "gradient 20x or more; smaller weights or normalised inputs help"
+        ).format(share=f"{metrics['saturation']:.0%}")
     parts = []
     if not math.isnan(g):
-        parts.append(f"gradient norm {g:.2g}")
+        parts.append(_("gradient norm {norm}").format(norm=f"{g:.2g}"))
     if not math.isnan(metrics["weight_norm"]):
-        parts.append(f"weights {metrics['weight_norm']:.2g}")
+        parts.append(_("weights {norm}").format(norm=f"{metrics['weight_norm']:.2g}"))
     if not math.isnan(metrics["update_ratio"]):
-        parts.append(f"updates {metrics['update_ratio']:.1e} of the weights")
-    return ("; ".join(parts) or "nothing out of range") + "."
+        ratio = f"{metrics['update_ratio']:.1e}"
+        parts.append(_("updates {ratio} of the weights").format(ratio=ratio))
+    if not parts:
+        return _("nothing out of range.")
+    # TRANSLATORS: the separator between the healthy layer's measures
+    return _("{measures}.").format(measures=_("; ").join(parts))
 
 
 class Report(dict):
@@ -209,6 +226,9 @@ class Report(dict):
     def __missing__(self, key: str):
         if key != "explanation":
             raise KeyError(key)
-        metrics = {m: self[m] for m in METRICS}
-        self["explanation"] = explain(self["verdict"], metrics, *self._context)
-        return self["explanation"]
+        # kept per language, not stored under the key: a switch of language shows at once
+        said = self.__dict__.setdefault("_explained", {})
+        if language() not in said:
+            metrics = {m: self[m] for m in METRICS}
+            said[language()] = explain(self["verdict"], metrics, *self._context)
+        return said[language()]
