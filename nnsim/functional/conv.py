@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -117,27 +118,37 @@ def _prepare(fn: str, x: Any, W: Any, stride, padding, dilation, groups):
     padding = check.pair(fn, "padding", padding, 0)
     dilation = check.pair(fn, "dilation", dilation, 1)
     groups = check.positive_int(fn, "groups", groups)
-    channels, filters = x.shape[1], W.shape[0]
+    geometry = (stride, padding, dilation, groups)
+    _check_shapes(fn, x.shape, W.shape, x.dtype, *geometry, check.MAX_ARRAY_BYTES)
+    return x, W, geometry
+
+
+@functools.lru_cache(maxsize=256)
+def _check_shapes(fn, x_shape, w_shape, dtype, stride, padding, dilation, groups, limit) -> None:
+    # the checks that depend on shapes and geometry alone (and the memory limit, a key only),
+    # remembered for the shapes a model passes again and again (a refusal raises, and is not
+    # remembered): a tiny convolution's whole pass cost about as much as these checks
+    channels, filters = x_shape[1], w_shape[0]
     if channels % groups or filters % groups:
         raise ValueError(
             f"{fn}: groups={groups} must divide both the input channels and the filters; "
-            f"x {x.shape}, W {W.shape}"
+            f"x {x_shape}, W {w_shape}"
         )
-    if W.shape[1] * groups != channels:
+    if w_shape[1] * groups != channels:
         raise ValueError(
-            f"{fn}: x has {channels} channels but W expects {W.shape[1]} per group"
-            f"{f' x {groups} groups' if groups > 1 else ''}; x {x.shape}, W {W.shape}"
+            f"{fn}: x has {channels} channels but W expects {w_shape[1]} per group"
+            f"{f' x {groups} groups' if groups > 1 else ''}; x {x_shape}, W {w_shape}"
         )
-    oh, ow = _output_hw(x, W, stride, padding, dilation)
+    oh = k.output_size(x_shape[2], w_shape[2], stride[0], padding[0], dilation[0])
+    ow = k.output_size(x_shape[3], w_shape[3], stride[1], padding[1], dilation[1])
     if oh < 1 or ow < 1:
-        padded = (x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1])
+        padded = (x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])
         raise ValueError(
             f"{fn}: the kernel (dilated to "
-            f"{(dilation[0] * (W.shape[2] - 1) + 1, dilation[1] * (W.shape[3] - 1) + 1)}) "
+            f"{(dilation[0] * (w_shape[2] - 1) + 1, dilation[1] * (w_shape[3] - 1) + 1)}) "
             f"does not fit in the padded input {padded}; "
-            f"x {x.shape}, W {W.shape}"
+            f"x {x_shape}, W {w_shape}"
         )
-    n, kh, kw = x.shape[0], W.shape[2], W.shape[3]
-    check.allocation(fn, "the output", (n, filters, oh, ow), x.dtype)
-    check.allocation(fn, "the im2col matrix", (n, channels * kh * kw, oh * ow), x.dtype)
-    return x, W, (stride, padding, dilation, groups)
+    n, kh, kw = x_shape[0], w_shape[2], w_shape[3]
+    check.allocation(fn, "the output", (n, filters, oh, ow), dtype)
+    check.allocation(fn, "the im2col matrix", (n, channels * kh * kw, oh * ow), dtype)
