@@ -41,11 +41,12 @@ CURRICULUM_LESSONS = [
     "architectures", "residual",
     "rnn_basics", "bptt", "lstm_gates", "long_memory", "gru", "char_lm", "seq2seq_attention",
     "gan_1d",
+    "your_own_model",
 ]  # fmt: skip
 
 
 def test_every_lesson_of_the_curriculum_is_shipped():
-    assert len(CURRICULUM_LESSONS) == 44
+    assert len(CURRICULUM_LESSONS) == 45
     missing = sorted(set(CURRICULUM_LESSONS) - set(LESSONS))
     assert missing == []
 

@@ -60,7 +60,8 @@ class NnsimApp(App):
         if self.scenario_name is None:
             self.push_screen(PickerScreen(), self._open)
         else:
-            self._open(str(self.scenario_name))
+            name = self.scenario_name  # a ModelLesson (--model, --data) is opened by calling it
+            self._open(name if callable(name) else str(name))
 
     # ---------------------------------------------------------------- opening lessons
 

@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
         "--screenshots", metavar="DIR", help="where ctrl+s saves (default ~/nnsim-screenshots)"
     )
     parser.add_argument("--lang", choices=LANGUAGES, default=language, help=cli.LANG_HELP)
+    parser.add_argument("--model", metavar="FILE", help="your own model (.onnx); needs --data")
+    parser.add_argument("--data", metavar="FILE", help="with --model: .npz (x, y) or .csv")
     try:
         options = parser.parse_args(rest[1:])
         set_language(choose_language(options.lang))
@@ -32,7 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     except LanguageError as err:
         print(f"nnsim tui: {err}", file=sys.stderr)
         return 2
-    if options.scenario is not None:
+    if (options.model is None) != (options.data is None) or options.model and options.scenario:
+        print("nnsim tui: give a scenario, or --model FILE and --data FILE", file=sys.stderr)
+        return 2
+    if options.model is not None:  # the lesson is made when the interface opens it
+        from nnsim.interop.cli import ModelLesson
+
+        options.scenario = ModelLesson(options.model, options.data)
+    elif options.scenario is not None:
         try:
             cli.resolve(options.scenario)
         except cli.UsageError as err:

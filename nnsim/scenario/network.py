@@ -226,6 +226,10 @@ def read_model(t: Table, data: DataSpec) -> ModelSpec:
         t.done()
         spec = ModelSpec(loss, dtype, shape, architecture=Architecture(name, width, classes))
         return with_layer_names(spec, t.source, t.keys)
+    if t.has("file"):  # a model file (ONNX), or weights beside the layers: nnsim.interop
+        from ..interop.scenario import read_model_file
+
+        return read_model_file(t, shape, dtype, loss)
     layers = parse_layers(t.source, [*t.keys, "layers"], t.get("layers", list))
     input_gradients = t.get("input_gradients", bool, False)
     init_from = t.get("init_from", str, "")

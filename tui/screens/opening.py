@@ -48,7 +48,8 @@ class OpeningScreen(Screen[Session | str]):
 
     def _open(self) -> None:
         try:
-            outcome: Session | str = Session.open(self.lesson_name)
+            name = self.lesson_name  # a ModelLesson (nnsim tui --model --data) makes its own
+            outcome: Session | str = Session(name()) if callable(name) else Session.open(name)
         except ScenarioError as err:
             outcome = str(err)
         except (ValueError, OSError) as err:  # a data file that cannot be read, a bad size
