@@ -17,6 +17,8 @@ from nnsim.i18n import _
 from nnsim.scenario.spec import LessonSpec
 from nnsim.session import ExpectationStatus, Prediction, View
 
+WIDE = re.compile("[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")  # CJK, full-width
+_BLOCK_START = re.compile(r"\s*([-*+>|#]|\d+[.)]|```|$)")  # a list item, quote, table, heading...
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 _RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 
@@ -32,8 +34,11 @@ def _as_list(header: list[str], rows: list[list[str]]) -> list[str]:
     items = []
     for row in rows:
         first, rest = row[0], row[1:]
-        named = [f"{name}: {value}" for name, value in zip(header[1:], rest, strict=False) if value]
-        items.append(f"- **{first}**" + (" — " + "; ".join(named) if named else ""))
+        wide = any(WIDE.search(cell) for cell in header + row)  # Chinese: full-width marks
+        colon, semicolon, dash = ("：", "；", "——") if wide else (": ", "; ", " — ")
+        named = [f"{name}{colon}{value}" for name, value in zip(header[1:], rest, strict=False)]
+        named = [item for item, value in zip(named, rest, strict=False) if value]
+        items.append(f"- **{first}**" + (dash + semicolon.join(named) if named else ""))
     return items
 
 
@@ -154,10 +159,6 @@ class LessonPane(VerticalScroll):
             self.show_expectations(self._expectations)
 
 
-WIDE = re.compile("[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")  # CJK, full-width
-_BLOCK_START = re.compile(r"\s*([-*+>|#]|\d+[.)]|```|$)")  # a list item, quote, table, heading...
-
-
 def join_wide_lines(markdown: str) -> str:
     """Chinese written over several source lines, joined: Markdown turns a line break into a
     space, which Chinese does not put between its characters or after its punctuation. A
@@ -193,8 +194,10 @@ def wrap_cells(text: str, width: int) -> list[str]:
 
 
 def _label(text: str) -> str:
-    """A bold label; a space after it unless it ends in a full-width colon (Chinese)."""
-    return f"**{text}**" + ("" if WIDE.match(text[-1:]) else " ")
+    """A bold label, its colon outside the bold (Markdown does not close ``**`` between a
+    full-width colon and a Chinese character), a space after an English colon only."""
+    colon = text[-1:] if text[-1:] in (":", "：") else ""
+    return f"**{text[: len(text) - len(colon)]}**{colon}" + (" " if colon != "：" else "")
 
 
 def prediction_markdown(prediction: Prediction | None) -> str:
@@ -216,8 +219,12 @@ def expectations_text(
 ) -> Text:
     """Each promise in the learner's words, its mark on its first line; with ``checks``, the
     condition that judges it under it, dim (the palette's "Lesson: show the checks")."""
-    text = Text(_("What this lesson promises") + " ", style="bold")
-    text.append(_("(· later: judged after the first iteration)") + "\n", style="dim")
+    heading, later = (
+        _("What this lesson promises"),
+        _("(· later: judged after the first iteration)"),
+    )
+    text = Text(heading + ("" if WIDE.match(later[:1]) else " "), style="bold")
+    text.append(later + "\n", style="dim")
     room = max(10, width - MARK_WIDTH)
     for expectation in expectations:
         mark, style = {True: (_("✓ met"), "green"), False: (_("… not yet"), "yellow")}.get(
