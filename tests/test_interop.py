@@ -265,3 +265,30 @@ def test_the_lesson_model_is_pytorchs_and_its_first_loss_is_pytorchs(tmp_path):
     check = scenario.expectations[0]
     low, high = (float(w.split(" ")[0]) for w in check.check.split("loss > ")[1].split("loss < "))
     assert check.at == 1 and low < theirs < high and high - low <= 2e-6
+
+
+def test_weights_beside_layers_that_do_not_fit_are_refused_at_the_file_key(tmp_path):
+    from nnsim.scenario import ScenarioError, load
+
+    np.savez(tmp_path / "d.npz", x=np.zeros((4, 3)), y=np.zeros(4, dtype=int))
+    safetensors_io.save(
+        tmp_path / "w.safetensors", {"0.weight": np.ones((2, 5)), "0.bias": np.ones(2)}
+    )
+    (tmp_path / "s.toml").write_text(
+        '[data]\nsource = "file"\npath = "d.npz"\n[model]\n'
+        'layers = [{ type = "dense", units = 2 }]\nfile = "w.safetensors"\n'
+        'loss = "cross_entropy"\n'
+    )
+    with pytest.raises(ScenarioError) as err:
+        load(tmp_path / "s.toml")
+    assert err.value.keys == ["model", "file"] and err.value.line == 6
+    assert "'0.weight' is float64 (2, 5); nnsim's dense1.W needs floats (2, 3)" in err.value.message
+
+
+def test_nnsim_tui_takes_a_model_with_its_data_only(capsys):
+    from nnsim.tui.launch import main
+
+    assert main(["tui", "--model", "my.onnx"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "nnsim tui: give a scenario, or --model FILE and --data FILE"
+    )

@@ -83,7 +83,12 @@ class OnnxReader:
         if handler is None:
             reason = NO_LAYER.get(node.op_type, "nnsim has no layer like it")
             raise InteropError(f"{where}: not supported: {reason}")
-        handler(self, node, where, self.attrs(node))
+        try:
+            handler(self, node, where, self.attrs(node))
+        except InteropError:
+            raise
+        except (KeyError, IndexError, TypeError, ValueError) as err:  # a malformed node
+            raise InteropError(f"{where}: cannot be read ({type(err).__name__}: {err})") from None
 
 
 def read_onnx(onnx, path: Path) -> Imported:
