@@ -16,6 +16,7 @@ nothing is built. PyTorch and ONNX are optional: ``pip install "nnsim[torch]"`` 
 from __future__ import annotations
 
 import importlib
+import warnings
 from pathlib import Path
 
 from .graph import Imported, InteropError, MissingExtra
@@ -72,10 +73,17 @@ def read_onnx(path: str | Path) -> Imported:
 
 
 def from_onnx(path: str | Path, dtype: str = "float64", seed: int = 0):
-    """An nnsim Sequential equal to the ONNX graph in ``path`` (same weights)."""
+    """An nnsim Sequential equal to the ONNX graph in ``path`` (same weights); what the
+    learner should know about the file (a batch norm the exporter folded into a
+    convolution) is said as a UserWarning and kept in ``model.import_notes``."""
     from .build import build
 
-    return build(read_onnx(path), dtype, seed)
+    imported = read_onnx(path)
+    model = build(imported, dtype, seed)
+    model.import_notes = imported.notes
+    for note in imported.notes:
+        warnings.warn(note, UserWarning, stacklevel=2)
+    return model
 
 
 def to_torch(model):
