@@ -292,3 +292,20 @@ def test_nnsim_tui_takes_a_model_with_its_data_only(capsys):
     assert capsys.readouterr().err.strip() == (
         "nnsim tui: give a scenario, or --model FILE and --data FILE"
     )
+
+
+def test_a_pt_state_dict_loads_but_a_pickled_module_is_refused(tmp_path):
+    torch = pytest.importorskip("torch")
+    from nnsim.interop import from_torch
+
+    net = torch_cnn()
+    torch.save(net.state_dict(), tmp_path / "weights.pt")
+    model = from_torch(net, (1, 8, 8))
+    for value in model.parameters().values():
+        value -= 1.0  # trained away from the file's numbers
+    load_weights(model, tmp_path / "weights.pt")
+    for key, value in model.parameters().items():
+        close(value, net.state_dict()[model.torch_keys[key]].numpy(), rel=0)
+    torch.save(net, tmp_path / "module.pt")  # a whole module: unpickling it would run code
+    with pytest.raises(InteropError, match="module.pt: not a readable state_dict"):
+        load_weights(model, tmp_path / "module.pt")
