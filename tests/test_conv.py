@@ -232,13 +232,13 @@ def test_both_ways_of_building_the_columns_give_the_same_matrix(rng, geometry, m
 @pytest.mark.parametrize("geometry", GEOMETRIES)
 @pytest.mark.parametrize("unfold", [True, False])
 def test_both_ways_of_adding_the_columns_back_give_the_input_gradient(rng, geometry, unfold):
-    # col2im_unfolded (vertical stride and dilation 1, short rows) sums a cell's terms in
+    # col2im_unfolded (vertical stride and dilation 1, a small copy) sums a cell's terms in
     # another order than col2im: both must give the reference's dx
     x_shape, w_shape, stride, padding, dilation, groups = geometry
     x, W, _ = _make(rng, x_shape, w_shape)
     dy = rng.standard_normal(F.conv2d_output_shape(x_shape, w_shape, stride, padding, dilation))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(conv_kernels, "UNFOLD_MAX_WIDTH", 10**9 if unfold else -1)
+        patch.setattr(conv_kernels, "UNFOLD_MAX_BYTES", 10**12 if unfold else -1)
         dx = F.conv2d_backward(dy, x, W, stride, padding, dilation, groups)[0]
     expected = ref.conv2d_backward(dy, x, W, stride, padding, dilation, groups)[0]
     np.testing.assert_allclose(dx, expected, rtol=1e-12, atol=1e-12)

@@ -299,13 +299,13 @@ def output_size(size: int, k: int, stride: int, pad: int, dilation: int) -> int:
 
 
 #: im2col and col2im go through the row-shifted copy of ``im2col_unfolded`` when the
-#: convolution has vertical stride and dilation 1, its output rows are short and one example's
-#: copy stays small (in cache for the second stage): rows are then copied as whole (OH, OW)
+#: convolution has vertical stride and dilation 1 and one example's copy stays this small
+#: (within the core's own cache for the second stage): rows are then copied as whole (OH, OW)
 #: blocks instead of OW values at a time. Measured: im2col 0.40 -> 0.19 ms and col2im 0.31 ->
-#: 0.19 at the second LeNet layer (rows of 10), im2col 0.15 -> 0.09 at the first (rows of 24);
-#: at rows of 32 (the small VGG benchmark) the one-stage kernels are faster (2.3 against 2.9).
-UNFOLD_MAX_BYTES = 4 * 2**20
-UNFOLD_MAX_WIDTH = 24
+#: 0.19 at the second LeNet layer (a 17 KB copy), im2col 0.35 -> 0.26 at the padded first one
+#: (23 KB); with the small VGG benchmark's 418 KB copy the one-stage kernels are faster (2.3
+#: against 2.9 ms).
+UNFOLD_MAX_BYTES = 256 * 2**10
 
 
 def _columns(x, kh, kw, stride, padding, dilation, out_h, out_w, keep=False):
@@ -324,12 +324,7 @@ def _columns(x, kh, kw, stride, padding, dilation, out_h, out_w, keep=False):
 def _unfolded_rows(x, kw, stride, padding, dilation, out_w):
     # the scratch buffer of the two-stage im2col and col2im, or None where they do not apply
     unfolded = (x.shape[1], kw, x.shape[2] + 2 * padding[0], out_w)  # (C, KW, Hp, OW)
-    if (
-        stride[0] != 1
-        or dilation[0] != 1
-        or out_w > UNFOLD_MAX_WIDTH
-        or math.prod(unfolded) * x.itemsize > UNFOLD_MAX_BYTES
-    ):
+    if stride[0] != 1 or dilation[0] != 1 or math.prod(unfolded) * x.itemsize > UNFOLD_MAX_BYTES:
         return None
     return scratch("unfolded rows", unfolded, x.dtype)
 
