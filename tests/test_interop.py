@@ -309,3 +309,14 @@ def test_a_pt_state_dict_loads_but_a_pickled_module_is_refused(tmp_path):
     torch.save(net, tmp_path / "module.pt")  # a whole module: unpickling it would run code
     with pytest.raises(InteropError, match="module.pt: not a readable state_dict"):
         load_weights(model, tmp_path / "module.pt")
+
+
+def test_what_ifs_on_a_model_from_a_file_keep_its_weights_unless_they_change_the_start():
+    from nnsim.scenario import load
+
+    scenario = load(ROOT / "samples/your_own_model.toml")
+    read = scenario.build_model().parameters()
+    swapped = scenario.variant(activation=("relu", "tanh")).build_model().parameters()
+    assert all(np.array_equal(read[k], swapped[k]) for k in read)  # the file's weights
+    fresh = scenario.variant(init="he_normal").build_model().parameters()
+    assert not np.array_equal(read["conv1.W"], fresh["conv1.W"])  # he_normal's, not the file's

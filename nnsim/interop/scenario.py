@@ -28,14 +28,27 @@ class ImportedModelSpec(ModelSpec):
     origin: str = ""
     notes: tuple[str, ...] = ()
     layers_from: tuple[tuple[str, str], ...] = ()  # (nnsim layer, where in the source model)
+    read_inits: tuple = ()  # the layers' init keys as read: a what-if that changes them
 
     def load_weights(self, model) -> None:
         super().load_weights(model)
+        if inits(self.layers) != self.read_inits:
+            return  # "what if it started from he_normal?": the new start, not the file's
         targets = {**model.parameters(), **model.buffers()}
         for key, value in self.weights.items():
-            targets[key][...] = value
+            if key in targets:  # a what-if may have swapped an activation (no weights)
+                targets[key][...] = value
         if self.torch_keys is not None:
             model.torch_keys = dict(self.torch_keys)
+
+
+def inits(specs) -> tuple:
+    """Every layer spec's ``init`` as written (None where not), blocks included."""
+    return tuple(
+        value
+        for spec in specs
+        for value in (spec.table.get("init"), *(i for b in spec.blocks for i in inits(b)))
+    )
 
 
 def read_model_file(t, shape: tuple, dtype: str, loss) -> ModelSpec:
@@ -85,6 +98,7 @@ def read_model_file(t, shape: tuple, dtype: str, loss) -> ModelSpec:
         origin=origin,
         notes=notes,
         layers_from=layers_from,
+        read_inits=inits(layers),
     )
     spec = with_layer_names(spec, t.source, t.keys)
     nbytes = spec.sizes.parameters * np.dtype(dtype).itemsize
