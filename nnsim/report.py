@@ -11,8 +11,8 @@ from rich.table import Table
 
 from .i18n import N_, _
 from .run_views import print_views
-from .session.lesson import shown_note
 from .session.plots import sparkline
+from .session.wording import shown_note
 from .sim.diagnostics import verdict_name
 
 VERDICT_STYLE = {
@@ -199,7 +199,9 @@ def print_variants(console: Console, scenario, runs, reports=None) -> None:
     columns = [*headers, *(h for h, _field in shown)]
     for column in columns + ([N_("stopped")] if stops else []):
         numeric = column not in ("run", "what changes", "stopped")
-        table.add_column(_(column), justify="right" if numeric else "left", no_wrap=numeric)
+        # fold: a Chinese title is one long "word" that must wrap by cells, not be cut
+        justify = "right" if numeric else "left"
+        table.add_column(_(column), justify=justify, no_wrap=numeric, overflow="fold")
     for name, title, sim, report in zip(names, titles, sims, reports, strict=True):
         cells = [name, title, str(sim.completed), _fmt(sim.loss_value, ".4g")]
         cells += [_accuracy(getattr(report, field)) for _header, field in shown]
@@ -212,7 +214,7 @@ def print_variants(console: Console, scenario, runs, reports=None) -> None:
 def print_expectations(console: Console, expectations: list[dict]) -> None:
     table = Table(title=_("what the lesson promises"), title_justify="left")
     for column in (N_("promise (its check below it)"), N_("value"), N_("result")):
-        table.add_column(_(column))
+        table.add_column(_(column), overflow="fold")
     for e in expectations:
         if e["passed"]:
             result = "[green]" + _("passed") + "[/green]"

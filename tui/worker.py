@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from textual.message import Message
 
+from nnsim.i18n import _
 from nnsim.session import CommandError, Session
 
 from .messages import CommandFinished, CommandProgress, CommandStarted, WorkerIdle
@@ -107,7 +108,8 @@ class SessionWorker:
         except CommandError as err:
             return CommandFinished(command, error=str(err), queued=self.queued)
         except Exception as err:  # noqa: BLE001 - a bug must not end the learner's session
-            message = f"{type(err).__name__}: {err} (please report this)"
+            message = _("{kind}: {error} (please report this)")
+            message = message.format(kind=type(err).__name__, error=err)
             return CommandFinished(command, error=message, queued=self.queued)
         if command == "step_back":
             return CommandFinished(command, undone=event, queued=self.queued)

@@ -13,34 +13,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..i18n import N_, _
+from ..i18n import N_
 from ..scenario.runs import Runs
 from ..sim import ConditionError
 from .views import ExpectationStatus, Prediction
+from .wording import Note
 
 Progress = Callable[[str, int, int], None]  # (run label, iterations done, iterations in all)
 ShouldStop = Callable[[], bool]
-
-
-class Note(str):
-    """A note in English (as ``--json`` gives it), also shown in the learner's language by
-    :meth:`shown` (the message is translated where it is read, not where it is made)."""
-
-    message: str
-    fields: dict
-
-    def __new__(cls, message: str, **fields) -> Note:
-        note = super().__new__(cls, message.format(**fields))
-        note.message, note.fields = message, fields
-        return note
-
-    def shown(self) -> str:
-        return _(self.message).format(**self.fields)
-
-
-def shown_note(note: str) -> str:
-    """A result's note in the learner's language (a plain string as it is)."""
-    return note.shown() if isinstance(note, Note) else note
 
 
 class WatchError(ValueError):

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..i18n import N_, language
+from ..i18n import N_, _, language
 from ..scenario import load
 from ..sim import Event
 from . import lesson as lessons
@@ -26,6 +26,9 @@ from .figures import FigureViews
 from .view_parts import PartCache, build_view
 from .views import TABS, ExpectationStatus, Prediction, Tensor, View
 from .visual import Request, compute
+from .wording import CommandError as CommandError  # where it was defined before
+from .wording import Note, describe_change
+from .wording import refused as _refused
 
 #: What ``execute`` accepts for a race or a GAN (no layers to step through).
 GAME_COMMANDS = {
@@ -49,11 +52,6 @@ ShouldStop = Callable[[], bool]
 Report = Callable[[Event | None], None]
 
 
-class CommandError(ValueError):
-    """A command that cannot run now (the run is over, an unknown command): the message
-    says why; nothing changed."""
-
-
 class Session(FigureViews):  # + decision_map, activation_curves, activation_std
     """One scenario's run, the inspection selection, and the commands and views on them."""
 
@@ -63,7 +61,7 @@ class Session(FigureViews):  # + decision_map, activation_curves, activation_std
 
     def __init__(self, scenario, *, label: str = "", previous: dict | None = None) -> None:
         self.scenario = scenario
-        self.label = label or "the scenario's settings"
+        self.label = label or Note(N_("the scenario's settings"))
         self.previous = previous  # the run before a what-if, kept faint for comparison
         self.run = scenario.simulator()
         self.lock = threading.Lock()
@@ -116,13 +114,15 @@ class Session(FigureViews):  # + decision_map, activation_curves, activation_std
         if self.kind != "network":
             return self._play(command, stop, report)
         if command not in COMMANDS:
-            raise CommandError(f"unknown command {command!r}; commands: {', '.join(COMMANDS)}")
+            known = ", ".join(COMMANDS)
+            unknown = N_("unknown command {command}; commands: {known}")
+            raise _refused(unknown, command=repr(command), known=known)
         sim = self.run
         if command in ("step", "step_into", "step_forward", "continue") and self.at_end():
-            raise CommandError(
-                f"the run is complete ({sim.completed} of {sim.iterations} iterations): "
-                "re-run it, rewind, or step back"
+            complete = N_(
+                "the run is complete ({n} of {total} iterations): re-run it, rewind, or step back"
             )
+            raise _refused(complete, n=sim.completed, total=sim.iterations)
         self.busy = True
         try:
             if command == "continue":
@@ -156,12 +156,12 @@ class Session(FigureViews):  # + decision_map, activation_curves, activation_std
         """A race's or a GAN's commands: one step, or play to the end."""
         if command not in GAME_COMMANDS:
             known = ", ".join(GAME_COMMANDS)
-            raise CommandError(f"a {self.kind} scenario takes {known}, not {command!r}")
+            takes = N_("a {kind} scenario takes {known}, not {command}")
+            raise _refused(takes, command=repr(command), kind=self.kind, known=known)
         run = self.run
         if self.at_end():
-            raise CommandError(
-                f"the run is complete ({run.completed} of {run.iterations}): restart it (r)"
-            )
+            complete = N_("the run is complete ({n} of {total}): restart it (r)")
+            raise _refused(complete, n=run.completed, total=run.iterations)
         self.busy = True
         try:
             last_report = time.monotonic()
@@ -237,22 +237,24 @@ class Session(FigureViews):  # + decision_map, activation_curves, activation_std
         """A new session from iteration 0 with one thing changed (``lr``, ``optimizer``,
         ``activation=(old, new)`` or ``init``), this run kept as its overlay; ValueError or
         ScenarioError, with nothing changed, when the change cannot apply."""
-        label = ", ".join(_describe(key, value) for key, value in changes.items())
-        return self._successor(self.scenario.variant(**changes), label or "no change")
+        label = ", ".join(describe_change(key, value) for key, value in changes.items())
+        label = describe_change(*next(iter(changes.items()))) if len(changes) == 1 else label
+        return self._successor(self.scenario.variant(**changes), label or Note(N_("no change")))
 
     def variant(self, name: str | None) -> Session:
         """A session on one of the lesson's variants (None: the lesson as written)."""
         lesson = self.lesson
         if name is None:
-            return self._successor(lesson, "the lesson itself")
+            return self._successor(lesson, Note(N_("the lesson itself")))
         if name not in lesson.variants:
-            known = ", ".join(lesson.variants) or "none"
-            raise CommandError(f"no variant {name!r}; this lesson's variants: {known}")
-        return self._successor(lesson.variants[name], f"variant {name}")
+            known = ", ".join(lesson.variants) or "-"
+            no_variant = N_("no variant {name}; this lesson's variants: {known}")
+            raise _refused(no_variant, name=repr(name), known=known)
+        return self._successor(lesson.variants[name], Note(N_("variant {name}"), name=name))
 
     def rerun(self) -> Session:
         """The same scenario again from iteration 0 (same seed, same data)."""
-        return self._successor(self.scenario, "the same settings")
+        return self._successor(self.scenario, Note(N_("the same settings")))
 
     @property
     def lesson(self):
@@ -283,7 +285,8 @@ class Session(FigureViews):  # + decision_map, activation_curves, activation_std
     def select(self, layer: str) -> None:
         names = [r["name"] for r in self.summary_rows]
         if layer not in names:
-            raise CommandError(f"no layer {layer!r}; layers: {', '.join(names)}")
+            no_layer = N_("no layer {layer}; layers: {names}")
+            raise _refused(no_layer, layer=repr(layer), names=", ".join(names))
         if layer != self.selected:
             self.selected, self.index = layer, 0
 
@@ -298,7 +301,7 @@ class Session(FigureViews):  # + decision_map, activation_curves, activation_std
 
     def set_tab(self, tab: str) -> None:
         if tab not in TABS:
-            raise CommandError(f"no tab {tab!r}; tabs: {', '.join(TABS)}")
+            raise _refused(N_("no tab {tab}; tabs: {tabs}"), tab=repr(tab), tabs=", ".join(TABS))
         self.tab, self.index = tab, 0
 
     def show_visual(self, request: Request) -> None:
@@ -380,19 +383,12 @@ class Session(FigureViews):  # + decision_map, activation_curves, activation_std
         """The visual tab's tensor, recomputed when the request, the example or the weights
         change."""
         if self.visual is None:
-            return Tensor(
+            pick = _(
                 "visual: pick Occlusion map, Maximise a class or Maximise a filter in the "
-                "palette (ctrl+p)",
-                None,
+                "palette (ctrl+p)"
             )
+            return Tensor(pick, None)
         key = (self.visual, self.index, self.run.completed, self.run.event_index)
         if self._visual is None or self._visual[0] != key:
             self._visual = (key, compute(self.run, self.visual, self.index))
         return self._visual[1]
-
-
-def _describe(key: str, value) -> str:
-    if key == "activation":
-        old, new = value
-        return f"{old} -> {new}"
-    return f"{'optimiser' if key == 'optimizer' else key} {value}"

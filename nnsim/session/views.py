@@ -13,10 +13,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import functional as F
+from ..i18n import N_, _
 from ..layers.walk import Cell
 from ..sim import Event, Simulator, Stop
 
 TABS = ("weights", "activations", "gradients", "time", "visual", "map")
+#: Each tab as the learner reads it (``_(TAB_TITLES[tab])``; the keys above are the commands').
+TAB_TITLES = {
+    "weights": N_("weights"),
+    "activations": N_("activations"),
+    "gradients": N_("gradients"),
+    "time": N_("time"),
+    "visual": N_("visual"),
+    "map": N_("map"),
+}
 
 
 def frozen_copy(array: np.ndarray) -> np.ndarray:
@@ -187,13 +197,13 @@ def curve(sim: Simulator, name: str, length: int = 400) -> np.ndarray:
 def tensor_of(sim: Simulator, name: str | None, tab: str, index: int) -> Tensor:
     """The array of one inspector tab for layer ``name``, as a read-only copy."""
     if name is None:
-        return Tensor("no layer selected", None)
+        return Tensor(_("no layer selected"), None)
     layer = sim.layer(name)
     saturation = sim.layer_metrics(name)["saturation"]
     if tab == "weights":
         keys = list(layer.params)
         if not keys:
-            return Tensor(f"{name} has no weights", None)
+            return Tensor(_("{layer} has no weights").format(layer=name), None)
         key = keys[index % len(keys)]
         return Tensor(f"{name}.{key}", frozen_copy(layer.params[key]), note=_cycle(keys, key))
     if tab == "gradients":
@@ -204,11 +214,12 @@ def tensor_of(sim: Simulator, name: str | None, tab: str, index: int) -> Tensor:
             return Tensor(f"{name}.grads.{key}", grad, note=_cycle(keys, key))
         if isinstance(layer.input_grad, np.ndarray):
             return Tensor(f"{name}: dL/d input", frozen_copy(layer.input_grad))
-        return Tensor(f"{name}: no gradients yet (run the backward pass)", None)
+        no_gradients = _("{layer}: no gradients yet (run the backward pass)")
+        return Tensor(no_gradients.format(layer=name), None)
     if tab == "activations":
         if isinstance(layer.output, np.ndarray):
             return Tensor(f"{name}.output", frozen_copy(layer.output), saturation)
-        return Tensor(f"{name}: no output yet (run the forward pass)", None)
+        return Tensor(_("{layer}: no output yet (run the forward pass)").format(layer=name), None)
     return _time_steps(sim, name, layer, index)
 
 
@@ -216,13 +227,21 @@ def _time_steps(sim: Simulator, name: str, layer, index: int) -> Tensor:
     """The time-steps tab: an attention matrix, or a recurrent layer's series over time."""
     attention = getattr(layer, "attention", None)
     if isinstance(attention, np.ndarray):  # (N, output steps, input steps)
-        return Tensor(
-            f"{name} attention, example 0 (output step x input step; rows sum to 1)",
-            frozen_copy(attention[0]),
+        title = _("{layer} attention, example 0 (output step x input step; rows sum to 1)")
+        return Tensor(title.format(layer=name), frozen_copy(attention[0]))
+    if getattr(layer, "score", None) == "none":  # an attention decoder built without it
+        no_attention = _(
+            '{layer}: this decoder has no attention weights (score = "none"): all it knows '
+            "of the input is the encoder's last state"
         )
+        return Tensor(no_attention.format(layer=name), None)
     cache = layer.cache
+    if hasattr(layer, "score") and not isinstance(cache, F.RecurrentCache):
+        not_yet = _("{layer}: no attention weights yet (run the forward pass)")
+        return Tensor(not_yet.format(layer=name), None)
     if not isinstance(cache, F.RecurrentCache):
-        return Tensor(f"{name} is not recurrent: time steps are for RNN, LSTM and GRU", None)
+        not_recurrent = _("{layer} is not recurrent: time steps are for RNN, LSTM and GRU")
+        return Tensor(not_recurrent.format(layer=name), None)
     series = [("h", cache.h_seq)]
     series += [(g, cache.gate(g)) for g in ("i", "f", "g", "o", "r", "z", "n") if _has(cache, g)]
     if cache.c_seq is not None:
@@ -230,15 +249,16 @@ def _time_steps(sim: Simulator, name: str, layer, index: int) -> Tensor:
     if cache.dh is not None:
         series.append(("dL/dh", cache.dh))
     label, values = series[index % len(series)]
-    names = [s for s, _ in series]
+    names = [s for s, _values in series]
     valid = _computed_steps(sim, layer, label == "dL/dh", cache.steps)
     values = np.array(values[0], copy=True)
-    title = f"{name} {label}_t, example 0 (time x unit)"
+    title = _("{layer} {series}_t, example 0 (time x unit)").format(layer=name, series=label)
     if valid is not None:
         # the cache is allocated uninitialised: the steps not run yet hold no values
         values[: valid[0]] = 0.0
         values[valid[1] :] = 0.0
-        title += f"   t = {valid[0] + 1}..{valid[1]} of {cache.steps} computed"
+        computed = _("t = {first}..{last} of {steps} computed")
+        title += "   " + computed.format(first=valid[0] + 1, last=valid[1], steps=cache.steps)
     return Tensor(title, frozen_copy(values), note=_cycle(names, label), valid_rows=valid)
 
 
@@ -269,7 +289,8 @@ def _has(cache, gate: str) -> bool:
 def _cycle(options: list[str], current: str) -> str:
     if len(options) < 2:
         return ""
-    return "  ".join(f"[{o}]" if o == current else o for o in options) + "   (, and . to switch)"
+    shown = "  ".join(f"[{o}]" if o == current else o for o in options)
+    return shown + "   " + _("(, and . to switch)")
 
 
 def statistics(array: np.ndarray, saturation: float = math.nan) -> dict[str, float]:

@@ -14,9 +14,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static, Tree
 
+from nnsim.i18n import N_, _
 from nnsim.session import TABS, Session, View
+from nnsim.session.views import TAB_TITLES
 
-from ..commands import DEBUGGER, bindings
+from ..commands import DEBUGGER, bindings, retranslate_bindings
 from ..messages import CommandFinished, CommandProgress, CommandStarted, WorkerIdle
 from ..widgets.activation_std import ActivationStdPane
 from ..widgets.charts import Curves, GradientFlow
@@ -33,7 +35,7 @@ from ..widgets.layout import (
 )
 from ..widgets.lesson import LessonPane
 from ..widgets.model_tree import ModelTree
-from ..widgets.status import StatusLine
+from ..widgets.status import INSPECTING, StatusLine
 from ..worker import SessionWorker
 
 RUNNING_SHOWN_AFTER = 0.15  # seconds a command runs before the screen says it runs
@@ -75,8 +77,9 @@ class MainScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        retranslate_bindings(self)  # the bindings in the language chosen now
         self.query_one(RichLog).write(
-            Text("n next · s step into · o step out · c continue · p pause · ? help", "dim")
+            Text(_("n next · s step into · o step out · c continue · p pause · ? help"), "dim")
         )
         self.refresh_view()
 
@@ -163,22 +166,25 @@ class MainScreen(Screen):
 
     def on_command_progress(self, message: CommandProgress) -> None:
         if message.event is not None:
-            self.query_one(RichLog).write(f"… iteration {message.event.iteration}")
+            progress = _("… iteration {n}").format(n=message.event.iteration)
+            self.query_one(RichLog).write(progress)
         self.refresh_view()
 
     def on_command_finished(self, message: CommandFinished) -> None:
         log = self.query_one(RichLog)
         if message.error:
-            log.write(Text(f"{message.command}: {message.error}", style="yellow"))
-            self.app.notify(message.error, title=message.command, severity="warning")
+            command = command_word(message.command)
+            log.write(Text(f"{command}: {message.error}", style="yellow"))
+            self.app.notify(message.error, title=command, severity="warning")
         elif message.undone is not None:
-            log.write(Text(f"undid {message.undone}", style="cyan"))
+            log.write(Text(_("undid {op}").format(op=message.undone), style="cyan"))
         elif message.event is not None:
             log.write(str(message.event))
             if message.event.stop is not None:
-                self.app.notify(str(message.event.stop), title="stopped", severity="warning")
+                stopped = _("stopped")
+                self.app.notify(str(message.event.stop), title=stopped, severity="warning")
         if message.cancelled and message.command == "continue":
-            log.write(Text("paused", style="cyan"))
+            log.write(Text(_("paused"), style="cyan"))
         # nothing queued behind it: the worker is done, though its thread may not have said so
         self._idle = not message.queued
         self._refresh_bindings(False if self._idle else None)
@@ -194,7 +200,8 @@ class MainScreen(Screen):
     def action_pause(self) -> None:
         dropped = self.worker.pause()
         if dropped:
-            self.query_one(RichLog).write(Text(f"paused; {dropped} queued key(s) dropped", "cyan"))
+            said = _("paused; {n} queued key(s) dropped").format(n=dropped)
+            self.query_one(RichLog).write(Text(said, "cyan"))
 
     # ---------------------------------------------------------------- inspection (no running)
 
@@ -230,7 +237,8 @@ class MainScreen(Screen):
         if name is None or self.worker.busy:
             return
         on = self.session.toggle_breakpoint(name)
-        self.app.notify(f"breakpoint {'set at' if on else 'removed from'} {name}")
+        said = _("breakpoint set at {layer}") if on else _("breakpoint removed from {layer}")
+        self.app.notify(said.format(layer=name))
         self.refresh_view()
 
     def action_breakpoints(self) -> None:
@@ -253,9 +261,8 @@ class MainScreen(Screen):
             return
         label = self.session.label if self.session.previous is not None else ""
         running = None if self._idle else self.worker.running
-        if running and self.worker.queued:
-            running += f" (+{self.worker.queued} queued)"
-        status = _status(view, self.session.scenario.title, running, label)
+        queued = self.worker.queued if running else 0
+        status = _status(view, str(self.session.scenario.title), running, label, queued)
         self.query_one("#status", Static).update(status)
 
     def refresh_view(self) -> None:
@@ -276,28 +283,66 @@ class MainScreen(Screen):
         self.query_one(LessonPane).show(view)
 
 
-def _status(view: View, title: str, running: str | None, label: str = "") -> Text:
+#: The simulator's phases and the worker's commands as the status line says them.
+PHASES = {
+    "batch": N_("batch"),
+    "forward": N_("forward"),
+    "loss": N_("loss"),
+    "backward": N_("backward"),
+    "clip": N_("clip"),
+    "update": N_("update"),
+}
+COMMAND_WORDS = {
+    "step": N_("step"),
+    "step_into": N_("step_into"),
+    "step_out": N_("step_out"),
+    "finish_pass": N_("finish_pass"),
+    "continue": N_("continue"),
+    "step_back": N_("step_back"),
+    "step_forward": N_("step_forward"),
+    "rewind": N_("rewind"),
+}
+
+
+def command_word(command: str) -> str:
+    """A debugger command (``continue``) as the learner's language says it."""
+    return _(COMMAND_WORDS[command]) if command in COMMAND_WORDS else command
+
+
+def _status(view: View, title: str, running: str | None, label: str = "", queued: int = 0) -> Text:
+    """The run's state in parts two spaces apart (StatusLine lays them out by part)."""
     text = Text()
     text.append(f" {title} ", style="bold reverse")
     total = view.total_iterations
     if view.completed >= total and view.phase == "batch" and not view.depth:
-        text.append(f"  iteration {total}/{total}, complete")
+        text.append("  " + _("iteration {n}/{total}, complete").format(n=total, total=total))
     else:
-        text.append(f"  iteration {view.iteration}/{total}")
+        text.append("  " + _("iteration {n}/{total}").format(n=view.iteration, total=total))
         arrow = {"forward": "▶", "backward": "◀"}.get(view.phase, "•")
-        where = f" {view.next_layer}" if view.next_layer else ""
-        text.append(f"  next: {arrow} {view.phase}{where}")
+        phase = _(PHASES[view.phase]) if view.phase in PHASES else view.phase
+        if view.next_layer:
+            after = _("next: {arrow} {phase} {layer}")
+            after = after.format(arrow=arrow, phase=phase, layer=view.next_layer)
+        else:
+            after = _("next: {arrow} {phase}").format(arrow=arrow, phase=phase)
+        text.append("  " + after)
     if view.depth:
-        text.append(f" (depth {view.depth})")
+        text.append(" " + _("(depth {depth})").format(depth=view.depth))
     if view.loss == view.loss:  # not NaN
-        text.append(f"  loss {view.loss:.4g}")
+        text.append("  " + _("loss {value}").format(value=f"{view.loss:.4g}"))
     if running:
-        text.append(f"  running {running}…", style="bold yellow")
+        command = command_word(running)
+        if queued:
+            said = _("running {command} (+{n} queued)…").format(command=command, n=queued)
+        else:
+            said = _("running {command}…").format(command=command)
+        text.append("  " + said, style="bold yellow")
     elif view.stopped is not None:
-        text.append(f"  stopped: {view.stopped}", style="bold red")
-    text.append(f"  inspecting {view.selected} [{view.tab}]", style="dim")
+        text.append("  " + _("stopped: {stop}").format(stop=view.stopped), style="bold red")
+    tab = _(TAB_TITLES[view.tab]) if view.tab in TAB_TITLES else view.tab
+    text.append("  " + _(INSPECTING).format(layer=view.selected, tab=tab), style="dim")
     if label:
-        text.append(f"  (what if: {label})", style="bold cyan")
+        text.append("  " + _("(what if: {label})").format(label=label), style="bold cyan")
     return text
 
 

@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from nnsim.i18n import _
 from nnsim.scenario import lesson_listing
 
 
@@ -37,7 +38,8 @@ class PickerScreen(Screen[str]):
     """
 
     def compose(self) -> ComposeResult:
-        yield Static("nnsim: pick a lesson (enter to open, ctrl+q to quit)", id="heading")
+        heading = _("nnsim: pick a lesson (enter to open, ctrl+q to quit)")
+        yield Static(heading, id="heading")
         sections = lesson_titles()
         options = []
         for section, entries in sections:
@@ -45,7 +47,7 @@ class PickerScreen(Screen[str]):
             options += [Option(entry(name, title), id=name) for name, title in entries]
         listing = OptionList(*options)
         if not sections:
-            listing.add_option(Option("no lessons found in samples/", disabled=True))
+            listing.add_option(Option(_("no lessons found in samples/"), disabled=True))
         yield listing
         yield Footer()
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from nnsim.i18n import N_, _
 from nnsim.session import View, sparkline
 from nnsim.session.views import Accuracies
 
@@ -65,9 +67,10 @@ class GradientFlow(VerticalScroll):
             self.show(*self._shown, force=True)
 
 
-def _widths(width: int, name_width: int, previous: bool) -> tuple[int, int]:
-    """(bar, sparkline) widths that fit a row in ``width`` cells."""
-    room = width - name_width - 11 - (14 if previous else 0)  # name, value, was
+def _widths(width: int, name_width: int, was_width: int) -> tuple[int, int]:
+    """(bar, sparkline) widths that fit a row in ``width`` cells (``was_width``: the cells of
+    the previous run's value, 0 without one)."""
+    room = width - name_width - 11 - was_width  # name, value, was
     bar = max(4, min(30, room // 2))
     history = min(20, room - bar - 1)
     if history < 6:
@@ -77,18 +80,20 @@ def _widths(width: int, name_width: int, previous: bool) -> tuple[int, int]:
 
 def flow_text(view: View, previous: dict | None, width: int) -> Text:
     rows = [r for r in view.layers if r.params and not r.block]
-    text = Text("gradient norm per layer, log scale\n", style="bold")
+    text = Text(_("gradient norm per layer, log scale") + "\n", style="bold")
     if previous is not None:
-        text.append(f"(was: the run with {previous['label']})\n", style="dim")
+        was = _("(was: the run with {label})").format(label=previous["label"])
+        text.append(was + "\n", style="dim")
     values = [r.grad_norm for r in rows if r.grad_norm and math.isfinite(r.grad_norm)]
     values = [v for v in values if v > 0]
     if not values:
-        text.append("(no gradients yet: step through a backward pass)", style="dim")
+        text.append(_("(no gradients yet: step through a backward pass)"), style="dim")
         return text
     low, high = math.log10(min(values)), math.log10(max(values))
     span = max(high - low, 1e-9)
     name_width = max(len(r.name) for r in rows)
-    bar, history_width = _widths(width or 60, name_width, previous is not None)
+    was_width = cell_len(_("was {value}").format(value="0.0e+00")) + 2 if previous else 0
+    bar, history_width = _widths(width or 60, name_width, was_width)
     for r in rows:
         g = r.grad_norm
         text.append(f"{r.name:>{name_width}} ")
@@ -108,7 +113,8 @@ def flow_text(view: View, previous: dict | None, width: int) -> Text:
         )
         text.append(f" {_fmt(g):>8} {line}")
         if previous is not None:
-            text.append(f"  was {_fmt(previous['grad_norms'].get(r.name))}", style="dim")
+            was = _("was {value}").format(value=_fmt(previous["grad_norms"].get(r.name)))
+            text.append("  " + was, style="dim")
         text.append("\n")
     for name, norms in view.dh_norms.items():
         text.append(f"\n{name}: ||dL/dh_t||, t = 1..{len(norms)}\n", style="bold")
@@ -130,16 +136,35 @@ def accuracy_line(accuracies: Accuracies, width: int) -> str:
     the whole training set in evaluation mode), in ``width`` cells if it can (the closest
     that fits otherwise); empty before the first iteration and where accuracy has no
     meaning (regression)."""
-    named = [("train", accuracies.train), ("val", accuracies.val), ("batch", accuracies.batch)]
-    parts = [(name, _percent(value)) for name, value in named if value == value]
+    named = [
+        (_("train {value}"), _("t {value}"), accuracies.train),
+        (_("val {value}"), _("v {value}"), accuracies.val),
+        (_("batch {value}"), _("b {value}"), accuracies.batch),
+    ]
+    parts = [(long, short, _percent(value)) for long, short, value in named if value == value]
     if not accuracies.after or not parts:
         return ""
+    whole = " · ".join(long.format(value=value) for long, _short, value in parts)
     candidates = [
-        " · ".join(f"{name} {value}" for name, value in parts) + " (train: eval mode)",
-        " · ".join(f"{name} {value}" for name, value in parts),
-        " ".join(f"{name[0]} {value}" for name, value in parts),
+        _("{accuracies} (train: eval mode)").format(accuracies=whole),
+        whole,
+        " ".join(short.format(value=value) for _long, short, value in parts),
     ]
-    return next((line for line in candidates if len(line) <= width), candidates[-1])
+    return next((line for line in candidates if cell_len(line) <= width), candidates[-1])
+
+
+#: Each curve's title (its key is what it plots).
+CURVE_TITLES = {
+    "loss": N_("loss"),
+    "batch acc": N_("batch acc"),
+    "val loss": N_("val loss"),
+    "val acc": N_("val acc"),
+}
+
+
+def _right(text: str, width: int) -> str:
+    """``text`` right-aligned in ``width`` terminal cells (a Chinese character takes two)."""
+    return " " * max(0, width - cell_len(text)) + text
 
 
 class Curves(Static):
@@ -158,8 +183,10 @@ class Curves(Static):
         if not force and shown is not None and _same_parts(shown, self._shown, CURVE_PARTS):
             return  # the curves change when an iteration completes
         text = Text()
-        width = max(10, min(80, self.size.width - 22))
-        accuracies = accuracy_line(view.accuracies, self.size.width - 26)
+        titles = {key: _(title) for key, title in CURVE_TITLES.items()}
+        label_width = max(9, *(cell_len(title) for title in titles.values()))
+        width = max(10, min(80, self.size.width - 13 - label_width))
+        accuracies = accuracy_line(view.accuracies, self.size.width - 17 - label_width)
         for label, values in (
             ("loss", view.loss_history),
             ("batch acc", view.accuracy_history),
@@ -173,19 +200,18 @@ class Curves(Static):
             last = f"  {finite[-1]:.4g}" if finite.size else ""
             if label == "batch acc" and accuracies:  # the run's, in place of the last value
                 last = f"  {accuracies}"
-            text.append(f"{label:>9} ", style="bold")
-            text.append(
-                sparkline(values, width=max(10, min(width, self.size.width - 14 - len(last))))
-            )
+            text.append(_right(titles[label], label_width) + " ", style="bold")
+            room = self.size.width - 5 - label_width - cell_len(last)
+            text.append(sparkline(values, width=max(10, min(width, room))))
             text.append(f"{last}\n")
         if previous is not None and len(previous["loss"]):
             old = previous["loss"]
-            text.append(f"{'was':>9} ", style="dim")
+            text.append(_right(_("was"), label_width) + " ", style="dim")
             text.append(sparkline(old, width=width), style="dim")
             finite = old[np.isfinite(old)]
             last = f"{finite[-1]:.4g}" if finite.size else "-"
             text.append(f"  {last}  ({previous['label']})\n", style="dim")
         if not text:
-            text.append("(curves appear after the first iteration)", style="dim")
+            text.append(_("(curves appear after the first iteration)"), style="dim")
         text.rstrip()
         redraw.show(self, text)

@@ -6,15 +6,17 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Tree
 
+from nnsim.i18n import N_, _
 from nnsim.session import View
 
 from .redraw import same_content
 
+#: verdict key -> (the badge's word, translated where shown; its style)
 BADGES = {
-    "vanishing": ("vanishing", "black on yellow"),
-    "exploding": ("exploding", "white on red"),
-    "saturated": ("saturated", "black on magenta"),
-    "dead": ("dead", "white on dark_red"),
+    "vanishing": (N_("vanishing"), "black on yellow"),
+    "exploding": (N_("exploding"), "white on red"),
+    "saturated": (N_("saturated"), "black on magenta"),
+    "dead": (N_("dead"), "white on dark_red"),
 }
 
 
@@ -73,9 +75,9 @@ class ModelTree(Tree):
         if row.verdict in BADGES:
             label, style = BADGES[row.verdict]
             text.append(" ")
-            text.append(f" {label} ", style=style)
+            text.append(" " + _(label) + " ", style=style)
         if row.frozen:
-            text.append("  frozen", style="bold cyan")
+            text.append("  " + _("frozen"), style="bold cyan")
         shape = "x".join(str(s) for s in row.output_shape)
         text.append(f"  {row.kind} {shape}", style="dim")
         if row.params:

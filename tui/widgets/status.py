@@ -7,10 +7,18 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from nnsim.i18n import N_, _
+
 from .redraw import same_content
 
 SEPARATOR = "  "
-DROPPED_FIRST = ("inspecting ",)  # the inspector's own title says what is inspected
+#: The status's part left out first: the inspector's own title says what is inspected.
+INSPECTING = N_("inspecting {layer} [{tab}]")
+
+
+def dropped_first() -> tuple[str, ...]:
+    """How the parts left out first begin, in the current language."""
+    return (_(INSPECTING).split("{", 1)[0],)
 
 
 def parts_of(text: Text) -> list[Text]:
@@ -46,7 +54,8 @@ def reflow(text: Text, width: int, max_lines: int = 2) -> Text:
     parts = parts_of(text)
     if width <= 0 or not parts:
         return text
-    candidates = [parts, [p for p in parts if not p.plain.startswith(DROPPED_FIRST)]]
+    dropped = dropped_first()
+    candidates = [parts, [p for p in parts if not p.plain.startswith(dropped)]]
     candidates.append(candidates[-1][1:])  # the title (first part) is on the lesson pane too
     for candidate in candidates:
         lines = flow(candidate, width, max_lines)
