@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lang", choices=LANGUAGES, default=language, help=cli.LANG_HELP)
     parser.add_argument("--model", metavar="FILE", help="your own model (.onnx); needs --data")
     parser.add_argument("--data", metavar="FILE", help="with --model: .npz (x, y) or .csv")
+    parser.add_argument("--params", metavar="NAME=V,...", help="a sweep's run: lr=0.1,seed=2")
+    parser.add_argument("--from-sweep", metavar="FILE", help="nnsim sweep --json output; --run N")
+    parser.add_argument("--run", type=int, metavar="N", help="with --from-sweep: the run's number")
     try:
         options = parser.parse_args(rest[1:])
         set_language(choose_language(options.lang))
@@ -41,6 +44,14 @@ def main(argv: list[str] | None = None) -> int:
         from nnsim.interop.cli import ModelLesson
 
         options.scenario = ModelLesson(options.model, options.data)
+    elif (sweep := (options.params, options.from_sweep, options.run)) != (None, None, None):
+        from nnsim.sweep.reopen import swept_lesson  # one run of a sweep, to step through
+
+        try:
+            options.scenario = swept_lesson(options.scenario, *sweep)
+        except cli.UsageError as err:
+            print(f"nnsim tui: {err}", file=sys.stderr)
+            return 2
     elif options.scenario is not None:
         try:
             cli.resolve(options.scenario)
