@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..i18n import N_
+from ..i18n import N_, _
 from ..scenario.runs import Runs
 from ..sim import ConditionError
 from .views import ExpectationStatus, Prediction
@@ -123,7 +123,8 @@ def run_until_done(
         try:
             sim.add_watch(expression)
         except ConditionError as err:
-            raise WatchError(f"watch {expression!r}: {err}") from None
+            said = _("watch {expression}: {error}").format(expression=repr(expression), error=err)
+            raise WatchError(said) from None
     checkpoints = sorted({e.at for e in scenario.expectations if e.at is not None})
     results: dict[int, ExpectationResult] = {}
     label = label or scenario.name

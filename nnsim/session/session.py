@@ -276,7 +276,7 @@ class Session(FigureViews):  # + decision_map, activation_curves, activation_std
         if self.kind != "network":
             return None
         with self.lock:
-            _, loss = self.run.trace.series("loss")
+            _steps, loss = self.run.trace.series("loss")
             grads = {name: v["grad_norm"] for name, v in self.run.latest.items()}
         return {"label": self.label, "loss": loss.copy(), "grad_norms": grads}
 

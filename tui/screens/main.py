@@ -244,7 +244,7 @@ class MainScreen(Screen):
     def action_breakpoints(self) -> None:
         from .breakpoints import BreakpointScreen
 
-        self.app.push_screen(BreakpointScreen(self.session), lambda _: self.refresh_view())
+        self.app.push_screen(BreakpointScreen(self.session), lambda _result: self.refresh_view())
 
     @on(Tree.NodeHighlighted)
     def _highlighted(self, message: Tree.NodeHighlighted) -> None:
@@ -301,6 +301,7 @@ COMMAND_WORDS = {
     "step_back": N_("step_back"),
     "step_forward": N_("step_forward"),
     "rewind": N_("rewind"),
+    "starting": N_("starting"),  # the worker's thread is starting
 }
 
 
