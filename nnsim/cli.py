@@ -14,6 +14,7 @@ from pathlib import Path
 from . import __version__
 from .i18n import LANGUAGES, _, choose_language, set_language
 from .scenario import ScenarioError, find
+from .sweep import cli as sweep_cli
 
 LANG_HELP = "the language of lessons and reports: en or zh (default: NNSIM_LANG, else the locale)"
 
@@ -133,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gradcheck.add_argument("scenario")
     gradcheck.add_argument("--json", action="store_true")
+    sweep_cli.add_parser(sub, [language])  # a grid of runs, here or on a Dask cluster
     return parser
 
 
@@ -381,6 +383,7 @@ COMMANDS = {
     "summary": cmd_summary,
     "lessons": cmd_lessons,
     "gradcheck": cmd_gradcheck,
+    "sweep": sweep_cli.command,
 }
 
 
