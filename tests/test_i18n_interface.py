@@ -165,3 +165,36 @@ async def test_the_debugger_status_and_curves_read_in_chinese_with_no_character_
         # the sparklines start in one column: the titles are padded by cells, not characters
         starts = {cell_len(row[: len(row) - len(row.lstrip())] + row.split()[0]) for row in rows}
         assert len(starts) == 1
+
+
+# ---------------------------------------------------------------- notes and labels
+
+
+def test_a_variant_label_is_english_data_and_reads_in_chinese_where_shown():
+    needs_chinese("variant {name}")
+    from nnsim.session import Session
+
+    linear = Session.open("xor_mlp").variant("linear")
+    set_language("zh")
+    assert linear.label == "variant linear"  # what game screens and tests read
+    assert json.dumps(linear.label) == '"variant linear"'
+    assert f"{linear.label}" == "变体 linear"  # what a sentence shows
+
+
+def test_a_check_not_reached_is_english_in_json_and_chinese_in_the_table(capsys, tmp_path):
+    needs_chinese(
+        "not reached: the run stopped at iteration {n} of {total} at {stop}",
+        "Stopped at iteration {n} of {total}",
+    )
+    from nnsim.scenario import SAMPLES
+
+    lesson = tmp_path / "xor_stopped.toml"
+    text = (SAMPLES / "xor_mlp.toml").read_text(encoding="utf-8")
+    lesson.write_text(text + '\n[[breakpoints]]\nwhen = "iteration == 5"\n', encoding="utf-8")
+    assert main(["run", str(lesson), "--json", "--no-progress", "--lang", "zh"]) == 1
+    notes = [e.get("note", "") for e in json.loads(capsys.readouterr().out)["expect"]]
+    assert any(note.startswith("not reached: the run stopped at iteration 4 of") for note in notes)
+    assert main(["run", str(lesson), "--no-progress", "--lang", "zh"]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "停在第 4 次迭代" in out and "未到达：运行停在第 4 次迭代" in out
+    assert "not reached" not in out
