@@ -9,11 +9,22 @@ import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
 from .runner import SweepTask, quiet_worker, run_task
 
 OnResult = Callable[[int, list], None]
+
+LOST = (
+    "a worker process ended abruptly (killed, or out of memory?) after {n} grid point(s) "
+    "had finished; the sweep stopped. On a Dask cluster (--scheduler) a run whose worker "
+    "dies runs again on another."
+)
+
+
+class WorkerLost(OSError):
+    """A local worker died (the system killed it, or it ran out of memory)."""
 
 
 def default_workers(tasks: int) -> int:
@@ -49,7 +60,10 @@ def run_local(
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 i = pending.pop(future)
-                results[i] = future.result()
+                try:
+                    results[i] = future.result()
+                except BrokenProcessPool:
+                    raise WorkerLost(LOST.format(n=sum(r is not None for r in results))) from None
                 if on_result is not None:
                     on_result(i, results[i])
     except BaseException:
