@@ -192,19 +192,38 @@ def test_marked_strings_come_out_in_chinese():
 
 
 def test_chinese_wraps_between_characters_not_only_at_spaces():
+    from rich._wrap import divide_line
     from textual._wrap import compute_wrap_offsets
 
     from nnsim.tui import cjk
 
     assert cjk.install()
     text = "这里的四个 tanh 单元各画一条直线；输出层把它们的半平面组合起来。在隐藏层自己的坐标里。"
-    cuts = [0, *compute_wrap_offsets(text, 20, 4), len(text)]
-    lines = [text[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
-    assert "".join(lines) == text
-    assert all(19 <= cell_len(line.rstrip()) <= 20 for line in lines[:-1])  # no ragged lines
+    for cuts in (divide_line(text, 20), compute_wrap_offsets(text, 20, 4)):  # Rich, Textual
+        cuts = [0, *cuts, len(text)]
+        lines = [text[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+        assert "".join(lines) == text
+        assert all(19 <= cell_len(line.rstrip()) <= 20 for line in lines[:-1])  # not ragged
     english = "a few English words that wrap at spaces only"
-    cuts = [0, *compute_wrap_offsets(english, 12, 4), len(english)]
-    assert all(
-        english[a:b].strip() in english.split() or " " in english[a:b]
-        for a, b in zip(cuts, cuts[1:], strict=False)
-    )  # no word of English is cut
+    cuts = [0, *divide_line(english, 12), len(english)]
+    pieces = [english[a:b].strip() for a, b in zip(cuts, cuts[1:], strict=False)]
+    assert " ".join(pieces).split() == english.split()  # no English word is cut
+
+
+async def test_the_lesson_pane_fills_its_lines_with_chinese():
+    from tui_driving import screen_lines, settle
+
+    from nnsim.tui.app import NnsimApp
+
+    set_language("zh")
+    app = NnsimApp("xor_mlp", warm=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        pane = app.screen.query_one("#lesson")
+        left, width = pane.content_region.x, pane.content_region.width
+        rows = [line[left : left + width].strip() for line in screen_lines(app)]
+        chinese = [row for row in rows if row.startswith(("异或", "(1,0)", "隐藏层改变"))]
+        assert chinese, rows
+        second = next(row for row in rows if row.startswith("隐藏层改变了这一点"))
+        # its Chinese goes on after "tanh" on the same line, instead of jumping whole to the next
+        assert "tanh 单元" in second and cell_len(second) >= width - 8, second

@@ -1,26 +1,36 @@
-"""Chinese text wraps between any two characters, as Chinese does: Textual's word wrap cuts
-lines only at spaces, so a paragraph of Chinese (which has none) after one English word or
-number jumped whole to the next line, leaving ragged half-empty lines in the lesson pane.
+"""Chinese text wraps between any two characters, as Chinese does: Rich's and Textual's word
+wrap cut lines only at spaces, so a paragraph of Chinese (which has none) after one English
+word or number jumped whole to the next line, leaving ragged half-empty lines in the lesson
+pane, and a run longer than the line was cut anywhere, even inside an English word.
 
-``install()`` gives Textual's wrapper one chunk per Chinese character (a Latin word stays one
-chunk); it changes nothing for text without wide characters."""
+``install()`` gives both wrappers (Rich's, which Textual's Markdown and Static use, and
+Textual's own, for its text areas) one word per Chinese character, a Latin word staying one
+word; it changes nothing for text without wide characters."""
 
 from __future__ import annotations
 
 import re
 
 WIDE = "\u2e80-\u9fff\u3000-\u303f\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
-CHUNK = re.compile(rf"[{WIDE}]\s*|[^\s{WIDE}]+\s*|\s+")
+CHUNK = re.compile(rf"[{WIDE}]\s*|[^\s{WIDE}]+\s*|\s+")  # textual._wrap.re_chunk's form
+WORD = re.compile(rf"\s*(?:[{WIDE}]|[^\s{WIDE}]+)\s*")  # rich._wrap.re_word's form
 
 
 def install() -> bool:
-    """Whether Textual's wrapper now breaks between wide characters (False on a Textual
-    whose wrapper has moved: lines then break at spaces only, as before)."""
-    try:
-        from textual import _wrap
-    except ImportError:
-        return False
-    if not isinstance(getattr(_wrap, "re_chunk", None), re.Pattern):
-        return False
-    _wrap.re_chunk = CHUNK
-    return True
+    """Whether both wrappers now break between wide characters (False where a new Rich or
+    Textual moved them: lines then break at spaces only, as before)."""
+    installed = True
+    for module, name, pattern in (
+        ("rich._wrap", "re_word", WORD),
+        ("textual._wrap", "re_chunk", CHUNK),
+    ):
+        try:
+            wrapper = __import__(module, fromlist=[name])
+        except ImportError:
+            installed = False
+            continue
+        if isinstance(getattr(wrapper, name, None), re.Pattern):
+            setattr(wrapper, name, pattern)
+        else:
+            installed = False
+    return installed
