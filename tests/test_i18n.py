@@ -227,3 +227,12 @@ async def test_the_lesson_pane_fills_its_lines_with_chinese():
         second = next(row for row in rows if row.startswith("隐藏层改变了这一点"))
         # its Chinese goes on after "tanh" on the same line, instead of jumping whole to the next
         assert "tanh 单元" in second and cell_len(second) >= width - 8, second
+
+
+def test_chinese_source_lines_join_but_code_lists_and_quotes_stay_apart():
+    from nnsim.tui.widgets.lesson import join_wide_lines
+
+    markdown = "第一行，\n接着写。\n- 列表一\n- 列表二\n\n    g = 门\n    c = 细胞\n\n```\n门\n控\n```\n段落。"
+    assert join_wide_lines(markdown) == (
+        "第一行，接着写。\n- 列表一\n- 列表二\n\n    g = 门\n    c = 细胞\n\n```\n门\n控\n```\n段落。"
+    )

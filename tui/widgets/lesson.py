@@ -162,14 +162,21 @@ class LessonPane(VerticalScroll):
 def join_wide_lines(markdown: str) -> str:
     """Chinese written over several source lines, joined: Markdown turns a line break into a
     space, which Chinese does not put between its characters or after its punctuation. A
-    line that starts a list item, a quote, a table, a heading or a code block stays apart."""
-    lines = markdown.split("\n")
-    out = [lines[0]]
-    for line in lines[1:]:
-        before, after = out[-1][-1:], line[:1]
-        joins = (WIDE.match(before) or WIDE.match(after)) and not _BLOCK_START.match(line)
-        if joins and out[-1].strip() and not out[-1].lstrip().startswith("```"):
-            out[-1] += line.lstrip() if WIDE.match(before) else line
+    line that starts a list item, a quote, a table, a heading or a code block stays apart,
+    and code (fenced, or indented four spaces) is left as written."""
+    out: list[str] = []
+    fenced = False
+    for line in markdown.split("\n"):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+            out.append(line)
+            continue
+        before = out[-1] if out else ""
+        code = fenced or line.startswith("    ") or before.startswith("    ")
+        code = code or before.lstrip().startswith("```")
+        wide = WIDE.match(before[-1:]) or WIDE.match(line[:1])
+        if wide and before.strip() and not code and not _BLOCK_START.match(line):
+            out[-1] = before + line
         else:
             out.append(line)
     return "\n".join(out)
