@@ -232,7 +232,6 @@ async def test_the_lesson_pane_fills_its_lines_with_chinese():
 def test_chinese_source_lines_join_but_code_lists_and_quotes_stay_apart():
     from nnsim.tui.widgets.lesson import join_wide_lines
 
-    markdown = "第一行，\n接着写。\n- 列表一\n- 列表二\n\n    g = 门\n    c = 细胞\n\n```\n门\n控\n```\n段落。"
-    assert join_wide_lines(markdown) == (
-        "第一行，接着写。\n- 列表一\n- 列表二\n\n    g = 门\n    c = 细胞\n\n```\n门\n控\n```\n段落。"
-    )
+    code = "    g = 门\n    c = 细胞\n\n```\n门\n控\n```\n段落。"
+    markdown = "第一行，\n接着写。\n- 列表一\n- 列表二\n\n" + code
+    assert join_wide_lines(markdown) == "第一行，接着写。\n- 列表一\n- 列表二\n\n" + code
