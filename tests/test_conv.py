@@ -264,3 +264,21 @@ def test_a_kept_matrix_someone_holds_is_never_handed_out_again(rng):
     assert not np.shares_memory(fourth, third)
     np.testing.assert_array_equal(third, expected1)
     np.testing.assert_array_equal(fourth, expected2)
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_the_example_by_example_passes_match_the_reference(rng, geometry, monkeypatch):
+    # large column blocks go example by example (im2col then products; products then col2im)
+    monkeypatch.setattr(conv_kernels, "SMALL_PRODUCT_MACS", 0)
+    monkeypatch.setattr(conv_kernels, "INTERLEAVE_MIN_BYTES", 0)
+    x_shape, w_shape, stride, padding, dilation, groups = geometry
+    x, W, b = _make(rng, x_shape, w_shape)
+    y, columns = F.conv2d(x, W, b, stride, padding, dilation, groups, keep_columns=True)
+    np.testing.assert_allclose(
+        y, ref.conv2d(x, W, b, stride, padding, dilation, groups), rtol=1e-12, atol=1e-12
+    )
+    dy = rng.standard_normal(y.shape)
+    got = F.conv2d_backward(dy, x, W, stride, padding, dilation, groups, columns=columns)
+    expected = ref.conv2d_backward(dy, x, W, stride, padding, dilation, groups)
+    for a, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)

@@ -8,7 +8,7 @@ call per example that NumPy's stacked ``matmul`` makes in C. An earlier layout,
 (C*KH*KW, N*P) with one product over the whole batch, needed a transposing copy of y and of dy
 on every pass and read rows far apart; the small VGG benchmark went from 66 to 54 ms.
 
-im2col and col2im are Numba; the products are BLAS through ``np.matmul``, the strategy the
+im2col and col2im are Numba (``nnsim.kernels.im2col``); the products are BLAS through ``np.matmul``, the strategy the
 issue's probe and our benchmark found fastest at LeNet and VGG sizes, except for small
 problems, where loop kernels beat the calls' overhead (``SMALL_PRODUCT_MACS``). BLAS splits a
 product by output blocks, never along the reduction, so results are bit-identical run to run.
@@ -21,189 +21,8 @@ import math
 import numpy as np
 
 from ._jit import kernel, reduction
+from .im2col import col2im, col2im_unfolded, im2col, im2col_unfolded
 from .scratch import recycled, scratch
-
-
-@kernel
-def _valid_range(base, step, size, count):
-    # The outputs o in [0, count) whose input index base + o * step lies in [0, size).
-    lo = 0
-    if base < 0:
-        lo = min((-base + step - 1) // step, count)
-    hi = count
-    last = base + (count - 1) * step
-    if last >= size:
-        hi = (size - 1 - base) // step + 1 if size - 1 - base >= 0 else 0
-    if hi < lo:
-        hi = lo
-    return lo, hi
-
-
-@kernel
-def im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, cols):
-    # x (N, C, H, W) -> cols (N, C*KH*KW, OH*OW); zero padding. Flat unsigned offsets: a
-    # signed index makes Numba emit a negative-index wraparound test on every element, which
-    # stops vectorisation (twice as slow at LeNet and VGG sizes). Each example's block is
-    # written front to back.
-    n, channels, height, width = x.shape
-    flat_x, flat_cols = x.reshape(-1), cols.reshape(-1)  # views
-    zero = x.dtype.type(0)
-    positions = out_h * out_w
-    rows = channels * kh * kw
-    for i in range(n):
-        for c in range(channels):
-            plane = (i * channels + c) * height
-            for ki in range(kh):
-                for kj in range(kw):
-                    row = (c * kh + ki) * kw + kj
-                    w_base = kj * dw - pw
-                    w_lo, w_hi = _valid_range(w_base, sw, width, out_w)
-                    for oh in range(out_h):
-                        dst = np.uintp((i * rows + row) * positions + oh * out_w)
-                        ih = oh * sh - ph + ki * dh
-                        if ih < 0 or ih >= height:
-                            for ow in range(out_w):
-                                flat_cols[dst + np.uintp(ow)] = zero
-                            continue
-                        for ow in range(w_lo):
-                            flat_cols[dst + np.uintp(ow)] = zero
-                        src = (plane + ih) * width + w_base
-                        if sw == 1:
-                            first = np.uintp(src + w_lo)
-                            out = dst + np.uintp(w_lo)
-                            for t in range(w_hi - w_lo):
-                                flat_cols[out + np.uintp(t)] = flat_x[first + np.uintp(t)]
-                        else:
-                            for ow in range(w_lo, w_hi):
-                                flat_cols[dst + np.uintp(ow)] = flat_x[np.uintp(src + ow * sw)]
-                        for ow in range(w_hi, out_w):
-                            flat_cols[dst + np.uintp(ow)] = zero
-
-
-@kernel
-def im2col_unfolded(x, kh, kw, sw, ph, pw, dw, out_h, out_w, u, cols):
-    # im2col for vertical stride and dilation 1, one example at a time in two stages: first
-    # u (C, KW, H + 2 ph, OW) with u[c, kj, hp, ow] = x[i, c, hp - ph, ow * sw + kj * dw - pw]
-    # (every input row shifted for each kernel column, zero outside), then
-    # cols[i, (c, ki, kj)] = u[c, kj, ki : ki + OH] copied as one contiguous (OH * OW) block
-    # instead of OW values at a time. u is one example's worth, so it stays in cache. The row
-    # copy is im2col's, written out again on purpose: as a shared helper (register_jitable,
-    # even inline="always") both kernels ran 1.1-9x slower.
-    n, channels, height, width = x.shape
-    padded = height + 2 * ph
-    positions = out_h * out_w
-    rows = channels * kh * kw
-    flat_x, flat_u, flat_cols = x.reshape(-1), u.reshape(-1), cols.reshape(-1)  # views
-    zero = x.dtype.type(0)
-    for i in range(n):
-        for c in range(channels):
-            for kj in range(kw):
-                base = kj * dw - pw
-                lo, hi = _valid_range(base, sw, width, out_w)
-                block = (c * kw + kj) * padded * out_w
-                for hp in range(padded):
-                    dst = np.uintp(block + hp * out_w)
-                    h = hp - ph
-                    if h < 0 or h >= height:
-                        for t in range(out_w):
-                            flat_u[dst + np.uintp(t)] = zero
-                        continue
-                    for t in range(lo):
-                        flat_u[dst + np.uintp(t)] = zero
-                    src = ((i * channels + c) * height + h) * width + base
-                    if sw == 1:
-                        first = np.uintp(src + lo)
-                        out = dst + np.uintp(lo)
-                        for t in range(hi - lo):
-                            flat_u[out + np.uintp(t)] = flat_x[first + np.uintp(t)]
-                    else:
-                        for t in range(lo, hi):
-                            flat_u[dst + np.uintp(t)] = flat_x[np.uintp(src + t * sw)]
-                    for t in range(hi, out_w):
-                        flat_u[dst + np.uintp(t)] = zero
-        for c in range(channels):
-            for ki in range(kh):
-                for kj in range(kw):
-                    row = (c * kh + ki) * kw + kj
-                    src = np.uintp(((c * kw + kj) * padded + ki) * out_w)
-                    dst = np.uintp((i * rows + row) * positions)
-                    for t in range(positions):
-                        flat_cols[dst + np.uintp(t)] = flat_u[src + np.uintp(t)]
-
-
-@kernel
-def col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, dx):
-    # cols (N, C*KH*KW, OH*OW) -> dx (N, C, H, W), which must be zeroed; the adjoint of
-    # im2col, with its unsigned flat offsets, reading cols front to back. Each dx element
-    # receives its terms in (ki, kj) order.
-    n, channels, height, width = dx.shape
-    flat_cols, flat_dx = cols.reshape(-1), dx.reshape(-1)  # views
-    positions = out_h * out_w
-    rows = channels * kh * kw
-    for i in range(n):
-        for c in range(channels):
-            plane = (i * channels + c) * height
-            for ki in range(kh):
-                for kj in range(kw):
-                    row = (c * kh + ki) * kw + kj
-                    w_base = kj * dw - pw
-                    w_lo, w_hi = _valid_range(w_base, sw, width, out_w)
-                    for oh in range(out_h):
-                        ih = oh * sh - ph + ki * dh
-                        if ih < 0 or ih >= height:
-                            continue
-                        src = np.uintp((i * rows + row) * positions + oh * out_w)
-                        dst = (plane + ih) * width + w_base
-                        if sw == 1:
-                            first = np.uintp(dst + w_lo)
-                            start = src + np.uintp(w_lo)
-                            for t in range(w_hi - w_lo):
-                                flat_dx[first + np.uintp(t)] += flat_cols[start + np.uintp(t)]
-                        else:
-                            for ow in range(w_lo, w_hi):
-                                flat_dx[np.uintp(dst + ow * sw)] += flat_cols[src + np.uintp(ow)]
-
-
-@kernel
-def col2im_unfolded(cols, kh, kw, sw, ph, pw, dw, out_h, out_w, u, dx):
-    # col2im for vertical stride and dilation 1, the adjoint of im2col_unfolded, one example at
-    # a time: the (OH * OW) blocks of cols are added into u (C, KW, H + 2 ph, OW) as whole
-    # contiguous blocks (summing over ki), then u is folded into dx (summing over kj): a
-    # quarter of col2im's short row-by-row additions at the second LeNet layer. dx must be
-    # zeroed. Each dx element receives its terms summed over ki within each kj, in order.
-    n, channels, height, width = dx.shape
-    padded = height + 2 * ph
-    positions = out_h * out_w
-    rows = channels * kh * kw
-    flat_cols, flat_u, flat_dx = cols.reshape(-1), u.reshape(-1), dx.reshape(-1)  # views
-    zero = dx.dtype.type(0)
-    for i in range(n):
-        for q in range(u.size):
-            flat_u[np.uintp(q)] = zero
-        for c in range(channels):
-            for ki in range(kh):
-                for kj in range(kw):
-                    row = (c * kh + ki) * kw + kj
-                    dst = np.uintp(((c * kw + kj) * padded + ki) * out_w)
-                    src = np.uintp((i * rows + row) * positions)
-                    for t in range(positions):
-                        flat_u[dst + np.uintp(t)] += flat_cols[src + np.uintp(t)]
-        for c in range(channels):
-            for kj in range(kw):
-                base = kj * dw - pw
-                lo, hi = _valid_range(base, sw, width, out_w)
-                block = (c * kw + kj) * padded * out_w
-                for h in range(height):
-                    src = np.uintp(block + (h + ph) * out_w)
-                    dst = ((i * channels + c) * height + h) * width + base
-                    if sw == 1:
-                        first = np.uintp(dst + lo)
-                        start = src + np.uintp(lo)
-                        for t in range(hi - lo):
-                            flat_dx[first + np.uintp(t)] += flat_u[start + np.uintp(t)]
-                    else:
-                        for t in range(lo, hi):
-                            flat_dx[np.uintp(dst + t * sw)] += flat_u[src + np.uintp(t)]
 
 
 @kernel
@@ -308,17 +127,34 @@ def output_size(size: int, k: int, stride: int, pad: int, dilation: int) -> int:
 UNFOLD_MAX_BYTES = 256 * 2**10
 
 
+#: from this many bytes of one example's column matrix on, a pass goes example by example
+#: (im2col then its products; the input gradient's products then col2im), each example's block
+#: still in cache for the next stage: 18.4 -> 17.8 ms forward and 18.4 -> 17.0 ms for dx at the
+#: small VGG benchmark (1.2 MB per example). Smaller blocks: one stacked product, fewer calls.
+INTERLEAVE_MIN_BYTES = 512 * 2**10
+
+
 def _columns(x, kh, kw, stride, padding, dilation, out_h, out_w, keep=False):
     # keep: the caller returns the matrix, so it must not be a scratch buffer
-    n, channels = x.shape[:2]
-    shape = (n, channels * kh * kw, out_h * out_w)  # (N, C*KH*KW, P)
+    shape = (x.shape[0], x.shape[1] * kh * kw, out_h * out_w)  # (N, C*KH*KW, P)
     cols = recycled("kept columns", shape, x.dtype) if keep else scratch("columns", shape, x.dtype)
     u = _unfolded_rows(x, kw, stride, padding, dilation, out_w)
+    _fill_columns(x, kh, kw, stride, padding, dilation, out_h, out_w, u, cols)
+    return cols
+
+
+def _fill_columns(x, kh, kw, stride, padding, dilation, out_h, out_w, u, cols):
     if u is None:
         im2col(x, kh, kw, *stride, *padding, *dilation, out_h, out_w, cols)
     else:
         im2col_unfolded(x, kh, kw, stride[1], *padding, dilation[1], out_h, out_w, u, cols)
-    return cols
+
+
+def _add_back_columns(dcols, kh, kw, stride, padding, dilation, out_h, out_w, u, dx):
+    if u is None:
+        col2im(dcols, kh, kw, *stride, *padding, *dilation, out_h, out_w, dx)
+    else:
+        col2im_unfolded(dcols, kh, kw, stride[1], *padding, dilation[1], out_h, out_w, u, dx)
 
 
 def _unfolded_rows(x, kw, stride, padding, dilation, out_w):
@@ -330,30 +166,39 @@ def _unfolded_rows(x, kw, stride, padding, dilation, out_w):
 
 
 def conv2d_forward(x, W, b, stride, padding, dilation, groups, keep_columns=False):
-    n = x.shape[0]
+    n, channels = x.shape[:2]
     filters, per_group, kh, kw = W.shape
     out_h = output_size(x.shape[2], kh, stride[0], padding[0], dilation[0])
     out_w = output_size(x.shape[3], kw, stride[1], padding[1], dilation[1])
-    cols = _columns(x, kh, kw, stride, padding, dilation, out_h, out_w, keep_columns)
     f_g, k_g = filters // groups, per_group * kh * kw
     w2 = W.reshape(filters, k_g)
     y = np.empty((n, filters, out_h * out_w), dtype=x.dtype)  # (N, F, P)
-    if w2.size * n * cols.shape[2] <= SMALL_PRODUCT_MACS:
+    geometry = (kh, kw, stride, padding, dilation, out_h, out_w)
+    if w2.size * n * out_h * out_w <= SMALL_PRODUCT_MACS:
+        cols = _columns(x, *geometry, keep_columns)
         bias = np.zeros(filters, dtype=x.dtype) if b is None else b
         small_products_forward(w2, cols, bias, groups, y)
-    else:
+    elif channels * kh * kw * out_h * out_w * x.itemsize < INTERLEAVE_MIN_BYTES:
         # one BLAS product per example and group, straight into the output's layout (NumPy
         # loops over the stack in C): each example's (Cg*KH*KW, P) block is contiguous, where
         # one product over a (C*KH*KW, N*P) matrix read rows 128 KB apart at VGG size and
         # needed a transposing copy after it (20.6 + 0.7 against 16.5 ms)
+        cols = _columns(x, *geometry, keep_columns)
         for g in range(groups):
-            np.matmul(
-                w2[g * f_g : (g + 1) * f_g],
-                cols[:, g * k_g : (g + 1) * k_g],
-                out=y[:, g * f_g : (g + 1) * f_g],
-            )
-        if b is not None:
-            add_bias(y, b)
+            outs, rows = slice(g * f_g, (g + 1) * f_g), slice(g * k_g, (g + 1) * k_g)
+            np.matmul(w2[outs], cols[:, rows], out=y[:, outs])
+    else:
+        shape = (n, channels * kh * kw, out_h * out_w)
+        cols = recycled("kept columns", shape, x.dtype) if keep_columns else None
+        cols = scratch("columns", shape, x.dtype) if cols is None else cols
+        u = _unfolded_rows(x, kw, stride, padding, dilation, out_w)
+        for i in range(n):
+            _fill_columns(x[i : i + 1], *geometry, u, cols[i : i + 1])
+            for g in range(groups):
+                outs, rows = slice(g * f_g, (g + 1) * f_g), slice(g * k_g, (g + 1) * k_g)
+                np.matmul(w2[outs], cols[i, rows], out=y[i, outs])
+    if b is not None and w2.size * n * out_h * out_w > SMALL_PRODUCT_MACS:
+        add_bias(y, b)
     y = y.reshape(n, filters, out_h, out_w)
     return (y, cols) if keep_columns else y
 
@@ -364,22 +209,31 @@ def conv2d_backward(dy, x, W, stride, padding, dilation, groups, cols=None, need
     n = x.shape[0]
     filters, per_group, kh, kw = W.shape
     out_h, out_w = dy.shape[2], dy.shape[3]
+    geometry = (kh, kw, stride, padding, dilation, out_h, out_w)
     if cols is None:
-        cols = _columns(x, kh, kw, stride, padding, dilation, out_h, out_w)  # (N, C*KH*KW, P)
+        cols = _columns(x, *geometry)  # (N, C*KH*KW, P)
     dy3 = dy.reshape(n, filters, out_h * out_w)  # (N, F, P)
     w2 = W.reshape(filters, per_group * kh * kw)  # (F, Cg*KH*KW)
+    interleave = cols[0].nbytes >= INTERLEAVE_MIN_BYTES
     if w2.size * n * cols.shape[2] <= SMALL_PRODUCT_MACS:
         dW, db, dcols = _loop_products_backward(dy3, cols, w2, groups, need_dx)
+        interleave = False
     else:
-        dW, db, dcols = _blas_products_backward(dy3, cols, w2, groups, need_dx)
+        dW, db, dcols = _blas_products_backward(dy3, cols, w2, groups, need_dx and not interleave)
     if not need_dx:
         return None, dW.reshape(W.shape), db
     dx = np.zeros(x.shape, dtype=dy.dtype)
     u = _unfolded_rows(x, kw, stride, padding, dilation, out_w)
-    if u is None:
-        col2im(dcols, kh, kw, *stride, *padding, *dilation, out_h, out_w, dx)
-    else:
-        col2im_unfolded(dcols, kh, kw, stride[1], *padding, dilation[1], out_h, out_w, u, dx)
+    if not interleave:
+        _add_back_columns(dcols, *geometry, u, dx)
+        return dx, dW.reshape(W.shape), db
+    one = scratch("column_grads", (1, *cols.shape[1:]), dy.dtype)
+    f_g, k_g = filters // groups, w2.shape[1]
+    for i in range(n):
+        for g in range(groups):
+            outs, rows = slice(g * f_g, (g + 1) * f_g), slice(g * k_g, (g + 1) * k_g)
+            np.matmul(w2[outs].T, dy3[i, outs], out=one[0, rows])
+        _add_back_columns(one, *geometry, u, dx[i : i + 1])
     return dx, dW.reshape(W.shape), db
 
 
