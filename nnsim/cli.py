@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from . import serve as serve_cli
 from .i18n import LANGUAGES, _, choose_language, set_language
 from .scenario import ScenarioError, find
 from .sweep import cli as sweep_cli
@@ -134,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gradcheck.add_argument("scenario")
     gradcheck.add_argument("--json", action="store_true")
+
+    serve = sub.add_parser(
+        "serve", parents=[language], help="the interface in a browser, for a class (textual-serve)"
+    )
+    serve_cli.add_arguments(serve)  # --host, --port, --token, --max-sessions
     sweep_cli.add_parser(sub, [language])  # a grid of runs, here or on a Dask cluster
     return parser
 
@@ -383,6 +389,7 @@ COMMANDS = {
     "summary": cmd_summary,
     "lessons": cmd_lessons,
     "gradcheck": cmd_gradcheck,
+    "serve": serve_cli.command,  # imports textual-serve only when it runs
     "sweep": sweep_cli.command,
 }
 
