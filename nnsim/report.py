@@ -236,9 +236,12 @@ def print_expectations(console: Console, expectations: list[dict]) -> None:
 def print_prediction(console: Console, lesson) -> None:
     """The lesson's question and, the run being over, its answer."""
     if lesson.predict:
-        predict, answer = _("Predict before you step:"), _("Answer:")
-        console.print(f"[bold]{predict}[/bold] {escape(str(lesson.predict))}")
-        console.print(f"[bold]{answer}[/bold] {escape(str(lesson.answer))}")
+        for label, said in (
+            (_("Predict before you step:"), lesson.predict),
+            (_("Answer:"), lesson.answer),
+        ):
+            space = "" if label.endswith("：") else " "  # a full-width colon has its own room
+            console.print(f"[bold]{label}[/bold]{space}{escape(str(said))}")
 
 
 #: The check of a lesson without any, in `nnsim verify` (English in its JSON).
