@@ -221,15 +221,18 @@ def test_a_lesson_opens_by_name_steps_on_n_and_screenshots_download(classroom, c
     assert wait_for(lambda: not alive(session), 30), "the tab closed but its process runs on"
 
 
-def test_the_picker_is_the_landing_page_and_an_unknown_lesson_is_never_a_path(classroom, context):
+def test_the_picker_is_the_landing_page_an_unknown_lesson_is_never_a_path_and_ctrl_q_ends_it(
+    classroom, context
+):
     screen = open_tab(context, classroom.page_url("&lesson=../../etc/passwd&lang=zh"))
     assert screen.wait_for("pick a lesson"), screen.text()[-2000:]
     assert screen.wait_for("没有名为"), "the notice names the lesson it could not find"
     (session,) = classroom.sessions()
     argv = (PROC / str(session) / "cmdline").read_bytes().split(b"\0")
     assert b"--lesson" not in argv and argv[argv.index(b"--lang") + 1] == b"zh"
-    screen.page.close()
+    screen.press("Control+q")  # the student quits: the process ends, the page says so
     assert wait_for(lambda: not alive(session), 30)
+    screen.page.wait_for_selector("body.-closed", timeout=10_000)
 
 
 def test_two_tabs_are_two_processes_a_third_finds_the_class_full_and_closing_ends_them(
