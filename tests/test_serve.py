@@ -1,9 +1,9 @@
 """`nnsim serve`, in a real browser: Debian's Chromium driven by Playwright's Python API.
 
-Each test starts the server as a user does (`python -m nnsim.tui serve`) on a free loopback
-port and finds its sessions as its child processes (Linux's /proc). The screen is read from
-what the browser receives: every websocket frame is the terminal output xterm.js draws, and
-its text, with the escape sequences taken out, is what the student sees.
+Each test starts the server as a user does (`python -m nnsim.tui serve --port 0`) on a free
+loopback port and finds its sessions as its child processes (Linux's /proc). The screen is read
+from what the browser receives: every websocket frame is the terminal output xterm.js draws,
+and its text, with the escape sequences taken out, is what the student sees.
 """
 
 from __future__ import annotations
@@ -35,10 +35,7 @@ class Classroom:
     """`nnsim serve` in a subprocess, its output gathered by a thread."""
 
     def __init__(self, *flags: str) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        command = [sys.executable, "-m", "nnsim.tui", "serve", "--port", str(self.port), *flags]
+        command = [sys.executable, "-m", "nnsim.tui", "serve", "--port", "0", *flags]
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -47,6 +44,7 @@ class Classroom:
         found = wait_for(lambda: re.search(r"open (http://\S+)", self.text()), 300)
         assert found, f"the server did not start:\n{self.text()}"
         self.url = found.group(1).replace("0.0.0.0", "127.0.0.1")
+        self.port = int(re.search(r":(\d+)/", self.url).group(1))  # the free port it chose
 
     def _gather(self) -> None:
         for line in self.process.stdout:
@@ -121,6 +119,10 @@ class Screen:
     def text(self, since: int = 0) -> str:
         raw = b"".join(self.frames[since:]).decode("utf-8", "replace")
         return ESCAPES.sub("\n", raw)
+
+    def lines(self, since: int = 0) -> list[str]:
+        """The text's non-blank pieces, for a failure's message."""
+        return [line.strip() for line in self.text(since).splitlines() if line.strip()]
 
     def press(self, key: str) -> int:
         """Type ``key`` into the terminal; returns the frame count before it, to read since."""
@@ -198,12 +200,22 @@ def test_a_bad_max_sessions_is_refused_with_exit_2():
     assert "Traceback" not in out.stderr
 
 
+def test_a_busy_port_is_refused_at_once_with_exit_2():
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        command = [sys.executable, "-m", "nnsim.tui", "serve", "--port", port]
+        out = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "address already in use" in out.stderr.lower()
+    assert "kernel cache" not in out.stdout and "Traceback" not in out.stderr
+
+
 # ---------------------------------------------------------------- in a browser
 
 
 def test_a_lesson_opens_by_name_steps_on_n_and_screenshots_download(classroom, context):
     screen = open_tab(context, classroom.page_url("&lesson=xor_mlp"))
-    assert screen.wait_for(r"iteration 0/\d+ +next: • batch"), screen.text()[-2000:]
+    opened = screen.wait_for(r"iteration 0/\d+ +next: • batch", seconds=120)  # a cold cache
+    assert opened, f"{screen.lines()[-30:]}\n{classroom.text()[-3000:]}"
     assert "A hidden layer solves XOR" in screen.text()
     (session,) = classroom.sessions()
     environment = (PROC / str(session) / "environ").read_bytes().split(b"\0")
@@ -255,7 +267,8 @@ def test_two_tabs_are_two_processes_a_third_finds_the_class_full_and_closing_end
     assert classroom.sessions() == set()
 
 
-def test_stopping_the_server_ends_every_session_and_leaves_no_process(context):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "ctrl+c"])
+def test_stopping_the_server_ends_every_session_and_leaves_no_process(context, stop):
     server = Classroom("--host", "0.0.0.0", "--max-sessions", "3")
     try:
         assert "warning: listening on 0.0.0.0" in server.text()
@@ -265,7 +278,7 @@ def test_stopping_the_server_ends_every_session_and_leaves_no_process(context):
             assert tab.wait_for("pick a lesson"), tab.text()[-2000:]
         sessions = server.sessions()
         assert len(sessions) == 2
-        assert server.stop(signal.SIGTERM) == 0
+        assert server.stop(stop) == 0
         assert not any(alive(pid) for pid in sessions)
     finally:
         server.process.kill()

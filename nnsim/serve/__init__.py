@@ -27,7 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"the address to listen on (default {DEFAULT_HOST}, this machine only; anything "
         "else is reachable by others: put it behind the school's reverse proxy)",
     )
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="default %(default)s")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="default %(default)s; 0: any free port"
+    )
     parser.add_argument(
         "--token",
         help="the access token students' URLs carry (default: a new random one, printed)",
@@ -65,8 +67,8 @@ def command(args: argparse.Namespace) -> int:
 def _usage_problem(args: argparse.Namespace) -> str | None:
     if args.max_sessions < 1:
         return f"--max-sessions {args.max_sessions}: give at least 1"
-    if not 0 < args.port < 65536:
-        return f"--port {args.port}: give a port from 1 to 65535"
+    if not 0 <= args.port < 65536:
+        return f"--port {args.port}: give a port from 1 to 65535 (0: any free one)"
     if args.token is not None and (len(args.token) < 8 or not args.token.isprintable()):
         return "--token: give at least 8 printable characters (or leave it out for a random one)"
     try:

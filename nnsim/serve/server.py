@@ -18,6 +18,7 @@ import contextlib
 import os
 import secrets
 import signal
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -212,8 +213,9 @@ class Classroom(Server):
         self.console.print(f"nnsim serve: open {self.url()}", highlight=False, soft_wrap=True)
         self.console.print(f"at most {self.max_sessions} sessions at once; ctrl+c stops")
 
-    def serve(self, debug: bool = False) -> None:
-        """textual-serve's serve(), quieter: no access log (its lines carry the token)."""
+    def serve(self, debug: bool = False, sock: socket.socket | None = None) -> None:
+        """textual-serve's serve(), on ``sock`` (already listening) if given, and quieter: no
+        access log (its lines carry the token)."""
         self.initialize_logging()
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
@@ -221,8 +223,7 @@ class Classroom(Server):
             loop.add_signal_handler(sig, self.request_exit)
         web.run_app(
             self._make_app(),
-            host=self.host,
-            port=self.port,
+            **({"sock": sock} if sock else {"host": self.host, "port": self.port}),
             handle_signals=False,
             loop=loop,
             access_log=None,
@@ -249,15 +250,23 @@ def serve(host: str, port: int, token: str | None, max_sessions: int, language: 
     """Warm the kernel cache, then serve until SIGINT or SIGTERM; no session outlives it."""
     if host not in LOOPBACK:
         print(text("exposed", language).format(host=host), file=sys.stderr)
+    listening = listen(host, port)  # a busy port fails now, not after the warm-up
+    port = listening.getsockname()[1]  # --port 0: the one the system chose
     warm_the_cache()
     classroom = Classroom(host, port, token or secrets.token_urlsafe(16), max_sessions, language)
     try:
-        classroom.serve()
+        classroom.serve(sock=listening)
     finally:  # a last resort should the loop die before its shutdown ran
         for pid in list(classroom.child_pids()):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
     return 0
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host``:``port``; connections wait in its queue until served."""
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    return socket.create_server((host, port), family=family)
 
 
 def warm_the_cache() -> None:
