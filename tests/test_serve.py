@@ -193,6 +193,14 @@ def test_a_missing_or_wrong_token_gets_403_and_starts_no_session(classroom):
     assert classroom.sessions() == before
 
 
+def test_the_kernel_cache_is_warmed_before_the_address_is_given(classroom):
+    from nnsim.warmup import call_names
+
+    warmed = re.search(r"kernel cache warm: (\d+) kernels", classroom.text())
+    assert warmed and int(warmed.group(1)) == 2 * len(call_names())  # float32 and float64
+    assert warmed.start() < classroom.text().index("open http")
+
+
 def test_a_bad_max_sessions_is_refused_with_exit_2():
     command = [sys.executable, "-m", "nnsim.tui", "serve", "--max-sessions", "0"]
     out = subprocess.run(command, capture_output=True, text=True, timeout=60)

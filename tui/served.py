@@ -55,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
         CSS_PATH = Path(sys.modules[NnsimApp.__module__].__file__).with_name(NnsimApp.CSS_PATH)
 
-        def on_mount(self) -> None:
-            super().on_mount()
+        def on_mount(self) -> None:  # Textual runs NnsimApp's on_mount too, after this one
             if options.notice:
                 self.notify(options.notice, severity="warning", timeout=20)
 
