@@ -43,8 +43,9 @@ class Classroom:
         threading.Thread(target=self._gather, daemon=True).start()
         found = wait_for(lambda: re.search(r"open (http://\S+)", self.text()), 300)
         assert found, f"the server did not start:\n{self.text()}"
-        self.url = found.group(1).replace("0.0.0.0", "127.0.0.1")
-        self.port = int(re.search(r":(\d+)/", self.url).group(1))  # the free port it chose
+        self.printed = found.group(1)
+        self.port = int(re.search(r":(\d+)/", self.printed).group(1))  # the free port it chose
+        self.url = f"http://127.0.0.1:{self.port}/{self.printed.rsplit('/', 1)[1]}"
 
     def _gather(self) -> None:
         for line in self.process.stdout:
@@ -281,6 +282,7 @@ def test_stopping_the_server_ends_every_session_and_leaves_no_process(context, s
     try:
         assert "warning: listening on 0.0.0.0" in server.text()
         assert "reverse proxy" in server.text()
+        assert server.printed.startswith(f"http://{socket.gethostname()}:{server.port}/?token=")
         tabs = [open_tab(context, server.url) for _ in range(2)]  # the printed, generated token
         for tab in tabs:
             assert tab.wait_for("pick a lesson"), tab.text()[-2000:]

@@ -112,7 +112,8 @@ class Classroom(Server):
 
     async def _make_app(self) -> web.Application:
         app = web.Application()
-        aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(self.templates_path))
+        loader = jinja2.FileSystemLoader(self.templates_path)
+        aiohttp_jinja2.setup(app, loader=loader, autoescape=True)  # the Host header is echoed
         app.add_routes(
             [
                 web.get("/", self.handle_index, name="index"),
@@ -149,8 +150,9 @@ class Classroom(Server):
             return page(503, text("full", language), body, retry_seconds=60)
         name = request.query.get("lesson")
         notice = None
-        if name is not None and name not in self.lessons:
-            notice = text("unknown_lesson", language).format(name=name[:60])
+        if name and name not in self.lessons:  # shown as text, never opened
+            shown = "".join(c for c in name if c.isprintable())[:60]
+            notice = text("unknown_lesson", language).format(name=shown)
         lesson = self.lessons.get(name or "")
         ticket = secrets.token_urlsafe(24)
         self.tickets[ticket] = Ticket(lesson, language, notice, time.monotonic())
@@ -210,7 +212,8 @@ class Classroom(Server):
     # ---------------------------------------------------------------- start and stop
 
     async def on_startup(self, app: web.Application) -> None:
-        self.console.print(f"nnsim serve: open {self.url()}", highlight=False, soft_wrap=True)
+        address = f"nnsim serve: open {self.url()}"
+        self.console.print(address, highlight=False, markup=False, soft_wrap=True)
         self.console.print(f"at most {self.max_sessions} sessions at once; ctrl+c stops")
 
     def serve(self, debug: bool = False, sock: socket.socket | None = None) -> None:
@@ -231,7 +234,9 @@ class Classroom(Server):
         )
 
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        """The address to hand out (for every interface: by this machine's name)."""
+        host = socket.gethostname() if self.host in ("0.0.0.0", "::", "") else self.host
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}/?token={self.token}"
 
     async def on_shutdown(self, app: web.Application) -> None:
