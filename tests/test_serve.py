@@ -8,6 +8,7 @@ and its text, with the escape sequences taken out, is what the student sees.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import socket
@@ -296,11 +297,15 @@ def test_stopping_the_server_ends_every_session_and_leaves_no_process(context, s
 
 def test_a_session_ends_even_when_the_server_is_killed_outright(context):
     server = Classroom("--token", TOKEN)
+    sessions: set[int] = set()
     try:
         tab = open_tab(context, server.page_url())
         assert tab.wait_for("pick a lesson"), tab.text()[-2000:]
-        (session,) = server.sessions()
+        sessions = server.sessions()
+        (session,) = sessions
         server.stop(signal.SIGKILL)  # no shutdown runs: the session must notice by itself
         assert wait_for(lambda: not alive(session), 30), "a session outlived its server"
     finally:
         server.process.kill()
+        for pid in filter(alive, sessions):  # should the test fail, leave nothing running
+            os.kill(pid, signal.SIGKILL)
