@@ -49,7 +49,7 @@ class GameScreen(Screen):
     """
     BINDINGS = bindings(GAME)
     noun = N_("run")  # what the board shows, for the status line's pane hint
-    unit = N_("step")  # what run.completed counts
+    paused = N_("paused after step {done} of {total}")  # run.completed counts steps
 
     def __init__(self, session: Session) -> None:
         super().__init__()
@@ -176,9 +176,9 @@ class GameScreen(Screen):
         if message.error:
             self.note(message.error)
         elif message.cancelled and message.command == "continue" and self.is_current:
-            paused = _("paused after {unit} {done} of {total}")
+            paused = _(self.paused)
             done, total = self.run.completed, self.run.iterations
-            self.notify(paused.format(unit=_(self.unit), done=done, total=total))
+            self.notify(paused.format(done=done, total=total))
         self.refresh_view()
 
     def refresh_view(self) -> None:

@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static
 
 from nnsim.gan_plot import curves, histogram
+from nnsim.i18n import N_
 
 from ..widgets.lesson import LessonPane
 from .game import GameScreen
@@ -27,8 +28,8 @@ class GanScreen(GameScreen):
     GanScreen #gan-curves { height: auto; border: round $primary; padding: 0 1; }
     """
     BINDINGS = [Binding("n", "step", "step"), *GameScreen.BINDINGS[1:]]
-    noun = "game"
-    unit = "iteration"
+    noun = N_("game")
+    paused = N_("paused after iteration {done} of {total}")
 
     def compose(self) -> ComposeResult:
         yield Static(id="status", classes="game-status")
