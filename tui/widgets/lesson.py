@@ -230,7 +230,8 @@ def expectations_text(
         _("What this lesson promises"),
         _("(· later: judged after the first iteration)"),
     )
-    text = Text(heading + ("" if WIDE.match(later[:1]) else " "), style="bold")
+    text = Text()  # a style given here would make every promise bold
+    text.append(heading + ("" if WIDE.match(later[:1]) else " "), style="bold")
     text.append(later + "\n", style="dim")
     room = max(10, width - MARK_WIDTH)
     for expectation in expectations:
