@@ -235,3 +235,17 @@ def test_chinese_source_lines_join_but_code_lists_and_quotes_stay_apart():
     code = "    g = 门\n    c = 细胞\n\n```\n门\n控\n```\n段落。"
     markdown = "第一行，\n接着写。\n- 列表一\n- 列表二\n\n" + code
     assert join_wide_lines(markdown) == "第一行，接着写。\n- 列表一\n- 列表二\n\n" + code
+
+
+def test_no_wrapped_line_starts_with_a_chinese_comma_or_ends_with_an_open_bracket():
+    from rich._wrap import divide_line
+
+    from nnsim.tui import cjk
+
+    assert cjk.install()
+    text = "网络通过把损失的梯度逐层向后传递来学习。每经过一个 sigmoid 层，梯度都要乘上（导数），变小。"
+    for width in range(12, 40):
+        cuts = [0, *divide_line(text, width), len(text)]
+        lines = [text[a:b].strip() for a, b in zip(cuts, cuts[1:], strict=False)]
+        assert not any(line[:1] in cjk.CLOSING for line in lines[1:]), (width, lines)
+        assert not any(line[-1:] in cjk.OPENING for line in lines), (width, lines)

@@ -12,8 +12,12 @@ from __future__ import annotations
 import re
 
 WIDE = "\u2e80-\u9fff\u3000-\u303f\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
-CHUNK = re.compile(rf"[{WIDE}]\s*|[^\s{WIDE}]+\s*|\s+")  # textual._wrap.re_chunk's form
-WORD = re.compile(rf"\s*(?:[{WIDE}]|[^\s{WIDE}]+)\s*")  # rich._wrap.re_word's form
+# no line starts with closing punctuation nor ends with opening punctuation (kinsoku)
+CLOSING = "，。、；：？！）」』》】〉…—"
+OPENING = "（「『《【〈"
+CHARACTER = f"[{OPENING}]*[{WIDE}][{CLOSING}]*"
+CHUNK = re.compile(rf"{CHARACTER}\s*|[^\s{WIDE}]+\s*|\s+")  # textual._wrap.re_chunk's form
+WORD = re.compile(rf"\s*(?:{CHARACTER}|[^\s{WIDE}]+)\s*")  # rich._wrap.re_word's form
 
 
 def install() -> bool:
