@@ -243,7 +243,8 @@ def test_no_wrapped_line_starts_with_a_chinese_comma_or_ends_with_an_open_bracke
     from nnsim.tui import cjk
 
     assert cjk.install()
-    text = "网络通过把损失的梯度逐层向后传递来学习。每经过一个 sigmoid 层，梯度都要乘上（导数），变小。"
+    text = "网络通过把损失的梯度逐层向后传递来学习。每经过一个 sigmoid 层，"
+    text += "梯度都要乘上（导数），变小。"
     for width in range(12, 40):
         cuts = [0, *divide_line(text, width), len(text)]
         lines = [text[a:b].strip() for a, b in zip(cuts, cuts[1:], strict=False)]
