@@ -8,29 +8,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from . import __version__
 from . import serve as serve_cli
 from .i18n import LANGUAGES, _, choose_language, set_language
+from .interop import cli as interop_cli
 from .scenario import ScenarioError, find
 from .sweep import cli as sweep_cli
 
 LANG_HELP = "the language of lessons and reports: en or zh (default: NNSIM_LANG, else the locale)"
 
 GRADCHECK_TOLERANCE = 1e-4  # worst relative error allowed by `nnsim gradcheck`
-
-
-METRICS_DOC_HEADER = """# What conditions can read
-
-Checks (`[[expect]]`), breakpoints and `nnsim run --watch` are written in nnsim's condition
-language: names from this table, numbers, `+ - * /`, comparisons, `and`, `or`, `not` and
-parentheses; `VARIANT.name` reads a lesson variant's run (checks only). A scenario naming
-something its kind does not measure is refused when it loads. This page is generated from the
-metric registry (`nnsim/sim/registry.py`) by `nnsim metrics --markdown`.
-
-"""
 
 
 class UsageError(Exception):
@@ -77,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="an expression to record after every iteration, e.g. 'grad_norm(dense1)' "
         "(repeatable; a column of the trace, summarised at the end)",
     )
+    interop_cli.add_arguments(run)  # --model, --data, --save-torch
 
     verify = sub.add_parser(
         "verify", parents=[language], help="run lessons and check their [[expect]] blocks"
@@ -153,6 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         set_language(choose_language(getattr(args, "lang", None)))
         return COMMANDS[args.command](args)
+    except BrokenPipeError:  # `nnsim lessons | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print(f"nnsim {args.command}: interrupted", file=sys.stderr)
+        return 130
     except (UsageError, ScenarioError, ValueError, KeyError, OSError) as err:
         if args.debug:
             raise
@@ -223,19 +221,6 @@ def cmd_verify(args) -> int:
     return verify_command(args)
 
 
-def cmd_metrics(args) -> int:
-    from .session import metric_rows, metric_table
-
-    kind = args.kind
-    if args.json:
-        print(json.dumps(metric_rows(kind)))
-    elif args.markdown:
-        print(METRICS_DOC_HEADER + metric_table(kind, markdown=True))
-    else:
-        print(metric_table(kind, markdown=False))
-    return 0
-
-
 def cmd_summary(args) -> int:
     from . import architectures
 
@@ -290,43 +275,6 @@ def _network(scenario, command: str):
     return scenario
 
 
-def cmd_lessons(args) -> int:
-    from .scenario import lesson_listing
-
-    entries = [
-        {
-            "name": e.name,
-            "title": e.title,
-            "path": str(e.path),
-            "section": e.section,
-            "pytorch": e.pytorch,
-        }
-        for e in lesson_listing()
-    ]
-    if args.pytorch:
-        print(pytorch_markdown(entries), end="")
-    elif args.json:
-        print(json.dumps(entries, ensure_ascii=False))
-    else:
-        section = None
-        for entry in entries:
-            if entry["section"] != section:
-                section = entry["section"]
-                print(f"\n{section}")
-            print(f"  {entry['name']:22s} {entry['title']}")
-    return 0
-
-
-def pytorch_markdown(entries: list[dict]) -> str:
-    """Each lesson's few lines of PyTorch under its name and title, in curriculum order."""
-    out = []
-    for entry in entries:
-        if entry["pytorch"]:
-            out.append(f"### `{entry['name']}`: {entry['title']}\n\n")
-            out.append(f"```python\n{entry['pytorch']}\n```\n\n")
-    return "".join(out)
-
-
 def cmd_gradcheck(args) -> int:
     import numpy as np
 
@@ -358,26 +306,22 @@ def cmd_tui(args) -> int:
     )
 
 
-def cmd_translations(args) -> int:
-    from .i18n.lessons import translation_problems
-    from .scenario import load as load_scenario
-    from .scenario import shipped_lessons
+def cmd_metrics(args) -> int:
+    from .cli_lessons import cmd_metrics as command
 
-    paths = [resolve(s) for s in args.scenarios] or shipped_lessons()
-    found = []
-    for path in paths:
-        for problem in translation_problems(load_scenario(path), require=not args.stale_only):
-            found.append({"lesson": path.stem, **problem.__dict__})
-    if args.json:
-        print(json.dumps(found, ensure_ascii=False))
-    else:
-        for row in found:
-            print(
-                f"{row['lesson']} {row['where']}: {row['problem']} "
-                f'(the English now: zh_from = "{row["english_fingerprint"]}")'
-            )
-        print(f"{len(found)} translation problem(s) in {len(paths)} lesson(s)")
-    return 1 if found else 0
+    return command(args)
+
+
+def cmd_lessons(args) -> int:
+    from .cli_lessons import cmd_lessons as command
+
+    return command(args)
+
+
+def cmd_translations(args) -> int:
+    from .cli_lessons import cmd_translations as command
+
+    return command(args)
 
 
 COMMANDS = {
