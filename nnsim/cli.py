@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run", parents=[language], help="train a scenario headless and report its diagnostics"
     )
-    run.add_argument("scenario", help="a scenario file, or the name of a shipped lesson")
+    run.add_argument("scenario", nargs="?", help="a scenario file, or the name of a shipped lesson")
     run.add_argument("--iterations", type=int, help="override [train] iterations")
     run.add_argument("--seed", type=int, help="override [train] seed")
     run.add_argument(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .cli import UsageError, console, load, resolve, show_progress
 from .i18n import _
+from .interop import cli as interop_cli
 from .scenario import SAMPLES, shipped_lessons
 from .session.lesson import finite
 
@@ -55,7 +56,7 @@ def run_with_progress(scenario, args, **options):
 
 
 def run_command(args) -> int:
-    scenario = load(args.scenario)
+    scenario = interop_cli.scenario_for_run(args, load)  # a lesson, or --model with --data
     if args.iterations is not None and args.iterations < 0:
         message = _("--iterations must be >= 0, got {n}")
         raise UsageError(message.format(n=args.iterations))
@@ -80,6 +81,7 @@ def run_command(args) -> int:
         from .checkpoint import save
 
         save(args.save, sim.model, sim.optimizer)
+    interop_cli.save_after_run(args, sim)  # --save-torch
     reports = result.runs.reports(scenario.name)
     if args.json:
         report = {
