@@ -338,5 +338,7 @@ COMMANDS = {
 }
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # python -m nnsim.cli: through the module the others import, so
+    from nnsim.cli import main as module_main  # that its UsageError is theirs
+
+    sys.exit(module_main())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 from rich.text import Text
 
+from .i18n import _
 from .sim.gan import GanRun
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -24,7 +25,7 @@ def histogram(run: GanRun, width: int = 60, height: int = 12) -> Text:
     real_counts = np.histogram(real, edges)[0] / len(real)  # (width,) fractions
     fake_counts = np.histogram(finite, edges)[0] / max(1, len(fake))
     top = max(real_counts.max(), fake_counts.max(), 1e-12)
-    _, d_values = discriminator_line(run, edges)
+    _centres, d_values = discriminator_line(run, edges)
     d_rows = d_row(d_values, height)
     text = Text()
     for row in range(height, 0, -1):
@@ -42,13 +43,12 @@ def histogram(run: GanRun, width: int = 60, height: int = 12) -> Text:
             text.append(glyph, style=style or None)
         text.append("\n")
     text.append(f"{low:<8.3g}".ljust(width - 8) + f"{high:>8.3g}\n", style="dim")
-    text.append("░ target  ", style="yellow")
-    text.append("█ generated (", style="bright_red")
+    text.append("░ " + _("target") + "  ", style="yellow")
+    text.append("█ " + _("generated") + " (", style="bright_red")
     text.append("█", style="bright_cyan")
-    text.append(" where they overlap)", style="bright_red")
-    text.append(
-        "\n• D(x) = the discriminator's P(real): 0 at the bottom, 1 at the top", "bright_green"
-    )
+    text.append(" " + _("where they overlap") + ")", style="bright_red")
+    dx = _("D(x) = the discriminator's P(real): 0 at the bottom, 1 at the top")
+    text.append("\n• " + dx, "bright_green")
     return text
 
 
@@ -88,8 +88,8 @@ def spark(values: np.ndarray, width: int) -> str:
 def curves(run: GanRun, accuracy: list[float], width: int = 60) -> Text:
     """D's accuracy (as recorded by the caller, one value per iteration) and both losses."""
     text = Text()
-    d_losses = np.array([v for _, who, v in run.history if who == "D"])
-    g_losses = np.array([v for _, who, v in run.history if who == "G"])
+    d_losses = np.array([v for _step, who, v in run.history if who == "D"])
+    g_losses = np.array([v for _step, who, v in run.history if who == "G"])
     if accuracy:
         text.append(f"D accuracy {spark(np.array(accuracy), width)} {accuracy[-1]:.0%}\n")
     if d_losses.size:

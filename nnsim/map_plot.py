@@ -11,6 +11,7 @@ import numpy as np
 from rich.style import Style
 from rich.text import Text
 
+from .i18n import _
 from .session.maps import DecisionMap, UnitLine
 
 CLASS_RGB = ((66, 135, 245), (245, 146, 66), (80, 200, 120), (200, 90, 200), (230, 220, 80))
@@ -75,19 +76,21 @@ def _legend(figure: DecisionMap, plain: bool, centres, width: int) -> Text:
     for k in range(figure.classes):
         rgb = CLASS_RGB[k % len(CLASS_RGB)]
         item = Text(POINT_GLYPHS[k % len(POINT_GLYPHS)], style=Style(color=_rgb(rgb), bold=True))
-        shade = f" (region {REGION_GLYPHS[k % len(REGION_GLYPHS)]})" if plain else ""
+        glyph = REGION_GLYPHS[k % len(REGION_GLYPHS)]
+        shade = " " + _("(region {glyph})").format(glyph=glyph) if plain else ""
         if plain and k == 0:
-            shade = " (region blank)"
-        item.append(f" class {k}{shade}", style=Style(bgcolor=_rgb(rgb, 0.35)))
+            shade = " " + _("(region blank)")
+        label = " " + _("class {k}").format(k=k) + shade
+        item.append(label, style=Style(bgcolor=_rgb(rgb, 0.35)))
         items.append(item)
     if figure.sign is not None:
         items.append(Text("▒ " + figure.sign_label, style="bold"))
     elif figure.lines:
-        name = "decision line" if figure.lines[0].name == "boundary" else "unit lines"
+        name = _("decision line") if figure.lines[0].name == "boundary" else _("unit lines")
         items.append(Text(f"╱ {name} w·x+b=0", style="bold"))
         outside = len(_shown_lines(figure)) - len(_drawn_lines(figure))
         if outside:
-            items.append(Text(f"{outside} outside the map", style="dim"))
+            items.append(Text(_("{count} outside the map").format(count=outside), style="dim"))
     cx, cy = centres
     items.append(Text(f"x1 {cx[0]:.3g}..{cx[-1]:.3g} →", style="dim"))
     items.append(Text(f"x2 {cy[-1]:.3g}..{cy[0]:.3g} ↑", style="dim"))
@@ -115,7 +118,7 @@ def _drawn_lines(figure: DecisionMap) -> list[UnitLine]:
     xs, ys = figure.xs, figure.ys
     corners = np.array([[xs[0], ys[0]], [xs[-1], ys[0]], [xs[0], ys[-1]], [xs[-1], ys[-1]]])
     crossing = []
-    for _, line in _shown_lines(figure):
+    for _index, line in _shown_lines(figure):
         values = corners @ np.array(line.w) + line.b
         if values.min() <= 0 <= values.max():
             crossing.append(line)

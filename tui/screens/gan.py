@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static
 
 from nnsim.gan_plot import curves, histogram
-from nnsim.i18n import N_
+from nnsim.i18n import N_, _
 
 from ..widgets.lesson import LessonPane
 from .game import GameScreen
@@ -44,12 +44,13 @@ class GanScreen(GameScreen):
     def draw(self) -> None:
         run = self.run
         last = run.history[-1][1] if run.history else ""
-        moved = {"D": "the discriminator moved", "G": "the generator moved"}.get(last, "")
-        counted = f"iteration {run.completed}/{run.iterations}"
+        moved = {"D": _("the discriminator moved"), "G": _("the generator moved")}.get(last, "")
+        counted = _("iteration {done}/{total}").format(done=run.completed, total=run.iterations)
         if run.completed >= run.iterations:
-            status = self.status(counted, "complete (r restarts)", detail=moved)
+            status = self.status(counted, _("complete (r restarts)"), detail=moved)
         else:
-            status = self.status(counted, f"next: {run.next_step} step", detail=moved)
+            upcoming = _("next: {who} step").format(who=run.next_step)
+            status = self.status(counted, upcoming, detail=moved)
         self.query_one("#status", Static).update(status)
         game = self.query_one("#game")
         width = max(20, game.size.width)  # the size inside the border

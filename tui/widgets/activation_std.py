@@ -7,6 +7,7 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from nnsim.activation_plot import std_line
+from nnsim.i18n import _
 from nnsim.session.depth import ActivationStd
 
 from . import redraw
@@ -19,7 +20,7 @@ class ActivationStdPane(Static):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.border_title = "activation std by depth"
+        self.border_title = _("activation std by depth")
         self.std: ActivationStd | None = None
         self._drawn: tuple | None = None
 

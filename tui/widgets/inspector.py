@@ -9,14 +9,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
+from nnsim.i18n import _
 from nnsim.session import TABS, View, statistics
 from nnsim.session.curves import ActivationCurves
 from nnsim.session.maps import DecisionMap
+from nnsim.session.views import TAB_TITLES
 
 from . import redraw
 from .activation_curves import ActivationCurvesView
@@ -88,7 +91,7 @@ class Inspector(Vertical):
             redraw.show(title, Text(figure.title, style="bold"))
             self.query_one(ActivationCurvesView).set_figure(figure)
         elif not isinstance(figure, DecisionMap):
-            redraw.show(title, Text("map: drawn once the running command pauses", "dim"))
+            redraw.show(title, Text(_("map: drawn once the running command pauses"), "dim"))
         else:
             redraw.show(title, Text(figure.title, style="dim" if figure.empty else "bold"))
             self.query_one(DecisionMapView).set_figure(None if figure.empty else figure)
@@ -116,7 +119,7 @@ class Inspector(Vertical):
         if view.walk is not None:  # a conv/pool position worked by hand replaces the tensor
             redraw.show(
                 self.query_one("#title", Static),
-                Text("working it out by hand (n: next position, o: finish the layer)", "dim"),
+                Text(_("working it out by hand (n: next position, o: finish the layer)"), "dim"),
             )
             heatmap.set_data(None)
             redraw.show(numbers, render_cell(view.walk, width))
@@ -146,14 +149,19 @@ class Inspector(Vertical):
         if tensor.panels:  # the statistics of the picture computed (the map, not the digit)
             counted = tensor.panels[-1][1]
         s = statistics(counted, tensor.saturation)
-        line = (
-            f"mean {s['mean']:.3g}  std {s['std']:.3g}  min {s['min']:.3g}  max {s['max']:.3g}  "
-            f"norm {s['norm']:.3g}  zeros {s['zeros']:.0%}"
+        line = _("mean {mean}  std {std}  min {min}  max {max}  norm {norm}  zeros {zeros}").format(
+            mean=f"{s['mean']:.3g}",
+            std=f"{s['std']:.3g}",
+            min=f"{s['min']:.3g}",
+            max=f"{s['max']:.3g}",
+            norm=f"{s['norm']:.3g}",
+            zeros=f"{s['zeros']:.0%}",
         )
         if not math.isnan(s["saturated"]):
-            line += f"  saturated {s['saturated']:.0%}"
+            line += "  " + _("saturated {share}").format(share=f"{s['saturated']:.0%}")
         style = "bold red" if s["nonfinite"] else ""
-        redraw.show(stats, Text(line + f"  non-finite {s['nonfinite']}", style=style))
+        nonfinite = _("non-finite {count}").format(count=s["nonfinite"])
+        redraw.show(stats, Text(f"{line}  {nonfinite}", style=style))
 
 
 PANELS = 2  # the most pictures a view gives side by side (the occlusion map: digit | map)
@@ -163,12 +171,12 @@ def tab_labels(current: str, width: int) -> Text:
     """The tabs with their keys, on as many lines as ``width`` needs, never split mid-label."""
     text, used = Text(), 0
     for i, name in enumerate(TABS, start=1):
-        label = f" {i} {name} "
-        if used and used + len(label) > width:
+        label = f" {i} {_(TAB_TITLES.get(name, name))} "
+        if used and used + cell_len(label) > width:
             text.append("\n")
             used = 0
         text.append(label, style="reverse bold" if name == current else "dim")
-        used += len(label)
+        used += cell_len(label)
     return text
 
 
@@ -179,7 +187,8 @@ def numbers_text(plane: np.ndarray, width: int, rows: tuple[int, int] | None = N
     cell = max(len(c) for row in cells for c in row)
     needed = len(cells[0]) * (cell + 1) - 1
     if needed > width:
-        return Text(f"(its {plane.size} values: widen the pane to {needed} columns to see)", "dim")
+        hint = _("(its {count} values: widen the pane to {needed} columns to see)")
+        return Text(hint.format(count=plane.size, needed=needed), "dim")
     text = Text(no_wrap=True, overflow="crop")
     for r, row in enumerate(cells):
         if rows is not None and not rows[0] <= r < rows[1]:
