@@ -16,8 +16,9 @@ WIDE = "\u2e80-\u9fff\u3000-\u303f\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
 CLOSING = "，。、；：？！）」』》】〉…—"
 OPENING = "（「『《【〈"
 CHARACTER = f"[{OPENING}]*[{WIDE}][{CLOSING}]*"
-CHUNK = re.compile(rf"{CHARACTER}\s*|[^\s{WIDE}]+\s*|\s+")  # textual._wrap.re_chunk's form
-WORD = re.compile(rf"\s*(?:{CHARACTER}|[^\s{WIDE}]+)\s*")  # rich._wrap.re_word's form
+LATIN = f"[^\\s{WIDE}]+[{CLOSING}]*"  # a word, with the Chinese punctuation after it
+CHUNK = re.compile(rf"{CHARACTER}\s*|{LATIN}\s*|\s+")  # textual._wrap.re_chunk's form
+WORD = re.compile(rf"\s*(?:{CHARACTER}|{LATIN})\s*")  # rich._wrap.re_word's form
 
 
 def install() -> bool:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..i18n import _
 from ..layers.activation import Activation, Identity, Maxout
 from ..sim import Simulator
 from .views import frozen_copy
@@ -61,10 +62,11 @@ def decision_map(
     model = sim.model
     if tuple(model.input_shape) != (2,):
         shape = "x".join(str(s) for s in model.input_shape)
-        return DecisionMap(
+        message = _(
             "map: the decision map needs inputs of 2 features (points in a plane); this "
-            f"model's input is {shape}, so there is no plane to draw"
+            "model's input is {shape}, so there is no plane to draw"
         )
+        return DecisionMap(message.format(shape=shape))
     x, y = np.asarray(sim.stream.x, dtype=np.float64), np.asarray(sim.stream.y)
     labels, threshold = class_labels(y)
     xs, ys = grid_axes(x, rows, cols)
@@ -79,23 +81,30 @@ def decision_map(
     if shown is None:
         lines = unit_lines(sim)
         highlight = None if index % (len(lines) + 1) == 0 else index % (len(lines) + 1) - 1
-        what = f"{sim.leaves[first_index(sim)].name}'s {len(lines)} unit lines w·x + b = 0"
+        what = _("{layer}'s {count} unit lines w·x + b = 0").format(
+            layer=sim.leaves[first_index(sim)].name, count=len(lines)
+        )
         if lines[0].name == "boundary":
-            what = "the decision line (both scores equal)"
-        pick = "all" if highlight is None else lines[highlight].name
+            what = _("the decision line (both scores equal)")
+        pick = _("all") if highlight is None else lines[highlight].name
+        title = _("map: class regions, training points, {what}").format(what=what)
+        if len(lines) > 1:
+            title += " " + _("({pick}; , . pick one)").format(pick=pick)
         return DecisionMap(
-            f"map: class regions, training points, {what}"
-            + (f" ({pick}; , . pick one)" if len(lines) > 1 else ""),
+            title,
             lines=lines,
             highlight=highlight,
             **common,
         )
     units = unit.shape[1]
     k = index % units
-    active = "active (z > 0)" if _takes_pre_activation(shown) else "positive"
-    label = f"unit {k + 1} of {units} of {shown.name} {active}"
+    active = _("active (z > 0)") if _takes_pre_activation(shown) else _("positive")
+    label = _("unit {k} of {units} of {layer} {active}").format(
+        k=k + 1, units=units, layer=shown.name, active=active
+    )
+    where = _("map: where {label} (shaded), class boundary ·, training points (, . other units)")
     return DecisionMap(
-        f"map: where {label} (shaded), class boundary ·, training points (, . other units)",
+        where.format(label=label),
         sign=frozen_copy(unit[:, k].reshape(rows, cols) > 0),
         sign_label=label,
         **common,

@@ -191,8 +191,16 @@ def wrap_cells(text: str, width: int) -> list[str]:
         if cell_len(candidate) <= width:
             line = candidate
             continue
-        if line:
+        room = width - cell_len(line) - (1 if line else 0)
+        if WIDE.search(word) and room >= 2:  # Chinese fills the line, then goes on
+            head = chop_cells(word, room)[0]
+            lines.append(f"{line} {head}" if line else head)
+            word, line = word[len(head) :], ""
+        elif line:
             lines.append(line)
+            line = ""
+        if not word:
+            continue
         folded = chop_cells(word, width)
         lines.extend(folded[:-1])
         line = folded[-1]
