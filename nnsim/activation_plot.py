@@ -9,6 +9,7 @@ import math
 import numpy as np
 from rich.text import Text
 
+from .i18n import _
 from .session.curves import ActivationCurves
 from .session.depth import ActivationStd
 from .session.plots import BARS, sparkline
@@ -73,7 +74,7 @@ def curves_text(curves: ActivationCurves, width: int, height: int) -> Text:
     text.append(_strip(curves, plot_w))
     text.append("\n")
     text.append("⠉ f(z)", style=F_STYLE)
-    scale = f" (own scale, 0..{curves.peak:.3g})" if own else ""
+    scale = " " + _("(own scale, 0..{peak})").format(peak=f"{curves.peak:.3g}") if own else ""
     text.append(f"  ⠉ f'(z){scale}", style=FPRIME_STYLE)
     text.append(f"  max f' = {curves.peak:.3g} {curves.peak_where}", style="bold")
     if curves.note:
@@ -85,7 +86,8 @@ def _strip(curves: ActivationCurves, width: int) -> Text:
     """The batch's pre-activations over the same z axis, as one line of bars."""
     text = Text()
     if curves.counts is None:
-        text.append(f"{'z':>{LABEL - 2}}  (no batch yet: run the forward pass)", style="dim")
+        hint = _("(no batch yet: run the forward pass)")
+        text.append(f"{'z':>{LABEL - 2}}  {hint}", style="dim")
         return text
     centres = (curves.edges[:-1] + curves.edges[1:]) / 2
     column = np.clip(((centres - curves.z[0]) / np.ptp(curves.z) * width).astype(int), 0, width - 1)
@@ -103,7 +105,7 @@ def std_line(std: ActivationStd | None, width: int) -> Text:
     """``first name  value ▇▆▅▃▂▁ value  last name`` in ``width`` cells (the names left out
     where they leave the line too little room)."""
     if std is None or not std.measured:
-        return Text("after a forward pass (n)", style="dim", no_wrap=True, overflow="crop")
+        return Text(_("after a forward pass (n)"), style="dim", no_wrap=True, overflow="crop")
     values, names = std.stds, std.layers
     first, last = _fmt(values[0]), _fmt(values[-1])
     if len(values) == 1:

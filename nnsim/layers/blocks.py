@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..i18n import N_
 from .base import Layer, ShapeError
 from .sequential import as_block, build_child
 from .steps import Child, Op, drive
@@ -58,14 +59,14 @@ class Residual(Layer):
         self.input = x
         main = yield Child(self.block, x, "forward")
         short = x if self.shortcut is None else (yield Child(self.shortcut, x, "forward"))
-        self.output = yield Op("add the shortcut", lambda: main + short)
+        self.output = yield Op(N_("add the shortcut"), lambda: main + short)
         return self.output
 
     def backward_steps(self, dy):
         self.output_grad = dy
         d_main = yield Child(self.block, dy, "backward")
         d_short = dy if self.shortcut is None else (yield Child(self.shortcut, dy, "backward"))
-        self.input_grad = yield Op("add the branch gradients", lambda: d_main + d_short)
+        self.input_grad = yield Op(N_("add the branch gradients"), lambda: d_main + d_short)
         return self.input_grad
 
     def compute(self, x):
@@ -116,7 +117,7 @@ class Concat(Layer):
         outputs = []
         for branch in self.branches:
             outputs.append((yield Child(branch, x, "forward")))
-        self.output = yield Op("concatenate", lambda: np.concatenate(outputs, axis=1))
+        self.output = yield Op(N_("concatenate"), lambda: np.concatenate(outputs, axis=1))
         return self.output
 
     def backward_steps(self, dy):
@@ -127,7 +128,7 @@ class Concat(Layer):
             part = np.ascontiguousarray(dy[:, start : start + width])  # this branch's channels
             start += width
             grads.append((yield Child(branch, part, "backward")))
-        self.input_grad = yield Op("add the branch gradients", lambda: sum(grads[1:], grads[0]))
+        self.input_grad = yield Op(N_("add the branch gradients"), lambda: sum(grads[1:], grads[0]))
         return self.input_grad
 
     def compute(self, x):

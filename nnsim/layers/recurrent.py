@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import functional as F
 from .. import init as initialisers
+from ..i18n import N_
 from .base import Layer, ShapeError, positive
 from .dense import check_init
 from .steps import Op
@@ -107,7 +108,7 @@ class Recurrent(Layer):
         """Forward one time step at a time (t = 1..T), identical to ``compute``."""
         self.materialize()
         self.input = x
-        stepper = yield Op("project the inputs of every step", lambda: self._stepper(x))
+        stepper = yield Op(N_("project the inputs of every step"), lambda: self._stepper(x))
         self.cache = stepper.cache  # filled step by step, inspectable in between
         for t in range(stepper.steps):
             yield Op(f"t = {t + 1}", lambda t=t: stepper.forward_step(t), t=t)
@@ -119,10 +120,10 @@ class Recurrent(Layer):
         ``differentiate``."""
         self.output_grad = dy
         stepper = F.RecurrentStepper.after_forward(self.cache)
-        yield Op("start BPTT", lambda: stepper.begin_backward(self._dh_seq(dy)))
+        yield Op(N_("start BPTT"), lambda: stepper.begin_backward(self._dh_seq(dy)))
         for t in range(stepper.steps - 1, -1, -1):
             yield Op(f"t = {t + 1}", lambda t=t: stepper.backward_step(t), t=t)
-        result = yield Op("weight gradients from every step", stepper.finish_backward)
+        result = yield Op(N_("weight gradients from every step"), stepper.finish_backward)
         dx, grads = self._unpack(result)
         return self.keep_gradients(dx, grads)
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..i18n import N_
 from .steps import Op, Program
 
 MAX_SIDE = 16  # inputs up to 16 x 16 are walked; larger ones run whole
@@ -333,12 +334,12 @@ class Walk:
         layer.materialize()
         layer.input = x
         self.cell = None
-        y = yield Op("the kernel computes the whole batch", lambda: layer.compute(x))
+        y = yield Op(N_("the kernel computes the whole batch"), lambda: layer.compute(x))
         layer.output = y
         what, positions, cell_of = self.forward_positions()
         for k in range(positions):
             yield Op(f"{what} {k + 1} of {positions}", lambda k=k: self._show(cell_of(k)))
-        yield Op("every position worked out: leave the layer", lambda: None)
+        yield Op(N_("every position worked out: leave the layer"), lambda: None)
         return y
 
     def backward(self, dy: np.ndarray) -> Program:
@@ -346,7 +347,9 @@ class Walk:
         layer = self.layer
         layer.output_grad = dy
         self.cell = None
-        dx, grads = yield Op("the kernel computes the gradients", lambda: layer.differentiate(dy))
+        dx, grads = yield Op(
+            N_("the kernel computes the gradients"), lambda: layer.differentiate(dy)
+        )
         dx = layer.keep_gradients(dx, grads)
         for what, positions, cell_of in self.backward_positions():
             for k in range(positions):

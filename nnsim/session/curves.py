@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import functional as F
+from ..i18n import _
 from ..layers.activation import Activation, Identity, Maxout
 from .views import frozen_copy
 
@@ -40,7 +41,8 @@ class ActivationCurves:
 
     @property
     def title(self) -> str:
-        return f"{self.layer}: {self.function}, f(z) and f'(z); under them the batch's z"
+        title = _("{layer}: {function}, f(z) and f'(z); under them the batch's z")
+        return title.format(layer=self.layer, function=self.function)
 
 
 def is_activation(layer) -> bool:
@@ -93,28 +95,29 @@ def _evaluate(layer, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, str, str]:
         x[:, 0] = z
         y = F.maxout(x, layer.pieces)[:, 0]
         dy = F.maxout_backward(np.ones((len(z), 1)), x, layer.pieces)[:, 0]
-        note = (
-            f"maxout of {layer.pieces} pieces: f = max(z_1, ..., z_{layer.pieces}); drawn "
-            "against z_1 with the others at 0. f' is 1 for the winning piece, 0 for the rest."
-        )
+        note = _(
+            "maxout of {pieces} pieces: f = max(z_1, ..., z_{pieces}); drawn against z_1 with "
+            "the others at 0. f' is 1 for the winning piece, 0 for the rest."
+        ).format(pieces=layer.pieces)
         return y, dy, "maxout", note
-    return z.copy(), np.ones_like(z), "identity", "identity: f(z) = z, f'(z) = 1 everywhere"
+    note = _("identity: f(z) = z, f'(z) = 1 everywhere")
+    return z.copy(), np.ones_like(z), "identity", note
 
 
 def _where(z: np.ndarray, fprime: np.ndarray, peak: float) -> str:
     at = np.flatnonzero(np.abs(fprime - peak) <= 1e-12 * max(1.0, abs(peak)))
     if at.size == 1:
         if at[0] == len(z) - 1:
-            return "at the right end (it keeps rising)"
+            return _("at the right end (it keeps rising)")
         if at[0] == 0:
-            return "at the left end"
-        return f"at z = {z[at[0]] + 0.0:.3g}"
+            return _("at the left end")
+        return _("at z = {z}").format(z=f"{z[at[0]] + 0.0:.3g}")
     low, high = z[at[0]], z[at[-1]]
     if at.size == len(z):
-        return "everywhere"
+        return _("everywhere")
     if at[-1] == len(z) - 1 and low > 0 and z[at[0] - 1] <= 0:
-        return "for z > 0"
-    return f"for {low:.3g} <= z <= {high:.3g}"
+        return _("for z > 0")
+    return _("for {low} <= z <= {high}").format(low=f"{low:.3g}", high=f"{high:.3g}")
 
 
 def _nice(value: float) -> float:

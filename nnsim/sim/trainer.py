@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import functional as F
 from ..data import BatchStream
+from ..i18n import N_
 from ..layers.steps import Op, Program
 from ..losses import Loss
 from ..metrics import accuracy
@@ -94,9 +95,9 @@ class Trainer:
         # the program's passes and the operations that take no value, made once
         self._forward_order = list(model.layers)
         self._backward_order = self._forward_order[::-1]
-        self._load_op = Op("load a batch", self.load_batch, phase="batch")
-        self._clip_op = Op("clip the gradients", self.clip, phase="clip")
-        self._update_op = Op("optimiser update", self.update, phase="update")
+        self._load_op = Op(N_("load a batch"), self.load_batch, phase="batch")
+        self._clip_op = Op(N_("clip the gradients"), self.clip, phase="clip")
+        self._update_op = Op(N_("optimiser update"), self.update, phase="update")
         self.reset()
 
     def reset(self) -> None:

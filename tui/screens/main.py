@@ -179,7 +179,7 @@ class MainScreen(Screen):
         elif message.undone is not None:
             log.write(Text(_("undid {op}").format(op=message.undone), style="cyan"))
         elif message.event is not None:
-            log.write(str(message.event))
+            log.write(event_line(message.event))
             if message.event.stop is not None:
                 stopped = _("stopped")
                 self.app.notify(str(message.event.stop), title=stopped, severity="warning")
@@ -281,6 +281,17 @@ class MainScreen(Screen):
         self.query_one(GradientFlow).show(view, session.previous)
         self.query_one(Curves).show(view, session.previous)
         self.query_one(LessonPane).show(view)
+
+
+def event_line(event) -> str:
+    """One micro-op for the event log, in the current language (the layer's name as is)."""
+    arrow = {"forward": "▶", "backward": "◀"}.get(event.phase, "•")
+    where = f" {event.layer}" if event.layer else ""
+    step = f" t={event.t}" if event.t is not None else ""
+    phase = _(PHASES.get(event.phase, event.phase))
+    iteration = _("it {n}").format(n=event.iteration)
+    text = f"#{event.index} {iteration} {arrow} {phase}{where}{step}: {_(event.label)}"
+    return text + (f"  [{_('stopped')}: {event.stop}]" if event.stop else "")
 
 
 #: The simulator's phases and the worker's commands as the status line says them.
