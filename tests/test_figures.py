@@ -5,6 +5,7 @@ against the model it claims to show."""
 import numpy as np
 import pytest
 from rich.console import Console
+from training import XOR_DATA_AND_MODEL
 
 from nnsim import functional as F
 from nnsim.activation_plot import curves_text, std_line
@@ -15,21 +16,19 @@ from nnsim.run_views import print_views
 from nnsim.session import Session
 from nnsim.session.curves import activation_curves
 
-XOR = """
+XOR = (
+    """
 [lesson]
 title = "xor"
-[data]
-source = "logic"
-kind = "xor"
-[model]
-layers = [ { type = "dense", units = 4, activation = "tanh" }, { type = "dense", units = 2 } ]
-loss = "cross_entropy"
-[train]
+"""
+    + XOR_DATA_AND_MODEL
+    + """[train]
 optimizer = "adam"
 lr = 0.05
 batch_size = 4
 iterations = 40
 """
+)
 
 PERCEPTRON = XOR.replace(
     '{ type = "dense", units = 4, activation = "tanh" }, { type = "dense", units = 2 }',

@@ -5,6 +5,7 @@ lines of PyTorch behind a lesson (the `t` key, `nnsim lessons --pytorch`)."""
 import json
 
 import pytest
+from training import XOR_DATA_AND_MODEL
 from tui_driving import screen_lines, settle
 
 from nnsim.cli import main
@@ -14,7 +15,8 @@ from nnsim.tui.app import NnsimApp
 from nnsim.tui.screens.main import MainScreen
 from nnsim.tui.screens.pytorch import PyTorchScreen
 
-LESSON = """
+LESSON = (
+    """
 [lesson]
 title = "short"
 text = "A short run."
@@ -23,13 +25,9 @@ answer = "Yes: the four points are separable by two tanh units."
 pytorch = '''
 model = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 2))
 '''
-[data]
-source = "logic"
-kind = "xor"
-[model]
-layers = [ { type = "dense", units = 4, activation = "tanh" }, { type = "dense", units = 2 } ]
-loss = "cross_entropy"
-[train]
+"""
+    + XOR_DATA_AND_MODEL
+    + """[train]
 lr = 0.5
 batch_size = 4
 iterations = 3
@@ -37,6 +35,7 @@ iterations = 3
 check = "loss < 100"
 says = "The loss stays   finite: no blow-up."
 """
+)
 
 
 @pytest.fixture

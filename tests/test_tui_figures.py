@@ -3,26 +3,25 @@ f' on its weights tab (1), and the activation std line in the left column (under
 flow; at 80 columns, where the flow pane has no row to spare, under the model tree)."""
 
 import pytest
+from training import XOR_DATA_AND_MODEL
 from tui_driving import screen_lines, settle
 
 from nnsim.tui.app import NnsimApp
 
-XOR = """
+XOR = (
+    """
 [lesson]
 title = "xor"
 text = "Press 6 for the decision map."
-[data]
-source = "logic"
-kind = "xor"
-[model]
-layers = [ { type = "dense", units = 4, activation = "tanh" }, { type = "dense", units = 2 } ]
-loss = "cross_entropy"
-[train]
+"""
+    + XOR_DATA_AND_MODEL
+    + """[train]
 optimizer = "adam"
 lr = 0.05
 batch_size = 4
 iterations = 40
 """
+)
 
 SIZES = [(80, 24), (120, 40)]
 

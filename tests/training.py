@@ -2,6 +2,17 @@
 
 import numpy as np
 
+#: The four XOR points and a 2-4-2 tanh network: the smallest lesson, for tests to complete
+#: with their own [lesson], [train] and checks.
+XOR_DATA_AND_MODEL = """
+[data]
+source = "logic"
+kind = "xor"
+[model]
+layers = [ { type = "dense", units = 4, activation = "tanh" }, { type = "dense", units = 2 } ]
+loss = "cross_entropy"
+"""
+
 
 def train_steps(model, loss, x, y, optimizer, steps: int) -> list[float]:
     """Run ``steps`` full-batch updates on (x, y); return the loss before each update."""

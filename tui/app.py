@@ -53,6 +53,7 @@ class NnsimApp(App):
         self.scenario_name = scenario
         self.warm = warm
         self.warmed: set[str] = set()  # kernels compiled or loaded: "linear (float64)"
+        self.show_checks = False  # each promise's condition under it (palette)
         self.screenshots = Path(screenshots or os.environ.get("NNSIM_SCREENSHOTS") or SCREENSHOTS)
 
     def on_mount(self) -> None:
@@ -237,11 +238,11 @@ class NnsimApp(App):
         self.notify(LANGUAGE_NAMES[code], title=_("language"))
 
     def action_toggle_checks(self) -> None:
-        panes = list(self.screen.query(LessonPane))
-        for pane in panes[:1]:
-            pane.toggle_checks()
-        for pane in panes[1:]:
-            pane.show_expectations(pane._expectations)
+        """Show or hide, under each promise, the condition that judges it (every screen)."""
+        self.show_checks = not self.show_checks
+        for screen in self.screen_stack:
+            for pane in screen.query(LessonPane):
+                pane.redraw_expectations()
 
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(self):
@@ -250,7 +251,7 @@ class NnsimApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from self._commands(APP, self)
-        checks = N_("Lesson: hide the checks") if LessonPane.show_checks else None
+        checks = N_("Lesson: hide the checks") if self.show_checks else None
         yield SystemCommand(
             palette_title(checks or N_("Lesson: show the checks")),
             _("under each promise, the condition nnsim verify judges it by"),

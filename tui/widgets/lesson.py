@@ -68,7 +68,6 @@ def narrow_tables(markdown: str, width: int) -> str:
 
 
 class LessonPane(VerticalScroll):
-    show_checks = False  # the conditions under the promises: for every pane, once asked
     DEFAULT_CSS = """
     LessonPane #expectations { height: auto; margin-top: 1; }
     LessonPane #sample { height: auto; margin: 1 1 0 1; padding: 0 1; border: round $accent;
@@ -149,12 +148,11 @@ class LessonPane(VerticalScroll):
             return
         self._expectations = expectations
         width = self.scrollable_content_region.width or 40  # the room beside the scrollbar
-        drawn = expectations_text(expectations, width, LessonPane.show_checks)
+        checks = getattr(self.app, "show_checks", False)  # the app's: every pane, once asked
+        drawn = expectations_text(expectations, width, checks)
         self.query_one("#expectations", Static).update(drawn)
 
-    def toggle_checks(self) -> None:
-        """Show or hide, under each promise, the condition that judges it."""
-        LessonPane.show_checks = not LessonPane.show_checks
+    def redraw_expectations(self) -> None:
         if self._expectations:
             self.show_expectations(self._expectations)
 
