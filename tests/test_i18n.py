@@ -17,7 +17,7 @@ from nnsim.i18n import (
     set_language,
 )
 from nnsim.i18n.lessons import translation_problems
-from nnsim.scenario import ScenarioError, load
+from nnsim.scenario import ScenarioError, load, shipped_lessons
 from nnsim.tui.widgets.lesson import wrap_cells
 
 
@@ -250,3 +250,9 @@ def test_no_wrapped_line_starts_with_a_chinese_comma_or_ends_with_an_open_bracke
         lines = [text[a:b].strip() for a, b in zip(cuts, cuts[1:], strict=False)]
         assert not any(line[:1] in cjk.CLOSING for line in lines[1:]), (width, lines)
         assert not any(line[-1:] in cjk.OPENING for line in lines), (width, lines)
+
+
+@pytest.mark.parametrize("name", [path.stem for path in shipped_lessons()])
+def test_every_shipped_lesson_is_in_chinese_and_no_translation_is_stale(name):
+    problems = [str(p) for p in translation_problems(load(name))]
+    assert not problems, f"{name}: run nnsim translations {name}: {problems}"
