@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
+from ..i18n import _
 from .curves import ActivationCurves, activation_curves
 from .depth import ActivationStd, activation_std
 from .maps import DecisionMap, decision_map
@@ -64,7 +65,8 @@ class FigureViews:
     def _decision_map(self, rows: int, cols: int) -> DecisionMap:
         sim = self.run
         if self.kind != "network":
-            return DecisionMap(f"map: a {self.kind} scenario has no model with 2 inputs")
+            no_model = _("map: a {kind} scenario has no model with 2 inputs")
+            return DecisionMap(no_model.format(kind=self.kind))
         key = (sim.completed, sim.trace.count, self.selected, self.index, rows, cols)
         return self._cached(
             "map", key, lambda: decision_map(sim, self.selected, self.index, rows, cols)

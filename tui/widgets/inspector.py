@@ -192,7 +192,7 @@ def numbers_text(plane: np.ndarray, width: int, rows: tuple[int, int] | None = N
     text = Text(no_wrap=True, overflow="crop")
     for r, row in enumerate(cells):
         if rows is not None and not rows[0] <= r < rows[1]:
-            text.append("not computed yet\n", style="dim")
+            text.append(_("not computed yet") + "\n", style="dim")
             continue
         text.append(" ".join(c.rjust(cell) for c in row) + "\n")
     text.rstrip()
