@@ -256,3 +256,14 @@ def test_no_wrapped_line_starts_with_a_chinese_comma_or_ends_with_an_open_bracke
 def test_every_shipped_lesson_is_in_chinese_and_no_translation_is_stale(name):
     problems = [str(p) for p in translation_problems(load(name))]
     assert not problems, f"{name}: run nnsim translations {name}: {problems}"
+
+
+async def test_a_screenshot_names_chinese_fonts_after_fira_code():
+    from nnsim.tui.app import NnsimApp
+
+    set_language("zh")
+    app = NnsimApp("xor_mlp", warm=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.5)
+        svg = app.export_screenshot()
+    assert "'Noto Sans Mono CJK SC'" in svg and "font-family: Fira Code, monospace;" not in svg

@@ -35,6 +35,11 @@ from .widgets.lesson import LessonPane
 cjk.install()
 
 GAME_SCREENS = {"surface": SurfaceScreen, "gan": GanScreen}  # scenarios without one network
+SVG_FONTS = "font-family: Fira Code, monospace;"  # Rich's SVG export names these
+CJK_SVG_FONTS = (
+    "font-family: Fira Code, 'Noto Sans Mono CJK SC', 'Noto Sans CJK SC', 'Source Han Mono SC', "
+    "'WenQuanYi Zen Hei Mono', 'Microsoft YaHei Mono', 'PingFang SC', monospace;"
+)
 SCREENSHOTS = Path("~/nnsim-screenshots")  # where ctrl+s saves, unless --screenshots DIR
 
 
@@ -201,6 +206,12 @@ class NnsimApp(App):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def export_screenshot(self, *, title: str | None = None, simplify: bool = False) -> str:
+        """Textual's SVG with CJK fonts after Fira Code: a Chinese screen drawn by a viewer
+        without them would show boxes, or glyphs of another width."""
+        svg = super().export_screenshot(title=title, simplify=simplify)
+        return svg.replace(SVG_FONTS, CJK_SVG_FONTS)
 
     def action_pytorch(self) -> None:
         session = getattr(self.screen, "session", None)
