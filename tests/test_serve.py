@@ -247,7 +247,7 @@ def test_the_picker_is_the_landing_page_an_unknown_lesson_is_never_a_path_and_ct
     classroom, context
 ):
     screen = open_tab(context, classroom.page_url("&lesson=../../etc/passwd&lang=zh"))
-    assert screen.wait_for("pick a lesson"), screen.text()[-2000:]
+    assert screen.wait_for("选择一课"), screen.text()[-2000:]  # the picker, in Chinese
     assert screen.wait_for("没有名为"), "the notice names the lesson it could not find"
     (session,) = classroom.sessions()
     argv = (PROC / str(session) / "cmdline").read_bytes().split(b"\0")
