@@ -8,21 +8,19 @@ import threading
 
 import numpy as np
 import pytest
+from training import XOR_DATA_AND_MODEL
 
 from nnsim.cli import main
 from nnsim.scenario import load
 from nnsim.session import CommandError, Session, run_lesson
 
-SCENARIO = """
+SCENARIO = (
+    """
 [lesson]
 title = "tiny"
-[data]
-source = "logic"
-kind = "xor"
-[model]
-layers = [ { type = "dense", units = 4, activation = "tanh" }, { type = "dense", units = 2 } ]
-loss = "cross_entropy"
-[train]
+"""
+    + XOR_DATA_AND_MODEL
+    + """[train]
 lr = 0.5
 batch_size = 8
 iterations = 6
@@ -35,6 +33,7 @@ check = "loss < first_loss"
 check = "accuracy >= 0"
 at = 2
 """
+)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ screens can be replaced mid-run, screenshots land in a known folder, and a fault
 toolkit never costs the learner the session."""
 
 import pytest
+from training import XOR_DATA_AND_MODEL
 
 from nnsim.tui.app import NnsimApp
 from nnsim.tui.commands import APP, DEBUGGER, GAME, help_markdown
@@ -12,21 +13,19 @@ from nnsim.tui.screens.main import MainScreen
 from nnsim.tui.screens.picker import PickerScreen
 from nnsim.tui.screens.surface import SurfaceScreen
 
-SHORT = """
+SHORT = (
+    """
 [lesson]
 title = "short"
 text = "A short run."
-[data]
-source = "logic"
-kind = "xor"
-[model]
-layers = [ { type = "dense", units = 4, activation = "tanh" }, { type = "dense", units = 2 } ]
-loss = "cross_entropy"
-[train]
+"""
+    + XOR_DATA_AND_MODEL
+    + """[train]
 lr = 0.5
 batch_size = 4
 iterations = 3
 """
+)
 
 
 @pytest.fixture

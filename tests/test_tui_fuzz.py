@@ -7,21 +7,19 @@ import random
 import traceback
 
 import pytest
+from training import XOR_DATA_AND_MODEL
 
 from nnsim.tui.app import NnsimApp
 from nnsim.tui.screens.main import MainScreen
 
-SCENARIO = """
+SCENARIO = (
+    """
 [lesson]
 title = "random keys"
 text = "Press anything."
-[data]
-source = "logic"
-kind = "xor"
-[model]
-layers = [ { type = "dense", units = 4, activation = "tanh" }, { type = "dense", units = 2 } ]
-loss = "cross_entropy"
-[train]
+"""
+    + XOR_DATA_AND_MODEL
+    + """[train]
 lr = 0.5
 batch_size = 4
 iterations = 5
@@ -31,6 +29,7 @@ train = { lr = 0.01 }
 [[breakpoints]]
 when = "iteration == 3"
 """
+)
 
 DEBUGGER_KEYS = list("nsofcpbBud12345,.-=?") + [
     "left_square_bracket",
