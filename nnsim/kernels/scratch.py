@@ -25,16 +25,27 @@ MIN_KEPT_BYTES = 64 * 2**10
 MAX_KEPT_BYTES = 256 * 2**20
 
 
+def _worth_keeping(size: int, dtype: np.dtype) -> bool:
+    return MIN_KEPT_BYTES <= size * dtype.itemsize <= MAX_KEPT_BYTES
+
+
+def _thread_buffers(kind: str) -> dict:
+    """This thread's kept buffers of one kind ("buffers": scratch, "recycled"), by key."""
+    buffers = getattr(_local, kind, None)
+    if buffers is None:
+        buffers = {}
+        setattr(_local, kind, buffers)
+    return buffers
+
+
 def scratch(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """An uninitialised C-contiguous array of ``shape`` that is reused by the next call with
     the same ``name`` on this thread: valid only until then."""
     dtype = np.dtype(dtype)
     size = math.prod(shape)
-    if not MIN_KEPT_BYTES <= size * dtype.itemsize <= MAX_KEPT_BYTES:
+    if not _worth_keeping(size, dtype):
         return np.empty(shape, dtype)
-    buffers = getattr(_local, "buffers", None)
-    if buffers is None:
-        buffers = _local.buffers = {}
+    buffers = _thread_buffers("buffers")
     key = (name, dtype)
     buffer = buffers.get(key)
     if buffer is None or buffer.size < size:
@@ -52,11 +63,9 @@ def recycled(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     56); a layer drops its previous matrix before asking for the next, so the same one serves
     again. An array someone still holds is never handed out twice."""
     dtype = np.dtype(dtype)
-    if not MIN_KEPT_BYTES <= math.prod(shape) * dtype.itemsize <= MAX_KEPT_BYTES:
+    if not _worth_keeping(math.prod(shape), dtype):
         return np.empty(shape, dtype)
-    kept = getattr(_local, "recycled", None)
-    if kept is None:
-        kept = _local.recycled = {}
+    kept = _thread_buffers("recycled")
     key = (name, dtype)
     buffer = kept.get(key)
     # references: the dict's, this function's and getrefcount's own argument; any other (the
