@@ -17,7 +17,9 @@ from nnsim.i18n import _
 from nnsim.scenario.spec import LessonSpec
 from nnsim.session import ExpectationStatus, Prediction, View
 
-WIDE = re.compile("[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")  # CJK, full-width
+from .. import cjk
+
+WIDE = re.compile(f"[{cjk.WIDE}]")  # one Chinese or full-width character
 _BLOCK_START = re.compile(r"\s*([-*+>|#]|\d+[.)]|```|$)")  # a list item, quote, table, heading...
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 _RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
