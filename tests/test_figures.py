@@ -5,7 +5,7 @@ against the model it claims to show."""
 import numpy as np
 import pytest
 from rich.console import Console
-from training import XOR_DATA_AND_MODEL
+from training import XOR_WITH_ADAM
 
 from nnsim import functional as F
 from nnsim.activation_plot import curves_text, std_line
@@ -21,13 +21,7 @@ XOR = (
 [lesson]
 title = "xor"
 """
-    + XOR_DATA_AND_MODEL
-    + """[train]
-optimizer = "adam"
-lr = 0.05
-batch_size = 4
-iterations = 40
-"""
+    + XOR_WITH_ADAM
 )
 
 PERCEPTRON = XOR.replace(

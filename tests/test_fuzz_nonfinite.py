@@ -15,11 +15,10 @@ iteration, naming the array, with the value still there.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from fuzzing import FUZZ
+from hypothesis import given
 from hypothesis import strategies as st
 
 from nnsim.data import spirals
@@ -29,14 +28,6 @@ from nnsim.model import Sequential
 from nnsim.optim import SGD, Adam
 from nnsim.sim import Simulator
 
-EXAMPLES = int(os.environ.get("NNSIM_FUZZ_EXAMPLES", "30"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
 HORIZON = 2  # iterations each simulator runs after the injection, at most
 
 

@@ -3,7 +3,7 @@ f' on its weights tab (1), and the activation std line in the left column (under
 flow; at 80 columns, where the flow pane has no row to spare, under the model tree)."""
 
 import pytest
-from training import XOR_DATA_AND_MODEL
+from training import XOR_WITH_ADAM
 from tui_driving import screen_lines, settle
 
 from nnsim.tui.app import NnsimApp
@@ -14,13 +14,7 @@ XOR = (
 title = "xor"
 text = "Press 6 for the decision map."
 """
-    + XOR_DATA_AND_MODEL
-    + """[train]
-optimizer = "adam"
-lr = 0.05
-batch_size = 4
-iterations = 40
-"""
+    + XOR_WITH_ADAM
 )
 
 SIZES = [(80, 24), (120, 40)]

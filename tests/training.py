@@ -13,6 +13,17 @@ layers = [ { type = "dense", units = 4, activation = "tanh" }, { type = "dense",
 loss = "cross_entropy"
 """
 
+#: The same lesson core trained with Adam long enough to solve XOR (the figures draw its lines)
+XOR_WITH_ADAM = (
+    XOR_DATA_AND_MODEL
+    + """[train]
+optimizer = "adam"
+lr = 0.05
+batch_size = 4
+iterations = 40
+"""
+)
+
 
 def train_steps(model, loss, x, y, optimizer, steps: int) -> list[float]:
     """Run ``steps`` full-batch updates on (x, y); return the loss before each update."""
