@@ -121,8 +121,8 @@ def _recurrent_steps(kind: str, arr: Callable[..., np.ndarray]) -> None:
         kr.lstm_step_forward(0, *forward)
         kr.lstm_step_backward(steps - 1, *backward)
     # the cell kernels alone, as large sequences call them around BLAS products
-    kr.blas_step_forward(kind, 0, forward, w)
-    kr.blas_step_backward(kind, steps - 1, backward, w_t)
+    kr.blas_step_forward(kind, 0, forward)
+    kr.blas_step_backward(kind, steps - 1, backward)
 
 
 def _conv(arr: Callable[..., np.ndarray], variant: str) -> None:

@@ -219,14 +219,14 @@ def _backward_setup(fn, kind, dh_seq, cache, dc_last=None):
 def _forward_step(cache: RecurrentCache, t: int, args: tuple) -> None:
     # step t by the path the cache's shapes chose, for the stepper and whole runs alike
     if cache.blas_steps:
-        k.blas_step_forward(cache.kind, t, args, cache.W_hh)
+        k.blas_step_forward(cache.kind, t, args)
     else:
         _KERNELS[cache.kind][1](t, *args)
 
 
 def _backward_step(cache: RecurrentCache, t: int, args: tuple) -> None:
     if cache.blas_steps:
-        k.blas_step_backward(cache.kind, t, args, cache.w_hh_t)
+        k.blas_step_backward(cache.kind, t, args)
     else:
         _KERNELS[cache.kind][3](t, *args)
 

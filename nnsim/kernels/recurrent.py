@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jit import kernel
 from .dense import column_sums
 from .recurrent_cells import (
     RELU,
@@ -102,9 +101,12 @@ def weight_gradients(x, h0, h_seq, w_ih, dxw, dhh):
     dw_ih = np.matmul(dxw2.T, x.reshape(n * steps, inputs))
     dw_hh = np.matmul(dhh2.T, h_prev.reshape(n * steps, hidden))
     db_ih = np.empty(gates, dtype=x.dtype)
-    db_hh = np.empty(gates, dtype=x.dtype)
     column_sums(dxw2, db_ih)
-    column_sums(dhh2, db_hh)
+    if dhh is dxw:  # RNN and LSTM: both biases enter the same pre-activation
+        db_hh = db_ih.copy()
+    else:
+        db_hh = np.empty(gates, dtype=x.dtype)
+        column_sums(dhh2, db_hh)
     return dx, dw_ih, dw_hh, db_ih, db_hh
 
 
@@ -124,57 +126,41 @@ def blas_steps(n_batch: int, hidden: int, gates: int) -> bool:
     return n_batch * hidden * gates >= BLAS_STEP_MACS
 
 
-#: The step products are computed transposed, W_hh (G, H) @ h_{t-1}^T (H, N) and
-#: W_hh^T (H, G) @ dpre_t^T (G, N): OpenBLAS takes 20-28 us for these shapes at N = 16,
-#: H = 128 against 34-40 us for the same products untransposed (its packing of a 16-row left
-#: operand is the slow part). The cells read the forward product transposed (_pre_activation);
-#: _accumulate_transposed puts the backward one back into batch-major rows.
-
-
-@kernel
-def _accumulate_transposed(src_t, dst):
-    # dst[n, :] += src_t[:, n]; src_t (H, N), dst (N, H)
-    for n in range(dst.shape[0]):
-        row = dst[n]  # (H,)
-        for k in range(row.size):
-            row[k] += src_t[k, n]
-
-
-def _project(t, h0, h_seq, w_hh):
-    # W_hh h_{t-1}^T (G, N): the cells add it, transposed back, to b_hh and the input side
+def _project(t, h0, h_seq, w_hh_t):
+    # h_{t-1} W_hh^T (N, G), batch-major as the cells read it (the transposed product,
+    # W_hh h_{t-1}^T, was 1-5 us faster in BLAS but left the cells a strided read that cost
+    # 10 us a step at N = 16, H = 128)
     h_prev = h0 if t == 0 else h_seq[:, t - 1]  # (N, H)
-    return np.matmul(w_hh, h_prev.T)
+    return np.matmul(h_prev, w_hh_t)
 
 
-def blas_step_forward(kind: str, t: int, args: tuple, w_hh: np.ndarray) -> None:
-    """Step t of the forward pass, with the arguments of ``<kind>_step_forward`` and W_hh
-    (G, H) itself (the arguments hold its transpose)."""
+def blas_step_forward(kind: str, t: int, args: tuple) -> None:
+    """Step t of the forward pass, with the arguments of ``<kind>_step_forward``."""
     if kind == "rnn":
-        xw, h0, _, b_hh, nonlinearity, pre, h_seq = args
-        proj_t = _project(t, h0, h_seq, w_hh)
-        rnn_cell_forward(t, xw, nonlinearity, proj_t, b_hh, pre, h_seq)
+        xw, h0, w_hh_t, b_hh, nonlinearity, pre, h_seq = args
+        proj = _project(t, h0, h_seq, w_hh_t)
+        rnn_cell_forward(t, xw, nonlinearity, proj, b_hh, pre, h_seq)
     elif kind == "lstm":
-        xw, h0, c0, _, b_hh, pre, gates, h_seq, c_seq = args
-        proj_t = _project(t, h0, h_seq, w_hh)
-        lstm_cell_forward(t, xw, c0, proj_t, b_hh, pre, gates, h_seq, c_seq)
+        xw, h0, c0, w_hh_t, b_hh, pre, gates, h_seq, c_seq = args
+        proj = _project(t, h0, h_seq, w_hh_t)
+        lstm_cell_forward(t, xw, c0, proj, b_hh, pre, gates, h_seq, c_seq)
     else:
-        xw, h0, _, b_hh, hh, pre, gates, h_seq = args
-        proj_t = _project(t, h0, h_seq, w_hh)
-        gru_cell_forward(t, xw, h0, proj_t, b_hh, hh, pre, gates, h_seq)
+        xw, h0, w_hh_t, b_hh, hh, pre, gates, h_seq = args
+        proj = _project(t, h0, h_seq, w_hh_t)
+        gru_cell_forward(t, xw, h0, proj, b_hh, hh, pre, gates, h_seq)
 
 
-def blas_step_backward(kind: str, t: int, args: tuple, w_hh_t: np.ndarray) -> None:
-    """Step t of BPTT, with the arguments of ``<kind>_step_backward`` and W_hh^T (H, G)."""
+def blas_step_backward(kind: str, t: int, args: tuple) -> None:
+    """Step t of BPTT, with the arguments of ``<kind>_step_backward``."""
     if kind == "rnn":
-        dh_seq, h_seq, _, nonlinearity, carry, dh, dpre = args
+        dh_seq, h_seq, w_hh, nonlinearity, carry, dh, dpre = args
         rnn_cell_backward(t, dh_seq, h_seq, nonlinearity, carry, dh, dpre)
-        d = dpre  # carry was zeroed: it becomes dL/dh_{t-1}
+        np.matmul(dpre[:, t], w_hh, out=carry)  # (N, H): dL/dh_{t-1}
     elif kind == "lstm":
-        dh_seq, gates, c0, c_seq, _, carry, carry_c, dh, dc, dpre = args
+        dh_seq, gates, c0, c_seq, w_hh, carry, carry_c, dh, dc, dpre = args
         lstm_cell_backward(t, dh_seq, gates, c0, c_seq, carry, carry_c, dh, dc, dpre)
-        d = dpre
+        np.matmul(dpre[:, t], w_hh, out=carry)
     else:
-        dh_seq, h0, h_seq, gates, hh, _, carry, dh, dxw, dhh = args
+        dh_seq, h0, h_seq, gates, hh, w_hh, carry, dh, dxw, dhh = args
         gru_cell_backward(t, dh_seq, h0, h_seq, gates, hh, carry, dh, dxw, dhh)
-        d = dhh  # on top of the direct path dL/dh_t z
-    _accumulate_transposed(np.matmul(w_hh_t, d[:, t].T), carry)  # product (H, N)
+        carry += np.matmul(dhh[:, t], w_hh)  # on top of the direct path dL/dh_t z
