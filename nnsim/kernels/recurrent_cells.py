@@ -157,6 +157,13 @@ def lstm_step_forward(t, xw, h0, c0, w_hh_t, b_hh, pre, gates, h_seq, c_seq):
     lstm_cell_forward(t, xw, c0, _no_projection(xw), b_hh, pre, gates, h_seq, c_seq)
 
 
+@register_jitable
+def _lstm_blocks(row, hidden):
+    # a (4H,) row as its gates' (H,) views i, f, g, o: loops over a view from 0 ran 2x faster
+    # than loops over the row from k * H (LLVM vectorised the offset loops poorly)
+    return row[:hidden], row[hidden : 2 * hidden], row[2 * hidden : 3 * hidden], row[3 * hidden :]
+
+
 @kernel
 def lstm_cell_forward(t, xw, c0, proj, b_hh, pre, gates, h_seq, c_seq):
     # the step after its hidden projection (see _pre_activation)
@@ -166,16 +173,18 @@ def lstm_cell_forward(t, xw, c0, proj, b_hh, pre, gates, h_seq, c_seq):
         c_prev = c0[n] if t == 0 else c_seq[n, t - 1]  # (H,)
         c, h = c_seq[n, t], h_seq[n, t]  # (H,) each
         _pre_activation(n, proj, b_hh, x, p)
+        p_g, p_o = p[2 * hidden : 3 * hidden], p[3 * hidden :]  # (H,) each
+        i, f, cand, o = _lstm_blocks(g, hidden)  # (H,) each
         for j in range(2 * hidden):  # i, f
             g[j] = vsigmoid(p[j])
-        for j in range(2 * hidden, 3 * hidden):  # g
-            g[j] = vtanh(p[j])
-        for j in range(3 * hidden, 4 * hidden):  # o
-            g[j] = vsigmoid(p[j])
         for j in range(hidden):
-            c[j] = g[hidden + j] * c_prev[j] + g[j] * g[2 * hidden + j]
+            cand[j] = vtanh(p_g[j])
         for j in range(hidden):
-            h[j] = g[3 * hidden + j] * vtanh(c[j])
+            o[j] = vsigmoid(p_o[j])
+        for j in range(hidden):
+            c[j] = f[j] * c_prev[j] + i[j] * cand[j]
+        for j in range(hidden):
+            h[j] = o[j] * vtanh(c[j])
 
 
 @kernel
@@ -192,25 +201,26 @@ def lstm_cell_backward(t, dh_seq, gates, c0, c_seq, carry_h, carry_c, dh, dc, dp
     one = c_seq.dtype.type(1)
     zero = c_seq.dtype.type(0)
     for n in range(c0.shape[0]):
-        g, d = gates[n, t], dpre[n, t]  # (4H,) each
         c, d_h, d_c = c_seq[n, t], dh[n, t], dc[n, t]  # (H,) each
         c_prev = c0[n] if t == 0 else c_seq[n, t - 1]  # (H,)
+        i, f, cand, o = _lstm_blocks(gates[n, t], hidden)  # (H,) each
+        d_i, d_f, d_g, d_o = _lstm_blocks(dpre[n, t], hidden)  # (H,) each
+        carry = carry_c[n]  # (H,)
         _add(dh_seq[n, t], carry_h[n], d_h)
         for j in range(hidden):  # tanh(c_t) waits in d_o's slot
-            d[3 * hidden + j] = vtanh(c[j])
+            d_o[j] = vtanh(c[j])
         for j in range(hidden):
-            tanh_c, o = d[3 * hidden + j], g[3 * hidden + j]
-            d_c[j] = carry_c[n, j] + d_h[j] * o * (one - tanh_c * tanh_c)
+            d_c[j] = carry[j] + d_h[j] * o[j] * (one - d_o[j] * d_o[j])
         for j in range(hidden):
-            o = g[3 * hidden + j]
-            d[3 * hidden + j] = d_h[j] * d[3 * hidden + j] * o * (one - o)
+            d_o[j] = d_h[j] * d_o[j] * o[j] * (one - o[j])
         for j in range(hidden):
-            i, f, cand = g[j], g[hidden + j], g[2 * hidden + j]
-            d[j] = d_c[j] * cand * i * (one - i)
-            d[hidden + j] = d_c[j] * c_prev[j] * f * (one - f)
-            d[2 * hidden + j] = d_c[j] * i * (one - cand * cand)
+            d_i[j] = d_c[j] * cand[j] * i[j] * (one - i[j])
         for j in range(hidden):
-            carry_c[n, j] = d_c[j] * g[hidden + j]
+            d_f[j] = d_c[j] * c_prev[j] * f[j] * (one - f[j])
+        for j in range(hidden):
+            d_g[j] = d_c[j] * i[j] * (one - cand[j] * cand[j])
+        for j in range(hidden):
+            carry[j] = d_c[j] * f[j]
         carry_h[n, :] = zero
 
 
@@ -236,6 +246,12 @@ def gru_step_forward(t, xw, h0, w_hh_t, b_hh, hh, pre, gates, h_seq):
     gru_cell_forward(t, xw, h0, _no_projection(xw), b_hh, hh, pre, gates, h_seq)
 
 
+@register_jitable
+def _gru_blocks(row, hidden):
+    # a (3H,) row as its gates' (H,) views r, z, n (see _lstm_blocks)
+    return row[:hidden], row[hidden : 2 * hidden], row[2 * hidden :]
+
+
 @kernel
 def gru_cell_forward(t, xw, h0, proj, b_hh, hh, pre, gates, h_seq):
     # the step after its hidden projection W_hh h_{t-1}, which hh[:, t] holds on entry unless
@@ -249,17 +265,18 @@ def gru_cell_forward(t, xw, h0, proj, b_hh, hh, pre, gates, h_seq):
             u[j] = w_h[j] + b_hh[j]
         h_prev = h0[n] if t == 0 else h_seq[n, t - 1]  # (H,)
         h = h_seq[n, t]
+        r, z, cand = _gru_blocks(g, hidden)  # (H,) each
+        x_n, u_n, p_n = x[2 * hidden :], u[2 * hidden :], p[2 * hidden :]  # (H,) each
         for j in range(2 * hidden):  # r, z
             p[j] = x[j] + u[j]
         for j in range(2 * hidden):
             g[j] = vsigmoid(p[j])
         for j in range(hidden):  # n
-            p[2 * hidden + j] = x[2 * hidden + j] + g[j] * u[2 * hidden + j]
+            p_n[j] = x_n[j] + r[j] * u_n[j]
         for j in range(hidden):
-            g[2 * hidden + j] = vtanh(p[2 * hidden + j])
+            cand[j] = vtanh(p_n[j])
         for j in range(hidden):
-            z = g[hidden + j]
-            h[j] = (one - z) * g[2 * hidden + j] + z * h_prev[j]
+            h[j] = (one - z[j]) * cand[j] + z[j] * h_prev[j]
 
 
 @kernel
@@ -274,23 +291,25 @@ def gru_cell_backward(t, dh_seq, h0, h_seq, gates, hh, carry, dh, dxw, dhh):
     hidden = h0.shape[1]
     one = h_seq.dtype.type(1)
     for n in range(h0.shape[0]):
-        g, u, dx, du = gates[n, t], hh[n, t], dxw[n, t], dhh[n, t]  # (3H,) each
+        u, dx, du = hh[n, t], dxw[n, t], dhh[n, t]  # (3H,) each
+        r, z, cand = _gru_blocks(gates[n, t], hidden)  # (H,) each
+        d_r, d_z, d_n = _gru_blocks(dx, hidden)  # (H,) each
+        u_n, du_n = u[2 * hidden :], du[2 * hidden :]  # (H,) each
         h_prev = h0[n] if t == 0 else h_seq[n, t - 1]  # (H,)
-        d_h = dh[n, t]  # (H,)
-        _add(dh_seq[n, t], carry[n], d_h)
+        d_h, to_prev = dh[n, t], carry[n]  # (H,) each
+        _add(dh_seq[n, t], to_prev, d_h)
         for j in range(hidden):
-            z, cand = g[hidden + j], g[2 * hidden + j]
-            dx[2 * hidden + j] = d_h[j] * (one - z) * (one - cand * cand)  # d_n
-            dx[hidden + j] = d_h[j] * (h_prev[j] - cand) * z * (one - z)  # d_z
+            d_n[j] = d_h[j] * (one - z[j]) * (one - cand[j] * cand[j])
         for j in range(hidden):
-            r = g[j]
-            dx[j] = dx[2 * hidden + j] * u[2 * hidden + j] * r * (one - r)  # d_r
+            d_z[j] = d_h[j] * (h_prev[j] - cand[j]) * z[j] * (one - z[j])
+        for j in range(hidden):
+            d_r[j] = d_n[j] * u_n[j] * r[j] * (one - r[j])
         for j in range(2 * hidden):
             du[j] = dx[j]
         for j in range(hidden):
-            du[2 * hidden + j] = dx[2 * hidden + j] * g[j]
+            du_n[j] = d_n[j] * r[j]
         for j in range(hidden):
-            carry[n, j] = d_h[j] * g[hidden + j]
+            to_prev[j] = d_h[j] * z[j]
 
 
 @kernel
