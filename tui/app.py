@@ -20,6 +20,7 @@ from nnsim.warmup import plan_for
 
 from . import cjk
 from .commands import APP, DEBUGGER, GAME, WHAT_IF, bindings, palette_title, retranslate_bindings
+from .launch import settle
 from .screens.ask import AskScreen
 from .screens.gan import GanScreen
 from .screens.help import HelpScreen
@@ -58,6 +59,7 @@ class NnsimApp(App):
         self.scenario_name = scenario
         self.warm = warm
         self.warmed: set[str] = set()  # kernels compiled or loaded: "linear (float64)"
+        self.lessons_shown = 0
         self.show_checks = False  # each promise's condition under it (palette)
         self.screenshots = Path(screenshots or os.environ.get("NNSIM_SCREENSHOTS") or SCREENSHOTS)
 
@@ -89,9 +91,18 @@ class NnsimApp(App):
         needed = {label for label in plan.labels() if label not in self.warmed}
         if self.warm and needed:
             self.warmed |= needed  # a later lesson with the same kernels opens at once
-            self.push_screen(LoadingScreen(plan.dtypes, plan), lambda _: self.push_screen(screen))
+            self.push_screen(LoadingScreen(plan.dtypes, plan), lambda _: self._show_lesson(screen))
         else:
-            self.push_screen(screen)
+            self._show_lesson(screen)
+
+    def _show_lesson(self, screen: Screen) -> None:
+        """Show an opened lesson, its kernels loaded. What opening it made lives while it is
+        shown: frozen out of the collector's sight now and once its screen is drawn (see
+        tui/launch.py); a later lesson first releases what the one before froze."""
+        settle(again=self.lessons_shown > 0)
+        self.lessons_shown += 1
+        self.push_screen(screen)
+        self.call_after_refresh(settle)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "lessons" and isinstance(self.screen, PickerScreen):

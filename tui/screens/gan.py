@@ -8,11 +8,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from nnsim.gan_plot import curves, histogram
 from nnsim.i18n import N_, _
 
+from ..widgets.footer import KeyFooter
 from ..widgets.lesson import LessonPane
 from .game import GameScreen
 
@@ -39,7 +40,7 @@ class GanScreen(GameScreen):
                 yield Static(id="histogram")
                 yield Static(id="gan-curves")
             yield LessonPane(self.scenario.lesson, id="gan-lesson", classes="game-lesson")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def draw(self) -> None:
         run = self.run

@@ -12,7 +12,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, RichLog, Static, Tree
+from textual.widgets import RichLog, Static, Tree
 
 from nnsim.i18n import N_, _
 from nnsim.session import TABS, Session, View
@@ -23,6 +23,7 @@ from ..messages import CommandFinished, CommandProgress, CommandStarted, WorkerI
 from ..widgets.activation_std import ActivationStdPane
 from ..widgets.charts import Curves, GradientFlow
 from ..widgets.event_log import EventLog
+from ..widgets.footer import KeyFooter
 from ..widgets.inspector import Inspector
 from ..widgets.layout import (
     DEFAULT_PANE,
@@ -60,6 +61,12 @@ class MainScreen(Screen):
         self.run_worker(loop, thread=True, group="session", exit_on_error=False)
 
     def compose(self) -> ComposeResult:
+        # the classes for the terminal's size before the widgets are first styled: the resize
+        # that follows finds them set, and the screen is not styled twice. Not where they hide
+        # the model tree (narrow, tiny): Textual focuses it first, and hidden from the start it
+        # would keep the focus unseen; hidden on resize, it gives the focus up
+        if size_class(*self.app.size) in ("wide", "medium"):
+            self._set_layout_classes(*self.app.size)
         scenario = self.session.scenario
         yield StatusLine(id="status")
         yield Static(id="panes")  # the panes' keys, help and quit: always on screen
@@ -74,7 +81,7 @@ class MainScreen(Screen):
                 yield Curves(id="curves")
             yield LessonPane(scenario.lesson, id="lesson")
         yield EventLog(id="log", max_lines=500, wrap=False)
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         retranslate_bindings(self)  # the bindings in the language chosen now
@@ -87,17 +94,30 @@ class MainScreen(Screen):
         self.apply_layout()
         self.refresh_view()
 
-    def apply_layout(self) -> None:
-        """Set the size class and the pane shown as CSS classes (see tui/widgets/layout.py)."""
-        width, height = self.size
+    def _set_layout_classes(self, width: int, height: int) -> bool:
+        """The size class and the pane shown as CSS classes (see tui/widgets/layout.py), set
+        without restyling: True if any changed. Why: each restyle of this screen's hundred-odd
+        widgets costs about 20 ms, and setting the classes one by one restyled it for each."""
         size = size_class(width, height)
-        self.set_class(width < 100 or height < 30, "compact")
-        self.set_class(height < 30, "short")
-        for name in SIZE_CLASSES:
-            self.set_class(name == size, name)
         pane = self.pane or DEFAULT_PANE[size]
-        for name in PANES:
-            self.set_class(name == pane, f"pane-{name}")
+        wanted = {
+            "compact": width < 100 or height < 30,
+            "short": height < 30,
+            **{name: name == size for name in SIZE_CLASSES},
+            **{f"pane-{name}": name == pane for name in PANES},
+        }
+        changed = [name for name, on in wanted.items() if self.has_class(name) != on]
+        for name in changed:
+            self.set_class(wanted[name], name, update=False)
+        return bool(changed)
+
+    def apply_layout(self) -> None:
+        """Set the size class and the pane shown (one restyle, none if they are unchanged)."""
+        width, height = self.size
+        if self._set_layout_classes(width, height):
+            self.update_node_styles()
+        size = size_class(width, height)
+        pane = self.pane or DEFAULT_PANE[size]
         self.query_one("#panes", Static).update(pane_bar(size, pane, width))
         self.query_one("#too-small", Static).update(too_small(width, height))
         # under the gradient flow; at 80 columns under the model tree (the flow pane is full)

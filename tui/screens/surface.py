@@ -10,12 +10,13 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from nnsim.i18n import N_, _
 from nnsim.session import SurfaceRun
 from nnsim.surface_plot import PATH_COLOURS, letters, render
 
+from ..widgets.footer import KeyFooter
 from ..widgets.lesson import LessonPane
 from .game import GameScreen
 
@@ -39,7 +40,7 @@ class SurfaceScreen(GameScreen):
                 yield Static(id="surface")
                 yield Static(id="table")
             yield LessonPane(self.scenario.lesson, id="race-lesson", classes="game-lesson")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def draw(self) -> None:
         run = self.run
