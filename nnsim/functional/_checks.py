@@ -162,6 +162,18 @@ def is_int(value: Any) -> bool:
 
 def pair(fn: str, name: str, value: Any, minimum: int) -> tuple[int, int]:
     """An int or an (h, w) pair, each in [``minimum``, MAX_INT]."""
+    # the common cases first, as layers pass them (``type(...) is int`` leaves bools out)
+    if type(value) is int and minimum <= value <= MAX_INT:
+        return value, value
+    if type(value) is tuple and len(value) == 2:
+        h, w = value
+        if (
+            type(h) is int
+            and type(w) is int
+            and minimum <= h <= MAX_INT
+            and minimum <= w <= MAX_INT
+        ):
+            return value
     if is_int(value):
         h = w = int(value)
     elif isinstance(value, (tuple, list)) and len(value) == 2 and all(map(is_int, value)):
