@@ -20,7 +20,7 @@ from nnsim.warmup import plan_for
 
 from . import cjk
 from .commands import APP, DEBUGGER, GAME, WHAT_IF, bindings, palette_title, retranslate_bindings
-from .launch import settle
+from .launch import release, settle
 from .screens.ask import AskScreen
 from .screens.gan import GanScreen
 from .screens.help import HelpScreen
@@ -96,13 +96,14 @@ class NnsimApp(App):
             self._show_lesson(screen)
 
     def _show_lesson(self, screen: Screen) -> None:
-        """Show an opened lesson, its kernels loaded. What opening it made lives while it is
-        shown: frozen out of the collector's sight now and once its screen is drawn (see
-        tui/launch.py); a later lesson first releases what the one before froze."""
-        settle(again=self.lessons_shown > 0)
-        self.lessons_shown += 1
+        """Show an opened lesson, its kernels loaded. What opening the first one made lives
+        while it is shown: frozen out of the collector's sight now and once its screen is drawn
+        (see tui/launch.py), and handed back when it is left."""
         self.push_screen(screen)
-        self.call_after_refresh(settle)
+        if not self.lessons_shown:
+            settle()
+            self.call_after_refresh(settle)
+        self.lessons_shown += 1
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "lessons" and isinstance(self.screen, PickerScreen):
@@ -113,6 +114,7 @@ class NnsimApp(App):
         """Back to the lesson picker (the open run's worker is cancelled with its screen)."""
         if isinstance(self.screen, PickerScreen):
             return
+        release()  # the lesson left may have been frozen with it (see _show_lesson)
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.push_screen(PickerScreen(), self._open)
@@ -198,6 +200,7 @@ class NnsimApp(App):
         if isinstance(screen, MainScreen):
             self._restart(following)
         else:
+            release()
             self.switch_screen(type(screen)(following))
 
     def action_rerun(self) -> None:
@@ -206,6 +209,7 @@ class NnsimApp(App):
 
     def _restart(self, session: Session) -> None:
         """A new run from iteration 0 with the same seed; the old one is its overlay."""
+        release()  # the screen replaced may have been frozen with its lesson (see _show_lesson)
         self.switch_screen(MainScreen(session))
         self.notify(
             _("re-running from iteration 0 with {label}").format(label=session.label),

@@ -88,15 +88,17 @@ def settled_imports() -> Iterator[None]:
         gc.enable()
 
 
-def settle(again: bool = False) -> None:
+def settle() -> None:
     """Move everything alive now out of the collector's sight (gc.freeze), as settled_imports
-    does after the imports: the interface calls it once a lesson has opened (its data and model,
-    Numba's tables for the kernels just loaded, then its screen's widgets), all of which live
-    while the lesson is shown. Measured with benchmarks/startup.py: the collector otherwise
-    walked them in each full collection, and once more at exit, about 0.06 CPU-seconds of a
-    warm start. ``again`` (a later lesson): what was frozen before, the lesson left among it,
-    is handed back to the collector and collected first, so that lesson is not kept."""
-    if again:
-        gc.unfreeze()
-        gc.collect()
+    does after the imports: the interface calls it once the first lesson has opened (its data
+    and model, Numba's tables for the kernels just loaded, then its screen's widgets), all of
+    which live while that lesson is shown. Measured with benchmarks/startup.py: the collector
+    otherwise walked them in its full collections and once more at exit, about 0.1 of the
+    CPU-seconds of a warm start to the debugger."""
     gc.freeze()
+
+
+def release() -> None:
+    """Hand everything frozen back to the collector: the lesson settle froze with is being
+    left (for the picker, a re-run, a what-if, a variant), and must not be kept."""
+    gc.unfreeze()

@@ -12,6 +12,8 @@ from textual.widgets import ProgressBar, Static
 from nnsim.i18n import _
 from nnsim.warmup import Plan, warm_up
 
+from ..widgets import redraw
+
 
 class LoadingScreen(Screen[bool]):
     """Warms the kernels of ``plan`` (see :func:`nnsim.warmup.plan_for`) in a worker thread;
@@ -53,5 +55,5 @@ class LoadingScreen(Screen[bool]):
             text = _("compiling {kernel}, {number} of {total}").format(
                 kernel=compiling, number=done + 1, total=total
             )
-        self.query_one("#what", Static).update(text)
+        redraw.show(self.query_one("#what", Static), text)  # the screen laid out only if it wraps
         self.query_one(ProgressBar).update(total=total, progress=done)
