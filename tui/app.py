@@ -21,14 +21,11 @@ from nnsim.warmup import plan_for
 from . import cjk
 from .commands import APP, DEBUGGER, GAME, WHAT_IF, bindings, palette_title, retranslate_bindings
 from .launch import release, settle
-from .screens.ask import AskScreen
 from .screens.gan import GanScreen
-from .screens.help import HelpScreen
 from .screens.loading import LoadingScreen
 from .screens.main import MainScreen
 from .screens.opening import OpeningScreen
 from .screens.picker import PickerScreen
-from .screens.pytorch import PyTorchScreen
 from .screens.surface import SurfaceScreen
 from .widgets.inspector import Inspector
 from .widgets.lesson import LessonPane
@@ -162,6 +159,8 @@ class NnsimApp(App):
             elif made:
                 self._restart(made[0])
 
+        from .screens.ask import AskScreen  # imported when first asked: a faster start
+
         self.push_screen(AskScreen(question, example, current, check), answered)
 
     def action_occlusion(self) -> None:
@@ -219,6 +218,8 @@ class NnsimApp(App):
     # ---------------------------------------------------------------- app commands
 
     def action_help(self) -> None:
+        from .screens.help import HelpScreen  # with Rich's Markdown: imported when first asked
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
@@ -229,6 +230,8 @@ class NnsimApp(App):
         return svg.replace(SVG_FONTS, CJK_SVG_FONTS)
 
     def action_pytorch(self) -> None:
+        from .screens.pytorch import PyTorchScreen  # imported when first asked
+
         session = getattr(self.screen, "session", None)
         if session is None or isinstance(self.screen, PyTorchScreen):
             return
