@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -289,3 +290,66 @@ def warm_up(
     if progress is not None:
         progress(len(steps), len(steps), None)
     return len(steps)
+
+
+#: written next to the kernels' cached machine code: the warm-up calls made there, under the
+#: fingerprint of the sources they were compiled from (``_jit.STAMP_NAME``'s content) and the
+#: Numba that compiled them
+RECORD_NAME = "nnsim-warmed.txt"
+
+
+def _record_path() -> Path | None:
+    """Where the record of warmed calls lives: Numba's cache directory for nnsim's kernels."""
+    from .kernels import _jit
+
+    try:
+        return Path(_jit.REGISTRY[0]._cache._cache_path) / RECORD_NAME
+    except (AttributeError, IndexError):  # a Numba without this layout: no record
+        return None
+
+
+def _recorded() -> tuple[str | None, set[str]]:
+    """(the fingerprint of the kernels' sources and of Numba now, the labels recorded under
+    it); no fingerprint where nothing is known of what the cache holds: no stamp, or no
+    cached machine code at all."""
+    import numba
+
+    from .kernels import _jit
+
+    path = _record_path()
+    if path is None or not any(path.parent.glob("*.nbi")):
+        return None, set()
+    try:
+        fingerprint = f"{(path.parent / _jit.STAMP_NAME).read_text()} numba {numba.__version__}"
+    except OSError:
+        return None, set()
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:  # nothing recorded yet
+        lines = []
+    return fingerprint, set(lines[1:]) if lines[:1] == [fingerprint] else set()
+
+
+def cached(plan: Plan) -> bool:
+    """Whether every call of ``plan`` was made before with the kernels' sources as they are
+    now (see :func:`remember`): their machine code is then in Numba's cache and loads in a
+    fraction of a second, so the interface loads them without a loading screen. Should the
+    cache have been emptied meanwhile, they compile on first use, as any kernel may."""
+    fingerprint, labels = _recorded()
+    return fingerprint is not None and set(plan.labels()) <= labels
+
+
+def remember(plan: Plan) -> None:
+    """Record that every call of ``plan`` was made (after :func:`warm_up` returned): later
+    starts find them in the cache (:func:`cached`). A record that cannot be written is left."""
+    from .atomic import write_atomically
+
+    fingerprint, labels = _recorded()
+    path = _record_path()
+    if fingerprint is None or path is None or set(plan.labels()) <= labels:
+        return
+    text = "\n".join([fingerprint, *sorted(labels | set(plan.labels()))]) + "\n"
+    try:
+        write_atomically(path, lambda handle: handle.write(text.encode()))
+    except OSError:
+        pass

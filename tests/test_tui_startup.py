@@ -1,13 +1,18 @@
-"""Opening the interface quickly without changing what it shows: the footer, remade only when
-its keys change, still follows the worker, and a lesson left behind is not kept in memory (what
-opening it made was frozen out of the collector's sight)."""
+"""Opening the interface quickly without changing what it shows: a lesson whose kernels a
+loading screen has loaded before opens without one, the footer, remade only when its keys
+change, still follows the worker, and a lesson left behind is not kept in memory (what opening
+it made was frozen out of the collector's sight)."""
 
 import gc
 import weakref
 
+import pytest
 from training import XOR_DATA_AND_MODEL
 
+from nnsim import warmup
+from nnsim.kernels import _jit
 from nnsim.tui.app import NnsimApp
+from nnsim.tui.screens.loading import LoadingScreen
 from nnsim.tui.screens.main import MainScreen
 from nnsim.tui.widgets.footer import FooterKey
 
@@ -83,3 +88,50 @@ async def test_a_screen_replaced_by_a_rerun_is_freed(tmp_path):
         await pilot.pause(0.2)
         assert isinstance(app.screen, MainScreen) and app.screen is not first()
         assert await freed(pilot, first)
+
+
+@pytest.fixture
+def record(tmp_path, monkeypatch):
+    """The record of warmed calls in a directory of its own, with the kernels' stamp and an
+    index of Numba's cache beside it."""
+    (tmp_path / _jit.STAMP_NAME).write_text("sources-1")
+    (tmp_path / "dense.dense_forward-36.py311.nbi").write_bytes(b"")
+    monkeypatch.setattr(warmup, "_record_path", lambda: tmp_path / warmup.RECORD_NAME)
+    return tmp_path
+
+
+def test_a_plan_is_cached_once_its_calls_were_made_with_the_sources_as_they_are(record):
+    plan = warmup.Plan(("float64",), ("linear", "sgd"))
+    assert not warmup.cached(plan)
+    warmup.remember(plan)
+    assert warmup.cached(plan) and warmup.cached(warmup.Plan(("float64",), ("sgd",)))
+    assert not warmup.cached(warmup.Plan(("float64",), ("linear", "adam")))
+    assert not warmup.cached(warmup.Plan(("float32",), ("linear",)))
+    (record / _jit.STAMP_NAME).write_text("sources-2")  # a kernel changed: the cache was emptied
+    assert not warmup.cached(plan)
+    warmup.remember(plan)
+    assert warmup.cached(plan)
+    for index in record.glob("*.nbi"):  # Numba's cache emptied by hand
+        index.unlink()
+    assert not warmup.cached(plan)
+
+
+async def test_a_lesson_warmed_before_opens_without_the_loading_screen(
+    tmp_path, record, monkeypatch
+):
+    pushed, push_screen = [], NnsimApp.push_screen
+
+    def recording(app, screen, *args, **kwargs):
+        pushed.append((app.scenario_name, type(screen)))
+        return push_screen(app, screen, *args, **kwargs)
+
+    monkeypatch.setattr(NnsimApp, "push_screen", recording)
+    first, again = lesson(tmp_path, "first"), lesson(tmp_path, "again")
+    for name in (first, again):
+        app = NnsimApp(name)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await opened(pilot, app, name.rsplit("/", 1)[1].removesuffix(".toml"))
+            plan = warmup.plan_for(screen.session)
+            assert set(plan.labels()) <= app.warmed  # loaded either way
+    assert (first, LoadingScreen) in pushed and (again, LoadingScreen) not in pushed
+    assert warmup.cached(plan)

@@ -16,7 +16,7 @@ from textual.worker import WorkerFailed
 from nnsim.i18n import LANGUAGE_NAMES, N_, _, language, set_language
 from nnsim.scenario import ScenarioError
 from nnsim.session import CommandError, Request, Session
-from nnsim.warmup import plan_for
+from nnsim.warmup import Plan, cached, plan_for, remember, warm_up
 
 from . import cjk
 from .commands import APP, DEBUGGER, GAME, WHAT_IF, bindings, palette_title, retranslate_bindings
@@ -72,7 +72,16 @@ class NnsimApp(App):
 
     def _open(self, name: str | None) -> None:
         if name is not None:
-            self.push_screen(OpeningScreen(name), self._opened)
+            self.push_screen(OpeningScreen(name, self._load_cached_kernels), self._opened)
+
+    def _load_cached_kernels(self, session: Session) -> None:
+        """In the opening screen's worker: the lesson's kernels if a loading screen made all
+        their calls before (nnsim.warmup.cached): they load from Numba's cache in a fraction
+        of a second, and the lesson opens without a loading screen."""
+        plan = plan_for(session)
+        if self.warm and cached(plan):
+            warm_up(plan.dtypes, only=plan.kernels)
+            self.warmed |= set(plan.labels())
 
     def _opened(self, outcome: Session | str) -> None:
         if isinstance(outcome, str):
@@ -88,14 +97,18 @@ class NnsimApp(App):
         needed = {label for label in plan.labels() if label not in self.warmed}
         if self.warm and needed:
             self.warmed |= needed  # a later lesson with the same kernels opens at once
-            self.push_screen(LoadingScreen(plan.dtypes, plan), lambda _: self._show_lesson(screen))
+            self.push_screen(
+                LoadingScreen(plan.dtypes, plan), lambda _: self._show_lesson(screen, plan)
+            )
         else:
             self._show_lesson(screen)
 
-    def _show_lesson(self, screen: Screen) -> None:
-        """Show an opened lesson, its kernels loaded. What opening the first one made lives
-        while it is shown: frozen out of the collector's sight now and once its screen is drawn
-        (see tui/launch.py), and handed back when it is left."""
+    def _show_lesson(self, screen: Screen, warmed: Plan | None = None) -> None:
+        """Show an opened lesson, its kernels loaded (``warmed``: by a loading screen, recorded
+        for the next start). The first lesson is frozen out of the collector's sight now and
+        once drawn, and handed back when left (see tui/launch.py)."""
+        if warmed is not None:
+            remember(warmed)
         self.push_screen(screen)
         if not self.lessons_shown:
             settle()

@@ -3,6 +3,8 @@ thread, with a message from the first moment, so the terminal is never blank."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
@@ -30,9 +32,10 @@ class OpeningScreen(Screen[Session | str]):
     OpeningScreen LoadingIndicator { height: 3; }
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, prepare: Callable[[Session], object] | None = None) -> None:
         super().__init__()
         self.lesson_name = name
+        self.prepare = prepare  # run on the opened Session in the worker, before dismissing
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -54,6 +57,9 @@ class OpeningScreen(Screen[Session | str]):
             outcome = str(err)
         except (ValueError, OSError) as err:  # a data file that cannot be read, a bad size
             outcome = f"{self.lesson_name}: {err}"
+        if self.prepare is not None and isinstance(outcome, Session):
+            with suppress(Exception):  # a step the app may take later, where it says what failed
+                self.prepare(outcome)
         self.post_message(Opened(outcome))  # dropped if the app quit meanwhile
 
     def on_opened(self, message: Opened) -> None:
