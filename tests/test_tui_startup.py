@@ -135,3 +135,16 @@ async def test_a_lesson_warmed_before_opens_without_the_loading_screen(
             assert set(plan.labels()) <= app.warmed  # loaded either way
     assert (first, LoadingScreen) in pushed and (again, LoadingScreen) not in pushed
     assert warmup.cached(plan)
+
+
+async def test_the_collector_runs_again_once_the_lesson_opened_or_failed_to(tmp_path):
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[lesson\n")
+    for name in (lesson(tmp_path, "first"), str(broken)):
+        app = NnsimApp(name, warm=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            for _ in range(200):
+                await pilot.pause(0.05)
+                if isinstance(app.screen, MainScreen) or not app.is_running:
+                    break
+            assert gc.isenabled()

@@ -16,13 +16,13 @@ from textual.worker import WorkerFailed
 from nnsim.i18n import LANGUAGE_NAMES, N_, _, language, set_language
 from nnsim.scenario import ScenarioError
 from nnsim.session import CommandError, Request, Session
-from nnsim.warmup import Plan, cached, plan_for, remember, warm_up
+from nnsim.warmup import Plan, plan_for, remember
 
 from . import cjk
 from .commands import APP, DEBUGGER, GAME, WHAT_IF, bindings, palette_title, retranslate_bindings
-from .launch import release, settle
+from .launch import pause, release, resume, settle
 from .screens.gan import GanScreen
-from .screens.loading import LoadingScreen
+from .screens.loading import LoadingScreen, load_cached
 from .screens.main import MainScreen
 from .screens.opening import OpeningScreen
 from .screens.picker import PickerScreen
@@ -72,19 +72,20 @@ class NnsimApp(App):
 
     def _open(self, name: str | None) -> None:
         if name is not None:
+            if not self.lessons_shown:
+                pause()  # until the lesson is settled (see _show_lesson)
             self.push_screen(OpeningScreen(name, self._load_cached_kernels), self._opened)
 
     def _load_cached_kernels(self, session: Session) -> None:
-        """In the opening screen's worker: the lesson's kernels if a loading screen made all
-        their calls before (nnsim.warmup.cached): they load from Numba's cache in a fraction
-        of a second, and the lesson opens without a loading screen."""
+        """In the opening screen's worker: the lesson's kernels if a loading screen made all their
+        calls before (nnsim.warmup.cached): loaded from Numba's cache, no loading screen."""
         plan = plan_for(session)
-        if self.warm and cached(plan):
-            warm_up(plan.dtypes, only=plan.kernels)
+        if self.warm and load_cached(plan):
             self.warmed |= set(plan.labels())
 
     def _opened(self, outcome: Session | str) -> None:
         if isinstance(outcome, str):
+            resume()
             title = _("cannot open the scenario")
             self.notify(outcome, title=title, severity="error", timeout=20)
             if self.scenario_name is not None and len(self.screen_stack) <= 1:
@@ -97,16 +98,15 @@ class NnsimApp(App):
         needed = {label for label in plan.labels() if label not in self.warmed}
         if self.warm and needed:
             self.warmed |= needed  # a later lesson with the same kernels opens at once
-            self.push_screen(
-                LoadingScreen(plan.dtypes, plan), lambda _: self._show_lesson(screen, plan)
-            )
+            resume()  # the kernels compile
+            loading = LoadingScreen(plan.dtypes, plan)
+            self.push_screen(loading, lambda _: self._show_lesson(screen, plan))
         else:
             self._show_lesson(screen)
 
     def _show_lesson(self, screen: Screen, warmed: Plan | None = None) -> None:
-        """Show an opened lesson, its kernels loaded (``warmed``: by a loading screen, recorded
-        for the next start). The first lesson is frozen out of the collector's sight now and
-        once drawn, and handed back when left (see tui/launch.py)."""
+        """Show an opened lesson, its kernels loaded (``warmed``: by a loading screen, recorded);
+        the first one frozen now and once drawn, handed back when left (see tui/launch.py)."""
         if warmed is not None:
             remember(warmed)
         self.push_screen(screen)
