@@ -111,7 +111,7 @@ class NnsimApp(App):
             remember(warmed)
         self.push_screen(screen)
         if not self.lessons_shown:
-            settle()
+            settle(resume=False)  # the collector resumes once the screen is drawn
             self.call_after_refresh(settle)
         self.lessons_shown += 1
 

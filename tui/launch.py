@@ -88,21 +88,24 @@ def settled_imports() -> Iterator[None]:
         gc.enable()
 
 
-def settle() -> None:
+def settle(resume: bool = True) -> None:
     """Move everything alive now out of the collector's sight (gc.freeze), as settled_imports
     does after the imports: the interface calls it once the first lesson has opened (its data
-    and model, Numba's tables for the kernels just loaded, then its screen's widgets), all of
-    which live while that lesson is shown. Measured with benchmarks/startup.py: the collector
-    otherwise walked them in its full collections and once more at exit, about 0.1 of the
-    CPU-seconds of a warm start to the debugger. Resumes the collector if pause() paused it."""
+    and model, Numba's tables for the kernels just loaded) and once its screen is drawn (the
+    screen's widgets), all of which live while that lesson is shown. Measured with
+    benchmarks/startup.py: the collector otherwise walked them in its full collections and once
+    more at exit, about 0.1 of the CPU-seconds of a warm start to the debugger. ``resume``: the
+    collector runs again if pause() paused it."""
     gc.freeze()
-    gc.enable()
+    if resume:
+        gc.enable()
 
 
 def pause() -> None:
-    """Pause the collector while the first lesson opens (its data and model, Numba's tables
-    for the kernels loaded from the cache): settle() then freezes it all unexamined. Measured
-    with benchmarks/startup.py: about 0.03 CPU-seconds of a warm start."""
+    """Pause the collector while the first lesson opens and its screen is first drawn (its
+    data and model, Numba's tables for the kernels loaded from the cache, the widgets):
+    settle() then freezes it all unexamined. Measured with benchmarks/startup.py: about 0.03
+    CPU-seconds of a warm start."""
     gc.disable()
 
 
