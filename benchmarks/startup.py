@@ -2,8 +2,9 @@
 
 - ``run``: `nnsim run LESSON --iterations 1` (headless; kernels compile lazily on first use);
 - ``tui``: `nnsim tui LESSON` to a usable debugger: the app runs headless (Textual's
-  ``run_test``), warms the lesson's kernels behind the loading screen, shows the debugger, takes
-  one `n` and exits;
+  ``run_test``), compiles the lesson's kernels behind the loading screen (cold) or loads them
+  from the cache behind the opening screen (warm: a loading screen made those calls before, see
+  nnsim.warmup.cached), shows the debugger, takes one `n` and exits;
 - ``kernels``: `import nnsim.functional` plus every warm-up call for ``--dtypes``.
 
 Cold: an empty Numba cache directory (NUMBA_CACHE_DIR), so every kernel used compiles. Warm: the
