@@ -14,7 +14,7 @@ dropped), as an installed nnsim has it: without it every start compiles nnsim's 
 from source again (about 0.25 CPU-s).
 
     python benchmarks/startup.py [--cases run tui kernels] [--lesson vanishing_sigmoid]
-                                 [--dtypes float32 float64] [--json]
+                                 [--dtypes float32 float64] [--repeats 5] [--json]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -102,6 +103,9 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=["run", "tui"])
     parser.add_argument("--lesson", default="vanishing_sigmoid")
     parser.add_argument("--dtypes", nargs="+", default=["float64"])
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="warm starts per case (median and range)"
+    )
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args()
     result = {}
@@ -111,11 +115,16 @@ def main() -> None:
         child_args = args.dtypes if case == "kernels" else [args.lesson]
         with tempfile.TemporaryDirectory() as cache:
             cold = measure(code, child_args, cache)
-            warm = measure(code, child_args, cache)
-        result[case] = {"cold_cpu_s": round(cold[0], 2), "warm_cpu_s": round(warm[0], 2)}
+            warm = [measure(code, child_args, cache)[0] for _ in range(max(1, args.repeats))]
+        median = statistics.median(warm)
+        result[case] = {
+            "cold_cpu_s": round(cold[0], 2),
+            "warm_cpu_s": round(median, 2),
+            "warm_range_cpu_s": [round(min(warm), 2), round(max(warm), 2)],
+        }
         print(
             f"{title}: cold {cold[0]:.2f} CPU-s ({cold[1]:.1f} s wall), "
-            f"warm {warm[0]:.2f} CPU-s ({warm[1]:.1f} s wall)",
+            f"warm {median:.2f} CPU-s (median of {len(warm)}: {min(warm):.2f}-{max(warm):.2f})",
             flush=True,
         )
     if args.json:
