@@ -147,4 +147,16 @@ async def test_the_collector_runs_again_once_the_lesson_opened_or_failed_to(tmp_
                 await pilot.pause(0.05)
                 if isinstance(app.screen, MainScreen) or not app.is_running:
                     break
+            for _ in range(40):  # the debugger resumes it once its first frame is drawn
+                if gc.isenabled():
+                    break
+                await pilot.pause(0.05)
             assert gc.isenabled()
+
+
+async def test_quitting_while_the_first_lesson_opens_leaves_the_collector_running(tmp_path):
+    app = NnsimApp(lesson(tmp_path, "first"), warm=False)
+    async with app.run_test(size=(120, 40)):
+        assert not isinstance(app.screen, MainScreen)  # still opening
+        app.exit()
+    assert gc.isenabled()

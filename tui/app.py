@@ -68,6 +68,9 @@ class NnsimApp(App):
             name = self.scenario_name  # a ModelLesson (--model, --data) is opened by calling it
             self._open(name if callable(name) else str(name))
 
+    def on_unmount(self) -> None:
+        resume()  # quit while the first lesson was opening: the collector was still paused
+
     # ---------------------------------------------------------------- opening lessons
 
     def _open(self, name: str | None) -> None:
