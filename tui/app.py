@@ -27,6 +27,7 @@ from .screens.main import MainScreen
 from .screens.opening import OpeningScreen
 from .screens.picker import PickerScreen
 from .screens.surface import SurfaceScreen
+from .what_if import QUESTIONS, changed_session
 from .widgets.inspector import Inspector
 from .widgets.lesson import LessonPane
 
@@ -134,18 +135,10 @@ class NnsimApp(App):
 
     # ---------------------------------------------------------------- what if
 
-    WHAT_IF = {  # (question, example shown as a placeholder)
-        "lr": (N_("New learning rate"), N_("a number > 0, e.g. 0.01")),
-        "optimizer": (N_("New optimiser"), N_("sgd, adagrad, rmsprop or adam")),
-        "activation": (N_("Replace an activation: OLD NEW"), N_("e.g. sigmoid relu")),
-        "init": (N_("New initialisation for every layer with weights"), N_("e.g. he_normal")),
-        "maximise": (N_("Maximise which class (its number)?"), N_("e.g. 3")),
-    }
-
     def action_what_if(self, kind: str) -> None:
         if not isinstance(self.screen, MainScreen):
             return
-        question, example = (_(text) for text in self.WHAT_IF[kind])
+        question, example = (_(text) for text in QUESTIONS[kind])
         session = self.screen.session
         current = {
             "lr": f"{session.scenario.build_optimizer().lr:g}",
@@ -162,7 +155,7 @@ class NnsimApp(App):
                     else _("{answer} is not a class number").format(answer=repr(answer))
                 )
             try:
-                made[:] = [_changed(session, kind, answer)]
+                made[:] = [changed_session(session, kind, answer)]
             except (ValueError, ScenarioError) as err:
                 return str(err)
             return None
@@ -367,24 +360,6 @@ class NnsimApp(App):
             )
             return
         super()._handle_exception(error)
-
-
-def _changed(session: Session, kind: str, answer: str) -> Session:
-    """The what-if session ``answer`` asks for (ValueError or ScenarioError if it cannot)."""
-    if kind == "lr":
-        try:
-            lr = float(answer)
-        except ValueError:
-            raise ValueError(_("{answer} is not a number").format(answer=repr(answer))) from None
-        return session.what_if(lr=lr)
-    if kind == "optimizer":
-        return session.what_if(optimizer=answer)
-    if kind == "activation":
-        names = answer.split()
-        if len(names) != 2:
-            raise ValueError(_("give two activations, the old and the new: e.g. sigmoid relu"))
-        return session.what_if(activation=(names[0], names[1]))
-    return session.what_if(init=answer)
 
 
 def _in_the_palette(frames) -> bool:
