@@ -302,10 +302,8 @@ def _record_path() -> Path | None:
     """Where the record of warmed calls lives: Numba's cache directory for nnsim's kernels."""
     from .kernels import _jit
 
-    try:
-        return Path(_jit.REGISTRY[0]._cache._cache_path) / RECORD_NAME
-    except (AttributeError, IndexError):  # a Numba without this layout: no record
-        return None
+    directory = _jit.cache_directory(_jit.REGISTRY[0]) if _jit.REGISTRY else None
+    return None if directory is None else directory / RECORD_NAME
 
 
 def _recorded() -> tuple[str | None, set[str]]:
@@ -337,6 +335,16 @@ def cached(plan: Plan) -> bool:
     cache have been emptied meanwhile, they compile on first use, as any kernel may."""
     fingerprint, labels = _recorded()
     return fingerprint is not None and set(plan.labels()) <= labels
+
+
+def load_cached(plan: Plan) -> bool:
+    """Make the calls of ``plan`` if :func:`cached` says all were made before: they load from
+    Numba's cache in a fraction of a second, so no loading screen is needed (the interface
+    does this in the opening screen's worker). True if made."""
+    if not cached(plan):
+        return False
+    warm_up(plan.dtypes, None, only=plan.kernels)
+    return True
 
 
 def remember(plan: Plan) -> None:

@@ -16,13 +16,13 @@ from textual.worker import WorkerFailed
 from nnsim.i18n import LANGUAGE_NAMES, N_, _, language, set_language
 from nnsim.scenario import ScenarioError
 from nnsim.session import CommandError, Request, Session
-from nnsim.warmup import Plan, plan_for, remember
+from nnsim.warmup import Plan, load_cached, plan_for, remember
 
 from . import cjk
 from .commands import APP, DEBUGGER, GAME, WHAT_IF, bindings, palette_title, retranslate_bindings
 from .launch import pause, release, resume, settle
 from .screens.gan import GanScreen
-from .screens.loading import LoadingScreen, load_cached
+from .screens.loading import LoadingScreen
 from .screens.main import MainScreen
 from .screens.opening import OpeningScreen
 from .screens.picker import PickerScreen

@@ -59,6 +59,15 @@ def sources_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def cache_directory(dispatcher: numba.core.registry.CPUDispatcher) -> Path | None:
+    """Where Numba caches the machine code of ``dispatcher``'s module (one directory per
+    source directory: every nnsim kernel's), or None for a Numba without this layout."""
+    try:
+        return Path(dispatcher._cache._cache_path)
+    except AttributeError:
+        return None
+
+
 def forget_stale_cache(dispatcher: numba.core.registry.CPUDispatcher) -> bool:
     """Delete the kernels' cached machine code if any kernel source changed since it was
     written; True if it did. Why: Numba checks a cached kernel against its own source file
@@ -66,9 +75,8 @@ def forget_stale_cache(dispatcher: numba.core.registry.CPUDispatcher) -> bool:
     update that changed only those (``git pull`` on an editable install), the others would
     keep running the old code. Every cache file of the directory is nnsim's: Numba keeps one
     directory per source directory."""
-    try:
-        directory = Path(dispatcher._cache._cache_path)  # where Numba caches this module
-    except AttributeError:  # a Numba without this layout: nothing to compare against
+    directory = cache_directory(dispatcher)
+    if directory is None:  # nothing to compare against
         return False
     stamp, fingerprint = directory / STAMP_NAME, sources_fingerprint()
     try:

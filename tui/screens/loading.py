@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import ProgressBar, Static
 
 from nnsim.i18n import _
-from nnsim.warmup import Plan, cached, warm_up
+from nnsim.warmup import Plan, warm_up
 
 from ..widgets import redraw
 
@@ -57,13 +57,3 @@ class LoadingScreen(Screen[bool]):
             )
         redraw.show(self.query_one("#what", Static), text)  # the screen laid out only if it wraps
         self.query_one(ProgressBar).update(total=total, progress=done)
-
-
-def load_cached(plan: Plan) -> bool:
-    """Make the calls of ``plan`` without a loading screen if one made them all before
-    (nnsim.warmup.cached): they load from Numba's cache in a fraction of a second. True if
-    made (the interface does this in the opening screen's worker)."""
-    if not cached(plan):
-        return False
-    warm_up(plan.dtypes, None, only=plan.kernels)
-    return True
