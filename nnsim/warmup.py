@@ -126,6 +126,14 @@ def _recurrent_steps(kind: str, arr: Callable[..., np.ndarray]) -> None:
     kr.blas_step_backward(kind, steps - 1, backward)
 
 
+def _linear(arr: Callable[..., np.ndarray]) -> None:
+    """A dense layer's products: short ones, and ones long enough for dot products
+    (``nnsim.kernels.products.DOT_MIN_K``), whichever kernels the machine uses."""
+    for inputs in (3, 64):
+        x, w = arr(4, inputs), arr(3, inputs)
+        F.linear_backward(F.linear(x, w, arr(3)), x, w)
+
+
 def _conv(arr: Callable[..., np.ndarray], variant: str) -> None:
     if variant == "BLAS":  # large enough for BLAS products (small convolutions use loops)
         x, w, b = arr(4, 4, 12, 12), arr(8, 4, 3, 3), arr(8)
@@ -177,7 +185,7 @@ def _calls(dtype: np.dtype) -> dict[str, Callable[[], object]]:
             f"{kind} steps": (lambda k=kind: _recurrent_steps(k, arr))
             for kind in ("rnn", "gru", "lstm")
         },
-        "linear": lambda: F.linear_backward(F.linear(x2, w2, b3), x2, w2),
+        "linear": lambda: _linear(arr),
         "conv2d": lambda: _conv(arr, ""),
         "conv2d (BLAS)": lambda: _conv(arr, "BLAS"),
         "conv2d (strided)": lambda: _conv(arr, "strided"),

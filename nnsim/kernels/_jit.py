@@ -9,7 +9,8 @@ Why these options:
 - ``error_model="numpy"``: division by zero gives inf/NaN as in NumPy instead of raising, so
   non-finite values reach the simulator's detectors rather than becoming exceptions.
 - No ``fastmath``: its ``nnan``/``ninf`` flags let LLVM assume finite values and delete the very
-  NaN/inf checks the simulator exists for. The one exception is :func:`reduction`.
+  NaN/inf checks the simulator exists for. The exceptions are :func:`reduction` and
+  :func:`product`, which may reorder sums (and fuse multiply-adds) but never assume finiteness.
 
 Kernels are compiled lazily for the dtypes they meet (float32, float64; C-contiguous arrays
 only, because ``nnsim.functional`` makes every input contiguous), so the number of compiled
@@ -107,6 +108,23 @@ def reduction(fn: F) -> F:
     and the array's length, so a repeated call gives the same bits on the same machine (what
     bit-identical replays need); it differs from a serial sum by rounding only."""
     return _compile(fn, REDUCTION_OPTIONS)
+
+
+#: matrix-product kernels (``nnsim.kernels.products``) may reassociate their dot products and
+#: fuse each multiplication with its addition, as BLAS kernels do; still no ``nnan``/``ninf``
+PRODUCT_OPTIONS: dict[str, object] = {**KERNEL_OPTIONS, "fastmath": {"reassoc", "contract"}}
+
+
+def product(fn: F) -> F:
+    """Compile ``fn``, a matrix product, with :data:`PRODUCT_OPTIONS`: its sums split into SIMD
+    lanes and its multiply-adds fused. The order is fixed by the compiled code and the shapes,
+    so a repeated call gives the same bits on the same machine."""
+    return _compile(fn, PRODUCT_OPTIONS)
+
+
+def product_helper(fn: F) -> F:
+    """Make ``fn`` a helper inlined into :func:`product` kernels, with their arithmetic flags."""
+    return register_jitable(fastmath=PRODUCT_OPTIONS["fastmath"], inline="always")(fn)
 
 
 def summing_helper(fn: F) -> F:

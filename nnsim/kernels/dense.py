@@ -1,9 +1,11 @@
 """Fully connected layer: y = x W^T + b.
 
-The matrix products go to BLAS through ``np.matmul``: for every size the curriculum uses, the
-benchmark (benchmarks/bench_kernels.py, row "linear: numba loop vs BLAS") shows BLAS ahead of a
-hand-written Numba loop. BLAS partitions the output, not the reduction, so results are the same
-bit for bit from run to run at a fixed thread count. The bias and the column sums are Numba.
+The matrix products go through ``products.matmul``: to BLAS, which for every size the curriculum
+uses is ahead of a plain Numba loop (benchmarks/bench_kernels.py, row "linear: BLAS vs Numba
+loop"), or to nnsim's register-blocked kernels where the BLAS runs narrower vector instructions
+than the processor has (see ``nnsim.kernels.products``). Either way the output is partitioned,
+not the reduction, so results are the same bit for bit from run to run at fixed settings. The
+bias and the column sums are Numba.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import kernel
+from .products import matmul
 
 
 @kernel
@@ -34,7 +37,7 @@ def column_sums(a, out):
 
 
 def dense_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> np.ndarray:
-    y = np.matmul(x, W.T)  # (N, H)
+    y = matmul(x, W.T)  # (N, H)
     if b is not None:
         add_row_bias(y, b)
     return y
@@ -43,8 +46,8 @@ def dense_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> np.ndar
 def dense_backward(
     dy: np.ndarray, x: np.ndarray, W: np.ndarray, need_dx: bool = True
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
-    dx = np.matmul(dy, W) if need_dx else None  # (N, D)
-    dW = np.matmul(dy.T, x)  # (H, D)
+    dx = matmul(dy, W) if need_dx else None  # (N, D)
+    dW = matmul(dy.T, x)  # (H, D)
     db = np.empty(dy.shape[1], dtype=dy.dtype)  # (H,)
     column_sums(dy, db)
     return dx, dW, db

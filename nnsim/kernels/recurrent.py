@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .dense import column_sums
+from .products import matmul
 from .recurrent_cells import (
     RELU,
     TANH,
@@ -82,7 +83,7 @@ __all__ = [
 def input_projection(x: np.ndarray, w_ih: np.ndarray, b_ih: np.ndarray) -> np.ndarray:
     """xw (N, T, G) = x (N, T, I) @ W_ih^T + b_ih: all time steps in one product."""
     n, steps, inputs = x.shape
-    xw = np.matmul(x.reshape(n * steps, inputs), w_ih.T)  # (N*T, G)
+    xw = matmul(x.reshape(n * steps, inputs), w_ih.T)  # (N*T, G)
     xw += b_ih
     return xw.reshape(n, steps, w_ih.shape[0])
 
@@ -97,9 +98,9 @@ def weight_gradients(x, h0, h_seq, w_ih, dxw, dhh):
     h_prev = np.empty_like(h_seq)  # (N, T, H): h_{t-1} for every t
     h_prev[:, 0] = h0
     h_prev[:, 1:] = h_seq[:, :-1]
-    dx = np.matmul(dxw2, w_ih).reshape(n, steps, inputs)
-    dw_ih = np.matmul(dxw2.T, x.reshape(n * steps, inputs))
-    dw_hh = np.matmul(dhh2.T, h_prev.reshape(n * steps, hidden))
+    dx = matmul(dxw2, w_ih).reshape(n, steps, inputs)
+    dw_ih = matmul(dxw2.T, x.reshape(n * steps, inputs))
+    dw_hh = matmul(dhh2.T, h_prev.reshape(n * steps, hidden))
     db_ih = np.empty(gates, dtype=x.dtype)
     column_sums(dxw2, db_ih)
     if dhh is dxw:  # RNN and LSTM: both biases enter the same pre-activation
@@ -131,7 +132,7 @@ def _project(t, h0, h_seq, w_hh_t):
     # W_hh h_{t-1}^T, was 1-5 us faster in BLAS but left the cells a strided read that cost
     # 10 us a step at N = 16, H = 128)
     h_prev = h0 if t == 0 else h_seq[:, t - 1]  # (N, H)
-    return np.matmul(h_prev, w_hh_t)
+    return matmul(h_prev, w_hh_t)
 
 
 def blas_step_forward(kind: str, t: int, args: tuple) -> None:
@@ -155,12 +156,12 @@ def blas_step_backward(kind: str, t: int, args: tuple) -> None:
     if kind == "rnn":
         dh_seq, h_seq, w_hh, nonlinearity, carry, dh, dpre = args
         rnn_cell_backward(t, dh_seq, h_seq, nonlinearity, carry, dh, dpre)
-        np.matmul(dpre[:, t], w_hh, out=carry)  # (N, H): dL/dh_{t-1}
+        matmul(dpre[:, t], w_hh, out=carry)  # (N, H): dL/dh_{t-1}
     elif kind == "lstm":
         dh_seq, gates, c0, c_seq, w_hh, carry, carry_c, dh, dc, dpre = args
         lstm_cell_backward(t, dh_seq, gates, c0, c_seq, carry, carry_c, dh, dc, dpre)
-        np.matmul(dpre[:, t], w_hh, out=carry)
+        matmul(dpre[:, t], w_hh, out=carry)
     else:
         dh_seq, h0, h_seq, gates, hh, w_hh, carry, dh, dxw, dhh = args
         gru_cell_backward(t, dh_seq, h0, h_seq, gates, hh, carry, dh, dxw, dhh)
-        carry += np.matmul(dhh[:, t], w_hh)  # on top of the direct path dL/dh_t z
+        carry += matmul(dhh[:, t], w_hh)  # on top of the direct path dL/dh_t z

@@ -1,0 +1,147 @@
+"""nnsim's own matrix products (nnsim.kernels.products): the same results as BLAS up to
+rounding, for every layout the layers pass, and a choice made from the machine and
+NNSIM_PRODUCTS alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnsim.kernels import dense, products, recurrent
+from nnsim.kernels.products import matmul, product_nn, product_nt
+
+SHAPES = [(1, 1, 1), (3, 5, 7), (4, 4, 4), (5, 9, 6), (17, 70, 13), (64, 100, 33)]
+TOLERANCE = {np.float32: 2e-5, np.float64: 1e-13}
+
+
+@pytest.fixture
+def own_products(monkeypatch):
+    """Every product this test makes goes to nnsim's kernels, whatever the machine."""
+    monkeypatch.setattr(products, "_own", True)
+
+
+def _close(got: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    scale = np.abs(a).astype(np.float64) @ np.abs(b).astype(np.float64)  # bounds the rounding
+    assert got.dtype == a.dtype and got.shape == want.shape
+    assert np.all(np.abs(got - want) <= TOLERANCE[a.dtype.type] * (scale + 1))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_kernels_agree_with_a_float64_product_at_every_edge(dtype, shape):
+    m, k, n = shape  # sizes that are and are not multiples of the 4 x 4 blocks
+    rng = np.random.default_rng(sum(shape))
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    out = np.full((m, n), np.nan, dtype)  # every element must be written
+    product_nn(a, b, out)
+    _close(out, a, b)
+    for block in (4, 16, 1024):  # row blocks of b^T that split the output, and one that does not
+        out[:] = np.nan
+        product_nt(a, np.ascontiguousarray(b.T), out, block)
+        _close(out, a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_takes_every_layout_the_layers_pass(own_products, dtype):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 96)).astype(dtype)  # (N, D)
+    w = rng.standard_normal((32, 96)).astype(dtype)  # (H, D)
+    dy = rng.standard_normal((64, 32)).astype(dtype)  # (N, H)
+    sequence = rng.standard_normal((8, 5, 32)).astype(dtype)  # (N, T, G)
+    w_small_k = rng.standard_normal((32, 6)).astype(dtype)  # (G, I): a short reduction
+    x_small_k = rng.standard_normal((40, 6)).astype(dtype)
+    _close(matmul(x, w.T), x, w.T)  # a dense layer forward: dot products
+    _close(matmul(dy, w), dy, w)  # its input gradient
+    _close(matmul(dy.T, x), dy.T, x)  # its weight gradient: a transposed left operand
+    _close(matmul(sequence[:, 2], w), sequence[:, 2], w)  # a time step's slice
+    _close(matmul(x_small_k, w_small_k.T), x_small_k, w_small_k.T)  # K = 6: copied W^T
+    carry = np.empty((8, 96), dtype)
+    assert matmul(sequence[:, 2], w, out=carry) is carry
+    _close(carry, sequence[:, 2], w)
+
+
+def test_what_the_kernels_do_not_take_goes_to_blas(own_products, monkeypatch):
+    calls = []
+    monkeypatch.setattr(products, "product_nn", lambda *args: calls.append("nn"))
+    monkeypatch.setattr(products, "product_nt", lambda *args: calls.append("nt"))
+    rng = np.random.default_rng(1)
+    small = rng.standard_normal((3, 400)).astype(np.float32)
+    ints = np.arange(6).reshape(2, 3)
+    assert np.array_equal(matmul(ints, ints.T), ints @ ints.T)  # not a float product
+    mixed = matmul(small[:, :3].astype(np.float64), ints.T.astype(np.float32))
+    assert mixed.dtype == np.float64  # mixed dtypes keep NumPy's promotion
+    strided = rng.standard_normal((6, 8)).astype(np.float32)[:, ::2]  # (6, 4), no unit stride
+    _close(matmul(small[:, :6], strided), small[:, :6], strided)
+    assert calls == []
+
+
+def test_nan_and_inf_propagate_as_in_blas(own_products):
+    a = np.ones((5, 70), np.float32)
+    a[1, 3] = np.nan
+    a[2, 4] = np.inf
+    b = np.ones((70, 6), np.float32)
+    for got in (matmul(a, b), matmul(a, np.ascontiguousarray(b.T).T)):
+        assert np.isnan(got[1]).all() and np.isposinf(got[2]).all()
+        assert np.isfinite(got[[0, 3, 4]]).all()
+
+
+def test_operands_larger_than_a_cache_block_are_split(own_products):
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((9, 300)).astype(np.float32)
+    b = rng.standard_normal((300, 900)).astype(np.float32)  # 1 MB: two blocks of BLOCK_BYTES
+    assert b.nbytes > products.BLOCK_BYTES
+    _close(matmul(a, b), a, b)
+    _close(matmul(a, np.ascontiguousarray(b.T).T), a, b)
+
+
+def test_a_repeated_product_gives_the_same_bits(own_products):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((16, 128)).astype(np.float32)
+    w = rng.standard_normal((512, 128)).astype(np.float32)
+    assert np.array_equal(matmul(x, w.T), matmul(x.copy(), w.T))
+
+
+@pytest.mark.parametrize(
+    ("setting", "blas_avx512", "host_avx512", "own"),
+    [
+        ("", False, True, True),  # auto: AVX2 kernels in the BLAS, AVX-512 in the processor
+        ("auto", True, True, False),  # the BLAS already runs AVX-512
+        ("", False, False, False),  # an AVX2 processor: BLAS's kernels are the better ones
+        ("", None, True, False),  # not OpenBLAS (MKL, Accelerate): left alone
+        ("blas", False, True, False),
+        ("NUMBA", True, False, True),
+    ],
+)
+def test_the_choice_follows_the_machine_and_nnsim_products(
+    monkeypatch, setting, blas_avx512, host_avx512, own
+):
+    monkeypatch.setattr(products, "_blas_has_avx512_kernels", lambda: blas_avx512)
+    monkeypatch.setattr(products, "_host_has_avx512", lambda: host_avx512)
+    assert products.choose_products(setting) is own
+
+
+def test_an_unknown_setting_warns_and_counts_as_auto(monkeypatch):
+    monkeypatch.setattr(products, "_blas_has_avx512_kernels", lambda: False)
+    monkeypatch.setattr(products, "_host_has_avx512", lambda: True)
+    with pytest.warns(RuntimeWarning, match=r"NNSIM_PRODUCTS='fast' is not one of auto, blas"):
+        assert products.choose_products("fast") is True
+
+
+def test_the_layers_products_go_through_the_choice(own_products, monkeypatch):
+    seen = []
+    real = products.matmul
+
+    def recording(a, b, out=None):
+        seen.append((a.shape, b.shape))
+        return real(a, b, out=out)
+
+    monkeypatch.setattr(dense, "matmul", recording)
+    monkeypatch.setattr(recurrent, "matmul", recording)
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((8, 20)), rng.standard_normal((5, 20))
+    y = dense.dense_forward(x, w, None)
+    dense.dense_backward(np.ones_like(y), x, w)
+    recurrent.input_projection(rng.standard_normal((2, 3, 20)), w, np.zeros(5))
+    assert seen == [((8, 20), (20, 5)), ((8, 5), (5, 20)), ((5, 8), (8, 20)), ((6, 20), (20, 5))]
