@@ -145,3 +145,51 @@ def test_the_layers_products_go_through_the_choice(own_products, monkeypatch):
     dense.dense_backward(np.ones_like(y), x, w)
     recurrent.input_projection(rng.standard_normal((2, 3, 20)), w, np.zeros(5))
     assert seen == [((8, 20), (20, 5)), ((8, 5), (5, 20)), ((5, 8), (8, 20)), ((6, 20), (20, 5))]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_stacked_and_summed_products_agree_with_numpy(own_products, dtype):
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((6, 27)).astype(dtype)  # (F, K): a 4-row block and two edge rows
+    cols = rng.standard_normal((3, 27, 70)).astype(dtype)  # (E, K, P)
+    dy = rng.standard_normal((3, 6, 70)).astype(dtype)  # (E, F, P)
+    y = np.full((3, 6, 70), np.nan, dtype)
+    assert products.matmul_stacked(w, cols, y)
+    for e in range(3):
+        _close(y[e], w, cols[e])
+    dcols = np.full((3, 27, 70), np.nan, dtype)
+    assert products.matmul_stacked(w.T, dy, dcols)  # a transposed left operand
+    for e in range(3):
+        _close(dcols[e], w.T, dy[e])
+    dw = np.full((6, 27), np.nan, dtype)
+    assert products.matmul_summed_nt(dy, cols, dw)
+    # the sum over examples is one product of the examples laid side by side along P
+    _close(dw, np.concatenate(list(dy), axis=1), np.concatenate(list(cols), axis=1).T)
+
+
+def test_the_stacked_and_summed_products_decline_what_they_cannot_take(own_products):
+    rng = np.random.default_rng(6)
+    dy = rng.standard_normal((2, 4, 30)).astype(np.float32)  # P = 30: dot products too short
+    cols = rng.standard_normal((2, 9, 30)).astype(np.float32)
+    dw = np.zeros((4, 9), np.float32)
+    assert not products.matmul_summed_nt(dy, cols, dw)
+    assert not dw.any()  # nothing written: the caller's BLAS products take over
+    strided = rng.standard_normal((2, 9, 60)).astype(np.float32)[:, :, ::2]
+    assert not products.matmul_stacked(dy[0, :, :9], strided, np.empty((2, 4, 30), np.float32))
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_a_convolution_gives_the_same_results_with_either_products(monkeypatch, groups):
+    import nnsim.functional as F
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((4, 4, 12, 12)).astype(np.float32)  # P = 144: own products apply
+    w = rng.standard_normal((8, 4 // groups, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(8).astype(np.float32)
+    results = []
+    for own in (False, True):
+        monkeypatch.setattr(products, "_own", own)
+        y = F.conv2d(x, w, b, 1, 1, groups=groups)
+        results.append((y, *F.conv2d_backward(np.cos(y), x, w, 1, 1, groups=groups)))
+    for blas, ours in zip(*results, strict=True):
+        assert np.allclose(ours, blas, rtol=1e-4, atol=1e-4)

@@ -8,10 +8,16 @@ call per example that NumPy's stacked ``matmul`` makes in C. An earlier layout,
 (C*KH*KW, N*P) with one product over the whole batch, needed a transposing copy of y and of dy
 on every pass and read rows far apart; the small VGG benchmark went from 66 to 54 ms.
 
-im2col and col2im are Numba (``nnsim.kernels.im2col``); the products are BLAS through ``np.matmul``, the strategy the
-issue's probe and our benchmark found fastest at LeNet and VGG sizes, except for small
-problems, where loop kernels beat the calls' overhead (``SMALL_PRODUCT_MACS``). BLAS splits a
-product by output blocks, never along the reduction, so results are bit-identical run to run.
+im2col and col2im are Numba (``nnsim.kernels.im2col``); the products are BLAS through
+``np.matmul``, the strategy the issue's probe and our benchmark found fastest at LeNet and VGG
+sizes, except for small problems, where loop kernels beat the calls' overhead
+(``SMALL_PRODUCT_MACS``), and where ``nnsim.kernels.products`` takes them because the BLAS runs
+narrower vectors than the processor has. There the forward pass and the column gradients are
+stacked products over the examples, and the weight gradient sums dy_i cols_i^T example by
+example as dot products along the positions (measured on Zen 5 with OpenBLAS pinned to AVX2:
+small VGG 36 -> 28 ms, LeNet-2 1.28 -> 1.15 ms, the first LeNet layer's weight gradient 560 ->
+175 us). Either way a product is split by output blocks, never along the reduction, so results
+are bit-identical run to run.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import numpy as np
 
 from ._jit import kernel, reduction
 from .im2col import col2im, col2im_unfolded, im2col, im2col_unfolded
+from .products import matmul, matmul_stacked, matmul_summed_nt
 from .scratch import recycled, scratch
 
 
@@ -186,7 +193,8 @@ def conv2d_forward(x, W, b, stride, padding, dilation, groups, keep_columns=Fals
         cols = _columns(x, *geometry, keep_columns)
         for g in range(groups):
             outs, rows = slice(g * f_g, (g + 1) * f_g), slice(g * k_g, (g + 1) * k_g)
-            np.matmul(w2[outs], cols[:, rows], out=y[:, outs])
+            if not matmul_stacked(w2[outs], cols[:, rows], y[:, outs]):
+                np.matmul(w2[outs], cols[:, rows], out=y[:, outs])
     else:
         shape = (n, channels * kh * kw, out_h * out_w)
         cols = recycled("kept columns", shape, x.dtype) if keep_columns else None
@@ -196,7 +204,7 @@ def conv2d_forward(x, W, b, stride, padding, dilation, groups, keep_columns=Fals
             _fill_columns(x[i : i + 1], *geometry, u, cols[i : i + 1])
             for g in range(groups):
                 outs, rows = slice(g * f_g, (g + 1) * f_g), slice(g * k_g, (g + 1) * k_g)
-                np.matmul(w2[outs], cols[i, rows], out=y[i, outs])
+                matmul(w2[outs], cols[i, rows], out=y[i, outs])
     if b is not None and w2.size * n * out_h * out_w > SMALL_PRODUCT_MACS:
         add_bias(y, b)
     y = y.reshape(n, filters, out_h, out_w)
@@ -232,7 +240,7 @@ def conv2d_backward(dy, x, W, stride, padding, dilation, groups, cols=None, need
     for i in range(n):
         for g in range(groups):
             outs, rows = slice(g * f_g, (g + 1) * f_g), slice(g * k_g, (g + 1) * k_g)
-            np.matmul(w2[outs].T, dy3[i, outs], out=one[0, rows])
+            matmul(w2[outs].T, dy3[i, outs], out=one[0, rows])
         _add_back_columns(one, *geometry, u, dx[i : i + 1])
     return dx, dW.reshape(W.shape), db
 
@@ -248,15 +256,18 @@ def _loop_products_backward(dy3, cols, w2, groups, need_dx):
 
 
 def _blas_products_backward(dy3, cols, w2, groups, need_dx):
-    # (dW, db, dcols or None): per example and group, BLAS reading dy (N, F, P) as it is
+    # (dW, db, dcols or None): by nnsim's products where they apply, else per example and
+    # group, BLAS reading dy (N, F, P) as it is
     n = dy3.shape[0]
     filters, k_g = w2.shape
     f_g = filters // groups
     db = np.empty(filters, dtype=dy3.dtype)
     bias_gradient(dy3, db)
     dW = np.empty((filters, k_g), dtype=dy3.dtype)  # (F, Cg*KH*KW)
-    per_example = scratch("weight_grads", (n, k_g, f_g), dy3.dtype)
     dcols = scratch("column_grads", cols.shape, dy3.dtype) if need_dx else None  # like cols
+    if _own_products_backward(dy3, cols, w2, groups, dW, dcols):
+        return dW, db, dcols
+    per_example = scratch("weight_grads", (n, k_g, f_g), dy3.dtype)
     dy_t = dy3.transpose(0, 2, 1)  # (N, P, F)
     if dy3.shape[2] <= TRANSPOSED_DY_MAX_POSITIONS:
         contiguous = scratch("dy transposed", dy_t.shape, dy3.dtype)
@@ -272,3 +283,18 @@ def _blas_products_backward(dy3, cols, w2, groups, need_dx):
         if need_dx:
             np.matmul(w2[outs].T, dy3[:, outs], out=dcols[:, rows])
     return dW, db, dcols
+
+
+def _own_products_backward(dy3, cols, w2, groups, dW, dcols) -> bool:
+    # dW and dcols by nnsim's product kernels, where they take them (nnsim.kernels.products);
+    # False if they do not, and the caller's BLAS products compute (and overwrite) both
+    filters, k_g = w2.shape
+    f_g = filters // groups
+    for g in range(groups):
+        rows, outs = slice(g * k_g, (g + 1) * k_g), slice(g * f_g, (g + 1) * f_g)
+        # dW[group] (Fg, Cg*KH*KW) = sum over examples of dy_i (Fg, P) cols_i^T (P, Cg*KH*KW)
+        if not matmul_summed_nt(dy3[:, outs], cols[:, rows], dW[outs]):
+            return False
+        if dcols is not None and not matmul_stacked(w2[outs].T, dy3[:, outs], dcols[:, rows]):
+            return False
+    return True

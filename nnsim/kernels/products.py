@@ -163,6 +163,75 @@ def product_nn(a, b, out):
                 c[j] += x * bk[j]
 
 
+@product
+def product_nn_stacked(a, b, out):
+    # out[e] (M, N) = a (M, K) @ b[e] (K, N) for every example e of b (E, K, N), as np.matmul
+    # broadcasts a: one call for a batch (a convolution's forward pass and column gradients)
+    for e in range(b.shape[0]):
+        product_nn(a, b[e], out[e])
+
+
+@product
+def product_nt_summed(a, b, out):
+    # out (M, N) = sum over examples e of a[e] (M, K) @ b[e] (N, K)^T, example by example in
+    # order: a convolution's weight gradient, dy[e] (F, P) against cols[e] (C*KH*KW, P), dot
+    # products along the positions, which both read contiguously
+    examples, m, k_total = a.shape
+    n = b.shape[1]
+    zero = out.dtype.type(0)
+    m4, n4 = m - m % 4, n - n % 4
+    for i in range(m):
+        for j in range(n):
+            out[i, j] = 0
+    for e in range(examples):
+        a_e, b_e = a[e], b[e]  # (M, K), (N, K)
+        for i in range(0, m4, 4):
+            a0, a1, a2, a3 = a_e[i], a_e[i + 1], a_e[i + 2], a_e[i + 3]  # (K,) each
+            for j in range(0, n4, 4):
+                b0, b1, b2, b3 = b_e[j], b_e[j + 1], b_e[j + 2], b_e[j + 3]
+                s00 = s01 = s02 = s03 = zero
+                s10 = s11 = s12 = s13 = zero
+                s20 = s21 = s22 = s23 = zero
+                s30 = s31 = s32 = s33 = zero
+                for k in range(k_total):
+                    x0, x1, x2, x3 = a0[k], a1[k], a2[k], a3[k]
+                    y0, y1, y2, y3 = b0[k], b1[k], b2[k], b3[k]
+                    s00 += x0 * y0
+                    s01 += x0 * y1
+                    s02 += x0 * y2
+                    s03 += x0 * y3
+                    s10 += x1 * y0
+                    s11 += x1 * y1
+                    s12 += x1 * y2
+                    s13 += x1 * y3
+                    s20 += x2 * y0
+                    s21 += x2 * y1
+                    s22 += x2 * y2
+                    s23 += x2 * y3
+                    s30 += x3 * y0
+                    s31 += x3 * y1
+                    s32 += x3 * y2
+                    s33 += x3 * y3
+                _add_to_row(out[i], j, s00, s01, s02, s03)
+                _add_to_row(out[i + 1], j, s10, s11, s12, s13)
+                _add_to_row(out[i + 2], j, s20, s21, s22, s23)
+                _add_to_row(out[i + 3], j, s30, s31, s32, s33)
+        for i in range(m):
+            for j in range(n4 if i < m4 else 0, n):
+                total = zero
+                for k in range(k_total):
+                    total += a_e[i, k] * b_e[j, k]
+                out[i, j] += total
+
+
+@product_helper
+def _add_to_row(row, j, v0, v1, v2, v3):
+    row[j] += v0
+    row[j + 1] += v1
+    row[j + 2] += v2
+    row[j + 3] += v3
+
+
 # ---------------------------------------------------------------- the choice
 
 
@@ -255,3 +324,27 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
 def _nt_block(k: int, itemsize: int) -> int:
     rows = BLOCK_BYTES // (k * itemsize)  # of b^T (N, K)
     return max(4, rows - rows % 4)
+
+
+def matmul_stacked(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
+    """``np.matmul(a, b, out=out)`` for a (M, K), b (E, K, N), out (E, M, N), by nnsim's
+    kernels; False, having done nothing, where they do not take it (the caller uses BLAS)."""
+    unit = a.itemsize
+    if not (_fits(a, b) and out.dtype == a.dtype and b.ndim == 3 and out.ndim == 3):
+        return False
+    if b.strides[2] != unit or out.strides[2] != unit:  # rows read and written along N
+        return False
+    product_nn_stacked(a, b, out)
+    return True
+
+
+def matmul_summed_nt(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
+    """``out = sum over e of a[e] @ b[e].T`` for a (E, M, K), b (E, N, K), out (M, N), by nnsim's
+    kernels; False, having done nothing, where they do not take it (short dot products, rows
+    not contiguous along K)."""
+    if not (_fits(a, b) and out.dtype == a.dtype and a.shape[2] >= DOT_MIN_K):
+        return False
+    if a.strides[2] != a.itemsize or b.strides[2] != b.itemsize or out.strides[1] != a.itemsize:
+        return False
+    product_nt_summed(a, b, out)
+    return True
