@@ -33,6 +33,7 @@ except ImportError:  # the table still shows nnsim and NumPy
 import nnsim.functional as F  # noqa: E402
 from nnsim import optim  # noqa: E402
 from nnsim.kernels._jit import kernel  # noqa: E402
+from nnsim.kernels.products import describe as describe_products  # noqa: E402
 
 DT = np.float32
 TARGETS = {
@@ -280,6 +281,7 @@ def main() -> None:
         f"threads: nnsim's BLAS 1, torch {torch.get_num_threads() if torch else '-'}; float32; "
         f"medians of {args.repeats}"
     )
+    print(describe_products())
     print(header)
     print("-" * len(header))
     for name, (ours, theirs, baseline) in cases.items():

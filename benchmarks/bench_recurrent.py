@@ -20,6 +20,7 @@ import numpy as np
 from bench_kernels import paired_median_times, torch
 
 import nnsim.functional as F
+from nnsim.kernels.products import describe as describe_products
 
 STEPS, INPUTS = 50, 16
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -81,6 +82,7 @@ def main() -> None:
         f"T={STEPS}, input {INPUTS}, float32, forward + BPTT, medians of {args.repeats}; "
         f"threads: nnsim's BLAS 1, torch {threads}"
     )
+    print(describe_products())
     print(f"{'case':22s} {'nnsim ms':>10s} {'torch ms':>10s} {'ratio':>7s} {'target':>7s}")
     for kind in ("rnn", "lstm", "gru"):
         for batch in (1, 16):

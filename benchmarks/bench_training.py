@@ -37,6 +37,7 @@ if "--long-child" not in sys.argv:  # the memory child must not carry PyTorch's 
         torch = None
 
 from nnsim.data import load_digits, spirals, upsample  # noqa: E402
+from nnsim.kernels.products import describe as describe_products  # noqa: E402
 from nnsim.layers import Conv2d, Dense, Flatten, MaxPool2d, ReLU, Sigmoid  # noqa: E402
 from nnsim.losses import CrossEntropyLoss  # noqa: E402
 from nnsim.model import Sequential  # noqa: E402
@@ -221,6 +222,7 @@ def main() -> None:
         f"iterations per second, float32, medians of {args.rounds} rounds of "
         f"{args.sample_seconds} s samples; torch threads {threads}"
     )
+    print(describe_products())
     columns = ("simulator", "bare", "torch", "sim/torch")
     header = f"{'case':6s} " + " ".join(f"{c:>10s}" for c in columns) + f" {'overhead':>9s}"
     print(header)

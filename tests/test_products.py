@@ -193,3 +193,17 @@ def test_a_convolution_gives_the_same_results_with_either_products(monkeypatch, 
         results.append((y, *F.conv2d_backward(np.cos(y), x, w, 1, 1, groups=groups)))
     for blas, ours in zip(*results, strict=True):
         assert np.allclose(ours, blas, rtol=1e-4, atol=1e-4)
+
+
+def test_describe_names_who_computes_the_products_and_why(monkeypatch):
+    monkeypatch.setattr(products, "_blas_has_avx512_kernels", lambda: False)
+    monkeypatch.setattr(products, "_host_has_avx512", lambda: True)
+    monkeypatch.setattr(products, "_own", True)
+    monkeypatch.delenv("NNSIM_PRODUCTS", raising=False)
+    assert products.describe() == (
+        "products: nnsim's Numba kernels (NNSIM_PRODUCTS=auto; BLAS kernels AVX2 or narrower, "
+        "processor AVX-512)"
+    )
+    monkeypatch.setattr(products, "_own", False)
+    monkeypatch.setenv("NNSIM_PRODUCTS", "blas")
+    assert products.describe().startswith("products: BLAS (NNSIM_PRODUCTS=blas;")

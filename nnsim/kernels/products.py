@@ -282,6 +282,19 @@ def choose_products(setting: str | None = None) -> bool:
     return _blas_has_avx512_kernels() is False and _host_has_avx512()
 
 
+def describe() -> str:
+    """One line on who computes the products here, and why: for benchmarks' headers."""
+    blas = _blas_has_avx512_kernels()
+    blas_text = {True: "AVX-512", False: "AVX2 or narrower", None: "unknown (not OpenBLAS)"}[blas]
+    processor = "AVX-512" if _host_has_avx512() else "no AVX-512"
+    who = "nnsim's Numba kernels" if use_own_products() else "BLAS"
+    setting = os.environ.get(ENV_PRODUCTS, "").strip() or "auto"
+    return (
+        f"products: {who} ({ENV_PRODUCTS}={setting}; BLAS kernels {blas_text}, "
+        f"processor {processor})"
+    )
+
+
 _own: bool | None = None
 
 
