@@ -19,6 +19,7 @@ import numpy as np
 from . import functional as F
 from . import optim
 from .kernels import elementwise as ke
+from .kernels import products
 from .kernels import recurrent as kr
 from .kernels import verdicts as kv
 from .losses import Loss
@@ -124,19 +125,22 @@ def _recurrent_steps(kind: str, arr: Callable[..., np.ndarray]) -> None:
     # the cell kernels alone, as large sequences call them around BLAS products
     kr.blas_step_forward(kind, 0, forward)
     kr.blas_step_backward(kind, steps - 1, backward)
+    # and a product as large sequences make it, from a time step's slice (N, H) of (N, T, H)
+    products.matmul(arr(16, 2, 128)[:, 1], arr(128, 128))
 
 
 def _linear(arr: Callable[..., np.ndarray]) -> None:
-    """A dense layer's products: short ones, and ones long enough for dot products
-    (``nnsim.kernels.products.DOT_MIN_K``), whichever kernels the machine uses."""
-    for inputs in (3, 64):
-        x, w = arr(4, inputs), arr(3, inputs)
-        F.linear_backward(F.linear(x, w, arr(3)), x, w)
+    """A dense layer's products: small ones (BLAS), and ones large enough for nnsim's own
+    product kernels where the machine uses them (``nnsim.kernels.products.OWN_MIN_MACS``,
+    ``DOT_MIN_K``)."""
+    for batch, inputs, units in ((4, 3, 3), (64, 64, 64)):
+        x, w = arr(batch, inputs), arr(units, inputs)
+        F.linear_backward(F.linear(x, w, arr(units)), x, w)
 
 
 def _conv(arr: Callable[..., np.ndarray], variant: str) -> None:
-    if variant == "BLAS":  # large enough for BLAS products (small convolutions use loops)
-        x, w, b = arr(4, 4, 12, 12), arr(8, 4, 3, 3), arr(8)
+    if variant == "BLAS":  # large enough for BLAS products or nnsim's own (small ones use loops)
+        x, w, b = arr(8, 4, 12, 12), arr(8, 4, 3, 3), arr(8)
         F.conv2d_backward(F.conv2d(x, w, b, 1, 1), x, w, 1, 1)
         return
     x, w, b = arr(2, 2, 5, 5), arr(3, 2, 3, 3), arr(3)

@@ -16,8 +16,9 @@ TOLERANCE = {np.float32: 2e-5, np.float64: 1e-13}
 
 @pytest.fixture
 def own_products(monkeypatch):
-    """Every product this test makes goes to nnsim's kernels, whatever the machine."""
+    """Every product this test makes goes to nnsim's kernels, whatever the machine and size."""
     monkeypatch.setattr(products, "_own", True)
+    monkeypatch.setattr(products, "OWN_MIN_MACS", 0)
 
 
 def _close(got: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
@@ -68,6 +69,10 @@ def test_what_the_kernels_do_not_take_goes_to_blas(own_products, monkeypatch):
     monkeypatch.setattr(products, "product_nt", lambda *args: calls.append("nt"))
     rng = np.random.default_rng(1)
     small = rng.standard_normal((3, 400)).astype(np.float32)
+    tiny = rng.standard_normal((3, 5)).astype(np.float32)
+    monkeypatch.setattr(products, "OWN_MIN_MACS", 3 * 5 * 400 + 1)  # one short of taking it
+    _close(matmul(tiny, small[:, :5].T.copy()), tiny, small[:, :5].T)
+    monkeypatch.setattr(products, "OWN_MIN_MACS", 0)
     ints = np.arange(6).reshape(2, 3)
     assert np.array_equal(matmul(ints, ints.T), ints @ ints.T)  # not a float product
     mixed = matmul(small[:, :3].astype(np.float64), ints.T.astype(np.float32))
@@ -180,6 +185,7 @@ def test_the_stacked_and_summed_products_decline_what_they_cannot_take(own_produ
 
 @pytest.mark.parametrize("groups", [1, 2])
 def test_a_convolution_gives_the_same_results_with_either_products(monkeypatch, groups):
+    monkeypatch.setattr(products, "OWN_MIN_MACS", 0)
     import nnsim.functional as F
 
     rng = np.random.default_rng(7)

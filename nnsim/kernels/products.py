@@ -52,6 +52,11 @@ BLOCK_BYTES = 512 * 1024
 #: OpenBLAS core types whose single-precision kernels use AVX-512 (threadpoolctl's names)
 AVX512_BLAS_CORES = frozenset({"skylakex", "cooperlake", "sapphirerapids"})
 
+#: the fewest multiply-adds a product must have for these kernels to take it: below, NumPy's
+#: call is shorter than Numba's dispatch and this module's checks (measured: 50 x 32 @ 32 x 32
+#: 2.0 us in BLAS, 2.4-3.4 here; the two meet near 64 x 64 @ 64 x 64)
+OWN_MIN_MACS = 2**18
+
 #: the shortest dot product ``product_nt`` takes: below it the sixteen sums have too few terms
 #: to fill their vector lanes (measured: x (800, 16) @ W (512, 16)^T took 338 us as dot
 #: products, 130 in BLAS, 110 by ``product_nn`` after copying W^T)
@@ -309,14 +314,21 @@ def use_own_products() -> bool:
 # ---------------------------------------------------------------- the products
 
 
-def _fits(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.dtype == b.dtype and a.dtype in (np.float32, np.float64) and use_own_products()
+def _fits(a: np.ndarray, b: np.ndarray, macs: int) -> bool:
+    return (
+        macs >= OWN_MIN_MACS
+        and a.dtype == b.dtype
+        and a.dtype in (np.float32, np.float64)
+        and use_own_products()
+    )
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``np.matmul(a, b, out=out)`` for 2-D float arrays, by nnsim's kernels where
     :func:`use_own_products` says so and the shapes suit them, by BLAS otherwise."""
-    if not _fits(a, b) or a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        return np.matmul(a, b, out=out)
+    if not _fits(a, b, a.shape[0] * a.shape[1] * b.shape[1]):
         return np.matmul(a, b, out=out)
     if out is None:
         out = np.empty((a.shape[0], b.shape[1]), dtype=a.dtype)  # (M, N)
@@ -343,7 +355,9 @@ def matmul_stacked(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
     """``np.matmul(a, b, out=out)`` for a (M, K), b (E, K, N), out (E, M, N), by nnsim's
     kernels; False, having done nothing, where they do not take it (the caller uses BLAS)."""
     unit = a.itemsize
-    if not (_fits(a, b) and out.dtype == a.dtype and b.ndim == 3 and out.ndim == 3):
+    if b.ndim != 3 or out.ndim != 3 or out.dtype != a.dtype:
+        return False
+    if not _fits(a, b, a.shape[0] * b.shape[0] * b.shape[1] * b.shape[2]):
         return False
     if b.strides[2] != unit or out.strides[2] != unit:  # rows read and written along N
         return False
@@ -355,7 +369,9 @@ def matmul_summed_nt(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
     """``out = sum over e of a[e] @ b[e].T`` for a (E, M, K), b (E, N, K), out (M, N), by nnsim's
     kernels; False, having done nothing, where they do not take it (short dot products, rows
     not contiguous along K)."""
-    if not (_fits(a, b) and out.dtype == a.dtype and a.shape[2] >= DOT_MIN_K):
+    if out.dtype != a.dtype or a.shape[2] < DOT_MIN_K:
+        return False
+    if not _fits(a, b, a.shape[0] * a.shape[1] * a.shape[2] * b.shape[1]):
         return False
     if a.strides[2] != a.itemsize or b.strides[2] != b.itemsize or out.strides[1] != a.itemsize:
         return False
