@@ -20,6 +20,9 @@ import numpy as np
 from ..layers import Layer
 from ..layers.steps import Child, Op, Program
 
+#: NumPy's floating-point warnings off, for passes whose non-finite values the simulator reports
+QUIET = {"over": "ignore", "invalid": "ignore", "divide": "ignore"}
+
 
 def quiet(command):
     """Run a command with NumPy's overflow and invalid-value warnings off: the non-finite
@@ -27,7 +30,7 @@ def quiet(command):
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with np.errstate(**QUIET):
             return command(*args, **kwargs)
 
     return wrapper

@@ -20,7 +20,7 @@ from ..model import Sequential
 from ..optim import Optimizer
 from . import diagnostics as diag
 from .events import Stop
-from .frames import Pass
+from .frames import QUIET, Pass
 from .sweep import Measurements
 
 
@@ -264,8 +264,8 @@ class Trainer:
         # rest of the iteration reads: DropConnect's mask, attention weights, caches
         saved = [(layer, dict(vars(layer))) for layer in self.model.walk()]
         correct = 0.0  # sum over chunks of accuracy x examples: every example weighs the same
-        try:
-            with self.model.inference() as model:
+        try:  # a diverged model's outputs overflow: the non-finite check reports that, not NumPy
+            with self.model.inference() as model, np.errstate(**QUIET):
                 for i in range(0, len(x), batch_size):
                     pred = model.forward(self.model_input(x[i : i + batch_size]))
                     chunk = accuracy(pred, y[i : i + batch_size], self.loss)
@@ -280,7 +280,7 @@ class Trainer:
 
     def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """The model's outputs for ``x`` in evaluation mode; the training state is untouched."""
-        with self.model.inference() as model:
+        with self.model.inference() as model, np.errstate(**QUIET):
             preds = [
                 model.forward(self.model_input(x[i : i + batch_size]))
                 for i in range(0, len(x), batch_size)
