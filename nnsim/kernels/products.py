@@ -63,6 +63,62 @@ OWN_MIN_MACS = 2**18
 DOT_MIN_K = 64
 
 
+@product_helper
+def _store_row(row, j, v0, v1, v2, v3):
+    row[j], row[j + 1], row[j + 2], row[j + 3] = v0, v1, v2, v3
+
+
+@product_helper
+def _add_to_row(row, j, v0, v1, v2, v3):
+    row[j] += v0
+    row[j + 1] += v1
+    row[j + 2] += v2
+    row[j + 3] += v3
+
+
+@product_helper
+def _dot_block(a, i, b, j, out, accumulate):
+    # out[i:i+4, j:j+4] = (or += where accumulate) a[i:i+4] (4, K) @ b[j:j+4] (4, K)^T: sixteen
+    # dot products whose running sums stay in vector registers
+    zero = out.dtype.type(0)
+    a0, a1, a2, a3 = a[i], a[i + 1], a[i + 2], a[i + 3]  # (K,) each
+    b0, b1, b2, b3 = b[j], b[j + 1], b[j + 2], b[j + 3]
+    k_total = a.shape[1]
+    s00 = s01 = s02 = s03 = zero
+    s10 = s11 = s12 = s13 = zero
+    s20 = s21 = s22 = s23 = zero
+    s30 = s31 = s32 = s33 = zero
+    for k in range(k_total):
+        x0, x1, x2, x3 = a0[k], a1[k], a2[k], a3[k]
+        y0, y1, y2, y3 = b0[k], b1[k], b2[k], b3[k]
+        s00 += x0 * y0
+        s01 += x0 * y1
+        s02 += x0 * y2
+        s03 += x0 * y3
+        s10 += x1 * y0
+        s11 += x1 * y1
+        s12 += x1 * y2
+        s13 += x1 * y3
+        s20 += x2 * y0
+        s21 += x2 * y1
+        s22 += x2 * y2
+        s23 += x2 * y3
+        s30 += x3 * y0
+        s31 += x3 * y1
+        s32 += x3 * y2
+        s33 += x3 * y3
+    if accumulate:
+        _add_to_row(out[i], j, s00, s01, s02, s03)
+        _add_to_row(out[i + 1], j, s10, s11, s12, s13)
+        _add_to_row(out[i + 2], j, s20, s21, s22, s23)
+        _add_to_row(out[i + 3], j, s30, s31, s32, s33)
+    else:
+        _store_row(out[i], j, s00, s01, s02, s03)
+        _store_row(out[i + 1], j, s10, s11, s12, s13)
+        _store_row(out[i + 2], j, s20, s21, s22, s23)
+        _store_row(out[i + 3], j, s30, s31, s32, s33)
+
+
 @product
 def product_nt(a, b, out, block):
     # out (M, N) = a (M, K) @ b (N, K)^T, both read along K, ``block`` rows of b at a time (they
@@ -76,36 +132,8 @@ def product_nt(a, b, out, block):
         j_stop = min(n, j_start + block)
         j4 = j_stop - (j_stop - j_start) % 4
         for i in range(0, m4, 4):
-            a0, a1, a2, a3 = a[i], a[i + 1], a[i + 2], a[i + 3]  # (K,) each
             for j in range(j_start, j4, 4):
-                b0, b1, b2, b3 = b[j], b[j + 1], b[j + 2], b[j + 3]
-                s00 = s01 = s02 = s03 = zero
-                s10 = s11 = s12 = s13 = zero
-                s20 = s21 = s22 = s23 = zero
-                s30 = s31 = s32 = s33 = zero
-                for k in range(k_total):
-                    x0, x1, x2, x3 = a0[k], a1[k], a2[k], a3[k]
-                    y0, y1, y2, y3 = b0[k], b1[k], b2[k], b3[k]
-                    s00 += x0 * y0
-                    s01 += x0 * y1
-                    s02 += x0 * y2
-                    s03 += x0 * y3
-                    s10 += x1 * y0
-                    s11 += x1 * y1
-                    s12 += x1 * y2
-                    s13 += x1 * y3
-                    s20 += x2 * y0
-                    s21 += x2 * y1
-                    s22 += x2 * y2
-                    s23 += x2 * y3
-                    s30 += x3 * y0
-                    s31 += x3 * y1
-                    s32 += x3 * y2
-                    s33 += x3 * y3
-                _store_row(out[i], j, s00, s01, s02, s03)
-                _store_row(out[i + 1], j, s10, s11, s12, s13)
-                _store_row(out[i + 2], j, s20, s21, s22, s23)
-                _store_row(out[i + 3], j, s30, s31, s32, s33)
+                _dot_block(a, i, b, j, out, False)
         for i in range(m):
             first_j = j4 if i < m4 else j_start  # the blocks above covered j_start..j4
             for j in range(first_j, j_stop):
@@ -113,11 +141,6 @@ def product_nt(a, b, out, block):
                 for k in range(k_total):
                     total += a[i, k] * b[j, k]
                 out[i, j] = total
-
-
-@product_helper
-def _store_row(row, j, v0, v1, v2, v3):
-    row[j], row[j + 1], row[j + 2], row[j + 3] = v0, v1, v2, v3
 
 
 @product
@@ -191,50 +214,14 @@ def product_nt_summed(a, b, out):
     for e in range(examples):
         a_e, b_e = a[e], b[e]  # (M, K), (N, K)
         for i in range(0, m4, 4):
-            a0, a1, a2, a3 = a_e[i], a_e[i + 1], a_e[i + 2], a_e[i + 3]  # (K,) each
             for j in range(0, n4, 4):
-                b0, b1, b2, b3 = b_e[j], b_e[j + 1], b_e[j + 2], b_e[j + 3]
-                s00 = s01 = s02 = s03 = zero
-                s10 = s11 = s12 = s13 = zero
-                s20 = s21 = s22 = s23 = zero
-                s30 = s31 = s32 = s33 = zero
-                for k in range(k_total):
-                    x0, x1, x2, x3 = a0[k], a1[k], a2[k], a3[k]
-                    y0, y1, y2, y3 = b0[k], b1[k], b2[k], b3[k]
-                    s00 += x0 * y0
-                    s01 += x0 * y1
-                    s02 += x0 * y2
-                    s03 += x0 * y3
-                    s10 += x1 * y0
-                    s11 += x1 * y1
-                    s12 += x1 * y2
-                    s13 += x1 * y3
-                    s20 += x2 * y0
-                    s21 += x2 * y1
-                    s22 += x2 * y2
-                    s23 += x2 * y3
-                    s30 += x3 * y0
-                    s31 += x3 * y1
-                    s32 += x3 * y2
-                    s33 += x3 * y3
-                _add_to_row(out[i], j, s00, s01, s02, s03)
-                _add_to_row(out[i + 1], j, s10, s11, s12, s13)
-                _add_to_row(out[i + 2], j, s20, s21, s22, s23)
-                _add_to_row(out[i + 3], j, s30, s31, s32, s33)
+                _dot_block(a_e, i, b_e, j, out, True)
         for i in range(m):
             for j in range(n4 if i < m4 else 0, n):
                 total = zero
                 for k in range(k_total):
                     total += a_e[i, k] * b_e[j, k]
                 out[i, j] += total
-
-
-@product_helper
-def _add_to_row(row, j, v0, v1, v2, v3):
-    row[j] += v0
-    row[j + 1] += v1
-    row[j + 2] += v2
-    row[j + 3] += v3
 
 
 # ---------------------------------------------------------------- the choice
