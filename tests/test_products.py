@@ -19,6 +19,7 @@ def own_products(monkeypatch):
     """Every product this test makes goes to nnsim's kernels, whatever the machine and size."""
     monkeypatch.setattr(products, "_own", True)
     monkeypatch.setattr(products, "OWN_MIN_MACS", 0)
+    monkeypatch.setattr(products, "ROW_MIN_COLUMNS", 0)
 
 
 def _close(got: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
@@ -77,6 +78,12 @@ def test_what_the_kernels_do_not_take_goes_to_blas(own_products, monkeypatch):
     assert np.array_equal(matmul(ints, ints.T), ints @ ints.T)  # not a float product
     mixed = matmul(small[:, :3].astype(np.float64), ints.T.astype(np.float32))
     assert mixed.dtype == np.float64  # mixed dtypes keep NumPy's promotion
+    monkeypatch.setattr(products, "ROW_MIN_COLUMNS", 64)
+    skinny = rng.standard_normal((400, 16)).astype(np.float32)  # 16 output columns
+    _close(matmul(small, skinny), small, skinny)
+    transposed_small = np.ascontiguousarray(small.T).T  # not C-contiguous: no dot products
+    _close(matmul(transposed_small, np.ascontiguousarray(skinny.T).T), small, skinny)
+    monkeypatch.setattr(products, "ROW_MIN_COLUMNS", 0)
     strided = rng.standard_normal((6, 8)).astype(np.float32)[:, ::2]  # (6, 4), no unit stride
     _close(matmul(small[:, :6], strided), small[:, :6], strided)
     assert calls == []

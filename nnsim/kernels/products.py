@@ -57,6 +57,11 @@ AVX512_BLAS_CORES = frozenset({"skylakex", "cooperlake", "sapphirerapids"})
 #: 2.0 us in BLAS, 2.4-3.4 here; the two meet near 64 x 64 @ 64 x 64)
 OWN_MIN_MACS = 2**18
 
+#: the fewest output columns ``product_nn`` takes: its inner loop runs along a row of the output,
+#: and a shorter one spends more on entering the loop than on the work (measured on an LSTM's
+#: weight gradients: (800, 512) @ (512, 16) 201 us here, 128 in BLAS)
+ROW_MIN_COLUMNS = 64
+
 #: the shortest dot product ``product_nt`` takes: below it the sixteen sums have too few terms
 #: to fill their vector lanes (measured: x (800, 16) @ W (512, 16)^T took 338 us as dot
 #: products, 130 in BLAS, 110 by ``product_nn`` after copying W^T)
@@ -325,11 +330,12 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         if a.flags.c_contiguous and a.shape[1] >= DOT_MIN_K:  # dot products along K
             product_nt(a, b.T, out, _nt_block(a.shape[1], a.itemsize))
             return out
+        if b.shape[1] < ROW_MIN_COLUMNS:
+            return np.matmul(a, b, out=out)
         b = np.ascontiguousarray(b)  # (K, N): a copy of K x N numbers, against M x K x N work
-    if b.flags.c_contiguous:
-        product_nn(a, b, out)
-    else:
+    if not b.flags.c_contiguous or b.shape[1] < ROW_MIN_COLUMNS:
         return np.matmul(a, b, out=out)
+    product_nn(a, b, out)
     return out
 
 
@@ -347,6 +353,8 @@ def matmul_stacked(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
     if not _fits(a, b, a.shape[0] * b.shape[0] * b.shape[1] * b.shape[2]):
         return False
     if b.strides[2] != unit or out.strides[2] != unit:  # rows read and written along N
+        return False
+    if b.shape[2] < ROW_MIN_COLUMNS:
         return False
     product_nn_stacked(a, b, out)
     return True
