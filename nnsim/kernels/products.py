@@ -1,5 +1,5 @@
-"""Matrix products for the dense and recurrent layers: BLAS, or nnsim's own Numba kernels where
-the BLAS runs narrower vector instructions than the processor has.
+"""Matrix products for the dense, recurrent and convolution layers: BLAS, or nnsim's own Numba
+kernels where the BLAS runs narrower vector instructions than the processor has.
 
 Why: NumPy's OpenBLAS picks its kernels when it loads, by the processor or by
 ``OPENBLAS_CORETYPE``. Where it runs its AVX2 kernels on a processor with AVX-512 (an
@@ -124,11 +124,12 @@ def _dot_block(a, i, b, j, out, accumulate):
         _store_row(out[i + 3], j, s30, s31, s32, s33)
 
 
-@product
-def product_nt(a, b, out, block):
-    # out (M, N) = a (M, K) @ b (N, K)^T, both read along K, ``block`` rows of b at a time (they
-    # stay in cache while every row of a passes): 4 x 4 blocks of dot products whose sixteen
-    # running sums stay in vector registers, then the edge rows and columns one by one
+@product_helper
+def _dot_products(a, b, out, block, accumulate):
+    # out (M, N) = (or += where accumulate) a (M, K) @ b (N, K)^T, both read along K, ``block``
+    # rows of b at a time (they stay in cache while every row of a passes): 4 x 4 blocks of dot
+    # products whose sixteen running sums stay in vector registers, then the edge rows and
+    # columns one by one
     m, k_total = a.shape
     n = b.shape[0]
     zero = out.dtype.type(0)
@@ -138,14 +139,23 @@ def product_nt(a, b, out, block):
         j4 = j_stop - (j_stop - j_start) % 4
         for i in range(0, m4, 4):
             for j in range(j_start, j4, 4):
-                _dot_block(a, i, b, j, out, False)
+                _dot_block(a, i, b, j, out, accumulate)
         for i in range(m):
             first_j = j4 if i < m4 else j_start  # the blocks above covered j_start..j4
             for j in range(first_j, j_stop):
                 total = zero
                 for k in range(k_total):
                     total += a[i, k] * b[j, k]
-                out[i, j] = total
+                if accumulate:
+                    out[i, j] += total
+                else:
+                    out[i, j] = total
+
+
+@product
+def product_nt(a, b, out, block):
+    # out (M, N) = a (M, K) @ b (N, K)^T
+    _dot_products(a, b, out, block, False)
 
 
 @product
@@ -205,28 +215,16 @@ def product_nn_stacked(a, b, out):
 
 
 @product
-def product_nt_summed(a, b, out):
-    # out (M, N) = sum over examples e of a[e] (M, K) @ b[e] (N, K)^T, example by example in
-    # order: a convolution's weight gradient, dy[e] (F, P) against cols[e] (C*KH*KW, P), dot
-    # products along the positions, which both read contiguously
-    examples, m, k_total = a.shape
-    n = b.shape[1]
-    zero = out.dtype.type(0)
-    m4, n4 = m - m % 4, n - n % 4
+def product_nt_summed(a, b, out, block):
+    # out (M, N) = sum over examples e of a[e] (M, K) @ b[e] (N, K)^T, added example by example
+    # in order onto zeros: a convolution's weight gradient, dy[e] (F, P) against cols[e]
+    # (C*KH*KW, P), dot products along the positions, which both read contiguously
+    m, n = out.shape
     for i in range(m):
         for j in range(n):
             out[i, j] = 0
-    for e in range(examples):
-        a_e, b_e = a[e], b[e]  # (M, K), (N, K)
-        for i in range(0, m4, 4):
-            for j in range(0, n4, 4):
-                _dot_block(a_e, i, b_e, j, out, True)
-        for i in range(m):
-            for j in range(n4 if i < m4 else 0, n):
-                total = zero
-                for k in range(k_total):
-                    total += a_e[i, k] * b_e[j, k]
-                out[i, j] += total
+    for e in range(a.shape[0]):
+        _dot_products(a[e], b[e], out, block, True)
 
 
 # ---------------------------------------------------------------- the choice
@@ -370,5 +368,5 @@ def matmul_summed_nt(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
         return False
     if a.strides[2] != a.itemsize or b.strides[2] != b.itemsize or out.strides[1] != a.itemsize:
         return False
-    product_nt_summed(a, b, out)
+    product_nt_summed(a, b, out, _nt_block(a.shape[2], a.itemsize))
     return True
