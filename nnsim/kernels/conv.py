@@ -227,7 +227,7 @@ def conv2d_backward(dy, x, W, stride, padding, dilation, groups, cols=None, need
         dW, db, dcols = _loop_products_backward(dy3, cols, w2, groups, need_dx)
         interleave = False
     else:
-        dW, db, dcols = _blas_products_backward(dy3, cols, w2, groups, need_dx and not interleave)
+        dW, db, dcols = _matrix_products_backward(dy3, cols, w2, groups, need_dx and not interleave)
     if not need_dx:
         return None, dW.reshape(W.shape), db
     dx = np.zeros(x.shape, dtype=dy.dtype)
@@ -255,7 +255,7 @@ def _loop_products_backward(dy3, cols, w2, groups, need_dx):
     return dW, db, dcols if need_dx else None
 
 
-def _blas_products_backward(dy3, cols, w2, groups, need_dx):
+def _matrix_products_backward(dy3, cols, w2, groups, need_dx):
     # (dW, db, dcols or None): by nnsim's products where they apply, else per example and
     # group, BLAS reading dy (N, F, P) as it is
     n = dy3.shape[0]
