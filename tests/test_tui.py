@@ -181,6 +181,7 @@ async def test_nnsim_without_a_scenario_opens_the_lesson_picker():
 
 async def test_the_first_lesson_warms_only_its_own_kernels(monkeypatch):
     # compiling every kernel in both float32 and float64 took about a minute on a first start
+    import nnsim.tui.app as app_module
     import nnsim.tui.screens.loading as loading
 
     warmed = []
@@ -190,6 +191,9 @@ async def test_the_first_lesson_warms_only_its_own_kernels(monkeypatch):
         return 0
 
     monkeypatch.setattr(loading, "warm_up", fake_warm_up)
+    # as on a first start, whatever an earlier start recorded beside Numba's cache (which would
+    # load the kernels behind the opening screen and show no loading screen)
+    monkeypatch.setattr(app_module, "load_cached", lambda plan: False)
     app = NnsimApp("vanishing_sigmoid", warm=True)
     async with app.run_test(size=(120, 30)) as pilot:
         for _ in range(100):

@@ -97,6 +97,25 @@ async def test_a_step_back_logs_the_micro_op_it_undid(short):
         assert screen.session.sim.events[-1].index == third.index - 1
 
 
+async def test_the_log_keeps_its_newest_line_in_view_at_every_key(short):
+    # the log scrolls to its new line in the same frame that shows it (not one frame later)
+    app = NnsimApp(short, warm=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await opened(pilot, app)
+        log = screen.query_one("#log")
+        await pilot.press("n")
+        await idle(pilot, screen)
+        assert log.size.height > 0
+        for _ in range(3 * log.size.height):  # many more lines than the log shows
+            await pilot.press("n")
+            await idle(pilot, screen)
+            assert log.scroll_y == log.max_scroll_y
+        assert log.max_scroll_y > 0
+        newest = str(screen.session.sim.events[-1])
+        shown = [log.render_line(y).text for y in range(log.size.height)]
+        assert any(newest in line for line in shown), shown
+
+
 async def test_a_what_if_prompt_never_takes_its_example_for_an_answer(short):
     app = NnsimApp(short, warm=False)
     async with app.run_test(size=(120, 40)) as pilot:
