@@ -5,6 +5,7 @@ shows already, and asks for a layout only when the widget's height may change.""
 from __future__ import annotations
 
 from rich.text import Text
+from textual.visual import visualize
 from textual.widgets import Static
 
 
@@ -29,13 +30,25 @@ def exact_lines(content: object, width: int) -> int | None:
     return len(lines)
 
 
+def wrapped_lines(static: Static, content: object) -> int | None:
+    """The lines ``content`` takes in ``static`` once Textual wraps it, or None if not known.
+    Why: a line longer than the widget (the inspector's statistics, with "saturated" added for
+    a sigmoid layer) made every change of it lay the whole screen out, once per iteration of
+    an MLP lesson; wrapping it as the widget will (Textual's own Content) costs far less."""
+    width = static.content_size.width
+    lines = exact_lines(content, width)
+    if lines is not None or not isinstance(content, Text) or width <= 0:
+        return lines
+    return visualize(static, content).get_height(static.styles, width)
+
+
 def show(static: Static, content: Text | str) -> None:
     """``static.update(content)`` unless ``content`` is what it shows; a layout pass only if
     its height may have changed."""
     shown = getattr(static, "_nnsim_shown", None)
     if shown is not None and same_content(shown[0], content):
         return
-    lines = exact_lines(content, static.content_size.width)
+    lines = wrapped_lines(static, content)
     layout = lines is None or shown is None or shown[1] != lines
     static._nnsim_shown = (content, lines)
     static.update(content, layout=layout)
