@@ -171,3 +171,24 @@ async def test_quitting_while_the_first_lesson_opens_leaves_the_collector_runnin
         assert not gc.isenabled()  # paused while the lesson opens
         app.exit()
     assert gc.isenabled()
+
+
+async def test_a_view_asked_for_before_a_pane_has_its_widgets_is_drawn_once_it_has(
+    tmp_path, monkeypatch
+):
+    # seen once under load: the debugger's first view came before the inspector's own widgets
+    from nnsim.tui.widgets.inspector import Inspector
+
+    ready = [False]
+    panes_mounted = MainScreen._panes_mounted
+    monkeypatch.setattr(MainScreen, "_panes_mounted", lambda s: ready[0] and panes_mounted(s))
+    app = NnsimApp(lesson(tmp_path, "first"), warm=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await opened(pilot, app, "first")
+        inspector = screen.query_one(Inspector)
+        await pilot.pause(0.2)
+        assert inspector._shown is None  # the view waits as a whole
+        assert screen.query_one("#status").render().plain == ""
+        ready[0] = True
+        assert await until(pilot, lambda: inspector._shown is not None)
+        assert "first" in str(screen.query_one("#status").render())

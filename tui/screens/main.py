@@ -56,6 +56,8 @@ class MainScreen(Screen):
         self._footer_busy = False  # the worker's state the footer's keys were last drawn for
         self._idle = False  # drawing after the last queued command finished
         self._figures = None  # the map, f and f', the std line: kept while a command runs
+        self._panes_ready = False  # see _panes_mounted
+        self._view_deferred = False
 
     def _start_thread(self, loop) -> None:
         self.run_worker(loop, thread=True, group="session", exit_on_error=False)
@@ -285,7 +287,26 @@ class MainScreen(Screen):
         status = _status(view, str(self.session.scenario.title), running, label, queued)
         self.query_one("#status", Static).update(status)
 
+    def _panes_mounted(self) -> bool:
+        """Whether the panes made of several widgets have all of theirs. Textual mounts a
+        screen's widgets, and theirs, before the screen's Mount, yet once, under load in the
+        full test suite, the screen's first view found the inspector without its children
+        (NoMatches on '#tabs'): a view asked for then is drawn a moment later instead."""
+        if not self._panes_ready:
+            panes = (self.query_one(Inspector), self.query_one(GradientFlow))
+            self._panes_ready = all(p.is_mounted for p in (*panes, self.query_one(LessonPane)))
+        return self._panes_ready
+
+    def _deferred_view(self) -> None:
+        self._view_deferred = False
+        self.refresh_view()
+
     def refresh_view(self) -> None:
+        if not self._panes_mounted():
+            if not self._view_deferred:
+                self._view_deferred = True
+                self.set_timer(0.02, self._deferred_view)
+            return
         session = self.session
         view = session.try_view()
         if view is None:
