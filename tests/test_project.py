@@ -168,9 +168,14 @@ def test_warm_up_compiles_every_kernel_so_first_use_never_stalls():
     steps = []
     calls = warm_up(progress=lambda done, total, what: steps.append((done, total)))
     assert steps[-1] == (calls, calls)
-    # helpers named _like_this are compiled into the kernels that call them
+    # helpers named _like_this are compiled into the kernels that call them; nnsim's own matrix
+    # products only where this machine uses them (else BLAS does, and they never compile)
+    from nnsim.kernels import products
+
     public = [d for d in _jit.REGISTRY if not d.__name__.startswith("_")]
     assert len(public) > 30
+    if not products.use_own_products():
+        public = [d for d in public if d.py_func.__module__ != products.__name__]
     assert [d.__name__ for d in public if not d.signatures] == []
 
 

@@ -39,7 +39,7 @@ import warnings
 
 import numpy as np
 
-from ._jit import product, product_helper
+from ._jit import product, product_block, product_helper
 
 ENV_PRODUCTS = "NNSIM_PRODUCTS"
 CHOICES = ("auto", "blas", "numba")
@@ -81,7 +81,7 @@ def _add_to_row(row, j, v0, v1, v2, v3):
     row[j + 3] += v3
 
 
-@product_helper
+@product_block
 def _dot_block(a, i, b, j, out, accumulate):
     # out[i:i+4, j:j+4] = (or += where accumulate) a[i:i+4] (4, K) @ b[j:j+4] (4, K)^T: sixteen
     # dot products whose running sums stay in vector registers

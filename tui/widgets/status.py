@@ -1,6 +1,6 @@
 """The status line: the run's state in parts separated by two spaces, laid out on at most two
 lines at part boundaries (never mid-part), the least needed parts left out when even two lines
-cannot hold them all."""
+cannot hold them all; and the words it shares with the event log's lines (phases, commands)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from nnsim.i18n import N_, _
+from nnsim.session import View
+from nnsim.session.views import TAB_TITLES
 
 from .redraw import same_content
 
@@ -101,4 +103,89 @@ class StatusLine(Static):
         self._draw()
 
 
-__all__ = ["StatusLine", "reflow"]
+def event_line(event) -> str:
+    """One micro-op for the event log, in the current language (the layer's name as is)."""
+    arrow = {"forward": "▶", "backward": "◀"}.get(event.phase, "•")
+    where = f" {event.layer}" if event.layer else ""
+    step = f" t={event.t}" if event.t is not None else ""
+    phase = _(PHASES.get(event.phase, event.phase))
+    iteration = _("it {n}").format(n=event.iteration)
+    text = f"#{event.index} {iteration} {arrow} {phase}{where}{step}: {_(event.label)}"
+    return text + (f"  [{_('stopped')}: {event.stop}]" if event.stop else "")
+
+
+#: The simulator's phases and the worker's commands as the status line says them.
+PHASES = {
+    "batch": N_("batch"),
+    "forward": N_("forward"),
+    "loss": N_("loss"),
+    "backward": N_("backward"),
+    "clip": N_("clip"),
+    "update": N_("update"),
+}
+COMMAND_WORDS = {
+    "step": N_("step"),
+    "step_into": N_("step_into"),
+    "step_out": N_("step_out"),
+    "finish_pass": N_("finish_pass"),
+    "continue": N_("continue"),
+    "step_back": N_("step_back"),
+    "step_forward": N_("step_forward"),
+    "rewind": N_("rewind"),
+    "starting": N_("starting"),  # the worker's thread is starting
+}
+
+
+def command_word(command: str) -> str:
+    """A debugger command (``continue``) as the learner's language says it."""
+    return _(COMMAND_WORDS[command]) if command in COMMAND_WORDS else command
+
+
+def status_text(
+    view: View, title: str, running: str | None, label: str = "", queued: int = 0
+) -> Text:
+    """The run's state in parts two spaces apart (StatusLine lays them out by part)."""
+    text = Text()
+    text.append(f" {title} ", style="bold reverse")
+    total = view.total_iterations
+    if view.completed >= total and view.phase == "batch" and not view.depth:
+        text.append("  " + _("iteration {n}/{total}, complete").format(n=total, total=total))
+    else:
+        text.append("  " + _("iteration {n}/{total}").format(n=view.iteration, total=total))
+        arrow = {"forward": "▶", "backward": "◀"}.get(view.phase, "•")
+        phase = _(PHASES[view.phase]) if view.phase in PHASES else view.phase
+        if view.next_layer:
+            after = _("next: {arrow} {phase} {layer}")
+            after = after.format(arrow=arrow, phase=phase, layer=view.next_layer)
+        else:
+            after = _("next: {arrow} {phase}").format(arrow=arrow, phase=phase)
+        text.append("  " + after)
+    if view.depth:
+        text.append(" " + _("(depth {depth})").format(depth=view.depth))
+    if view.loss == view.loss:  # not NaN
+        text.append("  " + _("loss {value}").format(value=f"{view.loss:.4g}"))
+    if running:
+        command = command_word(running)
+        if queued:
+            said = _("running {command} (+{n} queued)…").format(command=command, n=queued)
+        else:
+            said = _("running {command}…").format(command=command)
+        text.append("  " + said, style="bold yellow")
+    elif view.stopped is not None:
+        text.append("  " + _("stopped: {stop}").format(stop=view.stopped), style="bold red")
+    tab = _(TAB_TITLES[view.tab]) if view.tab in TAB_TITLES else view.tab
+    text.append("  " + _(INSPECTING).format(layer=view.selected, tab=tab), style="dim")
+    if label:
+        text.append("  " + _("(what if: {label})").format(label=label), style="bold cyan")
+    return text
+
+
+__all__ = [
+    "COMMAND_WORDS",
+    "PHASES",
+    "StatusLine",
+    "command_word",
+    "event_line",
+    "reflow",
+    "status_text",
+]
