@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("textual_serve", reason="nnsim serve needs textual-serve: nnsim[serve]")
+# a browser, a server and its sessions per test: about 30 CPU-s, run in .ci/run's second step
+pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
 PROC = Path("/proc")
 TOKEN = "classroom-token-1234"

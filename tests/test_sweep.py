@@ -170,7 +170,7 @@ def test_without_dask_the_scheduler_option_names_the_extra(capsys, tiny, monkeyp
 
 
 def test_ctrl_c_cancels_the_sweep_and_ends_its_workers(tiny):
-    argv = [sys.executable, "-m", "nnsim.cli", "sweep", str(tiny), "--grid", "iterations=20000"]
+    argv = [sys.executable, "-m", "nnsim.cli", "sweep", str(tiny), "--grid", "iterations=1000000"]
     argv += ["--grid", "seed=0,1,2,3", "--workers", "2"]
     sweeping = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, start_new_session=True)  # fmt: skip
