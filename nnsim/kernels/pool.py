@@ -50,8 +50,8 @@ def max_pool2d_forward(x, kh, kw, sh, sw, ph, pw, y, argmax):
 
 @kernel
 def _max_pool_2x2(x, y, argmax):
-    # The common 2x2 stride-2 unpadded window, in one flat pass; False if a
-    # window held a NaN, and the caller redoes the call with the general loops' NaN rule.
+    # The common 2x2 stride-2 unpadded window, in one flat pass; False if a window held a NaN,
+    # and the caller redoes the call with the general loops' NaN rule.
     # Branch-free on purpose: the maximum m of the four cells, then the first cell equal to m
     # (the first maximum in row-major order), chosen by integer selects and read back by index.
     # Selecting the float itself made x86 without AVX-512 branch on every comparison, and on
