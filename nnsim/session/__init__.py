@@ -10,6 +10,7 @@ of a lesson with its variants and judged expectations. Nothing here imports Text
 
 from ..layers.walk import Cell
 from ..sim import ConditionError, Event
+from ..sim.events import phase_arrow
 from ..sim.gan import GanRun
 from ..sim.registry import metric_rows, metric_table
 from ..sim.surface import SurfaceRun
@@ -34,6 +35,7 @@ __all__ = [
     "Prediction",
     "metric_rows",
     "metric_table",
+    "phase_arrow",
     "Request",
     "Session",
     "SurfaceRun",

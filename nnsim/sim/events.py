@@ -8,6 +8,11 @@ from typing import NamedTuple
 PHASES = ("batch", "forward", "loss", "backward", "clip", "update")
 
 
+def phase_arrow(phase: str) -> str:
+    """The mark of a phase in the event log and the status line: ▶ forward, ◀ backward, • else."""
+    return {"forward": "▶", "backward": "◀"}.get(phase, "•")
+
+
 @dataclass(frozen=True)
 class Stop:
     """Why a run halted: a breakpoint's condition became true, or a value became NaN or inf."""
@@ -61,7 +66,7 @@ class Event(NamedTuple):
     stop: Stop | None = None
 
     def __str__(self) -> str:
-        arrow = {"forward": "▶", "backward": "◀"}.get(self.phase, "•")
+        arrow = phase_arrow(self.phase)
         where = f" {self.layer}" if self.layer else ""
         step = f" t={self.t}" if self.t is not None else ""
         text = f"#{self.index} it {self.iteration} {arrow} {self.phase}{where}{step}: {self.label}"

@@ -21,7 +21,7 @@ from ..commands import DEBUGGER, bindings, retranslate_bindings
 from ..messages import CommandFinished, CommandProgress, CommandStarted, WorkerIdle
 from ..widgets.activation_std import ActivationStdPane
 from ..widgets.charts import Curves, GradientFlow
-from ..widgets.event_log import EventLog
+from ..widgets.event_log import EventLog, event_line
 from ..widgets.footer import KeyFooter
 from ..widgets.inspector import Inspector
 from ..widgets.layout import (
@@ -35,7 +35,7 @@ from ..widgets.layout import (
 )
 from ..widgets.lesson import LessonPane
 from ..widgets.model_tree import ModelTree
-from ..widgets.status import StatusLine, command_word, event_line, status_text
+from ..widgets.status import StatusLine, command_word, status_text
 from ..worker import SessionWorker
 
 RUNNING_SHOWN_AFTER = 0.15  # seconds a command runs before the screen says it runs

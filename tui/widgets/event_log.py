@@ -15,6 +15,11 @@ from __future__ import annotations
 
 from textual.widgets import RichLog
 
+from nnsim.i18n import _
+from nnsim.session import phase_arrow
+
+from .status import PHASES
+
 
 class EventLog(RichLog):
     _writing = False
@@ -40,3 +45,14 @@ class EventLog(RichLog):
         if self._writing:  # the virtual size changed: the scrollbars follow, after write
             layout = False
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+
+def event_line(event) -> str:
+    """One micro-op for the event log, in the current language (the layer's name as is)."""
+    arrow = phase_arrow(event.phase)
+    where = f" {event.layer}" if event.layer else ""
+    step = f" t={event.t}" if event.t is not None else ""
+    phase = _(PHASES.get(event.phase, event.phase))
+    iteration = _("it {n}").format(n=event.iteration)
+    text = f"#{event.index} {iteration} {arrow} {phase}{where}{step}: {_(event.label)}"
+    return text + (f"  [{_('stopped')}: {event.stop}]" if event.stop else "")

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from nnsim.i18n import N_, _
-from nnsim.session import View
+from nnsim.session import View, phase_arrow
 from nnsim.session.views import TAB_TITLES
 
 from .redraw import same_content
@@ -103,17 +103,6 @@ class StatusLine(Static):
         self._draw()
 
 
-def event_line(event) -> str:
-    """One micro-op for the event log, in the current language (the layer's name as is)."""
-    arrow = {"forward": "▶", "backward": "◀"}.get(event.phase, "•")
-    where = f" {event.layer}" if event.layer else ""
-    step = f" t={event.t}" if event.t is not None else ""
-    phase = _(PHASES.get(event.phase, event.phase))
-    iteration = _("it {n}").format(n=event.iteration)
-    text = f"#{event.index} {iteration} {arrow} {phase}{where}{step}: {_(event.label)}"
-    return text + (f"  [{_('stopped')}: {event.stop}]" if event.stop else "")
-
-
 #: The simulator's phases and the worker's commands as the status line says them.
 PHASES = {
     "batch": N_("batch"),
@@ -152,7 +141,7 @@ def status_text(
         text.append("  " + _("iteration {n}/{total}, complete").format(n=total, total=total))
     else:
         text.append("  " + _("iteration {n}/{total}").format(n=view.iteration, total=total))
-        arrow = {"forward": "▶", "backward": "◀"}.get(view.phase, "•")
+        arrow = phase_arrow(view.phase)
         phase = _(PHASES[view.phase]) if view.phase in PHASES else view.phase
         if view.next_layer:
             after = _("next: {arrow} {phase} {layer}")
@@ -185,7 +174,6 @@ __all__ = [
     "PHASES",
     "StatusLine",
     "command_word",
-    "event_line",
     "reflow",
     "status_text",
 ]
