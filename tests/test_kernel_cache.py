@@ -1,4 +1,5 @@
-"""Cached kernels are thrown away when any kernel source changed (nnsim.kernels._jit)."""
+"""Cached kernels are thrown away when any kernel source changed, and load without the
+compiler's registries (nnsim.kernels._jit)."""
 
 import os
 import subprocess
@@ -15,12 +16,35 @@ print(_jit.REGISTRY[0]._cache._cache_path)
 """
 
 
-def _start(cache_dir: Path) -> Path:
+# calls sigmoid in float64 and prints the bits, whether the call loaded machine code from the
+# cache, and whether loading imported the compiler's implementations of NumPy functions; then
+# calls it in float32 (never cached here, so it compiles after the load) and checks the values
+SIGMOID = """
+import sys
+import numpy as np
+import nnsim.functional as F
+from nnsim.kernels import activations
+
+x = np.linspace(-30.0, 30.0, 101)
+y = F.sigmoid(x)
+print(y.tobytes().hex())
+print(sum(activations.sigmoid_forward.stats.cache_hits.values()))
+print("numba.np.arraymath" in sys.modules)
+y32 = F.sigmoid(x.astype(np.float32))
+assert np.allclose(y32, 1.0 / (1.0 + np.exp(-x)), rtol=1e-6, atol=0.0), y32
+"""
+
+
+def _run(code: str, cache_dir: Path) -> list[str]:
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache_dir)}  # not the suite's own cache
     out = subprocess.run(
-        [sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
-    return Path(out.stdout.strip())
+    return out.stdout.split()
+
+
+def _start(cache_dir: Path) -> Path:
+    return Path(_run(CHILD, cache_dir)[0])
 
 
 def test_a_source_change_anywhere_in_the_kernels_discards_every_cached_kernel(tmp_path):
@@ -39,3 +63,15 @@ def test_a_source_change_anywhere_in_the_kernels_discards_every_cached_kernel(tm
     cached.write_bytes(b"machine code of these sources")
     _start(tmp_path)
     assert cached.exists()  # unchanged sources: the cache is kept
+
+
+def test_a_cached_kernel_loads_without_the_compilers_registries_and_gives_the_same_bits(
+    tmp_path,
+):
+    # Numba's own cache imports some forty modules of implementations before each load; only
+    # a compilation reads them (nnsim.kernels._jit._LoadWithRuntimeOnly)
+    compiled_bits, compiled_hits, _ = _run(SIGMOID, tmp_path)
+    loaded_bits, loaded_hits, registries_loaded = _run(SIGMOID, tmp_path)
+    assert (compiled_hits, loaded_hits) == ("0", "1")
+    assert loaded_bits == compiled_bits
+    assert registries_loaded == "False"

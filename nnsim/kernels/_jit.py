@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import numba
+from numba.core import caching
+from numba.core.runtime import rtsys
 from numba.extending import register_jitable
 
 F = TypeVar("F", bound=Callable)
@@ -40,8 +42,36 @@ REGISTRY: list[numba.core.registry.CPUDispatcher] = []
 REDUCTION_OPTIONS: dict[str, object] = {**KERNEL_OPTIONS, "fastmath": {"reassoc"}}
 
 
+class _LoadWithRuntimeOnly(caching.FunctionCache):
+    """Numba's cache of one kernel, loading machine code without first loading every
+    compiler registry. Why: before each load, Numba's own cache refreshes the target context
+    (``numba.core.caching.Cache.load_overload``), which imports some forty modules of
+    implementations (numba.np.arraymath, numba.cpython.unicode, ...) that only a compilation
+    reads: 0.12 of the 0.23 CPU-s that loading the first lesson's kernels took on a warm start
+    (Zen 3). Loaded code needs only the runtime (NRT) that it allocates through, so that is
+    what is initialised here. A kernel that must compile still gets the full refresh: Numba's
+    compiler makes it itself (``numba.core.compiler.CompilerBase``)."""
+
+    def load_overload(self, sig, target_context):  # noqa: ANN001, ANN201 (Numba's signature)
+        rtsys.initialize(target_context)
+        with self._guard_against_spurious_io_errors():
+            return self._load_overload(sig, target_context)
+
+
+def _lean_cache_loads(dispatcher: numba.core.registry.CPUDispatcher) -> None:
+    """Give ``dispatcher`` the cache of :class:`_LoadWithRuntimeOnly`; a Numba whose cache is
+    built otherwise keeps its own (slower to load, same machine code)."""
+    has_parts = all(
+        hasattr(caching.Cache, name)
+        for name in ("_guard_against_spurious_io_errors", "_load_overload")
+    )
+    if has_parts and type(getattr(dispatcher, "_cache", None)) is caching.FunctionCache:
+        dispatcher._cache.__class__ = _LoadWithRuntimeOnly
+
+
 def _compile(fn: F, options: dict[str, object]) -> F:
     dispatcher = numba.njit(**options)(fn)
+    _lean_cache_loads(dispatcher)
     if not REGISTRY:
         forget_stale_cache(dispatcher)
     REGISTRY.append(dispatcher)
