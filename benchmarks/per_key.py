@@ -1,15 +1,21 @@
 """CPU-seconds per `n` in the debugger, as a learner pays them: the app runs headless
-(Textual's ``run_test``, in this process), opens a lesson, and presses `n` K times, each time
-waiting until the command has finished and the screen has handled its messages. The figure is
-``time.process_time`` (every thread: the worker stepping, the interface redrawing) over the K
-presses, divided by K; ``worker`` is the part spent inside ``Session.execute`` on the worker
-thread (``time.thread_time``), ``idle`` the CPU the harness's wait for the screen costs with no
-key pressed (a floor it adds). Each lesson is measured ``--repeats`` times; the median
-is printed, and the range.
+(Textual's ``run_test``, in this process), opens a lesson, and presses `n` K times. Each key
+reaches the app as a terminal's would (a Key event from the driver); the harness waits, without
+using the CPU, until the command has finished and then for the screen to redraw on its own
+timer (``--settle`` seconds). The figure is ``time.process_time`` (every thread: the worker
+stepping, the interface redrawing) over the K presses, divided by K; ``worker`` is the part
+spent inside ``Session.execute`` on the worker thread (``time.thread_time``), ``idle`` the CPU
+the same waits cost with no key pressed (a floor the harness adds). Each lesson is measured
+``--repeats`` times; the median is printed, and the range.
+
+``--pilot`` presses and waits through Textual's Pilot instead, as this benchmark did before
+8 December 2026. Pilot's press and pause each post a callback to every widget of the screen
+and wait for all of them, and its pause then forces a screen update: about 0.009 CPU-s a key
+on the debugger's 64 widgets (Zen 3), which a terminal never spends.
 
     python benchmarks/per_key.py [--lessons xor_mlp vanishing_sigmoid digits_cnn]
                                  [--presses 60] [--repeats 3] [--size 120x40] [--profile]
-                                 [--json]
+                                 [--settle 0.05] [--pilot] [--json]
 
 Targets (issue 18): at most 0.03 CPU-s per `n` on an MLP lesson, 0.05 on the digits CNN.
 """
@@ -57,15 +63,35 @@ def finished_signal(screen) -> asyncio.Event:
     return finished
 
 
-async def press_n(pilot, finished: asyncio.Event) -> None:
-    """Press n; return once its command has finished and the screen has handled that."""
-    finished.clear()
-    await pilot.press("n")
-    await asyncio.wait_for(finished.wait(), timeout=600)
-    await pilot.pause()  # every message handled, the screen updated
+class Keys:
+    """Presses n and waits for its command and the redraw: as a terminal does (``settle``
+    seconds of sleep for the redraw), or through Textual's Pilot (``settle`` None)."""
+
+    def __init__(self, pilot, finished: asyncio.Event, settle: float | None) -> None:
+        self.pilot, self.finished, self.settle = pilot, finished, settle
+
+    async def press_n(self) -> None:
+        self.finished.clear()
+        if self.settle is None:
+            await self.pilot.press("n")
+        else:
+            from textual import events
+
+            self.pilot.app.post_message(events.Key("n", "n"))  # as the driver posts it
+        await asyncio.wait_for(self.finished.wait(), timeout=600)
+        await self.wait()
+
+    async def wait(self) -> None:
+        """Until the screen has handled every message and redrawn."""
+        if self.settle is None:
+            await self.pilot.pause()
+        else:
+            await asyncio.sleep(self.settle)
 
 
-async def measure(lesson: str, presses: int, size: tuple[int, int], profile: bool) -> dict:
+async def measure(
+    lesson: str, presses: int, size: tuple[int, int], profile: bool, settle: float | None
+) -> dict:
     from nnsim.tui.app import NnsimApp
     from nnsim.tui.screens.main import MainScreen
 
@@ -73,9 +99,9 @@ async def measure(lesson: str, presses: int, size: tuple[int, int], profile: boo
     async with app.run_test(size=size) as pilot:
         await _until(pilot, lambda: isinstance(app.screen, MainScreen), "the debugger")
         screen = app.screen
-        finished = finished_signal(screen)
+        keys = Keys(pilot, finished_signal(screen), settle)
         for _ in range(WARM_PRESSES):
-            await press_n(pilot, finished)
+            await keys.press_n()
 
         worker = [0.0]
         execute = screen.session.execute
@@ -93,7 +119,7 @@ async def measure(lesson: str, presses: int, size: tuple[int, int], profile: boo
         if profiler:
             profiler.enable()
         for _ in range(presses):
-            await press_n(pilot, finished)
+            await keys.press_n()
         if screen.session.sim.events[-1].index < WARM_PRESSES + presses:
             raise SystemExit("fewer micro-ops ran than keys were pressed")
         if profiler:
@@ -103,7 +129,7 @@ async def measure(lesson: str, presses: int, size: tuple[int, int], profile: boo
         # the harness's own cost: the same waiting for the screen, no key pressed
         idle_start = time.process_time()
         for _ in range(presses):
-            await pilot.pause()
+            await keys.wait()
         idle = (time.process_time() - idle_start) / presses
         screen.session.execute = execute
     result = {
@@ -131,13 +157,27 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--size", default="120x40")
     parser.add_argument("--profile", action="store_true", help="cProfile the main thread")
+    parser.add_argument(
+        "--settle", type=float, default=0.05, help="seconds to wait for the redraw after a step"
+    )
+    parser.add_argument(
+        "--pilot", action="store_true", help="press and wait through Textual's Pilot (before)"
+    )
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args()
     size = tuple(int(s) for s in args.size.split("x"))
     figures = {}
     for lesson in args.lessons:
         runs = [
-            asyncio.run(measure(lesson, args.presses, size, args.profile and i == 0))
+            asyncio.run(
+                measure(
+                    lesson,
+                    args.presses,
+                    size,
+                    args.profile and i == 0,
+                    None if args.pilot else args.settle,
+                )
+            )
             for i in range(args.repeats)
         ]
         per_n = [r["cpu_per_n"] for r in runs]
@@ -159,7 +199,8 @@ def main() -> None:
             f"{lesson} at {args.size}: {f['cpu_per_n_median']:.4f} CPU-s per n "
             f"(range {f['cpu_per_n_range'][0]:.4f}-{f['cpu_per_n_range'][1]:.4f}, "
             f"{args.repeats} runs of {args.presses}; stepping {f['worker_per_n']:.4f}, "
-            f"harness floor {f['idle_per_n']:.4f}) {target}{verdict}",
+            f"harness floor {f['idle_per_n']:.4f}{', through Pilot' if args.pilot else ''}) "
+            f"{target}{verdict}",
             flush=True,
         )
         if args.profile:

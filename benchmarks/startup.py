@@ -2,9 +2,10 @@
 
 - ``run``: `nnsim run LESSON --iterations 1` (headless; kernels compile lazily on first use);
 - ``tui``: `nnsim tui LESSON` to a usable debugger: the app runs headless (Textual's
-  ``run_test``), compiles the lesson's kernels behind the loading screen (cold) or loads them
-  from the cache behind the opening screen (warm: a loading screen made those calls before, see
-  nnsim.warmup.cached), shows the debugger, takes one `n` and exits;
+  ``run_test``, driven as a terminal would: see ``TUI``), compiles the lesson's kernels behind
+  the loading screen (cold) or loads them from the cache behind the opening screen (warm: a
+  loading screen made those calls before, see nnsim.warmup.cached), shows the debugger, takes
+  one `n` and exits;
 - ``kernels``: `import nnsim.functional` plus every warm-up call for ``--dtypes``.
 
 Cold: an empty Numba cache directory (NUMBA_CACHE_DIR), so every kernel used compiles. Warm: the
@@ -42,7 +43,10 @@ code = cli.main(["run", sys.argv[1], "--iterations", "1"])
 sys.exit(0 if code in (0, 1) else code)  # 1: the lesson's checks fail after one iteration
 """
 
-# polls with pauses, which cost no CPU: the child's CPU time is start-up work alone
+# waits by sleeping, which costs no CPU, and sends the key as a terminal's driver does: the
+# child's CPU time is start-up work alone. (Pilot's pause and press post a callback to every
+# widget and wait for them all, and the pause forces a screen update: before 8 December 2026
+# this benchmark polled with them, which added about 0.1 CPU-s.)
 TUI = """
 import asyncio, sys
 from nnsim.tui.launch import settled_imports
@@ -50,22 +54,24 @@ from nnsim.tui.launch import settled_imports
 with settled_imports():  # as `nnsim tui` imports the interface
     from nnsim.tui.app import NnsimApp
     from nnsim.tui.screens.main import MainScreen
+from textual import events
 
-async def until(pilot, ready, what):
-    for _ in range(12000):
+async def until(ready, what):
+    for _ in range(60000):
         if ready():
             return
-        await pilot.pause(0.05)
+        await asyncio.sleep(0.01)
     raise SystemExit(f"gave up waiting for {what}")
 
 async def main():
     app = NnsimApp(sys.argv[1])
-    async with app.run_test(size=(160, 50)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, MainScreen), "the debugger")
+    async with app.run_test(size=(160, 50)):
+        await until(lambda: isinstance(app.screen, MainScreen), "the debugger")
         session = app.screen.session
         before = len(session.sim.events)
-        await pilot.press("n")
-        await until(pilot, lambda: len(session.sim.events) > before and not session.busy, "n")
+        app.post_message(events.Key("n", "n"))
+        await until(lambda: len(session.sim.events) > before and not session.busy, "n")
+        await asyncio.sleep(0.1)  # the screen redraws the step on its own timer
         print(session.sim.events[-1])
 
 asyncio.run(main())
