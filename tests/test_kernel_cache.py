@@ -34,11 +34,30 @@ y32 = F.sigmoid(x.astype(np.float32))
 assert np.allclose(y32, 1.0 / (1.0 + np.exp(-x)), rtol=1e-6, atol=0.0), y32
 """
 
+# steps an RNN through time (rnn_step_forward); with "whole", then runs the sequence kernel,
+# rnn_forward, which calls the step kernel: in a second process the step kernel is loaded from
+# the cache and the sequence kernel compiles against it
+STEPS = """
+import sys
+import numpy as np
+from nnsim.functional import recurrent as R
 
-def _run(code: str, cache_dir: Path) -> list[str]:
+rng = np.random.default_rng(0)
+x, h0 = rng.standard_normal((2, 5, 3)), np.zeros((2, 4))
+w_ih, w_hh, b = rng.standard_normal((4, 3)), rng.standard_normal((4, 4)), np.zeros(4)
+stepper = R.RecurrentStepper("rnn", x, h0, w_ih, w_hh, b, b)
+for t in range(5):
+    stepper.forward_step(t)
+print(stepper.cache.h_seq.tobytes().hex())
+if sys.argv[1:] == ["whole"]:
+    print(R.rnn(x, h0, w_ih, w_hh, b, b)[0].tobytes().hex())
+"""
+
+
+def _run(code: str, cache_dir: Path, *args: str) -> list[str]:
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache_dir)}  # not the suite's own cache
     out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=True
     )
     return out.stdout.split()
 
@@ -75,3 +94,10 @@ def test_a_cached_kernel_loads_without_the_compilers_registries_and_gives_the_sa
     assert (compiled_hits, loaded_hits) == ("0", "1")
     assert loaded_bits == compiled_bits
     assert registries_loaded == "False"
+
+
+def test_a_kernel_compiled_after_a_cached_load_calls_the_loaded_kernel_correctly(tmp_path):
+    (stepped,) = _run(STEPS, tmp_path)  # compiles and caches the step kernel alone
+    loaded_stepped, whole = _run(STEPS, tmp_path, "whole")
+    assert loaded_stepped == stepped
+    assert whole == stepped  # stepped and whole runs are bit-identical
