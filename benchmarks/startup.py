@@ -14,8 +14,15 @@ bytecode is cached the same way (PYTHONPYCACHEPREFIX in that directory, PYTHONDO
 dropped), as an installed nnsim has it: without it every start compiles nnsim's 120-odd modules
 from source again (about 0.25 CPU-s).
 
+``--baseline PYTHON``: the interpreter of another nnsim install (say a venv with an older
+commit installed, ``pip install -e`` of a git worktree): each warm start of this tree is paired
+with one of that install, in alternating order, and the paired ratio (this / baseline) is
+printed with both medians. The machines drift by a third within minutes, so a before/after
+figure taken from two separate runs can say either thing; the pairs see the same drift.
+
     python benchmarks/startup.py [--cases run tui kernels] [--lesson vanishing_sigmoid]
-                                 [--dtypes float32 float64] [--repeats 5] [--json]
+                                 [--dtypes float32 float64] [--repeats 5]
+                                 [--baseline PYTHON] [--json]
 """
 
 from __future__ import annotations
@@ -89,19 +96,63 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(code: str, args: list[str], cache_dir: str) -> tuple[float, float]:
-    """(CPU-seconds, wall seconds) of one fresh interpreter running ``code``."""
+def measure(
+    code: str, args: list[str], cache_dir: str, python: str = sys.executable
+) -> tuple[float, float]:
+    """(CPU-seconds, wall seconds) of one fresh interpreter (``python``) running ``code``."""
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = os.path.join(cache_dir, "pycache")
     cpu, wall = children_cpu(), time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True
+        [python, "-c", code, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=cache_dir,  # not a checkout, whose nnsim/ would shadow the interpreter's install
     )
     cpu, wall = children_cpu() - cpu, time.perf_counter() - wall
     if out.returncode != 0:
         raise SystemExit(f"the child failed ({out.returncode}):\n{out.stderr[-3000:]}")
     return cpu, wall
+
+
+def _figures(cold: tuple[float, float], warm: list[float]) -> dict:
+    return {
+        "cold_cpu_s": round(cold[0], 2),
+        "warm_cpu_s": round(statistics.median(warm), 2),
+        "warm_range_cpu_s": [round(min(warm), 2), round(max(warm), 2)],
+    }
+
+
+def _line(figures: dict, cold_wall: float, repeats: int) -> str:
+    low, high = figures["warm_range_cpu_s"]
+    return (
+        f"cold {figures['cold_cpu_s']:.2f} CPU-s ({cold_wall:.1f} s wall), warm "
+        f"{figures['warm_cpu_s']:.2f} CPU-s (median of {repeats}: {low:.2f}-{high:.2f})"
+    )
+
+
+def run_case(code: str, child_args: list[str], repeats: int, baseline: str | None) -> dict:
+    """One case's figures; with a baseline interpreter, its figures and the paired ratios."""
+    pythons = [sys.executable] if baseline is None else [sys.executable, baseline]
+    with tempfile.TemporaryDirectory() as this_cache, tempfile.TemporaryDirectory() as other:
+        caches = [this_cache, other]
+        colds = [measure(code, child_args, caches[i], py) for i, py in enumerate(pythons)]
+        warm: list[list[float]] = [[] for _ in pythons]
+        for repeat in range(repeats):
+            order = range(len(pythons)) if repeat % 2 == 0 else reversed(range(len(pythons)))
+            for i in order:  # A B, then B A: neither side always runs first
+                warm[i].append(measure(code, child_args, caches[i], pythons[i])[0])
+    result = _figures(colds[0], warm[0])
+    result["cold_wall_s"] = round(colds[0][1], 1)
+    if baseline is not None:
+        result["baseline"] = _figures(colds[1], warm[1])
+        result["baseline"]["cold_wall_s"] = round(colds[1][1], 1)
+        ratios = [a / b for a, b in zip(warm[0], warm[1], strict=True)]
+        result["warm_ratio"] = round(statistics.median(ratios), 3)
+        result["warm_ratio_range"] = [round(min(ratios), 3), round(max(ratios), 3)]
+    return result
 
 
 def main() -> None:
@@ -112,27 +163,26 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=int, default=5, help="warm starts per case (median and range)"
     )
+    parser.add_argument(
+        "--baseline", metavar="PYTHON", help="another install's interpreter, paired with this one"
+    )
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args()
+    if args.baseline is not None and not os.access(args.baseline, os.X_OK):
+        parser.error(f"--baseline {args.baseline}: not an interpreter that can be run")
+    repeats = max(1, args.repeats)
     result = {}
     for case in args.cases:
         title, code = CASES[case]
         title = title.format(lesson=args.lesson, dtypes=" ".join(args.dtypes))
         child_args = args.dtypes if case == "kernels" else [args.lesson]
-        with tempfile.TemporaryDirectory() as cache:
-            cold = measure(code, child_args, cache)
-            warm = [measure(code, child_args, cache)[0] for _ in range(max(1, args.repeats))]
-        median = statistics.median(warm)
-        result[case] = {
-            "cold_cpu_s": round(cold[0], 2),
-            "warm_cpu_s": round(median, 2),
-            "warm_range_cpu_s": [round(min(warm), 2), round(max(warm), 2)],
-        }
-        print(
-            f"{title}: cold {cold[0]:.2f} CPU-s ({cold[1]:.1f} s wall), "
-            f"warm {median:.2f} CPU-s (median of {len(warm)}: {min(warm):.2f}-{max(warm):.2f})",
-            flush=True,
-        )
+        figures = result[case] = run_case(code, child_args, repeats, args.baseline)
+        print(f"{title}: {_line(figures, figures['cold_wall_s'], repeats)}", flush=True)
+        if args.baseline is not None:
+            other = figures["baseline"]
+            low, high = figures["warm_ratio_range"]
+            print(f"  baseline ({args.baseline}): {_line(other, other['cold_wall_s'], repeats)}")
+            print(f"  warm, this / baseline in pairs: {figures['warm_ratio']:.3f} ({low}-{high})")
     if args.json:
         print(json.dumps(result))
 
