@@ -8,10 +8,11 @@ spent inside ``Session.execute`` on the worker thread (``time.thread_time``), ``
 the same waits cost with no key pressed (a floor the harness adds). Each lesson is measured
 ``--repeats`` times; the median is printed, and the range.
 
-``--pilot`` presses and waits through Textual's Pilot instead, as this benchmark did before
-8 December 2026. Pilot's press and pause each post a callback to every widget of the screen
-and wait for all of them, and its pause then forces a screen update: about 0.009 CPU-s a key
-on the debugger's 64 widgets (Zen 3), which a terminal never spends.
+``--pilot`` presses and waits through Textual's Pilot instead, as this benchmark did until
+7 December 2026. Pilot's press and pause each post a callback to every widget of the screen
+and wait for all of them, and its pause then forces a screen update: together about 0.018
+CPU-s a key on the debugger's 64 widgets (Zen 3; the floor printed counts the pause alone,
+about 0.009), which a terminal never spends.
 
     python benchmarks/per_key.py [--lessons xor_mlp vanishing_sigmoid digits_cnn]
                                  [--presses 60] [--repeats 3] [--size 120x40] [--profile]
