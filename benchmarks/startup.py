@@ -53,7 +53,7 @@ sys.exit(0 if code in (0, 1) else code)  # 1: the lesson's checks fail after one
 # waits by sleeping, which costs no CPU, and sends the key as a terminal's driver does: the
 # child's CPU time is start-up work alone. (Pilot's pause and press post a callback to every
 # widget and wait for them all, and the pause forces a screen update: until 7 December 2026
-# this benchmark polled with them, which added about 0.1 CPU-s.)
+# this benchmark polled with them, work a terminal never does.)
 TUI = """
 import asyncio, sys
 from nnsim.tui.launch import settled_imports
