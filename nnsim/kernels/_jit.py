@@ -58,15 +58,18 @@ class _LoadWithRuntimeOnly(caching.FunctionCache):
             return self._load_overload(sig, target_context)
 
 
+#: whether this Numba's cache has the two methods :class:`_LoadWithRuntimeOnly` calls
+_LEAN_LOADS_POSSIBLE = all(
+    hasattr(caching.Cache, name) for name in ("_guard_against_spurious_io_errors", "_load_overload")
+)
+
+
 def _lean_cache_loads(dispatcher: numba.core.registry.CPUDispatcher) -> None:
     """Give ``dispatcher`` the cache of :class:`_LoadWithRuntimeOnly`; a Numba whose cache is
     built otherwise keeps its own (slower to load, same machine code)."""
-    has_parts = all(
-        hasattr(caching.Cache, name)
-        for name in ("_guard_against_spurious_io_errors", "_load_overload")
-    )
-    if has_parts and type(getattr(dispatcher, "_cache", None)) is caching.FunctionCache:
-        dispatcher._cache.__class__ = _LoadWithRuntimeOnly
+    cache = getattr(dispatcher, "_cache", None)
+    if _LEAN_LOADS_POSSIBLE and type(cache) is caching.FunctionCache:
+        cache.__class__ = _LoadWithRuntimeOnly
 
 
 def _compile(fn: F, options: dict[str, object]) -> F:
