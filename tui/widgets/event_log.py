@@ -18,7 +18,7 @@ from textual.widgets import RichLog
 from nnsim.i18n import _
 from nnsim.session import phase_arrow
 
-from .status import PHASES
+from .status import phase_word
 
 
 class EventLog(RichLog):
@@ -52,7 +52,7 @@ def event_line(event) -> str:
     arrow = phase_arrow(event.phase)
     where = f" {event.layer}" if event.layer else ""
     step = f" t={event.t}" if event.t is not None else ""
-    phase = _(PHASES.get(event.phase, event.phase))
+    phase = phase_word(event.phase)
     iteration = _("it {n}").format(n=event.iteration)
     text = f"#{event.index} {iteration} {arrow} {phase}{where}{step}: {_(event.label)}"
     return text + (f"  [{_('stopped')}: {event.stop}]" if event.stop else "")

@@ -125,6 +125,11 @@ COMMAND_WORDS = {
 }
 
 
+def phase_word(phase: str) -> str:
+    """A simulator phase (``backward``) as the learner's language says it."""
+    return _(PHASES[phase]) if phase in PHASES else phase
+
+
 def command_word(command: str) -> str:
     """A debugger command (``continue``) as the learner's language says it."""
     return _(COMMAND_WORDS[command]) if command in COMMAND_WORDS else command
@@ -142,7 +147,7 @@ def status_text(
     else:
         text.append("  " + _("iteration {n}/{total}").format(n=view.iteration, total=total))
         arrow = phase_arrow(view.phase)
-        phase = _(PHASES[view.phase]) if view.phase in PHASES else view.phase
+        phase = phase_word(view.phase)
         if view.next_layer:
             after = _("next: {arrow} {phase} {layer}")
             after = after.format(arrow=arrow, phase=phase, layer=view.next_layer)
@@ -174,6 +179,7 @@ __all__ = [
     "PHASES",
     "StatusLine",
     "command_word",
+    "phase_word",
     "reflow",
     "status_text",
 ]
