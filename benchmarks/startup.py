@@ -120,15 +120,16 @@ def measure(
 def _figures(cold: tuple[float, float], warm: list[float]) -> dict:
     return {
         "cold_cpu_s": round(cold[0], 2),
+        "cold_wall_s": round(cold[1], 1),
         "warm_cpu_s": round(statistics.median(warm), 2),
         "warm_range_cpu_s": [round(min(warm), 2), round(max(warm), 2)],
     }
 
 
-def _line(figures: dict, cold_wall: float, repeats: int) -> str:
+def _line(figures: dict, repeats: int) -> str:
     low, high = figures["warm_range_cpu_s"]
     return (
-        f"cold {figures['cold_cpu_s']:.2f} CPU-s ({cold_wall:.1f} s wall), warm "
+        f"cold {figures['cold_cpu_s']:.2f} CPU-s ({figures['cold_wall_s']:.1f} s wall), warm "
         f"{figures['warm_cpu_s']:.2f} CPU-s (median of {repeats}: {low:.2f}-{high:.2f})"
     )
 
@@ -145,10 +146,8 @@ def run_case(code: str, child_args: list[str], repeats: int, baseline: str | Non
             for i in order:  # A B, then B A: neither side always runs first
                 warm[i].append(measure(code, child_args, caches[i], pythons[i])[0])
     result = _figures(colds[0], warm[0])
-    result["cold_wall_s"] = round(colds[0][1], 1)
     if baseline is not None:
         result["baseline"] = _figures(colds[1], warm[1])
-        result["baseline"]["cold_wall_s"] = round(colds[1][1], 1)
         ratios = [a / b for a, b in zip(warm[0], warm[1], strict=True)]
         result["warm_ratio"] = round(statistics.median(ratios), 3)
         result["warm_ratio_range"] = [round(min(ratios), 3), round(max(ratios), 3)]
@@ -177,11 +176,11 @@ def main() -> None:
         title = title.format(lesson=args.lesson, dtypes=" ".join(args.dtypes))
         child_args = args.dtypes if case == "kernels" else [args.lesson]
         figures = result[case] = run_case(code, child_args, repeats, args.baseline)
-        print(f"{title}: {_line(figures, figures['cold_wall_s'], repeats)}", flush=True)
+        print(f"{title}: {_line(figures, repeats)}", flush=True)
         if args.baseline is not None:
             other = figures["baseline"]
             low, high = figures["warm_ratio_range"]
-            print(f"  baseline ({args.baseline}): {_line(other, other['cold_wall_s'], repeats)}")
+            print(f"  baseline ({args.baseline}): {_line(other, repeats)}")
             print(f"  warm, this / baseline in pairs: {figures['warm_ratio']:.3f} ({low}-{high})")
     if args.json:
         print(json.dumps(result))
