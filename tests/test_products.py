@@ -9,6 +9,7 @@ import pytest
 
 from nnsim.kernels import dense, products, recurrent
 from nnsim.kernels.products import matmul, product_nn, product_nt
+from nnsim.kernels.transpose import transposed
 
 SHAPES = [(1, 1, 1), (3, 5, 7), (4, 4, 4), (5, 9, 6), (17, 70, 13), (64, 100, 33)]
 TOLERANCE = {np.float32: 2e-5, np.float64: 1e-13}
@@ -220,3 +221,15 @@ def test_describe_names_who_computes_the_products_and_why(monkeypatch):
     monkeypatch.setattr(products, "_own", False)
     monkeypatch.setenv("NNSIM_PRODUCTS", "blas")
     assert products.describe().startswith("products: BLAS (NNSIM_PRODUCTS=blas;")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(512, 128), (13, 5), (8, 1), (1, 9), (7, 7)])
+def test_transposed_copies_every_number_to_its_mirror_place(dtype, shape):
+    # eight rows at a time and the remainder one by one: every edge of that split
+    a = np.arange(np.prod(shape), dtype=dtype).reshape(shape) - 0.5
+    a.flat[0] = np.nan
+    got = transposed(a)
+    assert got.shape == shape[::-1] and got.dtype == dtype and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, a.T)
+    assert not np.shares_memory(got, a)

@@ -163,7 +163,7 @@ def test_stepping_one_time_step_at_a_time_is_bit_identical_to_the_whole_sequence
     dh, dc, dpre = np.empty_like(h), np.empty_like(h), np.empty_like(pre)
     for t in range(5, -1, -1):
         k.lstm_step_backward(
-            t, dh_seq, gates, a["c0"], c_seq, a["W_hh"], carry_h, carry_c, dh, dc, dpre
+            t, dh_seq, gates, a["c0"], c_seq, w_hh_t, carry_h, carry_c, dh, dc, dpre
         )
     np.testing.assert_array_equal(dh, cache.dh)
     np.testing.assert_array_equal(dc, cache.dc)

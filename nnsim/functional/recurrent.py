@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..kernels import recurrent as k
+from ..kernels.transpose import transposed
 from . import _checks as check
 
 GATE_NAMES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
@@ -45,7 +46,7 @@ class RecurrentCache:
     nonlinearity: str = "tanh"
     #: each step's hidden products by BLAS (large batch x hidden) rather than Numba loops
     blas_steps: bool = False
-    #: W_hh^T (H, G*H), contiguous: the hidden projection's right operand
+    #: W_hh^T (H, G*H), contiguous: what the recurrent products read, forward and back
     w_hh_t: np.ndarray | None = field(default=None, repr=False)
     dh: np.ndarray | None = field(default=None, repr=False)
     dc: np.ndarray | None = field(default=None, repr=False)
@@ -152,7 +153,7 @@ def _forward_setup(fn, kind, x, h0, c0, W_ih, W_hh, b_ih, b_hh, nonlinearity="ta
     x, h0, W_ih, W_hh, b_ih, b_hh = _inputs(fn, x, h0, W_ih, W_hh, b_ih, b_hh, _GATES[kind])
     n, steps, _ = x.shape
     xw = k.input_projection(x, W_ih, b_ih)  # (N, T, G*H): every step's input side at once
-    w_hh_t = np.ascontiguousarray(W_hh.T)  # (H, G*H)
+    w_hh_t = transposed(W_hh)  # (H, G*H)
     pre = np.empty_like(xw)
     h_seq = np.empty((n, steps, h0.shape[1]), dtype=x.dtype)  # (N, T, H)
     cache = RecurrentCache(kind, x, h0, W_ih, W_hh, b_ih, b_hh, h_seq, pre)
@@ -183,7 +184,7 @@ def _backward_setup(fn, kind, dh_seq, cache, dc_last=None):
         args = (
             dh_seq,
             cache.h_seq,
-            cache.W_hh,
+            cache.w_hh_t,
             NONLINEARITIES[cache.nonlinearity],
             carry,
             dh,
@@ -198,12 +199,12 @@ def _backward_setup(fn, kind, dh_seq, cache, dc_last=None):
             check.same_shape(fn, "c0", cache.c0, "dc_last", carry_c)
         cache.dc = np.empty_like(cache.h_seq)
         dpre = np.empty_like(cache.pre)
-        args = (dh_seq, cache.gates, cache.c0, cache.c_seq, cache.W_hh, carry, carry_c)
+        args = (dh_seq, cache.gates, cache.c0, cache.c_seq, cache.w_hh_t, carry, carry_c)
         args += (dh, cache.dc, dpre)
         dxw = dhh = dpre
     else:
         dxw, dhh = np.empty_like(cache.pre), np.empty_like(cache.pre)
-        args = (dh_seq, cache.h0, cache.h_seq, cache.gates, cache.hh, cache.W_hh, carry, dh)
+        args = (dh_seq, cache.h0, cache.h_seq, cache.gates, cache.hh, cache.w_hh_t, carry, dh)
         args += (dxw, dhh)
 
     def finish():
