@@ -41,6 +41,10 @@ REGISTRY: list[numba.core.registry.CPUDispatcher] = []
 #: ``nnan``/``ninf``, so NaN and inf still propagate and are still detected).
 REDUCTION_OPTIONS: dict[str, object] = {**KERNEL_OPTIONS, "fastmath": {"reassoc"}}
 
+#: for functions inlined into kernels (``vmath``): their multiplications and additions may fuse
+#: into multiply-adds, and nothing else of fast-math applies
+FUSED_MULTIPLY_ADD_OPTIONS: dict[str, object] = {"fastmath": {"contract"}}
+
 
 class _LoadWithRuntimeOnly(caching.FunctionCache):
     """Numba's cache of one kernel, loading machine code without first loading every
