@@ -100,26 +100,36 @@ def _recurrent_steps(kind: str, arr: Callable[..., np.ndarray]) -> None:
     gates = {"rnn": 1, "gru": 3, "lstm": 4}[kind]
     h0, h_seq, d = arr(n, h), arr(n, steps, h), arr(n, steps, h)
     carry, c_seq = arr(n, h), arr(n, steps, h)
-    xw, w_t, b_hh = arr(n, steps, gates * h), arr(h, gates * h), arr(gates * h)
+    xw, b_hh = arr(n, steps, gates * h), arr(gates * h)
+    w, w_t = arr(gates * h, h), arr(h, gates * h)  # W_hh for the BLAS steps back, W_hh^T
     pre, act, hh = (arr(n, steps, gates * h) for _ in range(3))
     if kind == "rnn":
         forward = (xw, h0, w_t, b_hh, kr.TANH, pre, h_seq)
-        backward = (d, h_seq, w_t, kr.TANH, carry, d.copy(), pre)
+
+        def backward(w_hh: np.ndarray) -> tuple:
+            return (d, h_seq, w_hh, kr.TANH, carry, d.copy(), pre)
+
         kr.rnn_step_forward(0, *forward)
-        kr.rnn_step_backward(steps - 1, *backward)
+        kr.rnn_step_backward(steps - 1, *backward(w_t))
     elif kind == "gru":
         forward = (xw, h0, w_t, b_hh, hh, pre, act, h_seq)
-        backward = (d, h0, h_seq, act, hh, w_t, carry, d.copy(), pre, hh)
+
+        def backward(w_hh: np.ndarray) -> tuple:
+            return (d, h0, h_seq, act, hh, w_hh, carry, d.copy(), pre, hh)
+
         kr.gru_step_forward(0, *forward)
-        kr.gru_step_backward(steps - 1, *backward)
+        kr.gru_step_backward(steps - 1, *backward(w_t))
     else:
         forward = (xw, h0, h0, w_t, b_hh, pre, act, h_seq, c_seq)
-        backward = (d, act, h0, c_seq, w_t, carry, carry.copy(), d.copy(), d.copy(), pre)
+
+        def backward(w_hh: np.ndarray) -> tuple:
+            return (d, act, h0, c_seq, w_hh, carry, carry.copy(), d.copy(), d.copy(), pre)
+
         kr.lstm_step_forward(0, *forward)
-        kr.lstm_step_backward(steps - 1, *backward)
+        kr.lstm_step_backward(steps - 1, *backward(w_t))
     # the cell kernels alone, as large sequences call them around BLAS products
     kr.blas_step_forward(kind, 0, forward)
-    kr.blas_step_backward(kind, steps - 1, backward)
+    kr.blas_step_backward(kind, steps - 1, backward(w))
     # and a product as large sequences make it, from a time step's slice (N, H) of (N, T, H)
     products.matmul(arr(16, 2, 128)[:, 1], arr(128, 128))
 

@@ -176,6 +176,7 @@ def _backward_setup(fn, kind, dh_seq, cache, dc_last=None):
     """Check dh_seq, allocate the gradients; return (kernel args, finish) where finish() turns
     the per-step results into the function's return value."""
     dh_seq = _dh_seq(fn, dh_seq, cache, kind)
+    w_hh = cache.W_hh if cache.blas_steps else cache.w_hh_t  # what each path multiplies by
     carry = np.zeros_like(cache.h0)  # (N, H): dL/dh flowing to the previous step
     dh = np.empty_like(cache.h_seq)
     cache.dh = dh
@@ -184,7 +185,7 @@ def _backward_setup(fn, kind, dh_seq, cache, dc_last=None):
         args = (
             dh_seq,
             cache.h_seq,
-            cache.w_hh_t,
+            w_hh,
             NONLINEARITIES[cache.nonlinearity],
             carry,
             dh,
@@ -199,12 +200,12 @@ def _backward_setup(fn, kind, dh_seq, cache, dc_last=None):
             check.same_shape(fn, "c0", cache.c0, "dc_last", carry_c)
         cache.dc = np.empty_like(cache.h_seq)
         dpre = np.empty_like(cache.pre)
-        args = (dh_seq, cache.gates, cache.c0, cache.c_seq, cache.w_hh_t, carry, carry_c)
+        args = (dh_seq, cache.gates, cache.c0, cache.c_seq, w_hh, carry, carry_c)
         args += (dh, cache.dc, dpre)
         dxw = dhh = dpre
     else:
         dxw, dhh = np.empty_like(cache.pre), np.empty_like(cache.pre)
-        args = (dh_seq, cache.h0, cache.h_seq, cache.gates, cache.hh, cache.w_hh_t, carry, dh)
+        args = (dh_seq, cache.h0, cache.h_seq, cache.gates, cache.hh, w_hh, carry, dh)
         args += (dxw, dhh)
 
     def finish():
