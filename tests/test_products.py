@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnsim.kernels import dense, products, recurrent
+from nnsim.kernels import dense, product_choice, products, recurrent
 from nnsim.kernels.products import matmul, product_nn, product_nt
 from nnsim.kernels.transpose import transposed
 
@@ -18,7 +18,7 @@ TOLERANCE = {np.float32: 2e-5, np.float64: 1e-13}
 @pytest.fixture
 def own_products(monkeypatch):
     """Every product this test makes goes to nnsim's kernels, whatever the machine and size."""
-    monkeypatch.setattr(products, "_own", True)
+    monkeypatch.setattr(product_choice, "_own", True)
     monkeypatch.setattr(products, "OWN_MIN_MACS", 0)
     monkeypatch.setattr(products, "ROW_MIN_COLUMNS", 0)
 
@@ -130,16 +130,16 @@ def test_a_repeated_product_gives_the_same_bits(own_products):
 def test_the_choice_follows_the_machine_and_nnsim_products(
     monkeypatch, setting, blas_avx512, host_avx512, own
 ):
-    monkeypatch.setattr(products, "_blas_has_avx512_kernels", lambda: blas_avx512)
-    monkeypatch.setattr(products, "_host_has_avx512", lambda: host_avx512)
-    assert products.choose_products(setting) is own
+    monkeypatch.setattr(product_choice, "_blas_has_avx512_kernels", lambda: blas_avx512)
+    monkeypatch.setattr(product_choice, "_host_has_avx512", lambda: host_avx512)
+    assert product_choice.choose_products(setting) is own
 
 
 def test_an_unknown_setting_warns_and_counts_as_auto(monkeypatch):
-    monkeypatch.setattr(products, "_blas_has_avx512_kernels", lambda: False)
-    monkeypatch.setattr(products, "_host_has_avx512", lambda: True)
+    monkeypatch.setattr(product_choice, "_blas_has_avx512_kernels", lambda: False)
+    monkeypatch.setattr(product_choice, "_host_has_avx512", lambda: True)
     with pytest.warns(RuntimeWarning, match=r"NNSIM_PRODUCTS='fast' is not one of auto, blas"):
-        assert products.choose_products("fast") is True
+        assert product_choice.choose_products("fast") is True
 
 
 def test_the_layers_products_go_through_the_choice(own_products, monkeypatch):
@@ -202,7 +202,7 @@ def test_a_convolution_gives_the_same_results_with_either_products(monkeypatch, 
     b = rng.standard_normal(8).astype(np.float32)
     results = []
     for own in (False, True):
-        monkeypatch.setattr(products, "_own", own)
+        monkeypatch.setattr(product_choice, "_own", own)
         y = F.conv2d(x, w, b, 1, 1, groups=groups)
         results.append((y, *F.conv2d_backward(np.cos(y), x, w, 1, 1, groups=groups)))
     for blas, ours in zip(*results, strict=True):
@@ -210,17 +210,69 @@ def test_a_convolution_gives_the_same_results_with_either_products(monkeypatch, 
 
 
 def test_describe_names_who_computes_the_products_and_why(monkeypatch):
-    monkeypatch.setattr(products, "_blas_has_avx512_kernels", lambda: False)
-    monkeypatch.setattr(products, "_host_has_avx512", lambda: True)
-    monkeypatch.setattr(products, "_own", True)
+    monkeypatch.setattr(product_choice, "_blas_has_avx512_kernels", lambda: False)
+    monkeypatch.setattr(product_choice, "_host_has_avx512", lambda: True)
+    monkeypatch.setattr(product_choice, "_own", True)
     monkeypatch.delenv("NNSIM_PRODUCTS", raising=False)
     assert products.describe() == (
         "products: nnsim's Numba kernels (NNSIM_PRODUCTS=auto; BLAS kernels AVX2 or narrower, "
         "processor AVX-512)"
     )
-    monkeypatch.setattr(products, "_own", False)
+    monkeypatch.setattr(product_choice, "_own", False)
+    monkeypatch.setattr(product_choice, "_own_few_rows", True)
+    assert products.describe().startswith(
+        "products: BLAS, nnsim's kernels for at most 16 rows (NNSIM_PRODUCTS=auto;"
+    )
+    monkeypatch.setattr(product_choice, "_own_few_rows", False)
     monkeypatch.setenv("NNSIM_PRODUCTS", "blas")
     assert products.describe().startswith("products: BLAS (NNSIM_PRODUCTS=blas;")
+
+
+@pytest.mark.parametrize(
+    ("setting", "blas_avx512", "host_avx512", "own_few_rows"),
+    [
+        ("", False, False, True),  # OpenBLAS with the processor's own width: packing decides
+        ("auto", True, True, True),
+        ("", None, True, False),  # not OpenBLAS (MKL, Accelerate): left alone
+        ("blas", False, True, False),
+        ("numba", None, False, True),
+    ],
+)
+def test_few_row_products_go_to_the_kernels_wherever_openblas_packs_them(
+    monkeypatch, setting, blas_avx512, host_avx512, own_few_rows
+):
+    monkeypatch.setattr(product_choice, "_blas_has_avx512_kernels", lambda: blas_avx512)
+    monkeypatch.setattr(product_choice, "_host_has_avx512", lambda: host_avx512)
+    monkeypatch.setattr(product_choice, "_own", None)
+    monkeypatch.setattr(product_choice, "_own_few_rows", None)
+    monkeypatch.setenv("NNSIM_PRODUCTS", setting)
+    assert product_choice.use_own_few_row_products() is own_few_rows
+
+
+def test_matmul_sends_products_of_few_rows_to_product_nn(monkeypatch):
+    monkeypatch.setattr(product_choice, "_own", False)
+    monkeypatch.setattr(product_choice, "_own_few_rows", True)
+    calls = []
+
+    def recording(a, b, out):
+        calls.append(a.shape)
+        product_nn(a, b, out)
+
+    monkeypatch.setattr(products, "product_nn", recording)
+    rng = np.random.default_rng(4)
+    steps = rng.standard_normal((16, 3, 512)).astype(np.float32)  # (N, T, G)
+    w = rng.standard_normal((512, 128)).astype(np.float32)  # (G, H)
+    carry = np.empty((16, 128), np.float32)
+    assert matmul(steps[:, 1], w, out=carry) is carry  # an LSTM's step back at N = 16
+    _close(carry, steps[:, 1], w)
+    assert calls == [(16, 512)]
+    many = rng.standard_normal((17, 512)).astype(np.float32)
+    _close(matmul(many, w), many, w)  # 17 rows: BLAS
+    _close(matmul(steps[:, 1], w.T.copy().T), steps[:, 1], w)  # W not C-contiguous: BLAS
+    _close(matmul(steps[:, 1, :8], w[:8]), steps[:, 1, :8], w[:8])  # too small: BLAS
+    monkeypatch.setattr(product_choice, "_own_few_rows", False)
+    _close(matmul(steps[:, 1], w), steps[:, 1], w)
+    assert calls == [(16, 512)]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

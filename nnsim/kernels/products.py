@@ -16,10 +16,11 @@ EPYC Turin (Zen 5) VM with ``OPENBLAS_CORETYPE=Haswell``, one thread, float32, m
 With OpenBLAS's AVX-512 kernels (SkylakeX) the two are within 10 % of each other at these
 sizes and BLAS pulls ahead on large ones, so there BLAS stays.
 
-The choice (:func:`use_own_products`) is made once per process from the machine and the
+The choice (``product_choice``) is made once per process from the machine and the
 environment, never from timings, so a run is bit-identical to any other on the same machine
 with the same settings. ``NNSIM_PRODUCTS``: ``auto`` (default) as above, ``blas`` or ``numba``
-to force one.
+to force one. Whatever the vector widths, ``product_nn`` also takes products of at most
+:data:`FEW_ROWS` rows where the BLAS is OpenBLAS (see there), unless ``NNSIM_PRODUCTS=blas``.
 
 Blocking: sixteen running sums (4 x 4) in vector registers; ``product_nt`` takes the right
 operand in blocks of rows of at most :data:`BLOCK_BYTES`, which stay in the core's L2 cache
@@ -34,23 +35,28 @@ rounding only, as two BLAS libraries differ.
 
 from __future__ import annotations
 
-import os
-import warnings
-
 import numpy as np
 
 from ._jit import product, product_block, product_helper
+from .product_choice import describe, use_own_few_row_products, use_own_products
 
-ENV_PRODUCTS = "NNSIM_PRODUCTS"
-CHOICES = ("auto", "blas", "numba")
+__all__ = [
+    "describe",
+    "matmul",
+    "matmul_stacked",
+    "matmul_summed_nt",
+    "product_nn",
+    "product_nn_stacked",
+    "product_nt",
+    "product_nt_summed",
+    "use_own_few_row_products",
+    "use_own_products",
+]
 
 #: the most of the right operand (bytes) one pass over the left one uses: half the smallest
 #: per-core L2 cache of the processors this is chosen on (1 MB on Zen 4 and 5, 1.25-2 MB on
 #: Intel's with AVX-512), so that it is not evicted by what streams past it
 BLOCK_BYTES = 512 * 1024
-
-#: OpenBLAS core types whose single-precision kernels use AVX-512 (threadpoolctl's names)
-AVX512_BLAS_CORES = frozenset({"skylakex", "cooperlake", "sapphirerapids"})
 
 #: the fewest multiply-adds a product must have for these kernels to take it: below, NumPy's
 #: call is shorter than Numba's dispatch and this module's checks (measured: 50 x 32 @ 32 x 32
@@ -61,6 +67,13 @@ OWN_MIN_MACS = 2**18
 #: and a shorter one spends more on entering the loop than on the work (measured on an LSTM's
 #: weight gradients: (800, 512) @ (512, 16) 201 us here, 128 in BLAS)
 ROW_MIN_COLUMNS = 64
+
+#: at most this many rows on the left, a product whose right operand is C-contiguous goes to
+#: ``product_nn`` wherever the BLAS is OpenBLAS, which first copies (packs) the right operand on
+#: every call: with few rows the copy costs more than the product. Measured on Zen 3 (AVX2 both),
+#: float32, us, OpenBLAS / product_nn, for M rows: K x N 128 x 512: M 4 19.1 / 8.3, 16 35.9 /
+#: 30.0, 32 58.5 / 57.3; 512 x 128: 16 34.8 / 28.9; 784 x 128: 16 47.5 / 51.0 (the one loss)
+FEW_ROWS = 16
 
 #: the shortest dot product ``product_nt`` takes: below it the sixteen sums have too few terms
 #: to fill their vector lanes (measured: x (800, 16) @ W (512, 16)^T took 338 us as dot
@@ -227,80 +240,6 @@ def product_nt_summed(a, b, out, block):
         _dot_products(a[e], b[e], out, block, True)
 
 
-# ---------------------------------------------------------------- the choice
-
-
-def _blas_has_avx512_kernels() -> bool | None:
-    """True/False for an OpenBLAS whose kernels do/don't use AVX-512; None for another BLAS
-    (MKL, Accelerate, BLIS: left alone) or when threadpoolctl cannot tell."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return None
-    for library in threadpool_info():
-        if library.get("user_api") != "blas":
-            continue
-        if library.get("internal_api") != "openblas":
-            return None
-        core = str(library.get("architecture") or "").lower()
-        return core in AVX512_BLAS_CORES if core else None
-    return None
-
-
-def _host_has_avx512() -> bool:
-    """Whether Numba compiles for a processor with AVX-512 (not when NUMBA_CPU_NAME asks for a
-    portable target)."""
-    import llvmlite.binding as llvm
-    import numba
-
-    if (numba.config.CPU_NAME or "host") != "host":
-        return False
-    return bool(llvm.get_host_cpu_features().get("avx512f", False))
-
-
-def choose_products(setting: str | None = None) -> bool:
-    """Whether nnsim's kernels take the products (see the module's text); ``setting`` is
-    ``NNSIM_PRODUCTS``'s value. An unknown value warns, naming the accepted ones, and counts
-    as ``auto``."""
-    raw = os.environ.get(ENV_PRODUCTS, "") if setting is None else setting
-    choice = raw.strip().lower() or "auto"
-    if choice not in CHOICES:
-        warnings.warn(
-            f"{ENV_PRODUCTS}={raw!r} is not one of {', '.join(CHOICES)}; nnsim uses auto "
-            "(its own kernels where the BLAS runs narrower vectors than the processor has)",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        choice = "auto"
-    if choice != "auto":
-        return choice == "numba"
-    return _blas_has_avx512_kernels() is False and _host_has_avx512()
-
-
-def describe() -> str:
-    """One line on who computes the products here, and why: for benchmarks' headers."""
-    blas = _blas_has_avx512_kernels()
-    blas_text = {True: "AVX-512", False: "AVX2 or narrower", None: "unknown (not OpenBLAS)"}[blas]
-    processor = "AVX-512" if _host_has_avx512() else "no AVX-512"
-    who = "nnsim's Numba kernels" if use_own_products() else "BLAS"
-    setting = os.environ.get(ENV_PRODUCTS, "").strip() or "auto"
-    return (
-        f"products: {who} ({ENV_PRODUCTS}={setting}; BLAS kernels {blas_text}, "
-        f"processor {processor})"
-    )
-
-
-_own: bool | None = None
-
-
-def use_own_products() -> bool:
-    """The process's choice, made on first use."""
-    global _own
-    if _own is None:
-        _own = choose_products()
-    return _own
-
-
 # ---------------------------------------------------------------- the products
 
 
@@ -318,7 +257,12 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     :func:`use_own_products` says so and the shapes suit them, by BLAS otherwise."""
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
         return np.matmul(a, b, out=out)
-    if not _fits(a, b, a.shape[0] * a.shape[1] * b.shape[1]):
+    macs = a.shape[0] * a.shape[1] * b.shape[1]
+    if not _fits(a, b, macs):
+        if _few_rows_fit(a, b, out, macs):
+            out = np.empty((a.shape[0], b.shape[1]), dtype=a.dtype) if out is None else out
+            product_nn(a, b, out)  # (M, N)
+            return out
         return np.matmul(a, b, out=out)
     if out is None:
         out = np.empty((a.shape[0], b.shape[1]), dtype=a.dtype)  # (M, N)
@@ -335,6 +279,19 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         return np.matmul(a, b, out=out)
     product_nn(a, b, out)
     return out
+
+
+def _few_rows_fit(a: np.ndarray, b: np.ndarray, out: np.ndarray | None, macs: int) -> bool:
+    return (
+        a.shape[0] <= FEW_ROWS
+        and macs >= OWN_MIN_MACS
+        and a.dtype == b.dtype
+        and a.dtype in (np.float32, np.float64)
+        and b.flags.c_contiguous
+        and b.shape[1] >= ROW_MIN_COLUMNS
+        and (out is None or (out.dtype == a.dtype and out.flags.c_contiguous))
+        and use_own_few_row_products()
+    )
 
 
 def _nt_block(k: int, itemsize: int) -> int:
