@@ -137,8 +137,8 @@ def _recurrent_steps(kind: str, arr: Callable[..., np.ndarray]) -> None:
 def _linear(arr: Callable[..., np.ndarray]) -> None:
     """A dense layer's products: small ones (BLAS), and ones large enough for nnsim's own
     product kernels where the machine uses them (``nnsim.kernels.products.OWN_MIN_MACS``,
-    ``DOT_MIN_K``)."""
-    for batch, inputs, units in ((4, 3, 3), (64, 64, 64)):
+    ``DOT_MIN_K``), at a batch of few rows too (``FEW_ROWS``: dL/dx by ``product_nn``)."""
+    for batch, inputs, units in ((4, 3, 3), (64, 64, 64), (16, 128, 128)):
         x, w = arr(batch, inputs), arr(units, inputs)
         F.linear_backward(F.linear(x, w, arr(units)), x, w)
 
