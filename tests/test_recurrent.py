@@ -172,14 +172,22 @@ def test_stepping_one_time_step_at_a_time_is_bit_identical_to_the_whole_sequence
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
-def test_the_stepper_is_bit_identical_to_the_whole_sequence_functions(kind, rng, step_products):
-    a = _weights(rng, kind, n=2, steps=5, hidden=3)
+@pytest.mark.parametrize(
+    ("n", "hidden", "dtype"),
+    # float32 at H = 130: the vectorised four-row blocks of the products, and their remainder,
+    # and at N = 4 the BLAS steps' few-row products (``products.FEW_ROWS``)
+    [(2, 3, np.float64), (4, 130, np.float32)],
+)
+def test_the_stepper_is_bit_identical_to_the_whole_sequence_functions(
+    kind, n, hidden, dtype, rng, step_products
+):
+    a = _weights(rng, kind, n=n, steps=5, hidden=hidden, dtype=dtype)
     weights = (a["W_ih"], a["W_hh"], a["b_ih"], a["b_hh"])
     if kind == "lstm":
         h, _, cache = F.lstm(a["x"], a["h0"], a["c0"], *weights)
     else:
         h, cache = getattr(F, kind)(a["x"], a["h0"], *weights)
-    dh_seq = rng.standard_normal(h.shape)
+    dh_seq = rng.standard_normal(h.shape).astype(dtype)
     whole = getattr(F, f"{kind}_backward")(dh_seq, cache)
 
     stepper = F.RecurrentStepper(kind, a["x"], a["h0"], *weights, c0=a.get("c0"))
