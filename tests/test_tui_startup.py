@@ -192,3 +192,25 @@ async def test_a_view_asked_for_before_a_pane_has_its_widgets_is_drawn_once_it_h
         ready[0] = True
         assert await until(pilot, lambda: inspector._shown is not None)
         assert "first" in str(screen.query_one("#status").render())
+
+
+async def test_a_pane_counts_as_mounted_only_with_its_own_widgets(tmp_path, monkeypatch):
+    # the second time under load, the inspector was mounted and still without its children
+    from textual.widget import Widget
+
+    from nnsim.tui.widgets.inspector import Inspector
+
+    app = NnsimApp(lesson(tmp_path, "first"), warm=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await opened(pilot, app, "first")
+        assert screen._panes_mounted()
+        children = Widget.children
+        monkeypatch.setattr(
+            Widget,
+            "children",
+            property(lambda w: [] if isinstance(w, Inspector) else children.fget(w)),
+        )
+        screen._panes_ready = False
+        assert not screen._panes_mounted()
+        monkeypatch.undo()
+        assert screen._panes_mounted()

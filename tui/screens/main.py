@@ -288,12 +288,15 @@ class MainScreen(Screen):
 
     def _panes_mounted(self) -> bool:
         """Whether the panes made of several widgets have all of theirs. Textual mounts a
-        screen's widgets, and theirs, before the screen's Mount, yet once, under load in the
+        screen's widgets, and theirs, before the screen's Mount, yet twice, under load in the
         full test suite, the screen's first view found the inspector without its children
-        (NoMatches on '#tabs'): a view asked for then is drawn a moment later instead."""
+        (NoMatches on '#tabs'), the second time with the inspector itself counted as mounted:
+        so a pane counts once it has its children, and a view asked for before is drawn a
+        moment later instead."""
         if not self._panes_ready:
             panes = (self.query_one(Inspector), self.query_one(GradientFlow))
-            self._panes_ready = all(p.is_mounted for p in (*panes, self.query_one(LessonPane)))
+            panes += (self.query_one(LessonPane),)
+            self._panes_ready = all(p.is_mounted and len(p.children) > 0 for p in panes)
         return self._panes_ready
 
     def _deferred_view(self) -> None:
