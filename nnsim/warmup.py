@@ -19,10 +19,9 @@ import numpy as np
 from . import functional as F
 from . import optim
 from .kernels import elementwise as ke
-from .kernels import products
-from .kernels import recurrent as kr
 from .kernels import verdicts as kv
 from .losses import Loss
+from .warmup_recurrent import BLOCKED_GATES, blocked, recurrent, recurrent_blocked, recurrent_steps
 
 #: ``progress(done, total, compiling)``: before each call ``compiling`` names the kernel about to
 #: compile ("conv2d (float64)") with ``done`` calls finished; after the last call it is None.
@@ -81,59 +80,6 @@ def _random(dtype: np.dtype) -> Callable[..., np.ndarray]:
     return lambda *shape: rng.standard_normal(shape).astype(dtype)
 
 
-def _recurrent(kind: str, arr: Callable[..., np.ndarray]) -> None:
-    """A whole-sequence forward and backward pass of one cell kind (RNN also with ReLU)."""
-    x3, h0 = arr(2, 3, 3), arr(2, 2)
-    if kind == "lstm":
-        h, _, cache = F.lstm(x3, h0, h0, arr(8, 3), arr(8, 2), None, None)
-        F.lstm_backward(h, cache)
-        return
-    gates, run, back = {"rnn": (1, F.rnn, F.rnn_backward), "gru": (3, F.gru, F.gru_backward)}[kind]
-    back(*run(x3, h0, arr(gates * 2, 3), arr(gates * 2, 2), None, None))
-    if kind == "rnn":
-        F.rnn_backward(*F.rnn(x3, h0, arr(2, 3), arr(2, 2), None, None, nonlinearity="relu"))
-
-
-def _recurrent_steps(kind: str, arr: Callable[..., np.ndarray]) -> None:
-    """The per-step kernels the simulator calls when stepping into time; values don't matter."""
-    n, steps, h = 2, 3, 2
-    gates = {"rnn": 1, "gru": 3, "lstm": 4}[kind]
-    h0, h_seq, d = arr(n, h), arr(n, steps, h), arr(n, steps, h)
-    carry, c_seq = arr(n, h), arr(n, steps, h)
-    xw, b_hh = arr(n, steps, gates * h), arr(gates * h)
-    w, w_t = arr(gates * h, h), arr(h, gates * h)  # W_hh for the BLAS steps back, W_hh^T
-    pre, act, hh = (arr(n, steps, gates * h) for _ in range(3))
-    if kind == "rnn":
-        forward = (xw, h0, w_t, b_hh, kr.TANH, pre, h_seq)
-
-        def backward(w_hh: np.ndarray) -> tuple:
-            return (d, h_seq, w_hh, kr.TANH, carry, d.copy(), pre)
-
-        kr.rnn_step_forward(0, *forward)
-        kr.rnn_step_backward(steps - 1, *backward(w_t))
-    elif kind == "gru":
-        forward = (xw, h0, w_t, b_hh, hh, pre, act, h_seq)
-
-        def backward(w_hh: np.ndarray) -> tuple:
-            return (d, h0, h_seq, act, hh, w_hh, carry, d.copy(), pre, hh)
-
-        kr.gru_step_forward(0, *forward)
-        kr.gru_step_backward(steps - 1, *backward(w_t))
-    else:
-        forward = (xw, h0, h0, w_t, b_hh, pre, act, h_seq, c_seq)
-
-        def backward(w_hh: np.ndarray) -> tuple:
-            return (d, act, h0, c_seq, w_hh, carry, carry.copy(), d.copy(), d.copy(), pre)
-
-        kr.lstm_step_forward(0, *forward)
-        kr.lstm_step_backward(steps - 1, *backward(w_t))
-    # the cell kernels alone, as large sequences call them around BLAS products
-    kr.blas_step_forward(kind, 0, forward)
-    kr.blas_step_backward(kind, steps - 1, backward(w))
-    # and a product as large sequences make it, from a time step's slice (N, H) of (N, T, H)
-    products.matmul(arr(16, 2, 128)[:, 1], arr(128, 128))
-
-
 def _linear(arr: Callable[..., np.ndarray]) -> None:
     """A dense layer's products: small ones (BLAS), and ones large enough for nnsim's own
     product kernels where the machine uses them (``nnsim.kernels.products.OWN_MIN_MACS``,
@@ -189,9 +135,13 @@ def _calls(dtype: np.dtype) -> dict[str, Callable[[], object]]:
     x2, w2, b3, x4 = arr(4, 3), arr(3, 3), arr(3), arr(2, 2, 5, 5)
     labels = np.array([0, 1, 2, 0])
     calls: dict[str, Callable[[], object]] = {
-        **{kind: (lambda k=kind: _recurrent(k, arr)) for kind in ("rnn", "gru", "lstm")},
+        **{kind: (lambda k=kind: recurrent(k, arr)) for kind in ("rnn", "gru", "lstm")},
         **{
-            f"{kind} steps": (lambda k=kind: _recurrent_steps(k, arr))
+            f"{kind} steps": (lambda k=kind: recurrent_steps(k, arr))
+            for kind in ("rnn", "gru", "lstm")
+        },
+        **{
+            f"{kind} (blocked)": (lambda k=kind: recurrent_blocked(k, arr))
             for kind in ("rnn", "gru", "lstm")
         },
         "linear": lambda: _linear(arr),
@@ -257,11 +207,14 @@ def kernels_for(run: object) -> tuple[str, ...]:
     """The warm-up calls a run needs: its layers' kernels, its loss's, its optimisers', the
     gradient clipping and penalties it sets, and the simulator's measurements."""
     names: list[str] = []
+    batch = getattr(getattr(getattr(run, "trainer", None), "stream", None), "batch_size", 0)
     for part in _parts(run):
         if callable(getattr(part, "leaves", None)):
             for layer in part.leaves():
                 kind = getattr(layer, "kind", "")
                 names += [kind] if kind in F.ACTIVATIONS else LAYER_CALLS.get(kind, ())
+                if kind in BLOCKED_GATES and blocked(batch, layer.hidden, BLOCKED_GATES[kind]):
+                    names.append(f"{kind} (blocked)")  # only where its shapes take that path
                 if getattr(layer, "l1", 0) or getattr(layer, "l2", 0):
                     names.append("penalties")
         elif isinstance(part, Loss):

@@ -12,11 +12,12 @@ from nnsim.kernels import recurrent as k
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
-@pytest.fixture(params=["loops", "blas"])
+@pytest.fixture(params=k.STEP_PATHS)
 def step_products(request, monkeypatch):
-    """Run a test through both ways of stepping: Numba loops for small sequences, and BLAS
-    products with NumPy's SIMD LSTM cell for large ones."""
-    monkeypatch.setattr(k, "BLAS_STEP_MACS", 10**12 if request.param == "loops" else 0)
+    """Run a test through every way of stepping (``kernels.recurrent.step_path``): Numba loops
+    over one batch row at a time, over the batch's rows with ``product_nn`` (blocked), and BLAS
+    products around the cell kernels, whatever the sizes."""
+    monkeypatch.setattr(k, "step_path", lambda n_batch, hidden, gates: request.param)
     return request.param
 
 

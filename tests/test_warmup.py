@@ -119,3 +119,25 @@ def test_after_the_loading_screen_the_first_iteration_compiles_nothing_more():
         "digits_cnn []",
         "lstm_gates []",
     ]
+
+
+def test_a_recurrent_layer_warms_its_blocked_steps_only_where_its_shapes_take_them(monkeypatch):
+    from types import SimpleNamespace
+
+    from nnsim.kernels import product_choice
+
+    monkeypatch.setattr(product_choice, "_own", False)
+    monkeypatch.setattr(product_choice, "_own_few_rows", True)  # OpenBLAS, as on Zen 3
+
+    def kernels(batch: int, hidden: int) -> tuple[str, ...]:
+        layer = SimpleNamespace(kind="lstm", hidden=hidden)
+        model = SimpleNamespace(leaves=lambda: [layer])
+        run = SimpleNamespace(
+            model=model, trainer=SimpleNamespace(stream=SimpleNamespace(batch_size=batch))
+        )
+        return warmup.kernels_for(run)
+
+    assert "lstm (blocked)" in kernels(16, 128)  # product_nn's rows: blocked steps
+    assert "lstm (blocked)" not in kernels(32, 128)  # more rows than FEW_ROWS: BLAS steps
+    assert "lstm (blocked)" not in kernels(2, 16)  # small: the Numba loops over one row
+    assert {"lstm", "lstm steps"} <= set(kernels(2, 16))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..kernels import recurrent as k
+from ..kernels import recurrent_blocked as kb
 from ..kernels.transpose import transposed
 from . import _checks as check
 
@@ -44,8 +45,9 @@ class RecurrentCache:
     c_seq: np.ndarray | None = None
     hh: np.ndarray | None = None
     nonlinearity: str = "tanh"
-    #: each step's hidden products by BLAS (large batch x hidden) rather than Numba loops
-    blas_steps: bool = False
+    #: how the steps run (``nnsim.kernels.recurrent.STEP_PATHS``): Numba loops over one batch
+    #: row at a time, over several (``blocked``), or BLAS products called from Python
+    path: str = "loops"
     #: W_hh^T (H, G*H), contiguous: what the recurrent products read, forward and back
     w_hh_t: np.ndarray | None = field(default=None, repr=False)
     dh: np.ndarray | None = field(default=None, repr=False)
@@ -136,12 +138,21 @@ def _dh_seq(fn: str, dh_seq, cache: RecurrentCache, kind: str) -> np.ndarray:
 
 # ---------------------------------------------------------------- shared set-up
 
-# kind: (whole-sequence forward, one-step forward, whole backward, one-step backward); each
-# pair takes the same arrays, the step kernels with the time step first
+# path: kind: (whole-sequence forward, one-step forward, whole backward, one-step backward);
+# each pair takes the same arrays, the step kernels with the time step first
 _KERNELS = {
-    "rnn": (k.rnn_forward, k.rnn_step_forward, k.rnn_backward, k.rnn_step_backward),
-    "lstm": (k.lstm_forward, k.lstm_step_forward, k.lstm_backward, k.lstm_step_backward),
-    "gru": (k.gru_forward, k.gru_step_forward, k.gru_backward, k.gru_step_backward),
+    "loops": {
+        "rnn": (k.rnn_forward, k.rnn_step_forward, k.rnn_backward, k.rnn_step_backward),
+        "lstm": (k.lstm_forward, k.lstm_step_forward, k.lstm_backward, k.lstm_step_backward),
+        "gru": (k.gru_forward, k.gru_step_forward, k.gru_backward, k.gru_step_backward),
+    },
+    "blocked": {
+        kind: tuple(
+            getattr(kb, f"{kind}_blocked_{part}")
+            for part in ("forward", "step_forward", "backward", "step_backward")
+        )
+        for kind in ("rnn", "lstm", "gru")
+    },
 }
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
@@ -157,7 +168,7 @@ def _forward_setup(fn, kind, x, h0, c0, W_ih, W_hh, b_ih, b_hh, nonlinearity="ta
     pre = np.empty_like(xw)
     h_seq = np.empty((n, steps, h0.shape[1]), dtype=x.dtype)  # (N, T, H)
     cache = RecurrentCache(kind, x, h0, W_ih, W_hh, b_ih, b_hh, h_seq, pre)
-    cache.blas_steps = k.blas_steps(n, h0.shape[1], W_hh.shape[0])
+    cache.path = k.step_path(n, h0.shape[1], W_hh.shape[0])
     cache.w_hh_t = w_hh_t
     if kind == "rnn":
         cache.nonlinearity = nonlinearity
@@ -176,7 +187,7 @@ def _backward_setup(fn, kind, dh_seq, cache, dc_last=None):
     """Check dh_seq, allocate the gradients; return (kernel args, finish) where finish() turns
     the per-step results into the function's return value."""
     dh_seq = _dh_seq(fn, dh_seq, cache, kind)
-    w_hh = cache.W_hh if cache.blas_steps else cache.w_hh_t  # what each path multiplies by
+    w_hh = cache.w_hh_t if cache.path == "loops" else cache.W_hh  # what each path reads back
     carry = np.zeros_like(cache.h0)  # (N, H): dL/dh flowing to the previous step
     dh = np.empty_like(cache.h_seq)
     cache.dh = dh
@@ -220,30 +231,30 @@ def _backward_setup(fn, kind, dh_seq, cache, dc_last=None):
 
 def _forward_step(cache: RecurrentCache, t: int, args: tuple) -> None:
     # step t by the path the cache's shapes chose, for the stepper and whole runs alike
-    if cache.blas_steps:
+    if cache.path == "blas":
         k.blas_step_forward(cache.kind, t, args)
     else:
-        _KERNELS[cache.kind][1](t, *args)
+        _KERNELS[cache.path][cache.kind][1](t, *args)
 
 
 def _backward_step(cache: RecurrentCache, t: int, args: tuple) -> None:
-    if cache.blas_steps:
+    if cache.path == "blas":
         k.blas_step_backward(cache.kind, t, args)
     else:
-        _KERNELS[cache.kind][3](t, *args)
+        _KERNELS[cache.path][cache.kind][3](t, *args)
 
 
 def _run_forward(cache: RecurrentCache, args: tuple) -> None:
-    if not cache.blas_steps:  # the Numba loop over the same step kernels, one call
-        _KERNELS[cache.kind][0](*args)
+    if cache.path != "blas":  # the Numba loop over the same step kernels, one call
+        _KERNELS[cache.path][cache.kind][0](*args)
         return
     for t in range(cache.steps):
         _forward_step(cache, t, args)
 
 
 def _run_backward(cache: RecurrentCache, args: tuple) -> None:
-    if not cache.blas_steps:
-        _KERNELS[cache.kind][2](*args)
+    if cache.path != "blas":
+        _KERNELS[cache.path][cache.kind][2](*args)
         return
     for t in range(cache.steps - 1, -1, -1):
         _backward_step(cache, t, args)
@@ -317,7 +328,7 @@ class RecurrentStepper:
     """
 
     def __init__(self, kind, x, h0, W_ih, W_hh, b_ih, b_hh, c0=None, nonlinearity="tanh"):
-        if not isinstance(kind, str) or kind not in _KERNELS:
+        if not isinstance(kind, str) or kind not in _GATES:
             raise ValueError(
                 f"RecurrentStepper: unknown recurrent kind {kind!r}; expected rnn, lstm or gru"
             )

@@ -9,11 +9,13 @@ Division of labour (per sequence of T steps, batch N, hidden H, G = gates * H):
   on the previous step, with every gate fused; the simulator calls them one t at a time when a
   learner steps through time, and ``<cell>_forward`` / ``<cell>_backward`` call the very same
   functions in a Numba loop otherwise, so stepped and whole runs are bit-identical;
-- large sequences step with BLAS products instead (``blas_steps``): ``blas_step_forward`` /
-  ``blas_step_backward`` compute each step's hidden projection and carry as one product and
-  call the cells alone (``<cell>_cell_forward`` / ``<cell>_cell_backward``) around it;
+- larger sequences (``step_path``) step by ``recurrent_blocked``'s kernels, whose products
+  take the batch's rows four at a time, where nnsim's ``product_nn`` computes them, and
+  otherwise with BLAS products: ``blas_step_forward`` / ``blas_step_backward`` compute each
+  step's hidden projection and carry as one product and call the cells alone
+  (``<cell>_cell_forward`` / ``<cell>_cell_backward``) around it;
 - the step kernels read W_hh^T (H, G) in both directions, transposed once per forward pass;
-  the BLAS steps read it forward and W_hh back;
+  the blocked and BLAS steps read it forward and W_hh back;
 - after BPTT the weight gradients are BLAS products over all N*T rows of the per-step
   pre-activation gradients, never T small products.
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import products
 from .dense import column_sums
 from .products import matmul
 from .recurrent_cells import (
@@ -55,7 +58,7 @@ __all__ = [
     "TANH",
     "blas_step_backward",
     "blas_step_forward",
-    "blas_steps",
+    "STEP_PATHS",
     "gru_backward",
     "gru_cell_backward",
     "gru_cell_forward",
@@ -75,6 +78,7 @@ __all__ = [
     "rnn_forward",
     "rnn_step_backward",
     "rnn_step_forward",
+    "step_path",
     "weight_gradients",
 ]
 
@@ -123,10 +127,27 @@ def weight_gradients(x, h0, h_seq, w_ih, dxw, dhh):
 BLAS_STEP_MACS = 200_000
 
 
-def blas_steps(n_batch: int, hidden: int, gates: int) -> bool:
-    """Whether a sequence of this size steps with BLAS products (the choice depends on the
-    shapes alone, so a stepped pass and a whole one always make the same)."""
-    return n_batch * hidden * gates >= BLAS_STEP_MACS
+#: the ways a sequence steps: ``loops`` the Numba loops of ``recurrent_cells`` (one batch row
+#: at a time), ``blocked`` those of ``recurrent_blocked`` (``product_nn`` over the batch),
+#: ``blas`` BLAS products called from Python around the cell kernels
+STEP_PATHS = ("loops", "blocked", "blas")
+
+
+def step_path(n_batch: int, hidden: int, gates: int) -> str:
+    """How a sequence of this size steps (one of :data:`STEP_PATHS`): below
+    :data:`BLAS_STEP_MACS` the Numba loops; above, ``blocked`` wherever ``product_nn`` would
+    compute the step's products anyway (``products.use_own_products``, or at most
+    ``products.FEW_ROWS`` rows where ``use_own_few_row_products``), with rows of at least
+    ``ROW_MIN_COLUMNS``; BLAS otherwise. The choice depends on the shapes and the machine
+    alone, so a stepped pass and a whole one always make the same."""
+    if n_batch * hidden * gates < BLAS_STEP_MACS:
+        return "loops"
+    if hidden >= products.ROW_MIN_COLUMNS and (
+        products.use_own_products()
+        or (n_batch <= products.FEW_ROWS and products.use_own_few_row_products())
+    ):
+        return "blocked"
+    return "blas"
 
 
 def _project(t, h0, h_seq, w_hh_t):
