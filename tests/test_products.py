@@ -117,22 +117,27 @@ def test_a_repeated_product_gives_the_same_bits(own_products):
 
 
 @pytest.mark.parametrize(
-    ("setting", "blas_avx512", "host_avx512", "own"),
+    ("setting", "blas_avx512", "host_avx512", "own", "own_few_rows"),
     [
-        ("", False, True, True),  # auto: AVX2 kernels in the BLAS, AVX-512 in the processor
-        ("auto", True, True, False),  # the BLAS already runs AVX-512
-        ("", False, False, False),  # an AVX2 processor: BLAS's kernels are the better ones
-        ("", None, True, False),  # not OpenBLAS (MKL, Accelerate): left alone
-        ("blas", False, True, False),
-        ("NUMBA", True, False, True),
+        ("", False, True, True, True),  # auto: AVX2 kernels in the BLAS, AVX-512 in the processor
+        ("auto", True, True, False, True),  # the BLAS runs AVX-512, but OpenBLAS packs few rows
+        ("", False, False, False, True),  # an AVX2 processor: BLAS's kernels, but few rows
+        ("", None, True, False, False),  # not OpenBLAS (MKL, Accelerate): left alone
+        ("blas", False, True, False, False),
+        ("NUMBA", True, False, True, True),
     ],
 )
 def test_the_choice_follows_the_machine_and_nnsim_products(
-    monkeypatch, setting, blas_avx512, host_avx512, own
+    monkeypatch, setting, blas_avx512, host_avx512, own, own_few_rows
 ):
     monkeypatch.setattr(product_choice, "_blas_has_avx512_kernels", lambda: blas_avx512)
     monkeypatch.setattr(product_choice, "_host_has_avx512", lambda: host_avx512)
     assert product_choice.choose_products(setting) is own
+    monkeypatch.setattr(product_choice, "_own", None)
+    monkeypatch.setattr(product_choice, "_own_few_rows", None)
+    monkeypatch.setenv("NNSIM_PRODUCTS", setting)
+    assert product_choice.use_own_products() is own
+    assert product_choice.use_own_few_row_products() is own_few_rows
 
 
 def test_an_unknown_setting_warns_and_counts_as_auto(monkeypatch):
@@ -226,27 +231,6 @@ def test_describe_names_who_computes_the_products_and_why(monkeypatch):
     monkeypatch.setattr(product_choice, "_own_few_rows", False)
     monkeypatch.setenv("NNSIM_PRODUCTS", "blas")
     assert products.describe().startswith("products: BLAS (NNSIM_PRODUCTS=blas;")
-
-
-@pytest.mark.parametrize(
-    ("setting", "blas_avx512", "host_avx512", "own_few_rows"),
-    [
-        ("", False, False, True),  # OpenBLAS with the processor's own width: packing decides
-        ("auto", True, True, True),
-        ("", None, True, False),  # not OpenBLAS (MKL, Accelerate): left alone
-        ("blas", False, True, False),
-        ("numba", None, False, True),
-    ],
-)
-def test_few_row_products_go_to_the_kernels_wherever_openblas_packs_them(
-    monkeypatch, setting, blas_avx512, host_avx512, own_few_rows
-):
-    monkeypatch.setattr(product_choice, "_blas_has_avx512_kernels", lambda: blas_avx512)
-    monkeypatch.setattr(product_choice, "_host_has_avx512", lambda: host_avx512)
-    monkeypatch.setattr(product_choice, "_own", None)
-    monkeypatch.setattr(product_choice, "_own_few_rows", None)
-    monkeypatch.setenv("NNSIM_PRODUCTS", setting)
-    assert product_choice.use_own_few_row_products() is own_few_rows
 
 
 def test_matmul_sends_products_of_few_rows_to_product_nn(monkeypatch):
