@@ -51,12 +51,16 @@ def _host_has_avx512() -> bool:
     return bool(llvm.get_host_cpu_features().get("avx512f", False))
 
 
+def _normalised(raw: str) -> str:
+    return raw.strip().lower() or "auto"
+
+
 def choose_products(setting: str | None = None) -> bool:
     """Whether nnsim's kernels take the products (see the module's text); ``setting`` is
     ``NNSIM_PRODUCTS``'s value. An unknown value warns, naming the accepted ones, and counts
     as ``auto``."""
     raw = os.environ.get(ENV_PRODUCTS, "") if setting is None else setting
-    choice = raw.strip().lower() or "auto"
+    choice = _normalised(raw)
     if choice not in CHOICES:
         warnings.warn(
             f"{ENV_PRODUCTS}={raw!r} is not one of {', '.join(CHOICES)}; nnsim uses auto "
@@ -103,7 +107,7 @@ def use_own_few_row_products() -> bool:
     ``NNSIM_PRODUCTS`` is not ``blas``. Made on first use."""
     global _own_few_rows
     if _own_few_rows is None:
-        forced_blas = os.environ.get(ENV_PRODUCTS, "").strip().lower() == "blas"
+        forced_blas = _normalised(os.environ.get(ENV_PRODUCTS, "")) == "blas"
         openblas = _blas_has_avx512_kernels() is not None
         _own_few_rows = use_own_products() or (openblas and not forced_blas)
     return _own_few_rows

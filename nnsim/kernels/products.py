@@ -39,6 +39,7 @@ import numpy as np
 
 from ._jit import product, product_block, product_helper
 from .product_choice import describe, use_own_few_row_products, use_own_products
+from .transpose import transposed
 
 __all__ = [
     "describe",
@@ -46,6 +47,7 @@ __all__ = [
     "matmul_stacked",
     "matmul_summed_nt",
     "product_nn",
+    "product_nn_takes",
     "product_nn_stacked",
     "product_nt",
     "product_nt_summed",
@@ -243,26 +245,36 @@ def product_nt_summed(a, b, out, block):
 # ---------------------------------------------------------------- the products
 
 
+def _kernel_operands(a: np.ndarray, b: np.ndarray, macs: int) -> bool:
+    # large enough for the kernels, and of one float type they are compiled for
+    return macs >= OWN_MIN_MACS and a.dtype == b.dtype and a.dtype in (np.float32, np.float64)
+
+
 def _fits(a: np.ndarray, b: np.ndarray, macs: int) -> bool:
-    return (
-        macs >= OWN_MIN_MACS
-        and a.dtype == b.dtype
-        and a.dtype in (np.float32, np.float64)
-        and use_own_products()
-    )
+    return _kernel_operands(a, b, macs) and use_own_products()
+
+
+def product_nn_takes(rows: int, columns: int) -> bool:
+    """Whether ``product_nn`` computes a product of this many rows and output columns, with a
+    C-contiguous right operand and :data:`OWN_MIN_MACS` or more, on this machine: where the
+    kernels take every product, or at most :data:`FEW_ROWS` rows where
+    ``use_own_few_row_products``; never for rows shorter than :data:`ROW_MIN_COLUMNS`."""
+    if columns < ROW_MIN_COLUMNS:
+        return False
+    return use_own_products() or (rows <= FEW_ROWS and use_own_few_row_products())
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``np.matmul(a, b, out=out)`` for 2-D float arrays, by nnsim's kernels where
-    :func:`use_own_products` says so and the shapes suit them, by BLAS otherwise."""
+    :func:`use_own_products` says so and the shapes suit them, or where
+    :func:`product_nn_takes` its few rows, by BLAS otherwise."""
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
         return np.matmul(a, b, out=out)
     macs = a.shape[0] * a.shape[1] * b.shape[1]
-    if not _fits(a, b, macs):
-        if _few_rows_fit(a, b, out, macs):
-            out = np.empty((a.shape[0], b.shape[1]), dtype=a.dtype) if out is None else out
-            product_nn(a, b, out)  # (M, N)
-            return out
+    if not _kernel_operands(a, b, macs):
+        return np.matmul(a, b, out=out)
+    few_rows = b.flags.c_contiguous and product_nn_takes(a.shape[0], b.shape[1])
+    if not (use_own_products() or few_rows):
         return np.matmul(a, b, out=out)
     if out is None:
         out = np.empty((a.shape[0], b.shape[1]), dtype=a.dtype)  # (M, N)
@@ -274,24 +286,11 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
             return out
         if b.shape[1] < ROW_MIN_COLUMNS:
             return np.matmul(a, b, out=out)
-        b = np.ascontiguousarray(b)  # (K, N): a copy of K x N numbers, against M x K x N work
+        b = transposed(b.T)  # (K, N): a copy of K x N numbers, against M x K x N work
     if not b.flags.c_contiguous or b.shape[1] < ROW_MIN_COLUMNS:
         return np.matmul(a, b, out=out)
     product_nn(a, b, out)
     return out
-
-
-def _few_rows_fit(a: np.ndarray, b: np.ndarray, out: np.ndarray | None, macs: int) -> bool:
-    return (
-        a.shape[0] <= FEW_ROWS
-        and macs >= OWN_MIN_MACS
-        and a.dtype == b.dtype
-        and a.dtype in (np.float32, np.float64)
-        and b.flags.c_contiguous
-        and b.shape[1] >= ROW_MIN_COLUMNS
-        and (out is None or (out.dtype == a.dtype and out.flags.c_contiguous))
-        and use_own_few_row_products()
-    )
 
 
 def _nt_block(k: int, itemsize: int) -> int:

@@ -54,6 +54,7 @@ from .recurrent_cells import (
 
 __all__ = [
     "BLAS_STEP_MACS",
+    "GATES",
     "RELU",
     "TANH",
     "blas_step_backward",
@@ -127,6 +128,9 @@ def weight_gradients(x, h0, h_seq, w_ih, dxw, dhh):
 BLAS_STEP_MACS = 200_000
 
 
+#: the gates of each cell kind, whose rows W_ih and W_hh stack (G = gates * H)
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
 #: the ways a sequence steps: ``loops`` the Numba loops of ``recurrent_cells`` (one batch row
 #: at a time), ``blocked`` those of ``recurrent_blocked`` (``product_nn`` over the batch),
 #: ``blas`` BLAS products called from Python around the cell kernels
@@ -136,18 +140,12 @@ STEP_PATHS = ("loops", "blocked", "blas")
 def step_path(n_batch: int, hidden: int, gates: int) -> str:
     """How a sequence of this size steps (one of :data:`STEP_PATHS`): below
     :data:`BLAS_STEP_MACS` the Numba loops; above, ``blocked`` wherever ``product_nn`` would
-    compute the step's products anyway (``products.use_own_products``, or at most
-    ``products.FEW_ROWS`` rows where ``use_own_few_row_products``), with rows of at least
-    ``ROW_MIN_COLUMNS``; BLAS otherwise. The choice depends on the shapes and the machine
-    alone, so a stepped pass and a whole one always make the same."""
+    compute the step's products anyway (``products.product_nn_takes`` the step back, whose
+    rows are H long, the forward one's being G), BLAS otherwise. The choice depends on the
+    shapes and the machine alone, so a stepped pass and a whole one always make the same."""
     if n_batch * hidden * gates < BLAS_STEP_MACS:
         return "loops"
-    if hidden >= products.ROW_MIN_COLUMNS and (
-        products.use_own_products()
-        or (n_batch <= products.FEW_ROWS and products.use_own_few_row_products())
-    ):
-        return "blocked"
-    return "blas"
+    return "blocked" if products.product_nn_takes(n_batch, hidden) else "blas"
 
 
 def _project(t, h0, h_seq, w_hh_t):
