@@ -19,9 +19,10 @@ import numpy as np
 from . import functional as F
 from . import optim
 from .kernels import elementwise as ke
+from .kernels import recurrent as kr
 from .kernels import verdicts as kv
 from .losses import Loss
-from .warmup_recurrent import BLOCKED_GATES, blocked, recurrent, recurrent_blocked, recurrent_steps
+from .warmup_recurrent import blocked, recurrent, recurrent_blocked, recurrent_steps
 
 #: ``progress(done, total, compiling)``: before each call ``compiling`` names the kernel about to
 #: compile ("conv2d (float64)") with ``done`` calls finished; after the last call it is None.
@@ -213,7 +214,7 @@ def kernels_for(run: object) -> tuple[str, ...]:
             for layer in part.leaves():
                 kind = getattr(layer, "kind", "")
                 names += [kind] if kind in F.ACTIVATIONS else LAYER_CALLS.get(kind, ())
-                if kind in BLOCKED_GATES and blocked(batch, layer.hidden, BLOCKED_GATES[kind]):
+                if kind in kr.GATES and blocked(kind, batch, layer.hidden):
                     names.append(f"{kind} (blocked)")  # only where its shapes take that path
                 if getattr(layer, "l1", 0) or getattr(layer, "l2", 0):
                     names.append("penalties")

@@ -12,25 +12,27 @@ from . import functional as F
 from .kernels import products
 from .kernels import recurrent as kr
 
-#: the recurrent kinds and their gates, whose steps may run in ``recurrent_blocked``
-BLOCKED_GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 
-
-def blocked(batch: int, hidden: int, gates: int) -> bool:
-    """Whether a recurrent layer of this size, trained at this batch, steps by
+def blocked(kind: str, batch: int, hidden: int) -> bool:
+    """Whether a recurrent layer of this kind and size, trained at this batch, steps by
     ``recurrent_blocked`` here (a batch of 0: not known)."""
-    return bool(batch) and kr.step_path(batch, hidden, gates * hidden) == "blocked"
+    return bool(batch) and kr.step_path(batch, hidden, kr.GATES[kind] * hidden) == "blocked"
+
+
+def _whole_pass(kind: str, x, h0, w_ih, w_hh) -> None:
+    # forward and BPTT over a whole sequence, biases left out (zeros)
+    if kind == "lstm":
+        h_seq, _, cache = F.lstm(x, h0, h0, w_ih, w_hh, None, None)
+        F.lstm_backward(h_seq, cache)
+    else:
+        run, back = (F.rnn, F.rnn_backward) if kind == "rnn" else (F.gru, F.gru_backward)
+        back(*run(x, h0, w_ih, w_hh, None, None))
 
 
 def recurrent(kind: str, arr: Callable[..., np.ndarray]) -> None:
     """A whole-sequence forward and backward pass of one cell kind (RNN also with ReLU)."""
-    x3, h0 = arr(2, 3, 3), arr(2, 2)
-    if kind == "lstm":
-        h, _, cache = F.lstm(x3, h0, h0, arr(8, 3), arr(8, 2), None, None)
-        F.lstm_backward(h, cache)
-        return
-    gates, run, back = {"rnn": (1, F.rnn, F.rnn_backward), "gru": (3, F.gru, F.gru_backward)}[kind]
-    back(*run(x3, h0, arr(gates * 2, 3), arr(gates * 2, 2), None, None))
+    x3, h0, gates = arr(2, 3, 3), arr(2, 2), kr.GATES[kind]
+    _whole_pass(kind, x3, h0, arr(gates * 2, 3), arr(gates * 2, 2))
     if kind == "rnn":
         F.rnn_backward(*F.rnn(x3, h0, arr(2, 3), arr(2, 2), None, None, nonlinearity="relu"))
 
@@ -39,15 +41,10 @@ def recurrent_blocked(kind: str, arr: Callable[..., np.ndarray]) -> None:
     """A whole pass, and one stepped through time, at a batch and size whose steps run in
     ``recurrent_blocked``'s kernels where this machine has ``product_nn`` compute them
     (``kernels.recurrent.step_path``)."""
-    n, h, gates = 16, 128, BLOCKED_GATES[kind]
+    n, h, gates = 16, 128, kr.GATES[kind]
     x3, h0, w_ih, w_hh = arr(n, 2, 3), arr(n, h), arr(gates * h, 3), arr(gates * h, h)
+    _whole_pass(kind, x3, h0, w_ih, w_hh)
     c0 = h0 if kind == "lstm" else None
-    if kind == "lstm":
-        h_seq, _, cache = F.lstm(x3, h0, c0, w_ih, w_hh, None, None)
-        F.lstm_backward(h_seq, cache)
-    else:
-        run, back = (F.rnn, F.rnn_backward) if kind == "rnn" else (F.gru, F.gru_backward)
-        back(*run(x3, h0, w_ih, w_hh, None, None))
     stepper = F.RecurrentStepper(kind, x3, h0, w_ih, w_hh, None, None, c0=c0)
     stepper.forward_step(0)  # the step kernels, as the simulator calls them one t at a time
     stepper.forward_step(1)
@@ -58,7 +55,7 @@ def recurrent_blocked(kind: str, arr: Callable[..., np.ndarray]) -> None:
 def recurrent_steps(kind: str, arr: Callable[..., np.ndarray]) -> None:
     """The per-step kernels the simulator calls when stepping into time; values don't matter."""
     n, steps, h = 2, 3, 2
-    gates = {"rnn": 1, "gru": 3, "lstm": 4}[kind]
+    gates = kr.GATES[kind]
     h0, h_seq, d = arr(n, h), arr(n, steps, h), arr(n, steps, h)
     carry, c_seq = arr(n, h), arr(n, steps, h)
     xw, b_hh = arr(n, steps, gates * h), arr(gates * h)

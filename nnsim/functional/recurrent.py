@@ -154,14 +154,13 @@ _KERNELS = {
         for kind in ("rnn", "lstm", "gru")
     },
 }
-_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
 def _forward_setup(fn, kind, x, h0, c0, W_ih, W_hh, b_ih, b_hh, nonlinearity="tanh"):
     """Check the arguments, allocate the cache, project the inputs; return (cache, kernel args)."""
     if kind == "rnn" and (not isinstance(nonlinearity, str) or nonlinearity not in NONLINEARITIES):
         raise ValueError(f"{fn}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-    x, h0, W_ih, W_hh, b_ih, b_hh = _inputs(fn, x, h0, W_ih, W_hh, b_ih, b_hh, _GATES[kind])
+    x, h0, W_ih, W_hh, b_ih, b_hh = _inputs(fn, x, h0, W_ih, W_hh, b_ih, b_hh, k.GATES[kind])
     n, steps, _ = x.shape
     xw = k.input_projection(x, W_ih, b_ih)  # (N, T, G*H): every step's input side at once
     w_hh_t = transposed(W_hh)  # (H, G*H)
@@ -328,7 +327,7 @@ class RecurrentStepper:
     """
 
     def __init__(self, kind, x, h0, W_ih, W_hh, b_ih, b_hh, c0=None, nonlinearity="tanh"):
-        if not isinstance(kind, str) or kind not in _GATES:
+        if not isinstance(kind, str) or kind not in k.GATES:
             raise ValueError(
                 f"RecurrentStepper: unknown recurrent kind {kind!r}; expected rnn, lstm or gru"
             )
