@@ -203,7 +203,7 @@ async def test_a_pane_counts_as_mounted_only_with_its_own_widgets(tmp_path, monk
     app = NnsimApp(lesson(tmp_path, "first"), warm=False)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await opened(pilot, app, "first")
-        assert screen._panes_mounted()
+        assert await until(pilot, screen._panes_mounted)  # a loaded machine mounts late
         children = Widget.children
         monkeypatch.setattr(
             Widget,
