@@ -20,6 +20,8 @@ class Optimizer:
     """Shared bookkeeping: argument checks, per-key state, the step count."""
 
     name = "optimizer"
+    #: a state slot with one value per parameter value: its size is the parameter's
+    sized_slot = ""
 
     def __init__(self, lr: float) -> None:
         try:
@@ -46,7 +48,7 @@ class Optimizer:
                 f"{cls}.step: params and grads must be dicts of arrays; got "
                 f"{type(params).__name__} and {type(grads).__name__}"
             )
-        if set(params) != set(grads):
+        if params.keys() != grads.keys():
             missing = sorted(set(params) - set(grads))
             extra = sorted(set(grads) - set(params))
             raise ValueError(
@@ -65,15 +67,28 @@ class Optimizer:
                 f"{getattr(sizes, 'dtype', '')}"
             )
         # every key is checked before any is updated: a refused step changes nothing
-        checked = [
-            (key, p, self._checked_grad(cls, key, p, grads[key])) for key, p in params.items()
-        ]
+        checked = []
+        for key, p in params.items():
+            g, state = grads[key], self.state.get(key)
+            if not (  # the common case, a model's own arrays, in attribute reads without a call
+                type(g) is np.ndarray
+                and type(p) is np.ndarray
+                and g.dtype == p.dtype
+                and g.shape == p.shape
+                and p.dtype in check.FLOAT_DTYPES
+                and g.flags.c_contiguous
+                and p.flags.c_contiguous
+                and p.flags.writeable
+                and (state is None or state[self.sized_slot].size == p.size)
+            ):
+                g = self._checked_grad(cls, key, p, g)
+            checked.append((p, g, state, key))
         self.steps += 1
-        for row, (key, p, g) in enumerate(checked):
-            state = self.state.get(key)
+        for row, (p, g, state, key) in enumerate(checked):
             if state is None:
                 state = self.state[key] = self._new_state(p)
-            size, moved = self._update(p.reshape(-1), g.reshape(-1), state, measured)
+            # both C-contiguous (checked), so ravel() is a view, and cheaper than reshape(-1)
+            size, moved = self._update(p.ravel(), g.ravel(), state, measured)
             if measured:
                 sizes[row, 0] = size
                 sizes[row, 1] = moved
@@ -99,16 +114,12 @@ class Optimizer:
                 f"params[{key!r}] {p.shape}, grads[{key!r}] {g.shape}"
             )
         state = self.state.get(key)
-        if state is not None and self._state_size(state) != p.size:
+        if state is not None and state[self.sized_slot].size != p.size:
             raise ValueError(
                 f"{cls}.step: params[{key!r}] has {p.size} values but the optimiser's state "
-                f"for it has {self._state_size(state)}; the parameter changed shape"
+                f"for it has {state[self.sized_slot].size}; the parameter changed shape"
             )
         return np.ascontiguousarray(g, dtype=p.dtype)
-
-    @staticmethod
-    def _state_size(state: dict[str, np.ndarray]) -> int:
-        return max(arr.size for arr in state.values())
 
     def _new_state(self, p: np.ndarray) -> dict[str, np.ndarray]:
         raise NotImplementedError
@@ -128,6 +139,7 @@ class SGD(Optimizer):
     """p -= lr d, with d = g + wd p; momentum b = mu b + d; Nesterov d + mu b (torch.optim.SGD)."""
 
     name = "sgd"
+    sized_slot = "momentum_buffer"
 
     def __init__(
         self, lr: float, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0
@@ -163,6 +175,7 @@ class Adagrad(Optimizer):
     """sum += d^2; p -= lr * d / (sqrt(sum) + eps) (torch.optim.Adagrad, lr_decay 0)."""
 
     name = "adagrad"
+    sized_slot = "sum"
 
     def __init__(
         self,
@@ -190,6 +203,7 @@ class RMSprop(Optimizer):
     momentum (torch.optim.RMSprop)."""
 
     name = "rmsprop"
+    sized_slot = "square_avg"
 
     def __init__(
         self,
@@ -235,6 +249,7 @@ class Adam(Optimizer):
     """
 
     name = "adam"
+    sized_slot = "exp_avg"
 
     def __init__(
         self,

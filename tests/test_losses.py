@@ -103,6 +103,16 @@ def test_hinge_loss_by_hand():
             ValueError,
             "labels contains class 3 but logits has 3 classes (valid: 0..2)",
         ),
+        (  # an int64 array takes the kernel's check of the range
+            lambda: F.cross_entropy(np.zeros((2, 3), np.float32), np.array([-2, 1])),
+            ValueError,
+            "labels contains class -2 but logits has 3 classes (valid: 0..2)",
+        ),
+        (
+            lambda: F.cross_entropy(np.zeros((2, 3)), np.array([1.0, 7.0])),
+            ValueError,
+            "labels contains class 7 but logits has 3 classes (valid: 0..2)",
+        ),
         (
             lambda: F.cross_entropy(np.zeros((2, 3)), [0]),
             ValueError,

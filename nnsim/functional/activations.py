@@ -17,7 +17,7 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu", "softsign", "softplus", "leaky_relu", 
 def _elementwise(fn: str, x: Any, run: Callable[[np.ndarray, np.ndarray], None]) -> np.ndarray:
     x = check.primary(fn, "x", x)
     y = np.empty_like(x)
-    run(x.reshape(-1), y.reshape(-1))
+    run(x.ravel(), y.ravel())  # views: both C-contiguous
     return y
 
 
@@ -71,18 +71,22 @@ def activation_backward(
         raise ValueError(
             f"{fn}: unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}"
         )
-    allowed = {"leaky_relu": {"alpha"}, "elu": {"alpha"}}.get(name, set())
-    unknown = set(params) - allowed
-    if unknown:
-        raise ValueError(f"{fn}: {name} takes no parameter {', '.join(sorted(unknown))}")
-    alpha = check.real(fn, "alpha", params.get("alpha", 0.01 if name == "leaky_relu" else 1.0))
+    if params:
+        allowed = {"leaky_relu": {"alpha"}, "elu": {"alpha"}}.get(name, set())
+        unknown = set(params) - allowed
+        if unknown:
+            raise ValueError(f"{fn}: {name} takes no parameter {', '.join(sorted(unknown))}")
+    if name in ("leaky_relu", "elu"):
+        alpha = check.real(fn, "alpha", params.get("alpha", 0.01 if name == "leaky_relu" else 1.0))
     x = check.primary(fn, "x", x)
     dy = check.secondary(fn, "dy", dy, x.dtype)
     y = check.secondary(fn, "y", y, x.dtype)
-    check.same_shape(fn, "x", x, "dy", dy)
-    check.same_shape(fn, "x", x, "y", y)
+    if dy.shape != x.shape or y.shape != x.shape:
+        check.same_shape(fn, "x", x, "dy", dy)
+        check.same_shape(fn, "x", x, "y", y)
     dx = np.empty_like(x)
-    fx, fy, fdy, fdx = x.reshape(-1), y.reshape(-1), dy.reshape(-1), dx.reshape(-1)
+    # all C-contiguous, so ravel() gives views (and costs half of reshape(-1))
+    fx, fy, fdy, fdx = x.ravel(), y.ravel(), dy.ravel(), dx.ravel()
     if name == "sigmoid":
         k.sigmoid_backward(fdy, fy, fdx)
     elif name == "tanh":

@@ -5,10 +5,21 @@ The loss is a Python float; the gradient has the input's dtype and shape.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..kernels import losses as k
 from . import _checks as check
+
+
+@lru_cache(maxsize=64)
+def _unit_weights(classes: int, dtype: np.dtype) -> np.ndarray:
+    # cross_entropy's weight when none is given, made once per shape: np.ones on every training
+    # step cost about 3 us, most of a small batch's loss
+    # (it stays writable, never handed out: a read-only array is another type to Numba, and
+    # would compile the kernel a third time)
+    return np.ones(classes, dtype=dtype)  # (C,)
 
 
 def _pair(fn: str, a_name: str, a, b_name: str, b) -> tuple[np.ndarray, np.ndarray]:
@@ -51,9 +62,9 @@ def cross_entropy(
         raise ValueError(
             f"{fn}: logits must have at least one row and one class, got {logits.shape}"
         )
-    y = check.labels(fn, "labels", labels, n, classes, "logits", logits.shape)
+    y = check.labels(fn, "labels", labels, n, classes, "logits", logits.shape, in_range=False)
     if weight is None:
-        w = np.ones(classes, dtype=logits.dtype)
+        w = _unit_weights(classes, logits.dtype)
     else:
         w = check.secondary(fn, "weight", weight, logits.dtype)
         if w.shape != (classes,):
@@ -62,7 +73,9 @@ def cross_entropy(
                 f"logits {logits.shape}, weight {w.shape}"
             )
     dlogits = np.empty_like(logits)
-    loss = k.cross_entropy_forward_backward(logits, y, w, dlogits)
+    loss, bad_row = k.cross_entropy_forward_backward(logits, y, w, dlogits)
+    if bad_row >= 0:  # the kernel found a label that is not a class: say which
+        check.labels(fn, "labels", y, n, classes, "logits", logits.shape)
     return float(loss), dlogits
 
 

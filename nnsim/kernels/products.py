@@ -245,9 +245,13 @@ def product_nt_summed(a, b, out, block):
 # ---------------------------------------------------------------- the products
 
 
+#: dtype objects, not the scalar types: ``in`` then compares by identity first (70 against 200 ns)
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def _kernel_operands(a: np.ndarray, b: np.ndarray, macs: int) -> bool:
     # large enough for the kernels, and of one float type they are compiled for
-    return macs >= OWN_MIN_MACS and a.dtype == b.dtype and a.dtype in (np.float32, np.float64)
+    return macs >= OWN_MIN_MACS and a.dtype == b.dtype and a.dtype in _KERNEL_DTYPES
 
 
 def _fits(a: np.ndarray, b: np.ndarray, macs: int) -> bool:
@@ -268,6 +272,10 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     """``np.matmul(a, b, out=out)`` for 2-D float arrays, by nnsim's kernels where
     :func:`use_own_products` says so and the shapes suit them, or where
     :func:`product_nn_takes` its few rows, by BLAS otherwise."""
+    if a.ndim == 2 and a.shape[0] > FEW_ROWS and not use_own_products():
+        # decided first, in three reads: most products on most machines, each of an MLP step's
+        # eight in the caches the last one left cold
+        return np.matmul(a, b, out=out)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
         return np.matmul(a, b, out=out)
     macs = a.shape[0] * a.shape[1] * b.shape[1]
