@@ -187,7 +187,8 @@ def _backward_setup(fn, kind, dh_seq, cache, dc_last=None):
     the per-step results into the function's return value."""
     dh_seq = _dh_seq(fn, dh_seq, cache, kind)
     w_hh = cache.w_hh_t if cache.path == "loops" else cache.W_hh  # what each path reads back
-    carry = np.zeros_like(cache.h0)  # (N, H): dL/dh flowing to the previous step
+    # (np.zeros: zeros_like is a Python function around two NumPy calls)
+    carry = np.zeros(cache.h0.shape, cache.h0.dtype)  # (N, H): dL/dh flowing to the previous step
     dh = np.empty_like(cache.h_seq)
     cache.dh = dh
     if kind == "rnn":
@@ -204,7 +205,7 @@ def _backward_setup(fn, kind, dh_seq, cache, dc_last=None):
         dxw = dhh = dpre
     elif kind == "lstm":
         if dc_last is None:
-            carry_c = np.zeros_like(cache.h0)
+            carry_c = np.zeros(cache.h0.shape, cache.h0.dtype)  # (N, H)
         else:
             carry_c = check.secondary(fn, "dc_last", dc_last, cache.x.dtype).copy()
             check.same_shape(fn, "c0", cache.c0, "dc_last", carry_c)

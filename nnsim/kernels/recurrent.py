@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import products
-from .dense import column_sums
+from .dense import add_row_bias, column_sums
 from .products import matmul
 from .recurrent_cells import (
     RELU,
@@ -91,7 +91,7 @@ def input_projection(x: np.ndarray, w_ih: np.ndarray, b_ih: np.ndarray) -> np.nd
     """xw (N, T, G) = x (N, T, I) @ W_ih^T + b_ih: all time steps in one product."""
     n, steps, inputs = x.shape
     xw = matmul(x.reshape(n * steps, inputs), w_ih.T)  # (N*T, G)
-    xw += b_ih
+    add_row_bias(xw, b_ih)  # the same additions as xw += b_ih, without NumPy's broadcasting
     return xw.reshape(n, steps, w_ih.shape[0])
 
 
