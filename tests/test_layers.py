@@ -193,6 +193,22 @@ def test_penalty_switched_per_layer():
         model.regularize(l1=0.1, layers=["relu1"])
 
 
+def test_a_layer_without_penalties_keeps_its_gradient_bit_for_bit(rng):
+    # a penalty-free layer's gradient is the data gradient itself, not that plus an added zero
+    model = Sequential([Dense(3), ReLU(), Dense(2)], input_shape=(2,), seed=0).regularize(
+        l2=0.5, layers=["dense2"]
+    )
+    x, dy = rng.standard_normal((4, 2)), rng.standard_normal((4, 2))
+    model.forward(x)
+    model.backward(dy)
+    dense1, dense2 = model.layer("dense1"), model.layer("dense2")
+    _, dW, db = F.linear_backward(model.layer("relu1").input_grad, x, dense1.params["W"])
+    np.testing.assert_array_equal(dense1.grads["W"], dW)
+    np.testing.assert_array_equal(dense1.grads["b"], db)
+    _, dW2, _ = F.linear_backward(dy, dense2.input, dense2.params["W"])
+    np.testing.assert_array_equal(dense2.grads["W"], dW2 + 0.5 * dense2.params["W"])
+
+
 def test_layers_compute_what_functional_computes(rng):
     x = rng.standard_normal((3, 2, 6, 6))
     model = Sequential(

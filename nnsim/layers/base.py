@@ -190,9 +190,10 @@ class Layer:
         if self.frozen:
             self.grads = {}
         else:
-            for key in self.penalised:
-                if key in grads:
-                    grads[key] = grads[key] + self.penalty_gradient(key)
+            if self.l1 or self.l2:  # without penalties: no zero array made and added per key
+                for key in self.penalised:
+                    if key in grads:
+                        grads[key] = grads[key] + self.penalty_gradient(key)
             self.grads = grads
         self.input_grad = dx
         return dx
