@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+from ..kernels._jit import FLOAT_DTYPES
 
 #: the largest stride, padding, dilation, kernel size, group count or dimension accepted
 MAX_INT = 2**31 - 1
