@@ -81,7 +81,9 @@ def describe() -> str:
     processor = "AVX-512" if _host_has_avx512() else "no AVX-512"
     who = "nnsim's Numba kernels" if use_own_products() else "BLAS"
     if not use_own_products() and use_own_few_row_products():
-        who += ", nnsim's kernels for at most 16 rows"
+        from .products import FEW_ROWS  # (products imports this module)
+
+        who += f", nnsim's kernels for at most {FEW_ROWS} rows"
     setting = os.environ.get(ENV_PRODUCTS, "").strip() or "auto"
     return (
         f"products: {who} ({ENV_PRODUCTS}={setting}; BLAS kernels {blas_text}, "
