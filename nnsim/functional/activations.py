@@ -13,6 +13,9 @@ from . import _checks as check
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "softsign", "softplus", "leaky_relu", "elu")
 
+#: the activations that take a parameter, alpha, and its default in each (as in their signatures)
+_DEFAULT_ALPHA = {"leaky_relu": 0.01, "elu": 1.0}
+
 
 def _elementwise(fn: str, x: Any, run: Callable[[np.ndarray, np.ndarray], None]) -> np.ndarray:
     x = check.primary(fn, "x", x)
@@ -72,12 +75,11 @@ def activation_backward(
             f"{fn}: unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}"
         )
     if params:
-        allowed = {"leaky_relu": {"alpha"}, "elu": {"alpha"}}.get(name, set())
-        unknown = set(params) - allowed
+        unknown = set(params) - ({"alpha"} if name in _DEFAULT_ALPHA else set())
         if unknown:
             raise ValueError(f"{fn}: {name} takes no parameter {', '.join(sorted(unknown))}")
-    if name in ("leaky_relu", "elu"):
-        alpha = check.real(fn, "alpha", params.get("alpha", 0.01 if name == "leaky_relu" else 1.0))
+    if name in _DEFAULT_ALPHA:
+        alpha = check.real(fn, "alpha", params.get("alpha", _DEFAULT_ALPHA[name]))
     x = check.primary(fn, "x", x)
     dy = check.secondary(fn, "dy", dy, x.dtype)
     y = check.secondary(fn, "y", y, x.dtype)
