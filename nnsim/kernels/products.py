@@ -268,17 +268,17 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     """``np.matmul(a, b, out=out)`` for 2-D float arrays, by nnsim's kernels where
     :func:`use_own_products` says so and the shapes suit them, or where
     :func:`product_nn_takes` its few rows, by BLAS otherwise."""
-    if a.ndim == 2 and a.shape[0] > FEW_ROWS and not use_own_products():
-        # decided first, in three reads: most products on most machines, each of an MLP step's
+    own = use_own_products()
+    if a.ndim != 2 or (a.shape[0] > FEW_ROWS and not own):
+        # decided first, in a few reads: most products on most machines, each of an MLP step's
         # eight in the caches the last one left cold
         return np.matmul(a, b, out=out)
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+    if b.ndim != 2 or a.shape[1] != b.shape[0]:
         return np.matmul(a, b, out=out)
     macs = a.shape[0] * a.shape[1] * b.shape[1]
     if not _kernel_operands(a, b, macs):
         return np.matmul(a, b, out=out)
-    few_rows = b.flags.c_contiguous and product_nn_takes(a.shape[0], b.shape[1])
-    if not (use_own_products() or few_rows):
+    if not (own or (b.flags.c_contiguous and product_nn_takes(a.shape[0], b.shape[1]))):
         return np.matmul(a, b, out=out)
     if out is None:
         out = np.empty((a.shape[0], b.shape[1]), dtype=a.dtype)  # (M, N)
